@@ -1,0 +1,155 @@
+"""srcgrad: PyTorch's autograd, compiled. ``import srcgrad as torch``.
+
+Ops are recorded into a small IR, differentiated by srcgrad's own
+reverse-mode source transformer, printed as readable Python and run through
+``jax.jit``, cached per graph shape. See ``docs/`` and ``DESIGN``.
+"""
+
+from __future__ import annotations
+
+import jax as _jax
+
+# float64 tensors must be float64 (gradient checks need it); srcgrad itself
+# keeps float32 as the default dtype, so users see PyTorch's dtypes.
+_jax.config.update("jax_enable_x64", True)
+
+from collections.abc import Callable  # noqa: E402
+from typing import Any
+
+from . import autograd, nn  # noqa: E402
+from .autodiff import backward as _backward  # noqa: E402, F401
+from .compiler import CACHE as _CACHE  # noqa: E402
+from .device import cuda, device  # noqa: E402
+from .dtypes import (  # noqa: E402
+    bool_ as bool,  # noqa: A001
+)
+from .dtypes import (
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .printing import set_printoptions  # noqa: E402
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
+from .tensor import (  # noqa: E402
+    Size,
+    Tensor,
+    arange,
+    as_tensor,
+    cat,
+    concat,
+    concatenate,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    get_float32_matmul_precision,
+    linspace,
+    matmul,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    set_float32_matmul_precision,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def _method(name: str) -> Callable[..., Tensor]:
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(input, Tensor):
+            input = tensor(input)
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"``srcgrad.{name}(t, ...)`` is ``t.{name}(...)``."
+    return fn
+
+
+for _name in (
+    "exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative sign sin cos tan tanh sigmoid relu erf "
+    "floor ceil round trunc reciprocal square clamp clip clamp_min clamp_max pow maximum minimum atan2 "
+    "sum mean prod amax amin argmax argmin norm var std logsumexp max min all any cumsum "
+    "reshape flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
+    "gather take_along_dim scatter_add index_select masked_fill softmax log_softmax mm bmm dot mv "
+    "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf logical_not "
+    "detach clone lerp repeat_interleave"
+).split():
+    if hasattr(Tensor, _name):
+        globals()[_name] = _method(_name)
+
+
+def _legacy_tensor_type(dt: dtype, name: str) -> type:
+    def make(*args: Any) -> Tensor:
+        if len(args) == 1 and not isinstance(args[0], __builtins__["int"] if isinstance(__builtins__, dict)
+                                             else __builtins__.int):
+            return tensor(args[0], dtype=dt)
+        return zeros(*args, dtype=dt)
+
+    return type(name, (), {"__new__": staticmethod(lambda cls, *a: make(*a))})
+
+
+FloatTensor = _legacy_tensor_type(float32, "FloatTensor")
+DoubleTensor = _legacy_tensor_type(float64, "DoubleTensor")
+LongTensor = _legacy_tensor_type(int64, "LongTensor")
+IntTensor = _legacy_tensor_type(int32, "IntTensor")
+BoolTensor = _legacy_tensor_type(bool, "BoolTensor")
+
+
+def cache_info() -> dict:
+    """Compile-cache statistics: hits, misses, compile seconds and every program."""
+    return {
+        "hits": _CACHE.hits,
+        "misses": _CACHE.misses,
+        "compile_s": _CACHE.compile_s,
+        "programs": len(_CACHE.programs),
+        "entries": [
+            {"name": p.filename, "ops": p.n_ops, "hits": p.hits, "compile_s": p.compile_s, "reason": p.reason,
+             "inputs": p.input_desc}
+            for p in _CACHE.programs.values()
+        ],
+    }
+
+
+def clear_cache() -> None:
+    """Forget every compiled program (the next realisation compiles again)."""
+    _CACHE.clear()
+
+
+__all__ = [n for n in dir() if not n.startswith("_")]

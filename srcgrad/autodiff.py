@@ -1,0 +1,300 @@
+"""The reverse-mode transformer: recorded IR in, gradient IR out.
+
+``transform`` walks the autograd graph backwards from the roots, applies each
+op's rule from ``derivatives.py``, sums the contributions of values used more
+than once, and sums broadcast gradients back to each input's shape
+(``sum_to``, the one place that does it). It only visits nodes on a path to a
+tensor that wants a gradient. The gradients it returns are pending IR: the
+caller realises them, together with any forward values not yet computed, as
+one program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import (
+    compiler,
+    derivatives,  # noqa: F401 - fills in OpDef.vjp
+    ir,
+    tracing,
+)
+from . import tensor as T
+from .grad_mode import _state as _grad_state
+from .ir import Node
+from .ops import OPS
+
+_SAVED_POSITIONS = {"x": (0,), "y": (1,), "xy": (0, 1), "c": (0,), "": (), "out": ()}
+
+
+def sum_to(g: T.Tensor, shape: tuple) -> T.Tensor:
+    """Sum a broadcast gradient back to ``shape`` (the one place broadcasting is undone)."""
+    gshape = g._node.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    if lead or g._node.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _toposort(roots: list[Node], stop: set[int] | None) -> tuple[list[Node], set[int]]:
+    """Nodes of the autograd graph in reverse topological order, and those that
+    lead to a node that wants a gradient (leaves, or ``stop`` when given)."""
+    post: list[Node] = []
+    seen: set[int] = set()
+    useful: set[int] = set()
+    for r in roots:
+        if id(r) in seen:
+            continue
+        stack: list[tuple[Node, bool]] = [(r, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                post.append(n)
+                wanted = (n.leaf if stop is None else id(n) in stop)
+                if wanted or any(id(i) in useful for i in n.inputs):
+                    useful.add(id(n))
+                continue
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            stack.append((n, True))
+            if not n.leaf:
+                for i in n.inputs:
+                    if i.requires_grad and id(i) not in seen:
+                        stack.append((i, False))
+    post.reverse()
+    return post, useful
+
+
+def _check_saved(n: Node) -> None:
+    op = OPS[n.op]
+    if getattr(n, "freed", False):
+        raise RuntimeError(
+            "Trying to backward through the graph a second time (or directly access saved tensors after "
+            "they have already been freed). Saved intermediate values of the graph are freed when you call "
+            ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+            "graph a second time or if you need to access saved tensors after calling backward.")
+    saved = [n] if op.saves == "out" else [n.inputs[p] for p in _SAVED_POSITIONS.get(op.saves, ())]
+    for s in saved:
+        over = getattr(s, "overwritten", None)
+        if over is not None:
+            opname, loc, version = over
+            where = f"{loc[0]}:{loc[1]}" if loc else "?"
+            fwhere = f"{n.loc[0]}:{n.loc[1]}" if n.loc else "?"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [torch.{_tensor_type(s)} {list(s.shape)}], which is output 0 of "
+                f"{_producer(s)}, is at version {version}; expected version {version - 1} instead. "
+                f"The in-place op was {opname} at {where}; the value was saved by "
+                f"{op.grad_name} at {fwhere}. Hint: use an out-of-place op (x = x + 1) or .clone() first.")
+
+
+def _tensor_type(n: Node) -> str:
+    return {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(n.dtype.name, "Tensor")
+
+
+def _producer(n: Node) -> str:
+    if n.leaf or not n.requires_grad or not n.inputs:
+        return "AccumulateGrad" if n.leaf else "a leaf"
+    return OPS[n.op].grad_name
+
+
+def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bool, retain_graph: bool,
+              wanted: list[Node] | None = None) -> dict[int, tuple[Node, T.Tensor]]:
+    """Gradient IR for each wanted node (every reachable leaf when ``wanted`` is None),
+    as ``{id(node): (node, gradient)}``. Runs tensor hooks and fills retained non-leaf grads."""
+    stop = None if wanted is None else {id(w) for w in wanted}
+    order, useful = _toposort(roots, stop)
+    grads: dict[int, T.Tensor] = {}
+    for r, g in zip(roots, root_grads):
+        grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
+    results: dict[int, tuple[Node, T.Tensor]] = {}
+    prev = _grad_state.enabled
+    _grad_state.enabled = create_graph
+    try:
+        for n in order:
+            g = grads.pop(id(n), None)
+            if g is None or id(n) not in useful:
+                continue
+            if n.op == "fn_call":
+                ir.set_block(n)
+                try:
+                    from .autograd.function import call_backward
+                    in_grads = call_backward(n, create_graph)
+                finally:
+                    ir.set_block(None)
+                _accumulate(n, in_grads, grads, useful)
+                continue
+            for hook in getattr(n, "hooks", None) or ():
+                r = hook(g)
+                if r is not None:
+                    g = r
+            if g._node.value is None and getattr(g._node, "grad_of", None) is None:
+                g._node.grad_of = n
+            if getattr(n, "retains_grad", False):
+                owner = ir.live_tensor(n)
+                if owner is not None:
+                    owner._grad = g if owner._grad is None else owner._grad + g
+            if stop is None and n.leaf or stop is not None and id(n) in stop:
+                results[id(n)] = (n, g)
+                if n.leaf:
+                    continue
+            op = OPS[n.op]
+            if n.op == "fn_out":
+                n.attrs[1].stash(n.attrs[2], g)  # the user's backward runs at the fn_call node
+                _accumulate(n, (None, T.ones(())), grads, useful)
+                continue
+            if op.vjp is None:
+                raise RuntimeError(f"srcgrad has no derivative rule for op '{n.op}' (recorded at "
+                                   f"{n.loc[0]}:{n.loc[1]}); add one to srcgrad/derivatives.py")
+            _check_saved(n)
+            ir.set_block(n)
+            try:
+                ins = [T.wrap(i) for i in n.inputs]
+                attrs = dict(zip(op.attr_names, n.attrs))
+                in_grads = op.vjp(g, T.wrap(n), *ins, **attrs)
+                _accumulate(n, in_grads, grads, useful)
+            finally:
+                ir.set_block(None)
+            if not retain_graph and op.saves:
+                n.freed = True
+    finally:
+        _grad_state.enabled = prev
+    return results
+
+
+def _accumulate(n: Node, in_grads: Sequence[Any], grads: dict, useful: set) -> None:
+    for i, gi in zip(n.inputs, in_grads):
+        if gi is None or not i.requires_grad or id(i) not in useful:
+            continue
+        if not isinstance(gi, T.Tensor):
+            gi = T.tensor(gi)
+        gi = sum_to(gi, i.shape)
+        if gi._node.dtype is not i.dtype:
+            gi = gi.to(i.dtype)
+        prev = grads.get(id(i))
+        grads[id(i)] = gi if prev is None else prev + gi
+
+
+def _root_grads(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any], what: str) -> list[T.Tensor]:
+    out = []
+    for k, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {k} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = T.ones(t.shape, dtype=t.dtype, device=t.device)
+        else:
+            if not isinstance(g, T.Tensor):
+                g = T.tensor(g, dtype=t.dtype)
+            if g.shape != t.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of {g.shape!r} and "
+                                   f"output[{k}] has a shape of {t.shape!r}.")
+            if g.dtype is not t.dtype:
+                g = g.to(t.dtype)
+        out.append(g)
+    return out
+
+
+def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = None,
+             retain_graph: bool | None = None, create_graph: bool = False, inputs: Any = None) -> None:
+    """``torch.autograd.backward``: accumulate gradients into the leaves' ``.grad``."""
+    if isinstance(tensors, T.Tensor):
+        tensors = [tensors]
+    grad_tensors = list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    if isinstance(inputs, T.Tensor):
+        inputs = [inputs]
+    roots = [t._node for t in tensors]
+    gs = _root_grads(tensors, grad_tensors, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    wanted = [t._node for t in inputs] if inputs else None
+    owners = {id(t._node): t for t in inputs} if inputs else None
+    results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph, wanted=wanted)
+    new_grads = []
+    prev = _grad_state.enabled
+    _grad_state.enabled = create_graph
+    try:
+        for key, (node, g) in results.items():
+            # A leaf's gradient goes to the tensor that owns the node, even if that
+            # tensor has been updated in place since (the `w -= lr * w.grad` idiom).
+            target = owners[key] if owners is not None else (node.owner() if node.owner else None)
+            if target is None:
+                continue
+            if target._grad is not None:
+                g = target._grad + g
+            target._grad = g
+            ir.set_owner(g._node, target._grad)
+            if tracing.ACTIVE is not None:
+                tracing.ACTIVE.note_grad(target)
+            new_grads.append(g._node)
+    finally:
+        _grad_state.enabled = prev
+    if tracing.ACTIVE is None:
+        compiler.realize(new_grads)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None, materialize_grads: bool = False,
+         only_inputs: bool = True) -> tuple:
+    """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs``, without touching ``.grad``."""
+    outputs = [outputs] if isinstance(outputs, T.Tensor) else list(outputs)
+    single = isinstance(inputs, T.Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, T.Tensor):
+        grad_outputs = [grad_outputs]
+    for k, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad (input {k})")
+    if retain_graph is None:
+        retain_graph = create_graph
+    gs = _root_grads(outputs, grad_outputs, "grad")
+    results = transform([o._node for o in outputs], gs, create_graph=create_graph, retain_graph=retain_graph,
+                        wanted=[t._node for t in inputs])
+    out = []
+    for t in inputs:
+        g = results.get(id(t._node), (None, None))[1]
+        if g is None:
+            if not (allow_unused or materialize_grads):
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                g = T.zeros_like(t)
+        if g is not None:
+            g = T.wrap(g._node)
+            ir.set_owner(g._node, g)
+        out.append(g)
+    if tracing.ACTIVE is None:
+        compiler.realize([g._node for g in out if g is not None])
+    return tuple(out)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``.remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, fn: Any) -> None:
+        self.hooks, self.fn = hooks, fn
+
+    def remove(self) -> None:
+        if self.fn in self.hooks:
+            self.hooks.remove(self.fn)
+
+
+def register_hook(t: T.Tensor, fn: Any) -> RemovableHandle:
+    n = t._node
+    if not n.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    hooks = getattr(n, "hooks", None)
+    if hooks is None:
+        hooks = n.hooks = []
+    hooks.append(fn)
+    return RemovableHandle(hooks, fn)

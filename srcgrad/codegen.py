@@ -1,0 +1,160 @@
+"""IR -> Python source: one readable function per program.
+
+Names come from the user's own code where possible: a node recorded on the
+line ``z = y * y * 3`` that is the last op of that line is called ``z``; the
+gradient of ``z`` is ``g_z``; other temporaries are ``t1, t2, ...``. Every
+forward statement carries a comment with the user's file:line and source text;
+each adjoint block of the backward starts with one such comment. The same
+graph always gives the same text.
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+import os
+import re
+
+from . import dtypes as D
+from .ir import Node
+from .ops import OPS, _promoted, lit
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/@%]|//|\*\*)?=(?!=)")
+
+
+def source_line(loc: tuple) -> str:
+    if loc is None:
+        return ""
+    return linecache.getline(loc[0], loc[1]).strip()
+
+
+def _short(loc: tuple) -> str:
+    return f"{os.path.basename(loc[0])}:{loc[1]}"
+
+
+def _user_name(loc: tuple | None) -> str | None:
+    if loc is None:
+        return None
+    m = _ASSIGN.match(linecache.getline(loc[0], loc[1]))
+    if m and not keyword.iskeyword(m.group(1)):
+        return m.group(1)
+    return None
+
+
+class _Namer:
+    def __init__(self) -> None:
+        self.used: set[str] = {"jnp", "lax", "jax", "sg"}
+        self.temp = 0
+
+    def fresh(self, base: str | None) -> str:
+        if base is None:
+            self.temp += 1
+            while f"t{self.temp}" in self.used:
+                self.temp += 1
+            base = f"t{self.temp}"
+            self.used.add(base)
+            return base
+        name, k = base, 1
+        while name in self.used:
+            name = f"{base}_{k}"
+            k += 1
+        self.used.add(name)
+        return name
+
+
+def _cast(name: str, have: D.dtype, want: D.dtype) -> str:
+    if have.weak or have is want:
+        return name
+    return f"{name}.astype({lit(want)})"
+
+
+def expression(node: Node, names: list[str]) -> str:
+    """The JAX expression computing ``node`` from its inputs' names."""
+    op = OPS[node.op]
+    ins = node.inputs
+    if op.cast is not None:
+        if op.cast == "common":
+            want = _promoted(ins)
+            names = [_cast(n, i.dtype, want) for n, i in zip(names, ins)]
+        else:
+            positions = range(len(ins)) if op.cast == "out" else op.cast
+            names = list(names)
+            for p in positions:
+                names[p] = _cast(names[p], ins[p].dtype, node.dtype)
+    attrs = dict(zip(op.attr_names, node.attrs))
+    if callable(op.lower):
+        return op.lower(names, attrs)
+    return op.lower.format(*names, **{k: lit(v) for k, v in attrs.items()})
+
+
+def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name: str) -> tuple[str, list[str]]:
+    """Source of ``def fn_name(*inputs): ... return outputs`` computing ``order``."""
+    namer = _Namer()
+    names: dict[int, str] = {}
+    # The last forward node recorded on a user line of the form `name = ...` takes that name.
+    last_on_line: dict[tuple, Node] = {}
+    for n in list(inputs) + list(order):
+        if getattr(n, "block", None) is None and n.loc is not None:
+            prev = last_on_line.get(n.loc)
+            if prev is None or n.id > prev.id:
+                last_on_line[n.loc] = n
+    named_lines = {id(n) for n in last_on_line.values()}
+
+    def name_for(n: Node) -> str:
+        gof = getattr(n, "grad_of", None)
+        if gof is not None:
+            base = names.get(id(gof)) or _user_name(gof.loc)
+            if base is not None:
+                return namer.fresh("g_" + base.split("_")[0] if base.startswith("g_") else "g_" + base)
+        if n.op == "scalar":
+            return namer.fresh(None if n.loc is None else _user_name(n.loc) or "s")
+        if id(n) in named_lines and getattr(n, "block", None) is None:
+            return namer.fresh(_user_name(n.loc))
+        return namer.fresh(None)
+
+    arg_names = []
+    for n in inputs:
+        nm = name_for(n)
+        names[id(n)] = nm
+        arg_names.append(nm)
+
+    body: list[str] = []
+    seen_exprs: dict[str, str] = {}
+    block = None
+    last_loc = None
+    has_backward = False
+    for n in order:
+        expr = expression(n, [names[id(i)] for i in n.inputs])
+        if expr in seen_exprs:  # common subexpression: reuse the earlier value
+            names[id(n)] = seen_exprs[expr]
+            continue
+        nb = getattr(n, "block", None)
+        if nb is not None:
+            has_backward = True
+            if nb is not block:
+                block = nb
+                where = f"  ({_short(nb.loc)})" if nb.loc else ""
+                src = source_line(nb.loc)
+                body.append(f"# backward of: {src}{where}" if src else f"# backward of {nb.op}{where}")
+            comment = ""
+        else:
+            block = None
+            comment = ""
+            if n.loc is not None and n.loc != last_loc:
+                src = source_line(n.loc)
+                comment = f"# {_short(n.loc)}  {src}" if src else f"# {_short(n.loc)}"
+            last_loc = n.loc
+        nm = name_for(n)
+        names[id(n)] = nm
+        seen_exprs[expr] = nm
+        line = f"{nm} = {expr}"
+        if comment:
+            line = f"{line:<40}  {comment}"
+        body.append(line)
+    outs = ", ".join(names[id(o)] for o in outputs)
+    if len(outputs) == 1:
+        outs += ","
+    header = f"def {fn_name}({', '.join(arg_names)}):"
+    del has_backward
+    text = "\n".join([header] + ["    " + b for b in body] + [f"    return ({outs})", ""])
+    return text, arg_names

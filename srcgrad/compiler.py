@@ -1,0 +1,199 @@
+"""Realisation: pending IR -> generated source -> ``jax.jit`` -> values, cached per graph shape.
+
+``realize(nodes)`` walks back from the requested nodes to nodes that already
+hold values (the program's inputs), builds the graph's signature on the way
+(ops, attributes, wiring, input shapes/dtypes/devices, never values), and
+runs the cached program for that signature, compiling it on a miss. The
+outputs are the requested nodes plus every pending node that Python still
+holds a tensor for, so that value is not computed twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import os
+import time
+from collections import OrderedDict
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from . import codegen, lowering_helpers
+from .ir import Node, live_tensor
+
+_NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
+
+
+class Program:
+    """One compiled program: its source, jitted function and statistics."""
+
+    __slots__ = ("key", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
+                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "__weakref__")
+
+    def __repr__(self) -> str:
+        return (f"<Program {os.path.basename(self.filename)}: {self.n_ops} ops, hits={self.hits}, "
+                f"compile={self.compile_s * 1e3:.1f} ms>")
+
+
+class Cache:
+    """All programs by signature, with hit/miss counts and why each was compiled."""
+
+    def __init__(self) -> None:
+        self.programs: OrderedDict[Any, Program] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.compile_s = 0.0
+        self.history: list[Program] = []  # compiled programs, oldest first
+
+    def clear(self) -> None:
+        self.programs.clear()
+        self.history.clear()
+        self.hits = self.misses = 0
+        self.compile_s = 0.0
+
+
+CACHE = Cache()
+
+
+def _input_entry(n: Node) -> tuple:
+    if n.op == "scalar":
+        return ("scalar", type(n.value))
+    return ("input", n.shape, n.dtype, n.device)
+
+
+def collect(targets: list[Node]) -> tuple[list[Node], list[Node], list[Node], tuple]:
+    """The pending nodes needed for ``targets`` in topological order, the program's
+    inputs, its outputs and its signature."""
+    pos: dict[int, int] = {}
+    entries: list[tuple] = []
+    order: list[Node] = []
+    inputs: list[Node] = []
+    for t in targets:
+        if t.value is not None or id(t) in pos:
+            continue
+        stack = [t]
+        while stack:
+            n = stack[-1]
+            if id(n) in pos:
+                stack.pop()
+                continue
+            ready = True
+            for i in n.inputs:
+                if id(i) not in pos:
+                    if i.value is not None:
+                        pos[id(i)] = len(entries)
+                        entries.append(_input_entry(i))
+                        inputs.append(i)
+                    else:
+                        stack.append(i)
+                        ready = False
+            if ready:
+                stack.pop()
+                pos[id(n)] = len(entries)
+                entries.append((n.sig, tuple([pos[id(i)] for i in n.inputs])))
+                order.append(n)
+    want = {id(t) for t in targets}
+    outputs = [n for n in order if id(n) in want or live_tensor(n) is not None]
+    key = (tuple(entries), tuple([pos[id(o)] for o in outputs]))
+    return order, inputs, outputs, key
+
+
+def _why(key: Any, order: list[Node], inputs: list[Node]) -> tuple[str, Any]:
+    """Say why a program is compiled: first sight, or what differs from a similar one."""
+    entries = key[0]
+    structure = (tuple(e[0] if e[0] in ("input", "scalar") else (e[0][0], e[1]) for e in entries), key[1])
+    for prog in reversed(CACHE.history):
+        if prog.structure == structure:
+            old = prog.key[0]
+            for k, (a, b) in enumerate(zip(old, entries)):
+                if a != b:
+                    if a[0] == "input":
+                        return (f"input {_describe_pos(k, inputs, entries)} changed: shape "
+                                f"{tuple(a[1])} -> {tuple(b[1])}, dtype {a[2].name} -> {b[2].name}"
+                                if a[2] is not b[2] else
+                                f"input {_describe_pos(k, inputs, entries)} changed shape: "
+                                f"{tuple(a[1])} -> {tuple(b[1])}"), structure
+                    if a[0] == "scalar":
+                        return (f"a Python scalar changed type: {a[1].__name__} -> {b[1].__name__}",
+                                structure)
+                    return (f"op {b[0][0]} differs in attributes or shapes: {a[0][1:]} -> {b[0][1:]}",
+                            structure)
+    return f"first sight of this graph ({len(order)} ops, {len(inputs)} inputs)", structure
+
+
+def _describe_pos(k: int, inputs: list[Node], entries: list) -> str:
+    idx = sum(1 for e in entries[:k] if e[0] in ("input", "scalar"))
+    n = inputs[idx]
+    return f"#{idx} ({codegen._user_name(n.loc) or n.op}, {codegen._short(n.loc) if n.loc else '?'})"
+
+
+def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: list[Node]) -> Program:
+    t0 = time.perf_counter()
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:10]
+    has_backward = any(getattr(n, "block", None) is not None for n in order)
+    fn_name = "forward_backward" if has_backward else "forward"
+    source, arg_names = codegen.generate(order, inputs, outputs, fn_name)
+    filename = f"<srcgrad-program-{digest}>"
+    # Register the text so tracebacks and pdb show the generated lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = dict(_NAMESPACE)
+    exec(compile(source, filename, "exec"), namespace)
+    prog = Program()
+    prog.key = key
+    prog.source = source
+    prog.fn = namespace[fn_name]
+    prog.jitted = jax.jit(prog.fn)
+    prog.arg_names = arg_names
+    prog.filename = filename
+    prog.hits = 0
+    prog.calls = 0
+    prog.n_ops = len(order)
+    prog.reason, prog.structure = _why(key, order, inputs)
+    prog.input_desc = [(nm, n.shape, n.dtype.name) for nm, n in zip(arg_names, inputs)]
+    prog.device = next((n.device for n in inputs if n.device is not None), None)
+    prog.compile_s = time.perf_counter() - t0  # the XLA compile is added on first call
+    return prog
+
+
+DEBUG_NO_JIT = os.environ.get("SRCGRAD_NO_JIT", "") not in ("", "0")
+
+
+def realize(targets: list[Node]) -> None:
+    """Compute ``targets`` (and live pending nodes on the way) in one program."""
+    order, inputs, outputs, key = collect(targets)
+    if not order:
+        return
+    prog = CACHE.programs.get(key)
+    first = prog is None
+    if first:
+        CACHE.misses += 1
+        prog = compile_program(key, order, inputs, outputs)
+        CACHE.programs[key] = prog
+        CACHE.history.append(prog)
+    else:
+        CACHE.hits += 1
+        prog.hits += 1
+    args = [n.value for n in inputs]
+    run = prog.fn if DEBUG_NO_JIT else prog.jitted
+    if first:
+        t0 = time.perf_counter()
+    if prog.device is None and outputs[0].device is not None and outputs[0].device.type != "cpu":
+        with jax.default_device(outputs[0].device.jax):
+            results = run(*args)
+    elif prog.device is None:
+        with jax.default_device(jax.devices("cpu")[0]):
+            results = run(*args)
+    else:
+        results = run(*args)
+    if first:
+        dt = time.perf_counter() - t0
+        prog.compile_s += dt
+        CACHE.compile_s += prog.compile_s
+    prog.calls += 1
+    for n, v in zip(outputs, results):
+        n.value = v
+        if not n.requires_grad:
+            n.inputs = ()  # history that autograd will never need

@@ -1,0 +1,101 @@
+"""Devices with PyTorch's names: ``cpu`` and ``cuda[:i]`` (a GPU that JAX sees)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+
+class device:  # noqa: N801 - the PyTorch name
+    """A place tensors live on: ``device("cpu")``, ``device("cuda:0")``."""
+
+    __slots__ = ("type", "index", "jax")
+    _interned: dict = {}
+
+    def __new__(cls, spec: Any = "cpu", index: int | None = None) -> device:
+        if isinstance(spec, device):
+            return spec
+        text = str(spec)
+        if index is not None:
+            text = f"{text}:{index}"
+        key = text
+        if key in cls._interned:
+            return cls._interned[key]
+        kind, _, idx = text.partition(":")
+        if kind not in ("cpu", "cuda", "gpu"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {text}")
+        kind = "cuda" if kind == "gpu" else kind
+        i = int(idx) if idx else 0
+        if kind == "cuda":
+            gpus = _gpus()
+            if not gpus:
+                raise RuntimeError("Torch not compiled with CUDA enabled: JAX sees no GPU here "
+                                   "(srcgrad.cuda.is_available() is False); use device='cpu'")
+            if i >= len(gpus):
+                raise RuntimeError(f"CUDA error: invalid device ordinal {i} (JAX sees {len(gpus)} GPUs)")
+            jdev = gpus[i]
+        else:
+            jdev = jax.devices("cpu")[0]
+        self = object.__new__(cls)
+        self.type = kind
+        self.index = i if kind == "cuda" else None
+        self.jax = jdev
+        cls._interned[key] = self
+        cls._interned[str(self)] = self
+        return self
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and other.type == self.type and \
+            (other.index or 0) == (self.index or 0)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+def _gpus() -> list:
+    try:
+        return jax.devices("gpu")
+    except RuntimeError:
+        return []
+
+
+CPU = device("cpu")
+
+
+def from_jax(d: Any) -> device:
+    if d.platform == "cpu":
+        return CPU
+    return device("cuda", _gpus().index(d))
+
+
+class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
+    """``srcgrad.cuda.is_available()`` and friends."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return bool(_gpus())
+
+    @staticmethod
+    def device_count() -> int:
+        return len(_gpus())
+
+    @staticmethod
+    def synchronize() -> None:
+        pass
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        from .random import manual_seed
+        manual_seed(seed)
+
+    manual_seed_all = manual_seed

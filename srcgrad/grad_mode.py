@@ -1,0 +1,83 @@
+"""Grad mode: whether new ops are recorded for autograd (thread-local, as in PyTorch)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State(threading.local):
+    enabled = True
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops on tensors that require grad are recorded for backward."""
+    return _state.enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode switches: usable as ``with`` block and as decorator."""
+
+    _mode: bool
+
+    def __enter__(self) -> None:
+        self._prev = _state.enabled
+        _state.enabled = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = _state.enabled
+            _state.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _state.enabled = prev
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradModeContext):  # noqa: N801 - the PyTorch name
+    """Disable gradient recording: ``with no_grad():`` or ``@no_grad()``."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):  # noqa: N801
+    """Enable gradient recording inside a ``no_grad`` region."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):  # noqa: N801
+    """``set_grad_enabled(False)`` switches at once; also usable as a ``with`` block."""
+
+    def __init__(self, mode: bool) -> None:
+        self._mode = bool(mode)
+        self._prev = _state.enabled
+        _state.enabled = self._mode
+
+    def __enter__(self) -> None:
+        pass  # already switched in __init__, as torch.set_grad_enabled does
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self._prev
+
+
+class inference_mode(no_grad):  # noqa: N801
+    """Same as ``no_grad`` here (srcgrad has no separate inference tensors)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = not mode

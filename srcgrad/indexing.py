@@ -1,0 +1,125 @@
+"""Turning a Python index (``x[0, 1:3, None, idx, mask]``) into a static spec plus index tensors.
+
+The spec is hashable and part of the graph signature: ints, ``("slice", a, b, c)``,
+``None``, ``"..."`` and ``"T"`` for "the next index tensor input".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def spec_to_index(spec: tuple, tensors: list) -> tuple:
+    """The spec as a real index tuple, with ``tensors`` in the "T" slots."""
+    out: list[Any] = []
+    it = iter(tensors)
+    for s in spec:
+        if s == "T":
+            out.append(next(it))
+        elif isinstance(s, tuple):
+            out.append(slice(*s[1:]))
+        elif s == "...":
+            out.append(Ellipsis)
+        else:
+            out.append(s)
+    return tuple(out)
+
+
+def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, str]:
+    """Check ``index`` against ``shape``; return (spec, index tensors, kind).
+
+    ``as_tensor`` turns lists/arrays into srcgrad tensors. ``kind`` is the
+    PyTorch name of the op: "select" (ints only), "slice" or "index".
+    """
+    from .tensor import Tensor
+
+    items = index if isinstance(index, tuple) else (index,)
+    # Expand bool masks and lists first, so dims can be counted.
+    expanded: list[Any] = []
+    for it in items:
+        if isinstance(it, (list, np.ndarray)) or (isinstance(it, Tensor)):
+            t = it if isinstance(it, Tensor) else as_tensor(it)
+            if t.dtype.category == 0:
+                mask = t.numpy()
+                expanded.extend(("mask", as_tensor(np.asarray(a, np.int64)), mask.shape[k])
+                                for k, a in enumerate(np.nonzero(mask)))
+                expanded[-len(mask.shape):] = [("mask", e[1], mask.shape, k)
+                                               for k, e in enumerate(expanded[-len(mask.shape):])]
+                continue
+            if t.dtype.category != 1:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            expanded.append(t)
+        elif isinstance(it, (bool, np.bool_)):
+            raise IndexError("srcgrad does not support indexing with a Python bool; use a bool tensor mask")
+        else:
+            expanded.append(it)
+    used = sum(1 for e in expanded if e is not None and e is not Ellipsis)
+    if used > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    spec: list[Any] = []
+    tensors: list[Any] = []
+    dim = 0
+    kind = "select"
+    for e in expanded:
+        if e is Ellipsis:
+            skip = len(shape) - used
+            spec.append("...")
+            dim += skip
+            continue
+        if e is None:
+            spec.append(None)
+            kind = "slice" if kind == "select" else kind
+            continue
+        if isinstance(e, tuple) and e and e[0] == "mask":
+            size = e[2][e[3]]
+            if e[2][e[3]] != shape[dim]:
+                raise IndexError(f"The shape of the mask {list(e[2])} at index {e[3]} does not match the "
+                                 f"shape of the indexed tensor {list(shape)} at index {dim}")
+            del size
+            spec.append("T")
+            tensors.append(e[1])
+            kind = "index"
+            dim += 1
+            continue
+        if isinstance(e, Tensor):
+            _check_tensor_bounds(e, shape[dim], dim)
+            spec.append("T")
+            tensors.append(e)
+            kind = "index"
+            dim += 1
+            continue
+        if isinstance(e, slice):
+            if e.step is not None and e.step <= 0:
+                raise ValueError("step must be greater than zero")
+            spec.append(("slice", _int_or_none(e.start), _int_or_none(e.stop), _int_or_none(e.step)))
+            kind = "slice" if kind == "select" else kind
+            dim += 1
+            continue
+        try:
+            i = int(e.__index__())
+        except (AttributeError, TypeError):
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or bool "
+                             f"tensors are valid indices (got {type(e).__name__})") from None
+        size = shape[dim]
+        if not -size <= i < size:
+            raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {size}")
+        spec.append(i % size)
+        dim += 1
+    return tuple(spec), tensors, kind
+
+
+def _int_or_none(v: Any) -> Any:
+    if v is None:
+        return None
+    return int(v.__index__())
+
+
+def _check_tensor_bounds(t: Any, size: int, dim: int) -> None:
+    # JAX clamps out-of-range indices silently; PyTorch raises. Check the values (this
+    # realises a pending index tensor, as PyTorch synchronises too).
+    vals = np.asarray(t.detach().numpy())
+    if vals.size and (vals.max() >= size or vals.min() < -size):
+        bad = int(vals.max()) if vals.max() >= size else int(vals.min())
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")

@@ -1,0 +1,115 @@
+"""The IR: one ``Node`` per recorded op, and the cheap bookkeeping around it.
+
+A node is a small slotted object. It knows its op, inputs, static attributes,
+shape, dtype and device, the user's ``file:line`` that recorded it, and, once
+computed, its value (a ``jax.Array``, or a Python number for scalar inputs).
+Nodes are never mutated after recording except to fill in ``value`` and to
+cut ``inputs`` of computed nodes that autograd does not need any more.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import weakref
+from typing import Any
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_next_id = itertools.count().__next__
+
+
+class Node:
+    """One recorded op (or an input value: ``op`` is ``"input"`` or ``"scalar"``)."""
+
+    __slots__ = (
+        "id", "op", "inputs", "attrs", "shape", "dtype", "device", "loc", "value",
+        "requires_grad", "leaf", "owner", "sig",
+        # set only on some nodes; read with getattr(node, name, None)
+        "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng",
+        "__weakref__",
+    )
+
+    def __repr__(self) -> str:
+        return f"Node({self.op}, {self.shape}, {self.dtype.name}, id={self.id})"
+
+
+def user_loc() -> tuple[str, int]:
+    """The (file, line) of the innermost frame outside srcgrad: the user's line."""
+    if _loc_override is not None:
+        return _loc_override
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return ("<srcgrad>", 0)
+    return (f.f_code.co_filename, f.f_lineno)
+
+
+# While the transformer writes the adjoint of node N, every node it records
+# carries N's location and points back at N (the "block"), so generated code
+# can say which user line each piece of the backward came from.
+_loc_override: tuple[str, int] | None = None
+_block: Node | None = None
+
+
+def set_block(node: Node | None) -> None:
+    global _loc_override, _block
+    _block = node
+    _loc_override = None if node is None else node.loc
+
+
+def new_node(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: Any, device: Any,
+             requires_grad: bool) -> Node:
+    """Record one pending op node."""
+    n = Node()
+    n.id = _next_id()
+    n.op = op
+    n.inputs = inputs
+    n.attrs = attrs
+    n.shape = shape
+    n.dtype = dtype
+    n.device = device
+    n.loc = user_loc()
+    n.value = None
+    n.requires_grad = requires_grad
+    n.leaf = False
+    n.owner = None
+    n.sig = (op, attrs, shape, dtype)
+    if _block is not None:
+        n.block = _block
+    return n
+
+
+def value_node(value: Any, shape: tuple, dtype: Any, device: Any, op: str = "input") -> Node:
+    """A node that already holds its value: a program input."""
+    n = Node()
+    n.id = _next_id()
+    n.op = op
+    n.inputs = ()
+    n.attrs = ()
+    n.shape = shape
+    n.dtype = dtype
+    n.device = device
+    n.loc = user_loc()
+    n.value = value
+    n.requires_grad = False
+    n.leaf = False
+    n.owner = None
+    n.sig = None
+    return n
+
+
+def set_owner(node: Node, tensor: Any) -> None:
+    node.owner = weakref.ref(tensor)
+
+
+def live_tensor(node: Node) -> Any:
+    """The tensor that Python still holds for this node, or None."""
+    o = node.owner
+    if o is None:
+        return None
+    t = o()
+    if t is not None and t._node is node:
+        return t
+    return None

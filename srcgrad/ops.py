@@ -1,0 +1,525 @@
+"""The op registry: every primitive declared once, with its shape/dtype rule,
+its lowering to JAX source text and its PyTorch ``grad_fn`` name.
+
+Derivative rules live beside it in ``derivatives.py`` (one line an op) and are
+attached to these same ``OpDef`` objects.
+
+A lowering is a template over input names ``{0} {1} ...`` and attribute names
+(``{axis}``), or a function ``(names, attrs) -> str`` for the few that need
+more than a template. Shape rules raise PyTorch's exception types with both
+shapes in the message, before anything is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from . import dtypes as D
+
+float_ops_ns: dict[str, Any] = {}
+
+
+class OpDef:
+    __slots__ = ("name", "attr_names", "shape_rule", "lower", "grad_name", "cast", "saves", "vjp")
+
+    def __init__(self, name: str, attr_names: tuple, shape_rule: Callable, lower: Any,
+                 grad_name: str, cast: Any, saves: str) -> None:
+        self.name = name
+        self.attr_names = attr_names
+        self.shape_rule = shape_rule
+        self.lower = lower
+        self.grad_name = grad_name
+        self.cast = cast  # None, "out" (inputs to result dtype), a tuple of such input positions, or "common"
+        self.saves = saves  # which values the derivative reads: "x", "y", "xy", "out", "" ...
+        self.vjp = None  # filled in by derivatives.py
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def defop(name: str, shape_rule: Callable, lower: Any, grad_name: str | None = None,
+          attrs: tuple = (), cast: Any = None, saves: str = "x") -> OpDef:
+    op = OpDef(name, attrs, shape_rule, lower,
+               grad_name or name.title().replace("_", "") + "Backward0", cast, saves)
+    OPS[name] = op
+    return op
+
+
+# ---------------------------------------------------------------------------
+# shape and dtype rules
+
+
+def fmt_shape(shape: tuple) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
+    if a == b:
+        return a
+    la, lb = len(a), len(b)
+    n = max(la, lb)
+    out = []
+    for i in range(n):
+        da = a[i - n + la] if i - n + la >= 0 else 1
+        db = b[i - n + lb] if i - n + lb >= 0 else 1
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            raise RuntimeError(
+                f"The size of tensor a ({da}) must match the size of tensor b ({db}) at "
+                f"non-singleton dimension {i} ({opname}: shapes {fmt_shape(a)} and {fmt_shape(b)})")
+    return tuple(out)
+
+
+def _float_of(d: D.dtype) -> D.dtype:
+    if d.weak:
+        return D.weak_float
+    return d if d.is_floating_point else D.get_default_dtype()
+
+
+def same(x: Any, **_: Any) -> tuple:
+    return x.shape, x.dtype
+
+
+def to_float(x: Any, **_: Any) -> tuple:
+    return x.shape, _float_of(x.dtype)
+
+
+def no_bool(opname: str) -> Callable:
+    def rule(x: Any, **_: Any) -> tuple:
+        if x.dtype.category == 0:
+            raise RuntimeError(f"{opname}: bool tensors are not supported here; convert with .float() first")
+        return x.shape, x.dtype
+    return rule
+
+
+def to_bool(x: Any, **_: Any) -> tuple:
+    return x.shape, D.bool_
+
+
+def _promoted(xs: tuple) -> D.dtype:
+    return D.result_type(tuple((len(x.shape), x.dtype) for x in xs))
+
+
+def binary(opname: str) -> Callable:
+    def rule(x: Any, y: Any, **_: Any) -> tuple:
+        return broadcast_shapes(x.shape, y.shape, opname), _promoted((x, y))
+    return rule
+
+
+def binary_float(opname: str) -> Callable:
+    def rule(x: Any, y: Any, **_: Any) -> tuple:
+        return broadcast_shapes(x.shape, y.shape, opname), _float_of(_promoted((x, y)))
+    return rule
+
+
+def binary_nobool(opname: str) -> Callable:
+    def rule(x: Any, y: Any, **_: Any) -> tuple:
+        d = _promoted((x, y))
+        if d.category == 0:
+            raise RuntimeError(f"{opname}: both operands are bool; convert with .int() or .float() first")
+        return broadcast_shapes(x.shape, y.shape, opname), d
+    return rule
+
+
+def compare(opname: str) -> Callable:
+    def rule(x: Any, y: Any, **_: Any) -> tuple:
+        return broadcast_shapes(x.shape, y.shape, opname), D.bool_
+    return rule
+
+
+def logical(opname: str) -> Callable:
+    return compare(opname)
+
+
+def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
+    if keepdim:
+        return tuple(1 if i in dims else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+def reduction(kind: str) -> Callable:
+    def rule(x: Any, dims: tuple, keepdim: bool, **_: Any) -> tuple:
+        shape = reduced_shape(x.shape, dims, keepdim)
+        d = x.dtype
+        if kind == "sum" and d.category < 2:
+            d = D.int64
+        elif kind == "float":
+            if not d.is_floating_point:
+                raise RuntimeError(
+                    f"could not infer output dtype. Input dtype must be either a floating point or "
+                    f"complex dtype. Got: {d.name.title()}")
+        elif kind == "index":
+            d = D.int64
+        if kind in ("keep", "index") and x.dtype.category >= 0:
+            for i in dims:
+                if x.shape[i] == 0:
+                    raise IndexError("Expected reduction dim to have non-zero size "
+                                     f"(input shape {fmt_shape(x.shape)}, dim {i})")
+        return shape, d
+    return rule
+
+
+def matmul_shape(x: Any, y: Any, **_: Any) -> tuple:
+    a, b = x.shape, y.shape
+    if len(a) == 0 or len(b) == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{len(a)}D and {len(b)}D")
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.dtype.name} != "
+                           f"{y.dtype.name} (matmul of shapes {fmt_shape(a)} and {fmt_shape(b)})")
+    k1 = a[-1]
+    k2 = b[-2] if len(b) >= 2 else b[0]
+    if k1 != k2:
+        if len(a) == 1 and len(b) == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] "
+                               "to have the same number of elements, but got "
+                               f"{a[0]} and {b[0]} elements respectively")
+        ra = "x".join(map(str, (a if len(a) == 2 else (a if len(a) == 1 else (math.prod(a[:-1]), a[-1])))))
+        rb = "x".join(map(str, b if len(b) <= 2 else (math.prod(b[:-1]), b[-1])))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
+    batch = broadcast_shapes(a[:-2], b[:-2], "matmul") if len(a) > 2 or len(b) > 2 else ()
+    shape = batch + (a[-2:-1] if len(a) >= 2 else ()) + (b[-1:] if len(b) >= 2 else ())
+    return shape, x.dtype
+
+
+def reshape_rule(x: Any, shape: tuple, **_: Any) -> tuple:
+    if math.prod(shape) != math.prod(x.shape):
+        raise RuntimeError(f"shape '{fmt_shape(shape)}' is invalid for input of size {math.prod(x.shape)}")
+    return shape, x.dtype
+
+
+def expand_rule(x: Any, shape: tuple, **_: Any) -> tuple:
+    lx = len(x.shape)
+    if len(shape) < lx:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be greater or "
+                           f"equal to the number of dimensions in the tensor ({lx})")
+    for i, s in enumerate(x.shape):
+        t = shape[len(shape) - lx + i]
+        if s != t and s != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({t}) must match the existing size ({s}) "
+                               f"at non-singleton dimension {len(shape) - lx + i}.  Target sizes: "
+                               f"{fmt_shape(shape)}.  Tensor sizes: {fmt_shape(x.shape)}")
+    return shape, x.dtype
+
+
+def permute_rule(x: Any, perm: tuple, **_: Any) -> tuple:
+    return tuple(x.shape[p] for p in perm), x.dtype
+
+
+def cat_rule(*xs: Any, dim: int) -> tuple:
+    first = xs[0].shape
+    total = 0
+    for x in xs:
+        s = x.shape
+        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first)) if i != dim):
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
+                               f"Got shapes {fmt_shape(first)} and {fmt_shape(s)}")
+        total += s[dim]
+    d = _promoted(xs)
+    return first[:dim] + (total,) + first[dim + 1:], d
+
+
+def stack_rule(*xs: Any, dim: int) -> tuple:
+    first = xs[0].shape
+    for x in xs:
+        if x.shape != first:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {fmt_shape(first)} "
+                               f"at entry 0 and {fmt_shape(x.shape)} at another entry")
+    return first[:dim] + (len(xs),) + first[dim:], _promoted(xs)
+
+
+def where_rule(c: Any, x: Any, y: Any, **_: Any) -> tuple:
+    if c.dtype.category != 0:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
+                           f"dtype {c.dtype.name.title()}")
+    shape = broadcast_shapes(broadcast_shapes(c.shape, x.shape, "where"), y.shape, "where")
+    return shape, _promoted((x, y))
+
+
+def clamp_rule(x: Any, *bounds: Any, has_lo: bool, has_hi: bool) -> tuple:
+    shape = x.shape
+    for b in bounds:
+        shape = broadcast_shapes(shape, b.shape, "clamp")
+    return shape, _promoted((x,) + bounds)
+
+
+def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
+    import numpy as np
+
+    from .indexing import spec_to_index
+    dummy = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=x.shape,
+                                            strides=(0,) * len(x.shape))
+    res = dummy[spec_to_index(spec, [np.zeros(t.shape, np.intp) for t in idx])]
+    return tuple(res.shape), x.dtype
+
+
+def index_put_rule(x: Any, v: Any, *idx: Any, spec: tuple, accumulate: bool) -> tuple:
+    target, _ = index_shape(x, *idx, spec=spec)
+    try:
+        broadcast_shapes(target, v.shape, "index_put")
+        if len(v.shape) > len(target):
+            raise RuntimeError
+    except RuntimeError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {fmt_shape(v.shape)} cannot be "
+                           f"broadcast to indexing result of shape {fmt_shape(target)}") from None
+    return x.shape, x.dtype
+
+
+def gather_rule(x: Any, index: Any, dim: int) -> tuple:
+    if index.dtype is not D.int64 and index.dtype is not D.int32:
+        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype.name}")
+    if len(index.shape) != len(x.shape):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor "
+                           f"(input {fmt_shape(x.shape)}, index {fmt_shape(index.shape)})")
+    return index.shape, x.dtype
+
+
+def scatter_add_rule(base: Any, index: Any, src: Any, dim: int) -> tuple:
+    return base.shape, base.dtype
+
+
+def cast_rule(x: Any, dtype: D.dtype) -> tuple:
+    return x.shape, dtype
+
+
+def creation_rule(*_: Any, shape: tuple, dtype: D.dtype, **__: Any) -> tuple:
+    return shape, dtype
+
+
+# ---------------------------------------------------------------------------
+# lowerings that need more than a template
+
+
+def lit(v: Any) -> str:
+    """A static attribute as Python source."""
+    if isinstance(v, D.dtype):
+        return "jnp.bool_" if v.name == "bool" else f"jnp.{v.name}"
+    if isinstance(v, slice):
+        return f"slice({v.start!r}, {v.stop!r}, {v.step!r})"
+    return repr(v)
+
+
+def _index_expr(names: list, spec: tuple) -> str:
+    parts = []
+    it = iter(names)
+    for s in spec:
+        if s == "T":
+            parts.append(next(it))
+        elif isinstance(s, tuple) and s and s[0] == "slice":
+            a, b, c = s[1:]
+            parts.append(f"{'' if a is None else a}:{'' if b is None else b}" + ("" if c in (None, 1) else f":{c}"))
+        elif s is None:
+            parts.append("None")
+        elif s == "...":
+            parts.append("...")
+        else:
+            parts.append(str(s))
+    if len(parts) == 1:
+        return parts[0] + ("," if parts[0] in ("None", "...") else "")
+    return ", ".join(parts)
+
+
+def lower_index(names: list, a: dict) -> str:
+    return f"{names[0]}[{_index_expr(names[1:], a['spec'])}]"
+
+
+def lower_index_put(names: list, a: dict) -> str:
+    how = "add" if a["accumulate"] else "set"
+    return f"{names[0]}.at[{_index_expr(names[2:], a['spec'])}].{how}({names[1]})"
+
+
+def lower_clamp(names: list, a: dict) -> str:
+    it = iter(names[1:])
+    lo = next(it) if a["has_lo"] else "None"
+    hi = next(it) if a["has_hi"] else "None"
+    return f"jnp.clip({names[0]}, {lo}, {hi})"
+
+
+def lower_matmul(names: list, a: dict) -> str:
+    p = a["precision"]
+    return f"jnp.matmul({names[0]}, {names[1]}" + (f", precision={p!r})" if p != "default" else ")")
+
+
+def lower_cat(names: list, a: dict) -> str:
+    return f"jnp.concatenate([{', '.join(names)}], axis={a['dim']})"
+
+
+def lower_stack(names: list, a: dict) -> str:
+    return f"jnp.stack([{', '.join(names)}], axis={a['dim']})"
+
+
+def _rng_key(names: list) -> str:
+    return f"jax.random.fold_in(jax.random.key({names[0]}), {names[1]})"
+
+
+def lower_rand(names: list, a: dict) -> str:
+    return f"jax.random.uniform({_rng_key(names)}, {a['shape']!r}, {lit(a['dtype'])})"
+
+
+def lower_randn(names: list, a: dict) -> str:
+    return f"jax.random.normal({_rng_key(names)}, {a['shape']!r}, {lit(a['dtype'])})"
+
+
+def lower_randint(names: list, a: dict) -> str:
+    return (f"jax.random.randint({_rng_key(names)}, {a['shape']!r}, {a['low']}, {a['high']}, "
+            f"{lit(a['dtype'])})")
+
+
+def lower_bernoulli_mask(names: list, a: dict) -> str:
+    return f"jax.random.bernoulli({_rng_key(names[1:])}, {names[0]}, {a['shape']!r})"
+
+
+# ---------------------------------------------------------------------------
+# the table
+
+
+RED = ("dims", "keepdim")
+
+# elementwise, one input
+for _name, _rule, _low, _grad in [
+    ("neg",     no_bool("neg"), "-{0}",                 "NegBackward0"),
+    ("exp",     to_float,  "jnp.exp({0})",               "ExpBackward0"),
+    ("log",     to_float,  "jnp.log({0})",               "LogBackward0"),
+    ("log1p",   to_float,  "jnp.log1p({0})",             "Log1PBackward0"),
+    ("expm1",   to_float,  "jnp.expm1({0})",             "Expm1Backward0"),
+    ("sqrt",    to_float,  "jnp.sqrt({0})",              "SqrtBackward0"),
+    ("rsqrt",   to_float,  "lax.rsqrt({0})",             "RsqrtBackward0"),
+    ("abs",     same,      "jnp.abs({0})",               "AbsBackward0"),
+    ("sign",    same,      "jnp.sign({0})",              "SignBackward0"),
+    ("sin",     to_float,  "jnp.sin({0})",               "SinBackward0"),
+    ("cos",     to_float,  "jnp.cos({0})",               "CosBackward0"),
+    ("tan",     to_float,  "jnp.tan({0})",               "TanBackward0"),
+    ("tanh",    to_float,  "jnp.tanh({0})",              "TanhBackward0"),
+    ("sigmoid", to_float,  "jax.nn.sigmoid({0})",        "SigmoidBackward0"),
+    ("relu",    same,      "jnp.maximum({0}, 0)",        "ReluBackward0"),
+    ("erf",     to_float,  "lax.erf({0})",               "ErfBackward0"),
+    ("floor",   same,      "jnp.floor({0})",             "FloorBackward0"),
+    ("ceil",    same,      "jnp.ceil({0})",              "CeilBackward0"),
+    ("round",   same,      "jnp.round({0})",             "RoundBackward0"),
+    ("trunc",   same,      "jnp.trunc({0})",             "TruncBackward0"),
+    ("reciprocal", to_float, "1 / {0}",                  "ReciprocalBackward0"),
+    ("logical_not", to_bool, "jnp.logical_not({0})",     "NotImplemented"),
+    ("isnan",   to_bool,   "jnp.isnan({0})",             "NotImplemented"),
+    ("isinf",   to_bool,   "jnp.isinf({0})",             "NotImplemented"),
+]:
+    defop(_name, _rule, _low, _grad, cast="out", saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt") else "x")
+
+defop("softplus", to_float,
+      "jnp.where({0} * {beta} > {threshold}, {0}, jnp.logaddexp({0} * {beta}, 0) / {beta})",
+      "SoftplusBackward0", attrs=("beta", "threshold"), cast="out")
+defop("gelu", to_float, "jax.nn.gelu({0}, approximate={approximate})", "GeluBackward0",
+      attrs=("approximate",), cast="out")
+
+# elementwise, two inputs
+for _name, _rule, _low, _grad, _cast, _saves in [
+    ("add",       binary("add"),        "{0} + {1}",             "AddBackward0",     "out", ""),
+    ("sub",       binary("sub"),        "{0} - {1}",             "SubBackward0",     "out", ""),
+    ("mul",       binary("mul"),        "{0} * {1}",             "MulBackward0",     "out", "xy"),
+    ("div",       binary_float("div"),  "{0} / {1}",             "DivBackward0",     "out", "xy"),
+    ("pow",       binary("pow"),        "{0} ** {1}",            "PowBackward0",     "out", "xy"),
+    ("floordiv",  binary_nobool("floor_divide"), "{0} // {1}",   "FloorDivideBackward0", "out", ""),
+    ("remainder", binary_nobool("remainder"), "{0} % {1}",       "RemainderBackward0", "out", "xy"),
+    ("maximum",   binary("maximum"),    "jnp.maximum({0}, {1})", "MaximumBackward0", "out", "xy"),
+    ("minimum",   binary("minimum"),    "jnp.minimum({0}, {1})", "MinimumBackward0", "out", "xy"),
+    ("atan2",     binary_float("atan2"), "jnp.arctan2({0}, {1})", "Atan2Backward0",  "out", "xy"),
+    ("lt",        compare("lt"),        "{0} < {1}",             "NotImplemented",   "common", ""),
+    ("le",        compare("le"),        "{0} <= {1}",            "NotImplemented",   "common", ""),
+    ("gt",        compare("gt"),        "{0} > {1}",             "NotImplemented",   "common", ""),
+    ("ge",        compare("ge"),        "{0} >= {1}",            "NotImplemented",   "common", ""),
+    ("eq",        compare("eq"),        "{0} == {1}",            "NotImplemented",   "common", ""),
+    ("ne",        compare("ne"),        "{0} != {1}",            "NotImplemented",   "common", ""),
+    ("logical_and", logical("logical_and"), "jnp.logical_and({0}, {1})", "NotImplemented", None, ""),
+    ("logical_or",  logical("logical_or"),  "jnp.logical_or({0}, {1})",  "NotImplemented", None, ""),
+    ("logical_xor", logical("logical_xor"), "jnp.logical_xor({0}, {1})", "NotImplemented", None, ""),
+]:
+    defop(_name, _rule, _low, _grad, cast=_cast, saves=_saves)
+
+defop("where", where_rule, "jnp.where({0}, {1}, {2})", "WhereBackward0", cast=(1, 2), saves="c")
+defop("clamp", clamp_rule, lower_clamp, "ClampBackward1", attrs=("has_lo", "has_hi"), cast="out")
+
+# reductions
+defop("sum",    reduction("sum"),   "jnp.sum({0}, axis={dims}, keepdims={keepdim})",  "SumBackward1", RED, saves="")
+defop("mean",   reduction("float"), "jnp.mean({0}, axis={dims}, keepdims={keepdim})", "MeanBackward1", RED, saves="")
+defop("prod",   reduction("keep"),  "jnp.prod({0}, axis={dims}, keepdims={keepdim})", "ProdBackward1", RED, saves="x")
+defop("amax",   reduction("keep"),  "jnp.max({0}, axis={dims}, keepdims={keepdim})",  "AmaxBackward0", RED, saves="x")
+defop("amin",   reduction("keep"),  "jnp.min({0}, axis={dims}, keepdims={keepdim})",  "AminBackward0", RED, saves="x")
+defop("norm",   reduction("float"), "jnp.sqrt(jnp.sum({0} * {0}, axis={dims}, keepdims={keepdim}))",
+      "LinalgVectorNormBackward0", RED, saves="x")
+defop("argmax", reduction("index"), "jnp.argmax({0}, axis={dims[0]}, keepdims={keepdim})", "NotImplemented", RED)
+defop("argmin", reduction("index"), "jnp.argmin({0}, axis={dims[0]}, keepdims={keepdim})", "NotImplemented", RED)
+defop("softmax",     same, "jax.nn.softmax({0}, axis={dim})",     "SoftmaxBackward0",    ("dim",), saves="out")
+defop("log_softmax", same, "jax.nn.log_softmax({0}, axis={dim})", "LogSoftmaxBackward0", ("dim",), saves="out")
+
+# linear algebra
+defop("matmul", matmul_shape, lower_matmul, "MmBackward0", ("precision",), saves="xy")
+
+# shapes
+defop("reshape",   reshape_rule, "{0}.reshape({shape})",           "ViewBackward0",      ("shape",), saves="")
+defop("expand",    expand_rule,  "jnp.broadcast_to({0}, {shape})", "ExpandBackward0",    ("shape",), saves="")
+defop("permute",   permute_rule, "jnp.transpose({0}, {perm})",     "PermuteBackward0",   ("perm",), saves="")
+defop("cat",       cat_rule,     lower_cat,                        "CatBackward0",       ("dim",), cast="out", saves="")
+defop("stack",     stack_rule,   lower_stack,                      "StackBackward0",     ("dim",), cast="out", saves="")
+defop("index",     index_shape,  lower_index,                      "IndexBackward0",     ("spec",), saves="")
+defop("index_put", index_put_rule, lower_index_put,                "IndexPutBackward0",  ("spec", "accumulate"), cast=(0, 1), saves="")
+defop("gather",    gather_rule,  "jnp.take_along_axis({0}, {1}, axis={dim})", "GatherBackward0", ("dim",), saves="")
+defop("scatter_add", scatter_add_rule,
+      "sg.scatter_add_along({0}, {1}, {2}, {dim})", "ScatterAddBackward0", ("dim",), cast=(0, 2), saves="")
+defop("cast",      cast_rule,    "{0}.astype({dtype})",             "ToCopyBackward0",   ("dtype",), saves="")
+defop("identity",  same,         "{0}",                             "AliasBackward0",    saves="")
+
+# custom autograd.Function: one "fn_call" node per call, one "fn_out" per output (see autograd/function.py)
+defop("fn_call",   lambda *xs, fn, ctx: ((), D.float32), "jnp.zeros((), jnp.float32)", "FunctionBackward",
+      ("fn", "ctx"), saves="")
+defop("fn_out",    lambda x, call, fn, ctx, k: (x.shape, x.dtype), "{0}", "FunctionBackward", ("fn", "ctx", "k"),
+      saves="")
+defop("to_device", same, "{0}", "ToCopyBackward0", ("device",), saves="")
+
+# creation (no tensor inputs, or scalar program inputs such as the fill value and RNG state)
+defop("full",     creation_rule, "jnp.full({shape}, {0}, {dtype})", "NotImplemented", ("shape", "dtype"))
+defop("arange",   creation_rule, "jnp.arange({start}, {end}, {step}, {dtype})", "NotImplemented",
+      ("start", "end", "step", "shape", "dtype"))
+defop("linspace", creation_rule, "jnp.linspace({start}, {end}, {steps}, dtype={dtype})", "NotImplemented",
+      ("start", "end", "steps", "shape", "dtype"))
+defop("eye",      creation_rule, "jnp.eye({n}, {m}, dtype={dtype})", "NotImplemented", ("n", "m", "shape", "dtype"))
+defop("rand",     creation_rule, lower_rand, "NotImplemented", ("shape", "dtype"))
+defop("randn",    creation_rule, lower_randn, "NotImplemented", ("shape", "dtype"))
+defop("randint",  creation_rule, lower_randint, "NotImplemented", ("low", "high", "shape", "dtype"))
+defop("bernoulli", creation_rule, lower_bernoulli_mask, "NotImplemented", ("shape", "dtype"))
+
+# Aliases: the same primitive under PyTorch's name for what the user called.
+ALIASES = {
+    "view": ("reshape", "ViewBackward0"),
+    "unsqueeze": ("reshape", "UnsqueezeBackward0"),
+    "squeeze": ("reshape", "SqueezeBackward0"),
+    "transpose": ("permute", "TransposeBackward0"),
+    "t": ("permute", "TBackward0"),
+    "sum_all": ("sum", "SumBackward0"),
+    "mean_all": ("mean", "MeanBackward0"),
+    "prod_all": ("prod", "ProdBackward0"),
+    "max_all": ("amax", "MaxBackward1"),
+    "min_all": ("amin", "MinBackward1"),
+    "max_dim": ("gather", "MaxBackward0"),
+    "min_dim": ("gather", "MinBackward0"),
+    "rsub": ("sub", "RsubBackward1"),
+    "pow_scalar_base": ("pow", "PowBackward2"),
+    "pow_tensor": ("pow", "PowBackward1"),
+    "dot": ("matmul", "DotBackward0"),
+    "mv": ("matmul", "MvBackward0"),
+    "bmm": ("matmul", "BmmBackward0"),
+    "matmul_nd": ("matmul", "UnsafeViewBackward0"),
+    "slice": ("index", "SliceBackward0"),
+    "select": ("index", "SelectBackward0"),
+    "split": ("index", "SplitBackward0"),
+    "copy": ("identity", "CopyBackwards"),
+    "clone": ("identity", "CloneBackward0"),
+    "to_copy": ("cast", "ToCopyBackward0"),
+    "add_scalar_mul": ("mul", "MulBackward0"),
+}
+for _alias, (_base, _grad) in ALIASES.items():
+    b = OPS[_base]
+    OPS[_alias] = OpDef(_base, b.attr_names, b.shape_rule, b.lower, _grad, b.cast, b.saves)

@@ -1,0 +1,1428 @@
+"""``Tensor``: a handle on an IR node, with PyTorch's names and behaviour.
+
+Every op checks shapes and dtypes where the user calls it and records one IR
+node; nothing is computed until a value is needed (printing, ``.item()``,
+``.numpy()``, ``bool()``, ``backward()``), when ``compiler.realize`` runs the
+pending graph as one cached XLA program.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import namedtuple
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from . import compiler, ir
+from . import dtypes as D
+from .device import CPU, device, from_jax
+from .grad_mode import _state as _grad_state
+from .ir import Node
+from .ops import OPS, fmt_shape
+
+_Number = (int, float, bool)
+values_indices = namedtuple("values_indices", ["values", "indices"])
+_matmul_precision = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """"highest" (full float32, the default, as PyTorch) or "high"/"medium" (TF32 on GPUs)."""
+    if precision not in ("highest", "high", "medium"):
+        raise ValueError(f"precision must be 'highest', 'high' or 'medium', got {precision!r}")
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _matmul_precision[0]
+
+
+# ---------------------------------------------------------------------------
+# recording
+
+
+def scalar_node(v: Any) -> Node:
+    """A Python number as a program input (its value never enters the cache key)."""
+    n = Node()
+    n.id = ir._next_id()
+    n.op = "scalar"
+    n.inputs = ()
+    n.attrs = ()
+    n.shape = ()
+    n.dtype = D.weak_bool if isinstance(v, bool) else D.weak_int if isinstance(v, int) else D.weak_float
+    n.device = None
+    n.loc = None
+    n.value = v
+    n.requires_grad = False
+    n.leaf = False
+    n.owner = None
+    n.sig = None
+    return n
+
+
+def as_node(x: Any) -> Node:
+    if isinstance(x, Tensor):
+        return x._node
+    if isinstance(x, _Number):
+        return scalar_node(x)
+    if isinstance(x, (np.integer, np.floating, np.bool_)):
+        return scalar_node(x.item())
+    return tensor(x)._node
+
+
+def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
+    """Check and record one op; return the new tensor. Nothing is recorded on error."""
+    op = OPS[name]
+    nodes = tuple([a._node if type(a) is Tensor else as_node(a) for a in args])
+    if attrs:
+        shape, dt = op.shape_rule(*nodes, **dict(zip(op.attr_names, attrs)))
+    else:
+        shape, dt = op.shape_rule(*nodes)
+    dev = None
+    rg = False
+    for n in nodes:
+        if n.device is not None:
+            if dev is None:
+                dev = n.device
+            elif n.device is not dev:
+                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                                   f"devices, {dev} and {n.device}! (in {name})")
+        if n.requires_grad:
+            rg = True
+    if rg:
+        rg = _grad_state.enabled and dt.category == 2 and op.grad_name != "NotImplemented"
+    if dev is None:
+        dev = CPU
+    node = ir.new_node(name, nodes, attrs, shape, dt, dev, rg)
+    t = object.__new__(Tensor)
+    t._node = node
+    t._grad = None
+    t._version = 0
+    t._base = None
+    node.owner = ir.weakref.ref(t)
+    return t
+
+
+def wrap(node: Node) -> Tensor:
+    """A tensor for an existing node (not its owner: used by the transformer)."""
+    t = object.__new__(Tensor)
+    t._node = node
+    t._grad = None
+    t._version = 0
+    t._base = None
+    return t
+
+
+def from_value(value: Any, dt: D.dtype | None = None, requires_grad: bool = False) -> Tensor:
+    """A leaf tensor holding a ``jax.Array``."""
+    dt = dt or D.from_numpy_dtype(value.dtype)
+    node = ir.value_node(value, tuple(value.shape), dt, from_jax(next(iter(value.devices()))))
+    t = wrap(node)
+    ir.set_owner(node, t)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _dim(d: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
+def _dims(dim: Any, ndim: int) -> tuple:
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        out = tuple(sorted({_dim(d, ndim) for d in dim}))
+        return out if ndim else ()
+    return (_dim(dim, ndim),) if ndim else ()
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple that prints as ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(map(str, self))}])"
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops applied to it."""
+
+    __slots__ = ("_node", "_grad", "_version", "_base", "__weakref__")
+    __array_priority__ = 1000  # numpy scalars defer to our reflected operators
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        # torch.Tensor([1, 2]) / torch.Tensor(2, 3) construct float tensors
+        if len(args) == 1 and not isinstance(args[0], int):
+            return tensor(args[0], dtype=D.get_default_dtype())
+        return zeros(*args, **kwargs)
+
+    # -- value access -------------------------------------------------------
+
+    def _value(self) -> Any:
+        n = self._node
+        if n.value is None:
+            compiler.realize([n])
+        return n.value
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        if self._node.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return np.asarray(self._value())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = np.asarray(self._value())
+        return a.astype(dtype) if dtype is not None else a
+
+    def jax(self) -> jax.Array:
+        """The value as a ``jax.Array`` (zero-copy)."""
+        return self._value()
+
+    def item(self) -> Any:
+        n = self._node
+        if math.prod(n.shape) != 1:
+            raise RuntimeError(f"a Tensor with {math.prod(n.shape)} elements cannot be converted to Scalar")
+        return np.asarray(self._value()).reshape(()).item()
+
+    def tolist(self) -> Any:
+        return np.asarray(self._value()).tolist()
+
+    def __bool__(self) -> bool:
+        if math.prod(self._node.shape) != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {fmt_shape(self.shape)})")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.category == 2:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if not self._node.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._node.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if not self._node.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._node.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from .printing import format_tensor
+        n = self._node
+        arr = np.asarray(self._value())
+        gf = self.grad_fn
+        return format_tensor(arr, dtype_name=n.dtype.name, default_dtype_name=D.get_default_dtype().name,
+                             device=None if n.device.type == "cpu" else str(n.device),
+                             requires_grad=n.requires_grad and gf is None,
+                             grad_fn_name=gf.name() if gf is not None else None)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if not self._node.shape and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    # -- attributes ---------------------------------------------------------
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._node.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self._node.shape)
+        return self._node.shape[_dim(dim, len(self._node.shape))]
+
+    def dim(self) -> int:
+        return len(self._node.shape)
+
+    ndimension = dim
+
+    @property
+    def ndim(self) -> int:
+        return len(self._node.shape)
+
+    def numel(self) -> int:
+        return math.prod(self._node.shape)
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> D.dtype:
+        return self._node.dtype
+
+    @property
+    def device(self) -> device:
+        return self._node.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._node.device.type == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self._node.dtype.is_floating_point
+
+    def element_size(self) -> int:
+        return self._node.dtype.itemsize
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+                     "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
+                     "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor"}
+            return "torch." + names[self.dtype.name]
+        return self.to(dtype)
+
+    # -- autograd attributes (the transformer lives in autodiff.py) ---------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._node.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        n = self._node
+        if not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
+                               "use a computed variable in a subgraph that doesn't require differentiation "
+                               "use var_no_grad = var.detach().")
+        if requires_grad and n.dtype.category != 2:
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(this tensor is {n.dtype.name})")
+        n.requires_grad = bool(requires_grad)
+        n.leaf = bool(requires_grad)
+        ir.set_owner(n, self)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        n = self._node
+        return not n.requires_grad or n.leaf
+
+    @property
+    def grad_fn(self) -> Any:
+        n = self._node
+        if not n.requires_grad or n.leaf:
+            return None
+        from .autograd.graph import grad_fn_of
+        return grad_fn_of(n)
+
+    creator = grad_fn  # the name used by the oldest autograd tutorials
+
+    @property
+    def grad(self) -> Tensor | None:
+        n = self._node
+        if n.requires_grad and not n.leaf and not getattr(n, "retains_grad", False):
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+                "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+                "instead. See github.com/pytorch/pytorch/pull/30531 for more informations.",
+                UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, g: Tensor | None) -> None:
+        if g is not None:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(g).__name__}")
+            if g.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {fmt_shape(g.shape)} "
+                                   f"vs. the tensor's {fmt_shape(self.shape)}")
+            if g.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {g.dtype} vs {self.dtype}")
+        self._grad = g
+        from . import tracing
+        if tracing.ACTIVE is not None:
+            tracing.ACTIVE.note_grad(self)
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
+        from . import autodiff
+        autodiff.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph,
+                          inputs=inputs)
+
+    def register_hook(self, hook: Any) -> Any:
+        from .autodiff import register_hook
+        return register_hook(self, hook)
+
+    def retain_grad(self) -> None:
+        n = self._node
+        if not n.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if not n.leaf:
+            n.retains_grad = True
+            ir.set_owner(n, self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(getattr(self._node, "retains_grad", False))
+
+    @property
+    def _version_counter(self) -> int:
+        return self._version
+
+    def detach(self) -> Tensor:
+        n = self._node
+        if n.value is not None:
+            node = ir.value_node(n.value, n.shape, n.dtype, n.device)
+            t = wrap(node)
+            ir.set_owner(node, t)
+            return t
+        with _NoGrad():
+            return record("identity", (self,))
+
+    def detach_(self) -> Tensor:
+        self._replace_node(self.detach()._node, bump=False)
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        t = self.detach()
+        t._base = self
+        return t
+
+    @data.setter
+    def data(self, other: Tensor) -> None:
+        self._replace_node(other.detach()._node, bump=False, keep_leaf=True)
+
+    # -- in-place machinery --------------------------------------------------
+
+    def _replace_node(self, new: Node, bump: bool = True, keep_leaf: bool = True, opname: str = "") -> None:
+        old = self._node
+        if bump:
+            self._version += 1
+            old.overwritten = (opname, new.loc, self._version)
+        if keep_leaf and old.requires_grad and old.leaf:
+            if new.owner is not None and new.owner() is not None and new.owner() is not self:
+                new = _alias(new)
+            new.requires_grad = True
+            new.leaf = True
+        self._node = new
+        new.owner = ir.weakref.ref(self)
+        if self._base is not None:
+            base = self._base
+            base._replace_node(_alias(new), bump=False, keep_leaf=True)
+        from . import tracing
+        if tracing.ACTIVE is not None:
+            tracing.ACTIVE.note_inplace(self)
+
+    def _inplace(self, name: str, *args: Any, attrs: tuple = ()) -> Tensor:
+        n = self._node
+        if n.requires_grad and n.leaf and _grad_state.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        out = record(name, (self,) + args, attrs)
+        new = out._node
+        if new.shape != n.shape:
+            raise RuntimeError(f"output with shape {fmt_shape(n.shape)} doesn't match the broadcast shape "
+                               f"{fmt_shape(new.shape)} ({name}_)")
+        if new.dtype is not n.dtype:
+            if new.dtype.category > n.dtype.category:
+                raise RuntimeError(f"result type {new.dtype.name.title()} can't be cast to the desired output "
+                                   f"type {n.dtype.name.title()} ({name}_)")
+            out = out.to(n.dtype)
+            new = out._node
+        self._replace_node(new, opname=OPS[name].grad_name.replace("Backward0", "").lower() + "_")
+        return self
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace("add", other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace("sub", other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace("mul", other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace("div", other)
+
+    def pow_(self, other: Any) -> Tensor:
+        return self._inplace("pow", other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        return self.copy_(self.clamp(min, max))
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        n = self._node
+        with _NoGrad():
+            filled = full(n.shape, value, dtype=n.dtype, device=n.device)
+        return self.copy_(filled)
+
+    def copy_(self, src: Any) -> Tensor:
+        n = self._node
+        if n.requires_grad and n.leaf and _grad_state.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        src = src if isinstance(src, Tensor) else tensor(src, dtype=n.dtype)
+        out = src.to(n.dtype).expand(n.shape) if src.shape != n.shape or src.dtype is not n.dtype else src
+        out = record("copy", (out,))
+        self._replace_node(out._node, opname="copy_")
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        with _NoGrad():
+            return self.copy_(randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        with _NoGrad():
+            return self.copy_(rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace("add", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace("sub", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace("mul", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace("div", other)
+
+    # -- arithmetic ----------------------------------------------------------
+
+    def __add__(self, o: Any) -> Tensor:
+        return record("add", (self, o))
+
+    def __radd__(self, o: Any) -> Tensor:
+        return record("add", (o, self))
+
+    def __sub__(self, o: Any) -> Tensor:
+        return record("sub", (self, o))
+
+    def __rsub__(self, o: Any) -> Tensor:
+        return record("rsub", (o, self))
+
+    def __mul__(self, o: Any) -> Tensor:
+        return record("mul", (self, o))
+
+    def __rmul__(self, o: Any) -> Tensor:
+        return record("mul", (o, self))
+
+    def __truediv__(self, o: Any) -> Tensor:
+        return record("div", (self, o))
+
+    def __rtruediv__(self, o: Any) -> Tensor:
+        return record("div", (o, self))
+
+    def __floordiv__(self, o: Any) -> Tensor:
+        return record("floordiv", (self, o))
+
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        return record("floordiv", (o, self))
+
+    def __mod__(self, o: Any) -> Tensor:
+        return record("remainder", (self, o))
+
+    def __rmod__(self, o: Any) -> Tensor:
+        return record("remainder", (o, self))
+
+    def __pow__(self, o: Any) -> Tensor:
+        return record("pow_tensor" if isinstance(o, Tensor) else "pow", (self, o))
+
+    def __rpow__(self, o: Any) -> Tensor:
+        return record("pow_scalar_base", (o, self))
+
+    def __neg__(self) -> Tensor:
+        return record("neg", (self,))
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return record("abs", (self,))
+
+    def __invert__(self) -> Tensor:
+        if self.dtype.category != 0:
+            raise TypeError("~ is only supported on bool tensors in srcgrad")
+        return record("logical_not", (self,))
+
+    def __and__(self, o: Any) -> Tensor:
+        return record("logical_and", (self, o))
+
+    def __or__(self, o: Any) -> Tensor:
+        return record("logical_or", (self, o))
+
+    def __xor__(self, o: Any) -> Tensor:
+        return record("logical_xor", (self, o))
+
+    def __matmul__(self, o: Any) -> Tensor:
+        return matmul(self, o)
+
+    def __rmatmul__(self, o: Any) -> Tensor:
+        return matmul(o, self)
+
+    def __lt__(self, o: Any) -> Tensor:
+        return record("lt", (self, o))
+
+    def __le__(self, o: Any) -> Tensor:
+        return record("le", (self, o))
+
+    def __gt__(self, o: Any) -> Tensor:
+        return record("gt", (self, o))
+
+    def __ge__(self, o: Any) -> Tensor:
+        return record("ge", (self, o))
+
+    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return record("eq", (self, o))
+
+    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return record("ne", (self, o))
+
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        return record("add", (self, other if alpha == 1 else other * alpha))
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        return record("sub", (self, other if alpha == 1 else other * alpha))
+
+    subtract = sub
+
+    def mul(self, other: Any) -> Tensor:
+        return record("mul", (self, other))
+
+    multiply = mul
+
+    def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return record("div", (self, other))
+        if rounding_mode == "floor":
+            return record("floordiv", (self, other))
+        if rounding_mode == "trunc":
+            return record("div", (self, other)).trunc().to(self.dtype) if self.dtype.category == 1 else \
+                record("div", (self, other)).trunc()
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+
+    divide = true_divide = div
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return record("floordiv", (self, other))
+
+    def remainder(self, other: Any) -> Tensor:
+        return record("remainder", (self, other))
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self ** exponent
+
+    def square(self) -> Tensor:
+        return record("mul", (self, self))
+
+    def maximum(self, other: Any) -> Tensor:
+        return record("maximum", (self, other))
+
+    def minimum(self, other: Any) -> Tensor:
+        return record("minimum", (self, other))
+
+    def atan2(self, other: Any) -> Tensor:
+        return record("atan2", (self, other))
+
+    def matmul(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def mm(self, other: Any) -> Tensor:
+        if self.dim() != 2 or other.dim() != 2:
+            raise RuntimeError(f"self must be a matrix (mm of shapes {fmt_shape(self.shape)} and "
+                               f"{fmt_shape(other.shape)})")
+        return matmul(self, other)
+
+    def bmm(self, other: Any) -> Tensor:
+        if self.dim() != 3 or other.dim() != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor (bmm of shapes {fmt_shape(self.shape)} and "
+                               f"{fmt_shape(other.shape)})")
+        return matmul(self, other)
+
+    def dot(self, other: Any) -> Tensor:
+        if self.dim() != 1 or other.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D tensors")
+        return matmul(self, other)
+
+    def mv(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        return self + weight * (end - self)
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        return where(mask, value, self)
+
+    def where(self, condition: Tensor, other: Any) -> Tensor:
+        return where(condition, self, other)
+
+    # -- elementwise math ----------------------------------------------------
+
+    def exp(self) -> Tensor:
+        return record("exp", (self,))
+
+    def log(self) -> Tensor:
+        return record("log", (self,))
+
+    def log1p(self) -> Tensor:
+        return record("log1p", (self,))
+
+    def expm1(self) -> Tensor:
+        return record("expm1", (self,))
+
+    def log2(self) -> Tensor:
+        return record("log", (self,)) / math.log(2)
+
+    def log10(self) -> Tensor:
+        return record("log", (self,)) / math.log(10)
+
+    def sqrt(self) -> Tensor:
+        return record("sqrt", (self,))
+
+    def rsqrt(self) -> Tensor:
+        return record("rsqrt", (self,))
+
+    def abs(self) -> Tensor:
+        return record("abs", (self,))
+
+    absolute = abs
+
+    def neg(self) -> Tensor:
+        return record("neg", (self,))
+
+    negative = neg
+
+    def sign(self) -> Tensor:
+        return record("sign", (self,))
+
+    def sin(self) -> Tensor:
+        return record("sin", (self,))
+
+    def cos(self) -> Tensor:
+        return record("cos", (self,))
+
+    def tan(self) -> Tensor:
+        return record("tan", (self,))
+
+    def tanh(self) -> Tensor:
+        return record("tanh", (self,))
+
+    def sigmoid(self) -> Tensor:
+        return record("sigmoid", (self,))
+
+    def relu(self) -> Tensor:
+        return record("relu", (self,))
+
+    def erf(self) -> Tensor:
+        return record("erf", (self,))
+
+    def floor(self) -> Tensor:
+        return record("floor", (self,))
+
+    def ceil(self) -> Tensor:
+        return record("ceil", (self,))
+
+    def round(self) -> Tensor:
+        return record("round", (self,))
+
+    def trunc(self) -> Tensor:
+        return record("trunc", (self,))
+
+    def reciprocal(self) -> Tensor:
+        return record("reciprocal", (self,))
+
+    def isnan(self) -> Tensor:
+        return record("isnan", (self,))
+
+    def isinf(self) -> Tensor:
+        return record("isinf", (self,))
+
+    def logical_not(self) -> Tensor:
+        return record("logical_not", (self,))
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+        return record("softplus", (self,), (float(beta), float(threshold)))
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        bounds = tuple(b for b in (min, max) if b is not None)
+        return record("clamp", (self,) + bounds, (min is not None, max is not None))
+
+    clip = clamp
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return self.clamp(max=max)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        x = x if x.dtype.is_floating_point else x.float()
+        return record("softmax", (x,), (_dim(dim, x.dim()),))
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        x = x if x.dtype.is_floating_point else x.float()
+        return record("log_softmax", (x,), (_dim(dim, x.dim()),))
+
+    # -- reductions ----------------------------------------------------------
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if dim is None:
+            return record("sum_all", (x,), (tuple(range(x.dim())), False))
+        return record("sum", (x,), (_dims(dim, x.dim()), bool(keepdim)))
+
+    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if dim is None:
+            return record("mean_all", (x,), (tuple(range(x.dim())), False))
+        return record("mean", (x,), (_dims(dim, x.dim()), bool(keepdim)))
+
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return record("prod_all", (self,), (tuple(range(self.dim())), False))
+        return record("prod", (self,), (_dims(dim, self.dim()), bool(keepdim)))
+
+    def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        return record("amax", (self,), (_dims(dim if dim != () else None, self.dim()), bool(keepdim)))
+
+    def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        return record("amin", (self,), (_dims(dim if dim != () else None, self.dim()), bool(keepdim)))
+
+    def _extreme(self, kind: str, dim: Any, keepdim: bool) -> Any:
+        if isinstance(dim, Tensor):
+            return record("maximum" if kind == "max" else "minimum", (self, dim))
+        if dim is None:
+            if self.numel() == 0:
+                raise RuntimeError(f"{kind}(): Expected reduction dim to be specified for input.numel() == 0. "
+                                   "Specify the reduction dim with the 'dim' argument.")
+            return record(f"{kind}_all", (self,), (tuple(range(self.dim())), False))
+        d = _dim(dim, self.dim())
+        idx = record("argmax" if kind == "max" else "argmin", (self,), ((d,), True))
+        if self.dim() == 0:
+            return values_indices(self.clone(), idx.reshape(()))
+        values = record(f"{kind}_dim", (self, idx), (d,))
+        if not keepdim:
+            values = values.squeeze(d)
+            idx = idx.squeeze(d)
+        return values_indices(values, idx)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._extreme("max", dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._extreme("min", dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return record("argmax", (self.reshape(-1),), ((0,), False))
+        return record("argmax", (self,), ((_dim(dim, self.dim()),), bool(keepdim)))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return record("argmin", (self.reshape(-1),), ((0,), False))
+        return record("argmin", (self,), ((_dim(dim, self.dim()),), bool(keepdim)))
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        x = self if self.dtype.is_floating_point else self.float()
+        dims = _dims(dim, x.dim())
+        if p in ("fro", 2, 2.0):
+            return record("norm", (x,), (dims, bool(keepdim)))
+        if p in (1, 1.0):
+            return x.abs().sum(dims, keepdim)
+        if p == math.inf:
+            return x.abs().amax(dims, keepdim)
+        if p == -math.inf:
+            return x.abs().amin(dims, keepdim)
+        if p == 0:
+            return (x != 0).to(x.dtype).sum(dims, keepdim)
+        return (x.abs() ** p).sum(dims, keepdim) ** (1.0 / p)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        dims = _dims(dim, self.dim())
+        n = math.prod(self.shape[d] for d in dims)
+        centred = self - self.mean(dims, keepdim=True)
+        return (centred * centred).sum(dims, keepdim) / max(n - correction, 0)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        dims = _dims(dim, self.dim())
+        m = self.detach().amax(dims, keepdim=True)
+        m = where(m.isinf(), 0.0, m)
+        out = (self - m).exp().sum(dims, keepdim=True).log() + m
+        return out if keepdim else out.squeeze(dims) if dims else out
+
+    def all(self, dim: Any = None) -> Tensor:
+        return (self.to(D.bool_).logical_not().sum(dim) == 0)
+
+    def any(self, dim: Any = None) -> Tensor:
+        return (self.to(D.bool_).sum(dim) > 0)
+
+    def cumsum(self, dim: int) -> Tensor:
+        d = _dim(dim, self.dim())
+        n = self.shape[d]
+        tri = (arange(n).unsqueeze(1) <= arange(n).unsqueeze(0)).to(self.dtype)
+        moved = self.transpose(d, -1)
+        return matmul(moved, tri).transpose(d, -1)
+
+    # -- shapes --------------------------------------------------------------
+
+    def _infer_shape(self, shape: tuple) -> tuple:
+        shape = _shape_arg(shape)
+        if shape.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        if -1 in shape:
+            known = math.prod(s for s in shape if s != -1)
+            total = self.numel()
+            if known == 0 or total % known:
+                raise RuntimeError(f"shape '{fmt_shape(shape)}' is invalid for input of size {total}")
+            shape = tuple(total // known if s == -1 else s for s in shape)
+        return shape
+
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = self._infer_shape(shape)
+        if shape == self._node.shape:
+            return self if not self.requires_grad else record("view", (self,), (shape,))
+        return record("view", (self,), (shape,))
+
+    def view(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], D.dtype):
+            raise RuntimeError("view(dtype) is not supported by srcgrad; use .to(dtype)")
+        return record("view", (self,), (self._infer_shape(shape),))
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.dim() == 0:
+            return self.reshape(1)
+        s, e = _dim(start_dim, self.dim()), _dim(end_dim, self.dim())
+        shape = self.shape[:s] + (math.prod(self.shape[s:e + 1]),) + self.shape[e + 1:]
+        return record("view", (self,), (tuple(shape),))
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        d = _dim(dim, self.dim())
+        return self.reshape(tuple(self.shape[:d]) + tuple(sizes) + tuple(self.shape[d + 1:]))
+
+    def permute(self, *dims: Any) -> Tensor:
+        dims = _shape_arg(dims)
+        if len(dims) != self.dim():
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
+                               f"match the length of the desired ordering of dimensions i.e. input.dim() = "
+                               f"{self.dim()} is not equal to len(dims) = {len(dims)}")
+        perm = tuple(_dim(d, self.dim()) for d in dims)
+        if sorted(perm) != list(range(self.dim())):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return record("permute", (self,), (perm,))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        n = self.dim()
+        if n == 0:
+            return self
+        a, b = _dim(dim0, n), _dim(dim1, n)
+        perm = list(range(n))
+        perm[a], perm[b] = perm[b], perm[a]
+        return record("transpose", (self,), (tuple(perm),))
+
+    swapaxes = transpose
+
+    def t(self) -> Tensor:
+        if self.dim() > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
+        if self.dim() < 2:
+            return self
+        return record("t", (self,), ((1, 0),))
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - the PyTorch name
+        if self.dim() < 2:
+            return self
+        return record("permute", (self,), (tuple(reversed(range(self.dim()))),))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        return self.transpose(-2, -1)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        d = _dim(dim, self.dim() + 1)
+        shape = self.shape[:d] + (1,) + self.shape[d:]
+        return record("unsqueeze", (self,), (tuple(shape),))
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        if dim is None:
+            dims = tuple(i for i, s in enumerate(self.shape) if s == 1)
+        else:
+            dims = tuple(d for d in _dims(dim, self.dim()) if self.shape[d] == 1)
+        if not dims:
+            return self
+        shape = tuple(s for i, s in enumerate(self.shape) if i not in dims)
+        return record("squeeze", (self,), (shape,))
+
+    def expand(self, *sizes: Any) -> Tensor:
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.dim()
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        if shape == tuple(self.shape):
+            return self
+        return record("expand", (self,), (shape,))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    broadcast_to = expand
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.dim():
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                               "dimensions of tensor")
+        shape = (1,) * (len(sizes) - self.dim()) + tuple(self.shape)
+        interleaved = tuple(v for s in shape for v in (1, s))
+        expanded = tuple(v for r, s in zip(sizes, shape) for v in (r, s))
+        return self.reshape(interleaved).expand(expanded).reshape(tuple(r * s for r, s in zip(sizes, shape)))
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple:
+        d = _dim(dim, self.dim())
+        n = self.shape[d]
+        if isinstance(split_size, int):
+            sizes = [min(split_size, n - i) for i in range(0, n, split_size)] or [0]
+        else:
+            sizes = list(split_size)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                                   f"tensor's size at dimension {d}), but got split_sizes={sizes}")
+        out, start = [], 0
+        for s in sizes:
+            spec = (("slice", None, None, None),) * d + (("slice", start, start + s, None),)
+            out.append(record("split", (self,), (spec,)))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        n = self.shape[_dim(dim, self.dim())]
+        return self.split(max(1, -(-n // chunks)), dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        d = _dim(dim, self.dim())
+        return tuple(self.select(d, i) for i in range(self.shape[d]))
+
+    def select(self, dim: int, index: int) -> Tensor:
+        d = _dim(dim, self.dim())
+        return self[(slice(None),) * d + (index,)]
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        d = _dim(dim, self.dim())
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        return record("gather", (self, index), (_dim(dim, self.dim()),))
+
+    def take_along_dim(self, indices: Tensor, dim: int) -> Tensor:
+        return self.gather(dim, indices)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return record("scatter_add", (self, index, src), (_dim(dim, self.dim()),))
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        d = _dim(dim, self.dim())
+        return self[(slice(None),) * d + (index,)]
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        return self
+
+    def clone(self, memory_format: Any = None) -> Tensor:
+        return record("clone", (self,))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        from .indexing import normalize
+        spec, tensors, kind = normalize(index, self._node.shape, tensor)
+        if all(s == ("slice", None, None, None) or s == "..." for s in spec):
+            return self if not spec or spec else self
+        return record(kind, (self,) + tuple(tensors), (spec,))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        from .indexing import normalize
+        spec, tensors, _ = normalize(index, self._node.shape, tensor)
+        self._inplace("index_put", value, *tensors, attrs=(spec, False))
+
+    def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
+        from .indexing import normalize
+        spec, tensors, _ = normalize(tuple(indices), self._node.shape, tensor)
+        return self._inplace("index_put", values, *tensors, attrs=(spec, bool(accumulate)))
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        d = _dim(dim, self.dim())
+        return self.index_put_((slice(None),) * d + (index,), source, accumulate=True)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return self.copy_(self.masked_fill(mask, value))
+
+    # -- conversion ----------------------------------------------------------
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        dt = kwargs.get("dtype")
+        dev = kwargs.get("device")
+        for a in args:
+            if isinstance(a, D.dtype):
+                dt = a
+            elif isinstance(a, (str, device)):
+                dev = a
+            elif isinstance(a, Tensor):
+                dt, dev = a.dtype, a.device
+        out = self
+        if dt is not None and D.as_dtype(dt) is not self.dtype:
+            out = record("to_copy", (out,), (D.as_dtype(dt),))
+        if dev is not None and device(dev) != self.device:
+            out = _move(out, device(dev))
+        return out
+
+    def float(self) -> Tensor:
+        return self.to(D.float32)
+
+    def double(self) -> Tensor:
+        return self.to(D.float64)
+
+    def half(self) -> Tensor:
+        return self.to(D.float16)
+
+    def long(self) -> Tensor:
+        return self.to(D.int64)
+
+    def int(self) -> Tensor:
+        return self.to(D.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(D.bool_)
+
+    def cuda(self, device_: Any = None) -> Tensor:
+        return self.to(device("cuda" if device_ is None else device_ if not isinstance(device_, int)
+                              else f"cuda:{device_}"))
+
+    def cpu(self) -> Tensor:
+        return self.to(CPU)
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return tensor(data, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None) -> Tensor:
+        return zeros(*size, dtype=dtype or self.dtype, device=self.device)
+
+    def new_ones(self, *size: Any, dtype: Any = None) -> Tensor:
+        return ones(*size, dtype=dtype or self.dtype, device=self.device)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None) -> Tensor:
+        return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
+
+
+def _alias(node: Node) -> Node:
+    """A fresh node with the same value as ``node`` (so two tensors never share a node)."""
+    if node.value is not None:
+        return ir.value_node(node.value, node.shape, node.dtype, node.device)
+    with _NoGrad():
+        return record("identity", (wrap(node),))._node
+
+
+def _move(t: Tensor, dev: device) -> Tensor:
+    value = jax.device_put(t._value(), dev.jax)
+    node = ir.value_node(value, t._node.shape, t._node.dtype, dev)
+    if t.requires_grad and _grad_state.enabled:
+        node.op = "to_device"
+        node.inputs = (t._node,)
+        node.attrs = (t.device,)
+        node.requires_grad = True
+    out = wrap(node)
+    ir.set_owner(node, out)
+    return out
+
+
+class _NoGrad:
+    def __enter__(self) -> None:
+        self.prev = _grad_state.enabled
+        _grad_state.enabled = False
+
+    def __exit__(self, *a: object) -> None:
+        _grad_state.enabled = self.prev
+
+
+# ---------------------------------------------------------------------------
+# functions that make or combine tensors
+
+
+def _infer_dtype(data: Any) -> D.dtype:
+    arr = np.asarray(data)
+    if arr.dtype == object:
+        raise ValueError("too many dimensions or ragged nested sequence: srcgrad.tensor needs a rectangular "
+                         "list of numbers")
+    if arr.dtype.kind == "f":
+        return D.get_default_dtype() if not isinstance(data, np.ndarray) else D.from_numpy_dtype(arr.dtype)
+    if arr.dtype.kind in "iu":
+        return D.int64 if not isinstance(data, np.ndarray) else D.from_numpy_dtype(arr.dtype)
+    if arr.dtype.kind == "b":
+        return D.bool_
+    raise TypeError(f"Could not infer dtype of {type(data).__name__} (numpy kind {arr.dtype.kind!r}); "
+                    "srcgrad.tensor takes numbers, nested lists of numbers, NumPy arrays or tensors")
+
+
+def _to_numpy_data(data: Any) -> Any:
+    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
+        return [_to_numpy_data(d) for d in data]
+    if isinstance(data, Tensor):
+        return np.asarray(data.detach()._value())
+    return data
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A leaf tensor copied from ``data`` (numbers, nested lists, NumPy or JAX arrays, tensors)."""
+    if isinstance(data, Tensor):
+        data = np.asarray(data.detach()._value())
+    elif isinstance(data, jax.Array):
+        dt = D.as_dtype(dtype) if dtype is not None else D.from_numpy_dtype(data.dtype)
+        return from_value(data.astype(dt.np), dt, requires_grad)
+    data = _to_numpy_data(data)
+    if isinstance(data, str) or (isinstance(data, (list, tuple)) and _has_str(data)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}' (srcgrad.tensor takes numbers)")
+    try:
+        dt = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+        arr = np.asarray(data, dtype=dt.np)
+    except (ValueError, OverflowError) as e:
+        raise ValueError(f"could not make a tensor from this data: {e}") from None
+    dev = _device_arg(device)
+    value = jax.device_put(arr, dev.jax)
+    node = ir.value_node(value, arr.shape, dt, dev)
+    t = wrap(node)
+    ir.set_owner(node, t)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _has_str(data: Any) -> bool:
+    if isinstance(data, str):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_has_str(d) for d in data[:8])
+    return False
+
+
+def _device_arg(dev: Any) -> device:
+    return CPU if dev is None else device(dev)
+
+
+def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,
+              requires_grad: bool) -> Tensor:
+    d = _device_arg(dev)
+    nodes = tuple(scalar_node(v) for v in inputs)
+    node = ir.new_node(op, nodes, attrs, shape, dtype, d, False)
+    t = wrap(node)
+    ir.set_owner(node, t)
+    if requires_grad:
+        t.requires_grad_(True)
+    from . import tracing
+    if tracing.ACTIVE is not None and op in ("rand", "randn", "randint", "bernoulli"):
+        tracing.ACTIVE.note_rng(nodes[-2], nodes[-1])
+    return t
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    shape = _shape_arg((size,) if isinstance(size, int) else tuple(size))
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    if dtype is None:
+        dtype = D.bool_ if isinstance(fill_value, bool) else D.int64 if isinstance(fill_value, int) \
+            else D.get_default_dtype()
+    dt = D.as_dtype(dtype)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _creation("full", (fill_value,), (shape, dt), shape, dt, device, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return full(_shape_arg(size), False if dt is D.bool_ else 0, dtype=dt, device=device,
+                requires_grad=requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return full(_shape_arg(size), True if dt is D.bool_ else 1, dtype=dt, device=device,
+                requires_grad=requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros_like(t, dtype, device, requires_grad)
+
+
+def _random(op: str, size: tuple, dtype: Any, device: Any, requires_grad: bool, extra: tuple = ()) -> Tensor:
+    from .random import next_key
+    shape = _shape_arg(size)
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    if op in ("rand", "randn") and not dt.is_floating_point:
+        raise RuntimeError(f"\"{op}\" not implemented for '{dt.name.title()}'")
+    return _creation(op, next_key(), extra + (shape, dt), shape, dt, device, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Tensor:
+    return _random("randn", size, dtype, device, requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Tensor:
+    return _random("rand", size, dtype, device, requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None,
+            generator: Any = None) -> Tensor:
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return _random("randint", tuple(size), dtype or D.int64, device, False, (int(low), int(high)))
+
+
+def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, device=t.device)
+
+
+def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, device=t.device)
+
+
+def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+    return rand(n).argsort().to(dtype or D.int64) if False else \
+        tensor(np.argsort(np.asarray(rand(n)._value())), dtype=dtype or D.int64, device=device)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    dt = D.as_dtype(dtype)
+    n = max(0, math.ceil((end - start) / step))
+    return _creation("arange", (), (start, end, step, (n,), dt), (n,), dt, device, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _creation("linspace", (), (start, end, int(steps), (int(steps),), dt), (int(steps),), dt, device,
+                     requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    m = n if m is None else m
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _creation("eye", (), (n, m, (n, m), dt), (n, m), dt, device, requires_grad)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor with the array's dtype (zero-copy where JAX allows it on the CPU)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    dt = D.from_numpy_dtype(arr.dtype)
+    return tensor(arr, dtype=dt)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    a = a if isinstance(a, Tensor) else tensor(a)
+    b = b if isinstance(b, Tensor) else tensor(b)
+    ra, rb = a.dim(), b.dim()
+    name = "dot" if ra == rb == 1 else "mv" if (ra, rb) == (2, 1) else "matmul" if ra == rb == 2 \
+        else "bmm" if ra == rb == 3 else "matmul_nd"
+    prec = "highest" if _matmul_precision[0] == "highest" else "default"
+    return record(name, (a, b), (prec,))
+
+
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    if input is None and other is None:
+        return tuple(tensor(i) for i in np.nonzero(np.asarray(condition._value())))
+    return record("where", (condition, input, other))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or list(tensors)[:1]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    d = _dim(dim, tensors[0].dim())
+    return record("cat", tuple(tensors), (d,))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    d = _dim(dim, tensors[0].dim() + 1)
+    return record("stack", tuple(tensors), (d,))
