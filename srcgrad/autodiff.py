@@ -115,6 +115,9 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     for r, g in zip(roots, root_grads):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
     results: dict[int, tuple[Node, T.Tensor]] = {}
+    # Nodes consumed on their own line (the `y * y` of `z = y * y * 3`) are
+    # temporaries: their gradients are not named after the line's variable.
+    inner = {id(i) for n in order for i in n.inputs if i.loc == n.loc}
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
     try:
@@ -135,8 +138,10 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 r = hook(g)
                 if r is not None:
                     g = r
-            if g._node.value is None and getattr(g._node, "grad_of", None) is None:
-                g._node.grad_of = n
+            gn = g._node
+            if getattr(gn, "block", None) is not None and getattr(gn, "grad_of", None) is None \
+                    and id(n) not in inner:
+                gn.grad_of = n  # names it g_<name of n> in generated code
             if getattr(n, "retains_grad", False):
                 owner = ir.live_tensor(n)
                 if owner is not None:
@@ -190,7 +195,11 @@ def _root_grads(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any], what: 
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = T.ones(t.shape, dtype=t.dtype, device=t.device)
+            ir.set_block(t._node)
+            try:
+                g = T.ones(t.shape, dtype=t.dtype, device=t.device)
+            finally:
+                ir.set_block(None)
         else:
             if not isinstance(g, T.Tensor):
                 g = T.tensor(g, dtype=t.dtype)
@@ -218,6 +227,7 @@ def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = N
     wanted = [t._node for t in inputs] if inputs else None
     owners = {id(t._node): t for t in inputs} if inputs else None
     results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph, wanted=wanted)
+    del gs  # the seed gradients are not outputs of the program
     new_grads = []
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph

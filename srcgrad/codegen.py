@@ -19,6 +19,7 @@ from . import dtypes as D
 from .ir import Node
 from .ops import OPS, _promoted, lit
 
+_TEMP = re.compile(r"^(t|c)\d+$")
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/@%]|//|\*\*)?=(?!=)")
 
 
@@ -45,6 +46,7 @@ class _Namer:
     def __init__(self) -> None:
         self.used: set[str] = {"jnp", "lax", "jax", "sg"}
         self.temp = 0
+        self.scalars = 0
 
     def fresh(self, base: str | None) -> str:
         if base is None:
@@ -104,10 +106,11 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         gof = getattr(n, "grad_of", None)
         if gof is not None:
             base = names.get(id(gof)) or _user_name(gof.loc)
-            if base is not None:
-                return namer.fresh("g_" + base.split("_")[0] if base.startswith("g_") else "g_" + base)
+            if base is not None and not _TEMP.match(base):
+                return namer.fresh("g_" + base)
         if n.op == "scalar":
-            return namer.fresh(None if n.loc is None else _user_name(n.loc) or "s")
+            namer.scalars += 1
+            return namer.fresh(f"c{namer.scalars}")
         if id(n) in named_lines and getattr(n, "block", None) is None:
             return namer.fresh(_user_name(n.loc))
         return namer.fresh(None)
@@ -124,6 +127,9 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     last_loc = None
     has_backward = False
     for n in order:
+        if n.op == "const":  # srcgrad's own constants are written in place
+            names[id(n)] = repr(n.attrs[0])
+            continue
         expr = expression(n, [names[id(i)] for i in n.inputs])
         if expr in seen_exprs:  # common subexpression: reuse the earlier value
             names[id(n)] = seen_exprs[expr]
@@ -131,7 +137,7 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         nb = getattr(n, "block", None)
         if nb is not None:
             has_backward = True
-            if nb is not block:
+            if nb is not block and (block is None or nb.loc != block.loc):
                 block = nb
                 where = f"  ({_short(nb.loc)})" if nb.loc else ""
                 src = source_line(nb.loc)

@@ -450,8 +450,10 @@ defop("amax",   reduction("keep"),  "jnp.max({0}, axis={dims}, keepdims={keepdim
 defop("amin",   reduction("keep"),  "jnp.min({0}, axis={dims}, keepdims={keepdim})",  "AminBackward0", RED, saves="x")
 defop("norm",   reduction("float"), "jnp.sqrt(jnp.sum({0} * {0}, axis={dims}, keepdims={keepdim}))",
       "LinalgVectorNormBackward0", RED, saves="x")
-defop("argmax", reduction("index"), "jnp.argmax({0}, axis={dims[0]}, keepdims={keepdim})", "NotImplemented", RED)
-defop("argmin", reduction("index"), "jnp.argmin({0}, axis={dims[0]}, keepdims={keepdim})", "NotImplemented", RED)
+defop("argmax", reduction("index"), lambda n, a: f"jnp.argmax({n[0]}, axis={a['dims'][0]}, keepdims={a['keepdim']})",
+      "NotImplemented", RED)
+defop("argmin", reduction("index"), lambda n, a: f"jnp.argmin({n[0]}, axis={a['dims'][0]}, keepdims={a['keepdim']})",
+      "NotImplemented", RED)
 defop("softmax",     same, "jax.nn.softmax({0}, axis={dim})",     "SoftmaxBackward0",    ("dim",), saves="out")
 defop("log_softmax", same, "jax.nn.log_softmax({0}, axis={dim})", "LogSoftmaxBackward0", ("dim",), saves="out")
 
@@ -478,6 +480,8 @@ defop("fn_call",   lambda *xs, fn, ctx: ((), D.float32), "jnp.zeros((), jnp.floa
 defop("fn_out",    lambda x, call, fn, ctx, k: (x.shape, x.dtype), "{0}", "FunctionBackward", ("fn", "ctx", "k"),
       saves="")
 defop("to_device", same, "{0}", "ToCopyBackward0", ("device",), saves="")
+
+defop("const",     lambda *, value: ((), None), "{value}", "NotImplemented", ("value",))
 
 # creation (no tensor inputs, or scalar program inputs such as the fill value and RNG state)
 defop("full",     creation_rule, "jnp.full({shape}, {0}, {dtype})", "NotImplemented", ("shape", "dtype"))

@@ -44,22 +44,33 @@ def get_float32_matmul_precision() -> str:
 # recording
 
 
-def scalar_node(v: Any) -> Node:
-    """A Python number as a program input (its value never enters the cache key)."""
+def scalar_node(v: Any, literal: bool = False) -> Node:
+    """A Python number: a program input, so its value never enters the cache key.
+
+    Numbers that srcgrad itself writes (the constants of derivative rules, the
+    1 of ``ones``) are ``literal``: part of the graph's structure, printed
+    into the generated code as they are.
+    """
     n = Node()
     n.id = ir._next_id()
-    n.op = "scalar"
     n.inputs = ()
-    n.attrs = ()
     n.shape = ()
     n.dtype = D.weak_bool if isinstance(v, bool) else D.weak_int if isinstance(v, int) else D.weak_float
     n.device = None
     n.loc = None
-    n.value = v
     n.requires_grad = False
     n.leaf = False
     n.owner = None
-    n.sig = None
+    if literal or ir._block is not None:
+        n.op = "const"
+        n.attrs = (v,)
+        n.value = None
+        n.sig = ("const", n.attrs, (), n.dtype)
+    else:
+        n.op = "scalar"
+        n.attrs = ()
+        n.value = v
+        n.sig = None
     return n
 
 
@@ -1194,9 +1205,9 @@ def _infer_dtype(data: Any) -> D.dtype:
         raise ValueError("too many dimensions or ragged nested sequence: srcgrad.tensor needs a rectangular "
                          "list of numbers")
     if arr.dtype.kind == "f":
-        return D.get_default_dtype() if not isinstance(data, np.ndarray) else D.from_numpy_dtype(arr.dtype)
+        return D.get_default_dtype() if not isinstance(data, (np.ndarray, np.generic)) else D.from_numpy_dtype(arr.dtype)
     if arr.dtype.kind in "iu":
-        return D.int64 if not isinstance(data, np.ndarray) else D.from_numpy_dtype(arr.dtype)
+        return D.int64 if not isinstance(data, (np.ndarray, np.generic)) else D.from_numpy_dtype(arr.dtype)
     if arr.dtype.kind == "b":
         return D.bool_
     raise TypeError(f"Could not infer dtype of {type(data).__name__} (numpy kind {arr.dtype.kind!r}); "
@@ -1250,9 +1261,9 @@ def _device_arg(dev: Any) -> device:
 
 
 def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,
-              requires_grad: bool) -> Tensor:
+              requires_grad: bool, literal: bool = False) -> Tensor:
     d = _device_arg(dev)
-    nodes = tuple(scalar_node(v) for v in inputs)
+    nodes = tuple(scalar_node(v, literal) for v in inputs)
     node = ir.new_node(op, nodes, attrs, shape, dtype, d, False)
     t = wrap(node)
     ir.set_owner(node, t)
@@ -1265,7 +1276,7 @@ def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, _literal: bool = False) -> Tensor:
     shape = _shape_arg((size,) if isinstance(size, int) else tuple(size))
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
@@ -1275,19 +1286,19 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
     dt = D.as_dtype(dtype)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _creation("full", (fill_value,), (shape, dt), shape, dt, device, requires_grad)
+    return _creation("full", (fill_value,), (shape, dt), shape, dt, device, requires_grad, _literal)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return full(_shape_arg(size), False if dt is D.bool_ else 0, dtype=dt, device=device,
-                requires_grad=requires_grad)
+                requires_grad=requires_grad, _literal=True)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return full(_shape_arg(size), True if dt is D.bool_ else 1, dtype=dt, device=device,
-                requires_grad=requires_grad)
+                requires_grad=requires_grad, _literal=True)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
