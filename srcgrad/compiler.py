@@ -31,7 +31,7 @@ class Program:
     """One compiled program: its source, jitted function and statistics."""
 
     __slots__ = ("key", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
-                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "__weakref__")
+                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "__weakref__")
 
     def __repr__(self) -> str:
         return (f"<Program {os.path.basename(self.filename)}: {self.n_ops} ops, hits={self.hits}, "
@@ -153,6 +153,9 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     prog.n_ops = len(order)
     prog.reason, prog.structure = _why(key, order, inputs)
     prog.input_desc = [(nm, n.shape, n.dtype.name) for nm, n in zip(arg_names, inputs)]
+    # Abstract arguments, so the inspection tool can lower the program again (jaxpr, HLO).
+    prog.arg_specs = [jax.ShapeDtypeStruct((), n.dtype.np, weak_type=True) if n.op == "scalar"
+                      else jax.ShapeDtypeStruct(n.shape, n.dtype.np) for n in inputs]
     prog.device = next((n.device for n in inputs if n.device is not None), None)
     prog.compile_s = time.perf_counter() - t0  # the XLA compile is added on first call
     return prog

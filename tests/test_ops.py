@@ -3,8 +3,8 @@ float64 finite differences and against jax.grad (an oracle, used only here)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
