@@ -153,3 +153,6 @@ def clear_cache() -> None:
 
 
 __all__ = [n for n in dir() if not n.startswith("_")]
+
+from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
+from .functional_transforms import grad, value_and_grad  # noqa: E402

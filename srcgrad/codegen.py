@@ -126,7 +126,9 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     block = None
     last_loc = None
     has_backward = False
-    for n in order:
+    # Creation order is a topological order too, and reads like the user's program:
+    # forward first, then the backward blocks in the order the transformer wrote them.
+    for n in sorted(order, key=lambda n: n.id):
         if n.op == "const":  # srcgrad's own constants are written in place
             names[id(n)] = repr(n.attrs[0])
             continue

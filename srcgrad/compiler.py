@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from . import codegen, lowering_helpers
+from . import codegen, lowering_helpers, persistent, tracing
 from .ir import Node, live_tensor
 
 _NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
@@ -64,9 +64,10 @@ def _input_entry(n: Node) -> tuple:
     return ("input", n.shape, n.dtype, n.device)
 
 
-def collect(targets: list[Node]) -> tuple[list[Node], list[Node], list[Node], tuple]:
+def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], list[Node], list[Node], tuple]:
     """The pending nodes needed for ``targets`` in topological order, the program's
-    inputs, its outputs and its signature."""
+    inputs, its outputs (``targets``, plus live pending nodes when ``keep_live``)
+    and its signature."""
     pos: dict[int, int] = {}
     entries: list[tuple] = []
     order: list[Node] = []
@@ -96,7 +97,7 @@ def collect(targets: list[Node]) -> tuple[list[Node], list[Node], list[Node], tu
                 entries.append((n.sig, tuple([pos[id(i)] for i in n.inputs])))
                 order.append(n)
     want = {id(t) for t in targets}
-    outputs = [n for n in order if id(n) in want or live_tensor(n) is not None]
+    outputs = [n for n in order if id(n) in want or (keep_live and live_tensor(n) is not None)]
     key = (tuple(entries), tuple([pos[id(o)] for o in outputs]))
     return order, inputs, outputs, key
 
@@ -130,15 +131,18 @@ def _describe_pos(k: int, inputs: list[Node], entries: list) -> str:
     return f"#{idx} ({codegen._user_name(n.loc) or n.op}, {codegen._short(n.loc) if n.loc else '?'})"
 
 
-def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: list[Node]) -> Program:
+def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: list[Node],
+                    fn_name: str | None = None) -> Program:
     t0 = time.perf_counter()
     digest = hashlib.sha1(repr(key).encode()).hexdigest()[:10]
     has_backward = any(getattr(n, "block", None) is not None for n in order)
-    fn_name = "forward_backward" if has_backward else "forward"
+    fn_name = fn_name or ("forward_backward" if has_backward else "forward")
     source, arg_names = codegen.generate(order, inputs, outputs, fn_name)
-    filename = f"<srcgrad-program-{digest}>"
-    # Register the text so tracebacks and pdb show the generated lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    # Compile from a real file when the disk cache is on, else register the text
+    # with linecache: either way tracebacks and pdb show the generated lines.
+    filename = persistent.source_file(source) or f"<srcgrad-program-{digest}>"
+    if filename.startswith("<"):
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(_NAMESPACE)
     exec(compile(source, filename, "exec"), namespace)
     prog = Program()
@@ -169,6 +173,8 @@ def realize(targets: list[Node]) -> None:
     order, inputs, outputs, key = collect(targets)
     if not order:
         return
+    if tracing.ACTIVE is not None:
+        tracing.ACTIVE.note_realize()
     prog = CACHE.programs.get(key)
     first = prog is None
     if first:

@@ -466,6 +466,7 @@ class Tensor:
                                    f"type {n.dtype.name.title()} ({name}_)")
             out = out.to(n.dtype)
             new = out._node
+        new.owner = None  # the temporary `out` hands its node over to self
         self._replace_node(new, opname=OPS[name].grad_name.replace("Backward0", "").lower() + "_")
         return self
 
@@ -503,6 +504,7 @@ class Tensor:
         src = src if isinstance(src, Tensor) else tensor(src, dtype=n.dtype)
         out = src.to(n.dtype).expand(n.shape) if src.shape != n.shape or src.dtype is not n.dtype else src
         out = record("copy", (out,))
+        out._node.owner = None
         self._replace_node(out._node, opname="copy_")
         return self
 
@@ -565,7 +567,12 @@ class Tensor:
         return record("remainder", (o, self))
 
     def __pow__(self, o: Any) -> Tensor:
-        return record("pow_tensor" if isinstance(o, Tensor) else "pow", (self, o))
+        if isinstance(o, Tensor):
+            return record("pow_tensor", (self, o))
+        if isinstance(o, int) and not isinstance(o, bool):
+            # an integer exponent is structure (x ** 2), written into the program as it is
+            return record("pow", (self, wrap(scalar_node(o, literal=True))))
+        return record("pow", (self, o))
 
     def __rpow__(self, o: Any) -> Tensor:
         return record("pow_scalar_base", (o, self))

@@ -1,0 +1,537 @@
+"""``@srcgrad.compile``: trace a function once per input signature, replay one program after.
+
+The first call with a new signature runs the function with tracing on. Because
+srcgrad is lazy, the whole body — forward, any ``.backward()``, in-place
+updates under ``no_grad`` (an optimiser step) — is just pending IR when it
+returns. That IR becomes one program whose inputs are mapped back to where
+they came from (an argument, a tensor the function reads from outside, a
+Python float it reads, the random state) and whose outputs are mapped to
+where they go (the return value, tensors updated in place, ``.grad``).
+Later calls with the same signature check the guards and run that program:
+no Python tracing at all.
+
+If the body needs a value while tracing (``if x.sum() > 0``, ``.item()``,
+``print``), a replay could silently take the wrong branch; instead the
+function falls back to define-by-run for good, with a one-time warning that
+names the line. Results are always what the undecorated function gives.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from . import compiler, ir, tracing
+from .grad_mode import _state as _grad_state
+from .random import next_key
+from .tensor import Tensor, wrap
+
+
+class CompileWarning(UserWarning):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# where values come from: paths into the arguments and the function's globals
+
+
+def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
+    root, steps = path[0], path[1:]
+
+    def get(args: tuple, kwargs: dict, fn: Callable) -> Any:
+        kind, key = root
+        if kind == "arg":
+            obj = args[key]
+        elif kind == "kwarg":
+            obj = kwargs[key]
+        elif kind == "cell":
+            obj = fn.__closure__[key].cell_contents
+        else:
+            obj = fn.__globals__[key]
+        for how, k in steps:
+            obj = obj[k] if how == "item" else getattr(obj, k)
+        return obj
+
+    return get
+
+
+def _describe(path: tuple, names: list[str]) -> str:
+    kind, key = path[0]
+    text = names[key] if kind == "arg" and key < len(names) else str(key)
+    for how, k in path[1:]:
+        text += f"[{k!r}]" if how == "item" else f".{k}"
+    return text
+
+
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int) -> None:
+    """Collect (path, leaf) for tensors and Python scalars reachable from obj."""
+    if isinstance(obj, Tensor):
+        out.append((path, obj))
+        return
+    if isinstance(obj, _SCALARS):
+        out.append((path, obj))
+        return
+    if depth <= 0 or id(obj) in seen:
+        return
+    if isinstance(obj, (list, tuple)):
+        seen.add(id(obj))
+        for i, v in enumerate(obj):
+            _walk(v, path + (("item", i),), out, seen, depth - 1)
+    elif isinstance(obj, dict):
+        seen.add(id(obj))
+        for k, v in obj.items():
+            if isinstance(k, (str, int)):
+                _walk(v, path + (("item", k),), out, seen, depth - 1)
+    elif hasattr(obj, "__dict__") and not callable(obj) and type(obj).__module__ not in ("builtins",) \
+            and not isinstance(obj, type) and type(obj).__name__ != "module":
+        seen.add(id(obj))
+        for k, v in vars(obj).items():
+            _walk(v, path + (("attr", k),), out, seen, depth - 1)
+
+
+def _captured_roots(fn: Callable) -> list[tuple]:
+    """Closure cells and globals the function's code names (its outside state)."""
+    roots = []
+    code = fn.__code__
+    for i, name in enumerate(code.co_freevars):
+        roots.append((("cell", i), name))
+    for name in code.co_names:
+        if name in fn.__globals__:
+            roots.append((("global", name), name))
+    return roots
+
+
+def _arg_signature(obj: Any) -> Any:
+    """The part of the cache key an argument contributes (tensors by shape, else by value)."""
+    if isinstance(obj, Tensor):
+        n = obj._node
+        return ("T", n.shape, n.dtype, n.device, n.requires_grad)
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(_arg_signature(v) for v in obj))
+    if isinstance(obj, dict):
+        return ("dict", tuple((k, _arg_signature(v)) for k, v in obj.items()))
+    if isinstance(obj, float):
+        return ("float",)  # Python floats are program inputs: a new value does not recompile
+    if isinstance(obj, _SCALARS):
+        return ("v", obj)
+    if hasattr(obj, "__dict__") and not callable(obj):
+        return ("obj", type(obj), id(obj))  # its tensors and floats are guarded, not keyed
+    try:
+        hash(obj)
+    except TypeError:
+        raise TypeError(f"srcgrad.compile: argument of type {type(obj).__name__} is not hashable; pass tensors, "
+                        "numbers, strings, lists/tuples/dicts of them, or mark it static") from None
+    return ("v", obj)
+
+
+# ---------------------------------------------------------------------------
+# the tracer
+
+
+class Tracer:
+    """Watches one trace: in-place updates, .grad changes, random ops, realisations."""
+
+    def __init__(self) -> None:
+        self.start_id = ir._next_id()
+        self.inplace: dict[int, tuple[Any, Any]] = {}  # id(tensor) -> (tensor, node before the trace)
+        self.grads: dict[int, Any] = {}  # id(tensor) -> tensor whose .grad changed
+        self.rng: list[tuple[Any, Any]] = []
+        self.broke_at: tuple | None = None
+
+    def note_inplace(self, t: Any) -> None:
+        if id(t) not in self.inplace:
+            self.inplace[id(t)] = (t, None)
+
+    def note_grad(self, t: Any) -> None:
+        self.grads[id(t)] = t
+
+    def note_rng(self, seed_node: Any, counter_node: Any) -> None:
+        self.rng.append((seed_node, counter_node))
+
+    def note_realize(self) -> None:
+        if self.broke_at is None:
+            self.broke_at = ir.user_loc()
+
+
+class Entry:
+    """One traced program of a compiled function, with its guards and wiring."""
+
+    __slots__ = ("program", "sources", "outputs", "result", "guards", "tensor_guards", "reason", "calls",
+                 "trace_s", "n_rng")
+
+
+class CompiledFunction:
+    """The callable returned by ``srcgrad.compile``."""
+
+    def __init__(self, fn: Callable, cache_size: int = 32, recompile_warning: int = 8,
+                 static_argnums: tuple = ()) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.cache_size = cache_size
+        self.recompile_warning = recompile_warning
+        self.static_argnums = set(static_argnums)
+        self.entries: OrderedDict[Any, list[Entry]] = OrderedDict()
+        self.dynamic_at: tuple | None = None  # set when the body depends on values: run eagerly
+        self.compiles = 0
+        self.hits = 0
+        self.last_key: Any = None
+        self.last_entry: Entry | None = None
+        self.arg_names = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
+        self.warned = False
+
+    # -- public inspection ----------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """The generated source of the most recently used program."""
+        if self.last_entry is None:
+            return "# not traced yet: call the function once"
+        return self.last_entry.program.source
+
+    def cache_info(self) -> dict:
+        return {
+            "hits": self.hits, "compiles": self.compiles, "dynamic_at": self.dynamic_at,
+            "entries": [{"key": k, "reason": e.reason, "calls": e.calls, "trace_s": e.trace_s,
+                         "compile_s": e.program.compile_s if e.program else 0.0}
+                        for k, es in self.entries.items() for e in es],
+        }
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else functools.partial(self, obj)
+
+    # -- calling ----------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.dynamic_at is not None or tracing.ACTIVE is not None:
+            return self.fn(*args, **kwargs)
+        key = (tuple(("static", a) if i in self.static_argnums else _arg_signature(a) for i, a in enumerate(args)),
+               tuple((k, _arg_signature(v)) for k, v in sorted(kwargs.items())), _grad_state.enabled)
+        for entry in self.entries.get(key, ()):
+            if self._guards_hold(entry, args, kwargs):
+                self.entries.move_to_end(key)
+                self.hits += 1
+                return self._replay(entry, args, kwargs)
+        return self._trace(key, args, kwargs)
+
+    def _guards_hold(self, entry: Entry, args: tuple, kwargs: dict) -> bool:
+        for get, expect in entry.guards:
+            try:
+                v = get(args, kwargs, self.fn)
+            except (KeyError, IndexError, AttributeError):
+                return False
+            if type(v) is not type(expect) or v != expect:
+                return False
+        for get, sig in entry.tensor_guards:
+            try:
+                t = get(args, kwargs, self.fn)
+            except (KeyError, IndexError, AttributeError):
+                return False
+            n = t._node
+            if (n.shape, n.dtype, n.requires_grad) != sig:
+                return False
+        return True
+
+    def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
+        # Everything the body reads must be a value, so that it becomes a program input.
+        leaves: list = []
+        seen: set = set()
+        for i, a in enumerate(args):
+            _walk(a, (("arg", i),), leaves, seen, 6)
+        for k, v in kwargs.items():
+            _walk(v, (("kwarg", k),), leaves, seen, 6)
+        for root, _name in _captured_roots(self.fn):
+            try:
+                obj = _getter((root,))(args, kwargs, self.fn)
+            except (ValueError, KeyError):
+                continue
+            if isinstance(obj, (Tensor, list, tuple, dict)) or (hasattr(obj, "__dict__") and not callable(obj)
+                                                               and type(obj).__name__ != "module"):
+                _walk(obj, (root,), leaves, seen, 6)
+        pending = [t._node for _, t in leaves if isinstance(t, Tensor) and t._node.value is None]
+        if pending:
+            compiler.realize(pending)
+        tensor_paths = {id(t._node): (p, t) for p, t in leaves if isinstance(t, Tensor)}
+        float_paths = {id(v): p for p, v in leaves if isinstance(v, float)}
+
+        tracer = Tracer()
+        tracing.ACTIVE = tracer
+        t0 = time.perf_counter()
+        try:
+            result = self.fn(*args, **kwargs)
+        finally:
+            tracing.ACTIVE = None
+        if tracer.broke_at is not None:
+            self._go_dynamic(tracer.broke_at)
+            return result
+        entry = self._build_entry(tracer, result, tensor_paths, float_paths, leaves)
+        if entry is None:
+            return result
+        entry.trace_s = time.perf_counter() - t0
+        entry.reason = self._why(key)
+        self.compiles += 1
+        self.entries.setdefault(key, []).append(entry)
+        self.entries.move_to_end(key)
+        while sum(len(v) for v in self.entries.values()) > self.cache_size:
+            oldest = next(iter(self.entries))
+            self.entries[oldest].pop(0)
+            if not self.entries[oldest]:
+                del self.entries[oldest]
+        self.last_key = key
+        self.last_entry = entry
+        if self.compiles > self.recompile_warning and not self.warned:
+            self.warned = True
+            warnings.warn(f"srcgrad.compile: {self.__name__} has been compiled {self.compiles} times; last "
+                          f"change: {entry.reason}", CompileWarning, stacklevel=3)
+        return self._finish_first_call(entry, result)
+
+    def _go_dynamic(self, loc: tuple) -> None:
+        self.dynamic_at = loc
+        where = f"{loc[0]}:{loc[1]}" if loc else "?"
+        from .codegen import source_line
+        warnings.warn(f"srcgrad.compile: {self.__name__} needs a tensor's value while tracing (at {where}: "
+                      f"{source_line(loc)}); it runs define-by-run from now on, so no branch is baked in",
+                      CompileWarning, stacklevel=3)
+
+    def _why(self, key: Any) -> str:
+        prev = self.last_key
+        if prev is None:
+            return "first call"
+        if prev == key:
+            return "a guarded value outside the arguments changed (a captured tensor's shape or a Python number)"
+        pa, pk, pg = prev
+        na, nk, ng = key
+        if pg != ng:
+            return f"grad mode changed: {pg} -> {ng}"
+        if len(pa) != len(na):
+            return f"number of arguments changed: {len(pa)} -> {len(na)}"
+        for i, (a, b) in enumerate(zip(pa, na)):
+            if a != b:
+                name = self.arg_names[i] if i < len(self.arg_names) else f"#{i}"
+                if a[0] == "T" and b[0] == "T":
+                    parts = []
+                    if a[1] != b[1]:
+                        parts.append(f"shape {a[1]} -> {b[1]}")
+                    if a[2] is not b[2]:
+                        parts.append(f"dtype {a[2].name} -> {b[2].name}")
+                    if a[4] != b[4]:
+                        parts.append(f"requires_grad {a[4]} -> {b[4]}")
+                    return f"argument '{name}': " + ", ".join(parts)
+                return f"argument '{name}': {a[-1]!r} -> {b[-1]!r}"
+        return "keyword arguments changed"
+
+    def _build_entry(self, tracer: Tracer, result: Any, tensor_paths: dict, float_paths: dict,
+                     leaves: list) -> Entry | None:
+        # Outputs: returned tensors, tensors updated in place, tensors whose .grad changed.
+        flat_result: list = []
+        structure = _flatten(result, flat_result)
+        if any(not isinstance(r, Tensor) for r in flat_result):
+            bad = next(r for r in flat_result if not isinstance(r, Tensor))
+            raise TypeError(f"srcgrad.compile: {self.__name__} returned a {type(bad).__name__}; a compiled "
+                            "function may return tensors, numbers and strings computed without tensor values, "
+                            "and lists/tuples/dicts of them")
+        targets: list = [r._node for r in flat_result]
+        updated = [t for t, _ in tracer.inplace.values()]
+        targets += [t._node for t in updated]
+        grads = list(tracer.grads.values())
+        targets += [t._grad._node for t in grads if t._grad is not None]
+        order, inputs, outputs, _ = compiler.collect(targets)
+        early = [n for n in order if n.id < tracer.start_id]
+        if early:  # work pending from before the call: compute it now, outside the program
+            compiler.realize(early)
+        order, inputs, outputs, key = compiler.collect(targets, keep_live=False)
+        # Wire inputs back to their sources.
+        rng_seed = {id(s): k for k, (s, c) in enumerate(tracer.rng)}
+        rng_counter = {id(c): k for k, (s, c) in enumerate(tracer.rng)}
+        old_nodes = {}
+        sources = []
+        for n in inputs:
+            if n.op == "scalar":
+                if id(n) in rng_seed:
+                    sources.append(("rng_seed", rng_seed[id(n)]))
+                elif id(n) in rng_counter:
+                    sources.append(("rng_counter", rng_counter[id(n)]))
+                elif id(n.value) in float_paths and isinstance(n.value, float):
+                    sources.append(("get", _getter(float_paths[id(n.value)])))
+                else:
+                    sources.append(("const", n.value))
+            elif id(n) in tensor_paths:
+                sources.append(("tensor", _getter(tensor_paths[id(n)][0])))
+            elif n.id >= tracer.start_id:
+                sources.append(("const", n.value))
+            else:
+                owner = n.owner() if n.owner is not None else None
+                if owner is not None and (owner._node is n or id(owner) in tracer.inplace):
+                    ref = weakref.ref(owner)
+                    sources.append(("ref", ref))
+                    old_nodes[id(n)] = owner
+                else:
+                    sources.append(("const", n.value))
+        # Python numbers and tensors read from outside are guarded.
+        used_floats = {id(n.value) for n in inputs if n.op == "scalar"}
+        entry = Entry()
+        # (direct tensor arguments are covered by the cache key already)
+        entry.guards = [(_getter(p), v) for p, v in leaves
+                        if isinstance(v, _SCALARS) and not (isinstance(v, float) and id(v) in used_floats)]
+        entry.tensor_guards = [(_getter(p), (t._node.shape, t._node.dtype, t._node.requires_grad))
+                               for p, t in leaves if isinstance(t, Tensor)
+                               and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))]
+        entry.sources = sources
+        pos = {id(n): k for k, n in enumerate(outputs)}
+        entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else ("node", r._node)
+                                    for r in flat_result])
+        entry.outputs = ([(weakref.ref(t), pos.get(id(t._node)), t._node) for t in updated],
+                         [(weakref.ref(t), None if t._grad is None else pos.get(id(t._grad._node)),
+                           t._grad._node if t._grad is not None else None) for t in grads])
+        entry.n_rng = len(tracer.rng)
+        entry.calls = 0
+        fn_name = "".join(c if c.isalnum() else "_" for c in self.__name__).strip("_") or "compiled"
+        prog = compiler.CACHE.programs.get(key)
+        if prog is None:
+            prog = compiler.compile_program(key, order, inputs, outputs, fn_name=fn_name)
+            compiler.CACHE.programs[key] = prog
+            compiler.CACHE.history.append(prog)
+            compiler.CACHE.misses += 1
+        entry.program = prog
+        self._first = (entry, inputs, outputs)
+        return entry
+
+    def _finish_first_call(self, entry: Entry, result: Any) -> Any:
+        # The first call's values come from running the new program on the traced inputs.
+        _, inputs, outputs = self._first
+        self._first = None
+        values = self._run(entry, [n.value for n in inputs])
+        for n, v in zip(outputs, values):
+            n.value = v
+            if not n.requires_grad:
+                n.inputs = ()
+        entry.calls += 1
+        return result
+
+    def _run(self, entry: Entry, args: list) -> Any:
+        prog = entry.program
+        t0 = time.perf_counter() if prog.calls == 0 else 0.0
+        out = prog.jitted(*args) if not compiler.DEBUG_NO_JIT else prog.fn(*args)
+        if t0:
+            prog.compile_s += time.perf_counter() - t0
+            compiler.CACHE.compile_s += prog.compile_s
+        prog.calls += 1
+        return out
+
+    def _replay(self, entry: Entry, args: tuple, kwargs: dict) -> Any:
+        fn = self.fn
+        rng = [next_key() for _ in range(entry.n_rng)]
+        values = []
+        for kind, src in entry.sources:
+            if kind == "tensor":
+                values.append(src(args, kwargs, fn)._value())
+            elif kind == "ref":
+                t = src()
+                if t is None:
+                    raise RuntimeError(f"srcgrad.compile: a tensor {self.__name__} read when traced no longer "
+                                       "exists; call srcgrad.compile again")
+                values.append(t._value())
+            elif kind == "get":
+                values.append(src(args, kwargs, fn))
+            elif kind == "const":
+                values.append(src)
+            elif kind == "rng_seed":
+                values.append(rng[src][0])
+            else:
+                values.append(rng[src][1])
+        out = self._run(entry, values)
+        entry.calls += 1
+        entry.program.hits += 1
+        compiler.CACHE.hits += 1
+        updated, grads = entry.outputs
+        for ref, k, node in updated:
+            t = ref()
+            if t is not None and k is not None:
+                t._replace_node(_value_node(out[k], node), bump=True, keep_leaf=True, opname="compiled update")
+        for ref, k, node in grads:
+            t = ref()
+            if t is None:
+                continue
+            if node is None:
+                t._grad = None
+            elif k is not None:
+                g = wrap(_value_node(out[k], node))
+                ir.set_owner(g._node, g)
+                t._grad = g
+        structure, picks = entry.result
+        tensors = []
+        for p in picks:
+            if isinstance(p, int):
+                t = wrap(_value_node(out[p], None))
+                ir.set_owner(t._node, t)
+                tensors.append(t)
+            else:
+                tensors.append(wrap(p[1]))
+        return _unflatten(structure, iter(tensors))
+
+
+def _value_node(value: jax.Array, like: Any) -> Any:
+    from .device import from_jax
+    from .dtypes import from_numpy_dtype
+    dt = like.dtype if like is not None else from_numpy_dtype(value.dtype)
+    return ir.value_node(value, tuple(value.shape), dt, from_jax(next(iter(value.devices()))))
+
+
+def _flatten(obj: Any, out: list) -> Any:
+    if isinstance(obj, Tensor):
+        out.append(obj)
+        return "T"
+    if isinstance(obj, (list, tuple)):
+        return (type(obj), tuple(_flatten(v, out) for v in obj))
+    if isinstance(obj, dict):
+        return (dict, tuple((k, _flatten(v, out)) for k, v in obj.items()))
+    if obj is None or isinstance(obj, (int, float, bool, str)):
+        return ("py", obj)
+    out.append(obj)
+    return "T"
+
+
+def _unflatten(structure: Any, it: Any) -> Any:
+    if structure == "T":
+        return next(it)
+    kind, body = structure
+    if kind == "py":
+        return body
+    if kind is dict:
+        return {k: _unflatten(s, it) for k, s in body}
+    items = [_unflatten(s, it) for s in body]
+    return kind(items) if kind is list else tuple(items) if kind is tuple else kind(*items)
+
+
+def compile(fn: Callable | None = None, *, cache_size: int = 32, recompile_warning: int = 8,  # noqa: A001
+            static_argnums: tuple = (), **torch_compile_options: Any) -> Any:
+    """Trace ``fn`` once per input signature and replay it as one compiled program.
+
+    Usable as ``@srcgrad.compile``, ``@srcgrad.compile(cache_size=8)`` or
+    ``srcgrad.compile(fn)``; ``torch.compile``'s options (``mode=``,
+    ``fullgraph=`` ...) are accepted and ignored.
+    """
+    def wrap(f: Callable) -> CompiledFunction:
+        return CompiledFunction(f, cache_size=cache_size, recompile_warning=recompile_warning,
+                                static_argnums=static_argnums)
+
+    return wrap if fn is None else wrap(fn)
+
+
+def show(fn: Any) -> str:
+    """The generated source of a compiled or transformed function (Tangent's ``verbose=1``)."""
+    if isinstance(fn, CompiledFunction):
+        return fn.source
+    inner = getattr(fn, "srcgrad_source", None)
+    if inner is not None:
+        return inner()
+    raise TypeError("srcgrad.show expects a function made by srcgrad.compile, srcgrad.grad or value_and_grad")
