@@ -89,8 +89,12 @@ def expression(node: Node, names: list[str]) -> str:
     return op.lower.format(*names, **{k: lit(v) for k, v in attrs.items()})
 
 
-def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name: str) -> tuple[str, list[str]]:
-    """Source of ``def fn_name(*inputs): ... return outputs`` computing ``order``."""
+def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name: str,
+             input_names: dict | None = None) -> tuple[str, list[str]]:
+    """Source of ``def fn_name(*inputs): ... return outputs`` computing ``order``.
+
+    ``input_names`` (``id(node) -> name``) names inputs whose origin the caller
+    knows better, such as the arguments of a compiled function."""
     namer = _Namer()
     names: dict[int, str] = {}
     # The last forward node recorded on a user line of the form `name = ...` takes that name.
@@ -117,7 +121,8 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
 
     arg_names = []
     for n in inputs:
-        nm = name_for(n)
+        hint = (input_names or {}).get(id(n))
+        nm = namer.fresh(hint) if hint else name_for(n)
         names[id(n)] = nm
         arg_names.append(nm)
 

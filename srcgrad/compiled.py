@@ -261,6 +261,7 @@ class CompiledFunction:
         if pending:
             compiler.realize(pending)
         tensor_paths = {id(t._node): (p, t) for p, t in leaves if isinstance(t, Tensor)}
+        value_paths = {id(t._node.value): p for p, t in leaves if isinstance(t, Tensor)}
         float_paths = {id(v): p for p, v in leaves if isinstance(v, float)}
 
         tracer = Tracer()
@@ -273,7 +274,7 @@ class CompiledFunction:
         if tracer.broke_at is not None:
             self._go_dynamic(tracer.broke_at)
             return result
-        entry = self._build_entry(tracer, result, tensor_paths, float_paths, leaves)
+        entry = self._build_entry(tracer, result, tensor_paths, value_paths, float_paths, leaves)
         if entry is None:
             return result
         entry.trace_s = time.perf_counter() - t0
@@ -329,8 +330,8 @@ class CompiledFunction:
                 return f"argument '{name}': {a[-1]!r} -> {b[-1]!r}"
         return "keyword arguments changed"
 
-    def _build_entry(self, tracer: Tracer, result: Any, tensor_paths: dict, float_paths: dict,
-                     leaves: list) -> Entry | None:
+    def _build_entry(self, tracer: Tracer, result: Any, tensor_paths: dict, value_paths: dict,
+                     float_paths: dict, leaves: list) -> Entry | None:
         # Outputs: returned tensors, tensors updated in place, tensors whose .grad changed.
         flat_result: list = []
         structure = _flatten(result, flat_result)
@@ -366,6 +367,8 @@ class CompiledFunction:
                     sources.append(("const", n.value))
             elif id(n) in tensor_paths:
                 sources.append(("tensor", _getter(tensor_paths[id(n)][0])))
+            elif id(n.value) in value_paths:  # e.g. x.detach() of an argument: the same array
+                sources.append(("tensor", _getter(value_paths[id(n.value)])))
             elif n.id >= tracer.start_id:
                 sources.append(("const", n.value))
             else:
@@ -394,10 +397,18 @@ class CompiledFunction:
                            t._grad._node if t._grad is not None else None) for t in grads])
         entry.n_rng = len(tracer.rng)
         entry.calls = 0
-        fn_name = "".join(c if c.isalnum() else "_" for c in self.__name__).strip("_") or "compiled"
+        fn_name = self.__name__ if self.__name__.isidentifier() else "compiled"
+        hints = {}
+        for n, (kind, _) in zip(inputs, sources):
+            path = tensor_paths.get(id(n), (None,))[0] if kind == "tensor" else \
+                float_paths.get(id(n.value)) if kind == "get" else None
+            if kind == "tensor" and path is None:
+                path = value_paths.get(id(n.value))
+            if path is not None:
+                hints[id(n)] = _path_name(path, self.arg_names)
         prog = compiler.CACHE.programs.get(key)
         if prog is None:
-            prog = compiler.compile_program(key, order, inputs, outputs, fn_name=fn_name)
+            prog = compiler.compile_program(key, order, inputs, outputs, fn_name=fn_name, input_names=hints)
             compiler.CACHE.programs[key] = prog
             compiler.CACHE.history.append(prog)
             compiler.CACHE.misses += 1
@@ -484,6 +495,16 @@ def _value_node(value: jax.Array, like: Any) -> Any:
     from .dtypes import from_numpy_dtype
     dt = like.dtype if like is not None else from_numpy_dtype(value.dtype)
     return ir.value_node(value, tuple(value.shape), dt, from_jax(next(iter(value.devices()))))
+
+
+def _path_name(path: tuple, arg_names: list[str]) -> str:
+    """A readable variable name for a value's path: ``params[1]`` -> ``params_1``, ``model.w`` -> ``model_w``."""
+    kind, key = path[0]
+    parts = [arg_names[key] if kind == "arg" and key < len(arg_names) else str(key)]
+    parts += [str(k) for _, k in path[1:]]
+    name = "_".join(parts)
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return name if name.isidentifier() else "a_" + name
 
 
 def _flatten(obj: Any, out: list) -> Any:

@@ -132,12 +132,12 @@ def _describe_pos(k: int, inputs: list[Node], entries: list) -> str:
 
 
 def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: list[Node],
-                    fn_name: str | None = None) -> Program:
+                    fn_name: str | None = None, input_names: dict | None = None) -> Program:
     t0 = time.perf_counter()
     digest = hashlib.sha1(repr(key).encode()).hexdigest()[:10]
     has_backward = any(getattr(n, "block", None) is not None for n in order)
     fn_name = fn_name or ("forward_backward" if has_backward else "forward")
-    source, arg_names = codegen.generate(order, inputs, outputs, fn_name)
+    source, arg_names = codegen.generate(order, inputs, outputs, fn_name, input_names)
     # Compile from a real file when the disk cache is on, else register the text
     # with linecache: either way tracebacks and pdb show the generated lines.
     filename = persistent.source_file(source) or f"<srcgrad-program-{digest}>"

@@ -1,0 +1,277 @@
+"""@srcgrad.compile: trace once, replay one program; guards, fallbacks, cache bounds, disk cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+import srcgrad as torch
+from srcgrad.compiled import CompileWarning
+
+
+def _mlp_params(seed=0):
+    torch.manual_seed(seed)
+    return [torch.randn(4, 8, requires_grad=True), torch.randn(8, 1, requires_grad=True)]
+
+
+def _sgd_step(params, x, y, lr):
+    w1, w2 = params
+    loss = (((x @ w1).tanh() @ w2 - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        for w in params:
+            w -= lr * w.grad
+            w.grad = None
+    return loss
+
+
+def test_traces_once_then_replays_without_running_python():
+    runs = []
+
+    @torch.compile
+    def f(x):
+        runs.append(1)
+        return (x * 2).sum()
+
+    x = torch.ones(3)
+    assert f(x).item() == 6.0
+    assert f(torch.full((3,), 2.0)).item() == 12.0
+    assert f(torch.full((3,), 3.0)).item() == 18.0
+    assert len(runs) == 1
+    assert f.cache_info()["hits"] == 2
+
+
+def test_training_steps_match_the_undecorated_function():
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    eager, compiled = _mlp_params(), _mlp_params()
+    step = torch.compile(_sgd_step)
+    for i in range(6):
+        le = _sgd_step(eager, x, y, 0.1 / (i + 1))
+        lc = step(compiled, x, y, 0.1 / (i + 1))
+        np.testing.assert_allclose(lc.item(), le.item(), rtol=1e-5)
+    for a, b in zip(eager, compiled):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+        assert b.is_leaf and b.requires_grad and b.grad is None
+    assert step.compiles == 1  # a changing learning rate (a Python float) does not recompile
+
+
+def test_closures_and_module_like_objects():
+    class Model:
+        def __init__(self):
+            self.w = torch.ones(3, requires_grad=True)
+            self.scale = 2.0
+
+    model = Model()
+
+    @torch.compile
+    def step():
+        loss = (model.w * model.scale).sum()
+        loss.backward()
+        with torch.no_grad():
+            model.w -= 0.5 * model.w.grad
+            model.w.grad = None
+        return loss
+
+    assert step().item() == 6.0          # w = 1 - 0.5 * 2 = 0
+    assert step().item() == 0.0          # w = 0 - 1 = -1
+    assert step().item() == -6.0
+    assert step.compiles == 1
+    model.scale = 3.0                    # a captured Python number changed: guarded, not silently baked
+    assert step().item() == -18.0        # w = -2 now: loss = 3 * 3 * -2; then w = -2 - 0.5 * 3
+    np.testing.assert_allclose(model.w.detach().numpy(), np.full(3, -3.5))
+
+
+def test_value_dependent_control_flow_falls_back_with_a_warning_naming_the_line():
+    def f(x):
+        if x.sum() > 0:
+            return x * 2
+        return x * -1
+
+    g = torch.compile(f)
+    with pytest.warns(CompileWarning, match=r"test_compiled.py:\d+.*if x.sum\(\) > 0"):
+        a = g(torch.ones(2))
+    b = g(-torch.ones(2))
+    np.testing.assert_array_equal(a.numpy(), [2, 2])
+    np.testing.assert_array_equal(b.numpy(), [1, 1])
+    assert g.dynamic_at is not None
+
+
+def test_item_inside_is_not_baked_in():
+    @torch.compile
+    def f(x):
+        return x.sum().item() * 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompileWarning)
+        assert f(torch.ones(2)) == 4.0
+        assert f(torch.full((2,), 3.0)) == 12.0
+
+
+def test_cache_is_bounded_least_recently_used():
+    @torch.compile(cache_size=2, recompile_warning=100)
+    def f(x):
+        return x + 1
+
+    for n in (1, 2, 3):
+        f(torch.ones(n))
+    f(torch.ones(3))
+    keys = [k[0][0][1] for k in f.entries]
+    assert keys == [(2,), (3,)]
+    assert sum(len(v) for v in f.entries.values()) == 2
+
+
+def test_recompile_warning_says_what_changed():
+    @torch.compile(recompile_warning=2)
+    def f(x):
+        return x * 2
+
+    f(torch.ones(32, 10))
+    f(torch.ones(31, 10))
+    with pytest.warns(CompileWarning, match=r"argument 'x': shape \(31, 10\) -> \(30, 10\)"):
+        f(torch.ones(30, 10))
+    reasons = [e["reason"] for e in f.cache_info()["entries"]]
+    assert reasons[0] == "first call" and "shape (32, 10) -> (31, 10)" in reasons[1]
+
+
+def test_random_ops_draw_fresh_numbers_each_call_like_eager():
+    def f(x):
+        return x * torch.rand(3)
+
+    g = torch.compile(f)
+    torch.manual_seed(5)
+    eager = [f(torch.ones(3)).numpy() for _ in range(3)]
+    torch.manual_seed(5)
+    compiled = [g(torch.ones(3)).numpy() for _ in range(3)]
+    np.testing.assert_allclose(np.array(compiled), np.array(eager), rtol=1e-6)
+    assert not np.allclose(compiled[0], compiled[1])
+
+
+def test_structure_of_arguments_and_results():
+    @torch.compile
+    def f(d, pair, n):
+        return {"sum": d["a"] + pair[0] * n, "items": [pair[1] * 2, "text"]}
+
+    out = f({"a": torch.ones(2)}, (torch.ones(2), torch.full((2,), 3.0)), 4)
+    assert out["items"][1] == "text"
+    np.testing.assert_array_equal(out["sum"].numpy(), [5, 5])
+    out = f({"a": torch.ones(2)}, (torch.ones(2), torch.full((2,), 3.0)), 5)  # int args are keyed by value
+    np.testing.assert_array_equal(out["sum"].numpy(), [6, 6])
+    np.testing.assert_array_equal(out["items"][0].numpy(), [6, 6])
+    assert f.compiles == 2
+
+
+def test_unhashable_argument_is_a_clear_error():
+    @torch.compile
+    def f(x, opts):
+        return x
+
+    with pytest.raises(TypeError, match="not hashable"):
+        f(torch.ones(1), {1, 2})
+
+
+def test_source_is_readable_and_shown():
+    step = torch.compile(_sgd_step)
+    params = _mlp_params()
+    step(params, torch.randn(5, 4), torch.randn(5, 1), 0.1)
+    src = torch.show(step)
+    header = src.splitlines()[0]
+    assert header.startswith("def _sgd_step(")
+    for name in ("params_0", "params_1", "x", "y", "lr"):  # inputs are named after the arguments
+        assert name in header
+    assert "# backward of: loss = (((x @ w1).tanh() @ w2 - y) ** 2).mean()" in src
+    assert "g_loss" in src and "jnp.matmul" in src
+
+
+def test_grad_of_grad_gives_known_second_derivatives():
+    x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)
+    d2 = torch.grad(torch.grad(lambda t: (t ** 3).sum()))
+    # grad of a non-scalar: sum first
+    d2 = torch.grad(lambda t: torch.grad(lambda u: (u ** 3).sum())(t).sum())
+    np.testing.assert_allclose(d2(x).numpy(), 6 * x.numpy())
+    d2sin = torch.grad(lambda t: torch.grad(lambda u: u.sin().sum())(t).sum())
+    np.testing.assert_allclose(d2sin(x).numpy(), -np.sin(x.numpy()))
+    v, g = torch.value_and_grad(lambda a, b: (a * b).sum(), argnums=(0, 1))(x, x * 2)
+    np.testing.assert_allclose(v.item(), (x.numpy() * 2 * x.numpy()).sum())
+    np.testing.assert_allclose(g[0].numpy(), 2 * x.numpy())
+    np.testing.assert_allclose(g[1].numpy(), x.numpy())
+
+
+def test_grad_with_aux_and_under_compile():
+    def loss(w, x):
+        out = (w * x).sum()
+        return out, out * 10
+
+    gfn = torch.grad(loss, has_aux=True)
+    g, aux = gfn(torch.ones(3), torch.arange(3.0))
+    np.testing.assert_array_equal(g.numpy(), [0, 1, 2])
+    assert aux.item() == 30.0
+    cg = torch.compile(torch.grad(lambda w, x: ((w * x) ** 2).sum()))
+    for k in (1.0, 2.0):
+        np.testing.assert_allclose(cg(torch.full((3,), k), torch.arange(3.0)).numpy(), 2 * k * np.arange(3.0) ** 2)
+    assert cg.compiles == 1
+
+
+def _run(code, cache_dir):
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(cache_dir))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+PERSIST = """
+import srcgrad as torch
+@torch.compile
+def f(x):
+    return ((x @ x.T).tanh() * 3).sum()
+print(f(torch.ones(20, 20)).item())
+"""
+
+
+def test_disk_cache_is_shared_across_processes_and_survives_damage(tmp_path):
+    cold = _run(PERSIST, tmp_path)
+    assert cold.returncode == 0, cold.stderr
+    files = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs]
+    sources = [f for f in files if f.endswith(".py")]
+    xla = [f for f in files if os.sep + "xla" + os.sep in f]
+    assert sources and xla
+    warm = _run(PERSIST, tmp_path)
+    assert warm.returncode == 0 and warm.stdout == cold.stdout
+    for f in sources + xla:  # damage every file: truncated, or garbage
+        with open(f, "r+b") as fh:
+            fh.truncate(7)
+    damaged = _run(PERSIST, tmp_path)
+    assert damaged.returncode == 0, damaged.stderr
+    assert damaged.stdout == cold.stdout
+    with open(sources[0]) as fh:  # the source file was detected as damaged and rewritten
+        assert fh.read().startswith("def ")
+
+
+def test_two_processes_share_one_cache_dir(tmp_path):
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", PERSIST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    assert outs[0][0] == outs[1][0]
+
+
+def test_cache_can_be_turned_off(tmp_path):
+    r = _run(PERSIST.replace("import srcgrad as torch", "import srcgrad as torch\n"
+                             "from srcgrad import persistent\nassert persistent.cache_dir() is None"), "off")
+    assert r.returncode == 0, r.stderr
+
+
+def test_numbers_baked_into_constants_are_guarded():
+    @torch.compile
+    def f(x, factors):
+        return x * torch.tensor(factors)
+
+    np.testing.assert_allclose(f(torch.ones(2), [0.5, 1.5]).numpy(), [0.5, 1.5])
+    np.testing.assert_allclose(f(torch.ones(2), [2.5, 3.5]).numpy(), [2.5, 3.5])
+    np.testing.assert_allclose(f(torch.ones(2), [2.5, 3.5]).numpy(), [2.5, 3.5])
+    assert f.compiles == 2 and f.hits == 1
