@@ -80,11 +80,16 @@ def _check_saved(n: Node) -> None:
             "they have already been freed). Saved intermediate values of the graph are freed when you call "
             ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
             "graph a second time or if you need to access saved tensors after calling backward.")
-    saved = [n] if op.saves == "out" else [n.inputs[p] for p in _SAVED_POSITIONS.get(op.saves, ())]
+    if op.saves == "out":
+        saved = [n]
+    elif op.saves == "xy" and op.name == "mul":  # x * y keeps x only if y needs a gradient, and y for x
+        saved = [i for i, other in zip(n.inputs, reversed(n.inputs)) if other.requires_grad]
+    else:
+        saved = [n.inputs[p] for p in _SAVED_POSITIONS.get(op.saves, ())]
     for s in saved:
         over = getattr(s, "overwritten", None)
-        if over is not None:
-            opname, loc, version = over
+        if over is not None and over[3] is not n:  # an in-place op may read the value it replaces
+            opname, loc, version, _ = over
             where = f"{loc[0]}:{loc[1]}" if loc else "?"
             fwhere = f"{n.loc[0]}:{n.loc[1]}" if n.loc else "?"
             raise RuntimeError(
@@ -115,9 +120,8 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     for r, g in zip(roots, root_grads):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
     results: dict[int, tuple[Node, T.Tensor]] = {}
-    # Nodes consumed on their own line (the `y * y` of `z = y * y * 3`) are
-    # temporaries: their gradients are not named after the line's variable.
-    inner = {id(i) for n in order for i in n.inputs if i.loc == n.loc}
+    # (Nodes consumed on their own line, the `y * y` of `z = y * y * 3`, are
+    # temporaries: their gradients are not named after the line's variable.)
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
     try:
@@ -140,7 +144,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                     g = r
             gn = g._node
             if getattr(gn, "block", None) is not None and getattr(gn, "grad_of", None) is None \
-                    and id(n) not in inner:
+                    and not getattr(n, "inner", False):
                 gn.grad_of = n  # names it g_<name of n> in generated code
             if getattr(n, "retains_grad", False):
                 owner = ir.live_tensor(n)
@@ -271,12 +275,12 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     results = transform([o._node for o in outputs], gs, create_graph=create_graph, retain_graph=retain_graph,
                         wanted=[t._node for t in inputs])
     out = []
-    for t in inputs:
+    for k, t in enumerate(inputs):
         g = results.get(id(t._node), (None, None))[1]
         if g is None:
             if not (allow_unused or materialize_grads):
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
-                                   "graph. Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {k} appears to not have been used in "
+                                   "the graph. Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
                 g = T.zeros_like(t)
         if g is not None:

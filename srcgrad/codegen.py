@@ -97,14 +97,8 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     knows better, such as the arguments of a compiled function."""
     namer = _Namer()
     names: dict[int, str] = {}
-    # The last forward node recorded on a user line of the form `name = ...` takes that name.
-    last_on_line: dict[tuple, Node] = {}
-    for n in list(inputs) + list(order):
-        if getattr(n, "block", None) is None and n.loc is not None:
-            prev = last_on_line.get(n.loc)
-            if prev is None or n.id > prev.id:
-                last_on_line[n.loc] = n
-    named_lines = {id(n) for n in last_on_line.values()}
+    # The last node of a user line of the form `name = ...` takes that name.
+    named_lines = {id(n) for n in list(inputs) + list(order) if not getattr(n, "inner", False)}
 
     def name_for(n: Node) -> str:
         gof = getattr(n, "grad_of", None)

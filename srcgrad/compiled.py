@@ -30,6 +30,8 @@ import jax
 
 from . import compiler, ir, tracing
 from .grad_mode import _state as _grad_state
+from .device import from_jax
+from .dtypes import from_numpy_dtype
 from .random import next_key
 from .tensor import Tensor, wrap
 
@@ -166,8 +168,8 @@ class Tracer:
 class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
-    __slots__ = ("program", "sources", "outputs", "result", "guards", "tensor_guards", "reason", "calls",
-                 "trace_s", "n_rng")
+    __slots__ = ("program", "sources", "outputs", "result", "result_like", "guards", "tensor_guards", "reason",
+                 "calls", "trace_s", "n_rng")
 
 
 class CompiledFunction:
@@ -392,6 +394,7 @@ class CompiledFunction:
         pos = {id(n): k for k, n in enumerate(outputs)}
         entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else ("node", r._node)
                                     for r in flat_result])
+        entry.result_like = [r._node for r in flat_result]
         entry.outputs = ([(weakref.ref(t), pos.get(id(t._node)), t._node) for t in updated],
                          [(weakref.ref(t), None if t._grad is None else pos.get(id(t._grad._node)),
                            t._grad._node if t._grad is not None else None) for t in grads])
@@ -423,7 +426,7 @@ class CompiledFunction:
         values = self._run(entry, [n.value for n in inputs])
         for n, v in zip(outputs, values):
             n.value = v
-            if not n.requires_grad:
+            if not n.requires_grad or n.leaf:
                 n.inputs = ()
         entry.calls += 1
         return result
@@ -480,9 +483,9 @@ class CompiledFunction:
                 t._grad = g
         structure, picks = entry.result
         tensors = []
-        for p in picks:
+        for p, like in zip(picks, entry.result_like):
             if isinstance(p, int):
-                t = wrap(_value_node(out[p], None))
+                t = wrap(_value_node(out[p], like))
                 ir.set_owner(t._node, t)
                 tensors.append(t)
             else:
@@ -491,10 +494,19 @@ class CompiledFunction:
 
 
 def _value_node(value: jax.Array, like: Any) -> Any:
-    from .device import from_jax
-    from .dtypes import from_numpy_dtype
-    dt = like.dtype if like is not None else from_numpy_dtype(value.dtype)
-    return ir.value_node(value, tuple(value.shape), dt, from_jax(next(iter(value.devices()))))
+    """A node holding one program output (shaped like the traced node it replaces)."""
+    if like is None:
+        return ir.value_node(value, tuple(value.shape), from_numpy_dtype(value.dtype),
+                             from_jax(next(iter(value.devices()))))
+    n = ir.Node()
+    n.id = ir._next_id()
+    n.op = "input"
+    n.inputs = n.attrs = ()
+    n.shape, n.dtype, n.device, n.loc = like.shape, like.dtype, like.device, like.loc
+    n.value = value
+    n.requires_grad = n.leaf = False
+    n.owner = n.sig = None
+    return n
 
 
 def _path_name(path: tuple, arg_names: list[str]) -> str:

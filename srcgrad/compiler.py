@@ -204,5 +204,5 @@ def realize(targets: list[Node]) -> None:
     prog.calls += 1
     for n, v in zip(outputs, results):
         n.value = v
-        if not n.requires_grad:
+        if not n.requires_grad or n.leaf:
             n.inputs = ()  # history that autograd will never need

@@ -143,6 +143,11 @@ def maximum_grads(g: Any, x: Any, y: Any, sign: int) -> tuple:
     return g * (mask(win_x, g) + tie), g * (mask(~win_x & (x != y), g) + tie)
 
 
+def take_along_grad(g: Any, x: Any, idx: Any, dim: int, keepdim: bool) -> Any:
+    # max(dim)/min(dim): the whole gradient goes to the selected index, as in PyTorch
+    return zeros_for(x).scatter_add(dim, idx, g if keepdim else g.unsqueeze(dim))
+
+
 def invert_perm(perm: tuple) -> tuple:
     inv = [0] * len(perm)
     for i, p in enumerate(perm):
@@ -195,6 +200,9 @@ defvjp("prod",        lambda g, out, x, dims, keepdim: (prod_grad(g, out, x, dim
 defvjp("amax",        lambda g, out, x, dims, keepdim: (extreme_grad(g, out, x, dims, keepdim),))
 defvjp("amin",        lambda g, out, x, dims, keepdim: (extreme_grad(g, out, x, dims, keepdim),))
 defvjp("norm",        lambda g, out, x, dims, keepdim: (norm_grad(g, out, x, dims, keepdim),))
+defvjp("logsumexp",   lambda g, out, x, dims, keepdim: (unreduce(g, x.shape, dims, keepdim)
+                                                        * (x - unreduce(out, x.shape, dims, keepdim)).exp(),))
+defvjp("take_along",  lambda g, out, x, idx, dim, keepdim: (take_along_grad(g, x, idx, dim, keepdim), None))
 defvjp("softmax",     lambda g, out, x, dim: (out * (g - (g * out).sum(dim, keepdim=True)),))
 defvjp("log_softmax", lambda g, out, x, dim: (g - out.exp() * g.sum(dim, keepdim=True),))
 defvjp("matmul",      matmul_grads)

@@ -56,6 +56,9 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
         else:
             expanded.append(it)
     used = sum(1 for e in expanded if e is not None and e is not Ellipsis)
+    if used and not shape:
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                         "in C++ to convert a 0-dim tensor to a number")
     if used > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     spec: list[Any] = []

@@ -26,7 +26,7 @@ class Node:
         "id", "op", "inputs", "attrs", "shape", "dtype", "device", "loc", "value",
         "requires_grad", "leaf", "owner", "sig",
         # set only on some nodes; read with getattr(node, name, None)
-        "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng",
+        "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner",
         "__weakref__",
     )
 
@@ -70,7 +70,13 @@ def new_node(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: Any, dev
     n.shape = shape
     n.dtype = dtype
     n.device = device
-    n.loc = user_loc()
+    n.loc = loc = user_loc()
+    # An input consumed on its own line is a temporary of that line (the `y * y`
+    # of `z = y * y * 3`): only the line's last node is named after its variable.
+    if _block is None:
+        for i in inputs:
+            if i.loc == loc:
+                i.inner = True
     n.value = None
     n.requires_grad = requires_grad
     n.leaf = False

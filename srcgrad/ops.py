@@ -75,6 +75,12 @@ def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
     return tuple(out)
 
 
+TORCH_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+TORCH_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                 "int32": "int", "bool": "bool"}
+
+
 def _float_of(d: D.dtype) -> D.dtype:
     if d.weak:
         return D.weak_float
@@ -92,7 +98,8 @@ def to_float(x: Any, **_: Any) -> tuple:
 def no_bool(opname: str) -> Callable:
     def rule(x: Any, **_: Any) -> tuple:
         if x.dtype.category == 0:
-            raise RuntimeError(f"{opname}: bool tensors are not supported here; convert with .float() first")
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
         return x.shape, x.dtype
     return rule
 
@@ -107,7 +114,11 @@ def _promoted(xs: tuple) -> D.dtype:
 
 def binary(opname: str) -> Callable:
     def rule(x: Any, y: Any, **_: Any) -> tuple:
-        return broadcast_shapes(x.shape, y.shape, opname), _promoted((x, y))
+        d = _promoted((x, y))
+        if opname == "sub" and d.category == 0:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        return broadcast_shapes(x.shape, y.shape, opname), d
     return rule
 
 
@@ -151,8 +162,8 @@ def reduction(kind: str) -> Callable:
         elif kind == "float":
             if not d.is_floating_point:
                 raise RuntimeError(
-                    f"could not infer output dtype. Input dtype must be either a floating point or "
-                    f"complex dtype. Got: {d.name.title()}")
+                    f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                    f"complex dtype. Got: {TORCH_TYPE_NAMES.get(d.name, d.name.title())}")
         elif kind == "index":
             d = D.int64
         if kind in ("keep", "index") and x.dtype.category >= 0:
@@ -170,8 +181,9 @@ def matmul_shape(x: Any, y: Any, **_: Any) -> tuple:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{len(a)}D and {len(b)}D")
     if x.dtype is not y.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.dtype.name} != "
-                           f"{y.dtype.name} (matmul of shapes {fmt_shape(a)} and {fmt_shape(b)})")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{TORCH_C_NAMES.get(x.dtype.name, x.dtype.name)} != "
+                           f"{TORCH_C_NAMES.get(y.dtype.name, y.dtype.name)}")
     k1 = a[-1]
     k2 = b[-2] if len(b) >= 2 else b[0]
     if k1 != k2:
@@ -214,11 +226,14 @@ def permute_rule(x: Any, perm: tuple, **_: Any) -> tuple:
 def cat_rule(*xs: Any, dim: int) -> tuple:
     first = xs[0].shape
     total = 0
-    for x in xs:
+    for k, x in enumerate(xs):
         s = x.shape
-        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first)) if i != dim):
-            raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
-                               f"Got shapes {fmt_shape(first)} and {fmt_shape(s)}")
+        if len(s) != len(first):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(first)} and {len(s)}")
+        for i, (a, b) in enumerate(zip(first, s)):
+            if i != dim and a != b:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size {a} "
+                                   f"but got size {b} for tensor number {k} in the list.")
         total += s[dim]
     d = _promoted(xs)
     return first[:dim] + (total,) + first[dim + 1:], d
@@ -226,10 +241,10 @@ def cat_rule(*xs: Any, dim: int) -> tuple:
 
 def stack_rule(*xs: Any, dim: int) -> tuple:
     first = xs[0].shape
-    for x in xs:
+    for k, x in enumerate(xs):
         if x.shape != first:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {fmt_shape(first)} "
-                               f"at entry 0 and {fmt_shape(x.shape)} at another entry")
+                               f"at entry 0 and {fmt_shape(x.shape)} at entry {k}")
     return first[:dim] + (len(xs),) + first[dim:], _promoted(xs)
 
 
@@ -277,6 +292,10 @@ def gather_rule(x: Any, index: Any, dim: int) -> tuple:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor "
                            f"(input {fmt_shape(x.shape)}, index {fmt_shape(index.shape)})")
     return index.shape, x.dtype
+
+
+def take_along_rule(x: Any, index: Any, dim: int, keepdim: bool) -> tuple:
+    return reduced_shape(x.shape, (dim,), keepdim), x.dtype
 
 
 def scatter_add_rule(base: Any, index: Any, src: Any, dim: int) -> tuple:
@@ -454,6 +473,8 @@ defop("argmax", reduction("index"), lambda n, a: f"jnp.argmax({n[0]}, axis={a['d
       "NotImplemented", RED)
 defop("argmin", reduction("index"), lambda n, a: f"jnp.argmin({n[0]}, axis={a['dims'][0]}, keepdims={a['keepdim']})",
       "NotImplemented", RED)
+defop("logsumexp", reduction("float"), "jax.nn.logsumexp({0}, axis={dims}, keepdims={keepdim})",
+      "LogsumexpBackward0", RED, saves="out")
 defop("softmax",     same, "jax.nn.softmax({0}, axis={dim})",     "SoftmaxBackward0",    ("dim",), saves="out")
 defop("log_softmax", same, "jax.nn.log_softmax({0}, axis={dim})", "LogSoftmaxBackward0", ("dim",), saves="out")
 
@@ -469,6 +490,10 @@ defop("stack",     stack_rule,   lower_stack,                      "StackBackwar
 defop("index",     index_shape,  lower_index,                      "IndexBackward0",     ("spec",), saves="")
 defop("index_put", index_put_rule, lower_index_put,                "IndexPutBackward0",  ("spec", "accumulate"), cast=(0, 1), saves="")
 defop("gather",    gather_rule,  "jnp.take_along_axis({0}, {1}, axis={dim})", "GatherBackward0", ("dim",), saves="")
+defop("take_along", take_along_rule,
+      lambda n, a: f"jnp.take_along_axis({n[0]}, {n[1]}, axis={a['dim']})" + ("" if a["keepdim"] else
+                                                                               f".squeeze({a['dim']})"),
+      "MaxBackward0", ("dim", "keepdim"), saves="")
 defop("scatter_add", scatter_add_rule,
       "sg.scatter_add_along({0}, {1}, {2}, {dim})", "ScatterAddBackward0", ("dim",), cast=(0, 2), saves="")
 defop("cast",      cast_rule,    "{0}.astype({dtype})",             "ToCopyBackward0",   ("dtype",), saves="")
@@ -507,8 +532,10 @@ ALIASES = {
     "prod_all": ("prod", "ProdBackward0"),
     "max_all": ("amax", "MaxBackward1"),
     "min_all": ("amin", "MinBackward1"),
-    "max_dim": ("gather", "MaxBackward0"),
-    "min_dim": ("gather", "MinBackward0"),
+    "max_dim": ("take_along", "MaxBackward0"),
+    "min_dim": ("take_along", "MinBackward0"),
+    "squeeze_dim": ("reshape", "SqueezeBackward1"),
+    "rdiv": ("div", "MulBackward0"),
     "rsub": ("sub", "RsubBackward1"),
     "pow_scalar_base": ("pow", "PowBackward2"),
     "pow_tensor": ("pow", "PowBackward1"),

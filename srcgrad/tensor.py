@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from . import compiler, ir
+from . import compiler, ir, tracing
 from . import dtypes as D
 from .device import CPU, device, from_jax
 from .grad_mode import _state as _grad_state
@@ -328,8 +328,7 @@ class Tensor:
                                "use a computed variable in a subgraph that doesn't require differentiation "
                                "use var_no_grad = var.detach().")
         if requires_grad and n.dtype.category != 2:
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
-                               f"(this tensor is {n.dtype.name})")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         n.requires_grad = bool(requires_grad)
         n.leaf = bool(requires_grad)
         ir.set_owner(n, self)
@@ -375,7 +374,6 @@ class Tensor:
             if g.dtype is not self.dtype:
                 raise RuntimeError(f"assigned grad has data of a different type: {g.dtype} vs {self.dtype}")
         self._grad = g
-        from . import tracing
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.note_grad(self)
 
@@ -436,7 +434,7 @@ class Tensor:
         old = self._node
         if bump:
             self._version += 1
-            old.overwritten = (opname, new.loc, self._version)
+            old.overwritten = (opname, new.loc, self._version, new)
         if keep_leaf and old.requires_grad and old.leaf:
             if new.owner is not None and new.owner() is not None and new.owner() is not self:
                 new = _alias(new)
@@ -447,7 +445,6 @@ class Tensor:
         if self._base is not None:
             base = self._base
             base._replace_node(_alias(new), bump=False, keep_leaf=True)
-        from . import tracing
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.note_inplace(self)
 
@@ -462,8 +459,9 @@ class Tensor:
                                f"{fmt_shape(new.shape)} ({name}_)")
         if new.dtype is not n.dtype:
             if new.dtype.category > n.dtype.category:
-                raise RuntimeError(f"result type {new.dtype.name.title()} can't be cast to the desired output "
-                                   f"type {n.dtype.name.title()} ({name}_)")
+                from .ops import TORCH_TYPE_NAMES as names
+                raise RuntimeError(f"result type {names[new.dtype.name]} can't be cast to the desired output "
+                                   f"type {names[n.dtype.name]}")
             out = out.to(n.dtype)
             new = out._node
         new.owner = None  # the temporary `out` hands its node over to self
@@ -552,7 +550,7 @@ class Tensor:
         return record("div", (self, o))
 
     def __rtruediv__(self, o: Any) -> Tensor:
-        return record("div", (o, self))
+        return record("rdiv", (o, self))
 
     def __floordiv__(self, o: Any) -> Tensor:
         return record("floordiv", (self, o))
@@ -851,11 +849,8 @@ class Tensor:
         idx = record("argmax" if kind == "max" else "argmin", (self,), ((d,), True))
         if self.dim() == 0:
             return values_indices(self.clone(), idx.reshape(()))
-        values = record(f"{kind}_dim", (self, idx), (d,))
-        if not keepdim:
-            values = values.squeeze(d)
-            idx = idx.squeeze(d)
-        return values_indices(values, idx)
+        values = record(f"{kind}_dim", (self, idx), (d, bool(keepdim)))
+        return values_indices(values, idx if keepdim else idx.squeeze(d))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         return self._extreme("max", dim, keepdim)
@@ -902,11 +897,8 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        dims = _dims(dim, self.dim())
-        m = self.detach().amax(dims, keepdim=True)
-        m = where(m.isinf(), 0.0, m)
-        out = (self - m).exp().sum(dims, keepdim=True).log() + m
-        return out if keepdim else out.squeeze(dims) if dims else out
+        x = self if self.dtype.is_floating_point else self.float()
+        return record("logsumexp", (x,), (_dims(dim, x.dim()), bool(keepdim)))
 
     def all(self, dim: Any = None) -> Tensor:
         return (self.to(D.bool_).logical_not().sum(dim) == 0)
@@ -1011,10 +1003,8 @@ class Tensor:
             dims = tuple(i for i, s in enumerate(self.shape) if s == 1)
         else:
             dims = tuple(d for d in _dims(dim, self.dim()) if self.shape[d] == 1)
-        if not dims:
-            return self
         shape = tuple(s for i, s in enumerate(self.shape) if i not in dims)
-        return record("squeeze", (self,), (shape,))
+        return record("squeeze" if dim is None else "squeeze_dim", (self,), (shape,))
 
     def expand(self, *sizes: Any) -> Tensor:
         sizes = _shape_arg(sizes)
@@ -1206,7 +1196,31 @@ class _NoGrad:
 # functions that make or combine tensors
 
 
+def _check_nested(data: Any, dim: int = 0) -> None:
+    """PyTorch's errors for ragged or non-numeric nested data."""
+    if isinstance(data, (list, tuple)):
+        lengths = None
+        for k, item in enumerate(data):
+            if isinstance(item, str):
+                if k == 0:
+                    raise ValueError("too many dimensions 'str'")
+                raise TypeError("new(): invalid data type 'str'")
+            if item is None:
+                raise RuntimeError("Could not infer dtype of NoneType")
+            if isinstance(item, (list, tuple)):
+                if lengths is None:
+                    lengths = len(item)
+                elif len(item) != lengths:
+                    raise ValueError(f"expected sequence of length {lengths} at dim {dim + 1} (got {len(item)})")
+                _check_nested(item, dim + 1)
+            elif lengths is not None:
+                raise TypeError(f"not a sequence (at dim {dim + 1})")
+            elif not isinstance(item, (int, float, bool, np.generic, Tensor)):
+                raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+
+
 def _infer_dtype(data: Any) -> D.dtype:
+    _check_nested(data)
     arr = np.asarray(data)
     if arr.dtype == object:
         raise ValueError("too many dimensions or ragged nested sequence: srcgrad.tensor needs a rectangular "
@@ -1238,8 +1252,10 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         dt = D.as_dtype(dtype) if dtype is not None else D.from_numpy_dtype(data.dtype)
         return from_value(data.astype(dt.np), dt, requires_grad)
     data = _to_numpy_data(data)
-    if isinstance(data, str) or (isinstance(data, (list, tuple)) and _has_str(data)):
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}' (srcgrad.tensor takes numbers)")
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
     try:
         dt = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
         arr = np.asarray(data, dtype=dt.np)
@@ -1251,6 +1267,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     t = wrap(node)
     ir.set_owner(node, t)
     if requires_grad:
+        if not dt.is_floating_point:
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad_(True)
     return t
 
@@ -1276,7 +1294,6 @@ def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype
     ir.set_owner(node, t)
     if requires_grad:
         t.requires_grad_(True)
-    from . import tracing
     if tracing.ACTIVE is not None and op in ("rand", "randn", "randint", "bernoulli"):
         tracing.ACTIVE.note_rng(nodes[-2], nodes[-1])
     return t

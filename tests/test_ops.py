@@ -78,6 +78,7 @@ CASES = [
     Case("add",        lambda x, y: x + y,           lambda xp, x, y: x + y, BIN_SHAPES),
     Case("sub",        lambda x, y: x - y,           lambda xp, x, y: x - y, BIN_SHAPES),
     Case("rsub",       lambda x: 2.5 - x,            lambda xp, x: 2.5 - x),
+    Case("rdiv",       lambda x: 2.5 / x,            lambda xp, x: 2.5 / x, domain="pos"),
     Case("mul",        lambda x, y: x * y,           lambda xp, x, y: x * y, BIN_SHAPES),
     Case("div",        lambda x, y: x / y,           lambda xp, x, y: x / y, BIN_SHAPES, domain="pos"),
     Case("pow",        lambda x: x ** 3,             lambda xp, x: x ** 3),
@@ -109,6 +110,11 @@ CASES = [
     Case("min_all",    lambda x: x.min(),            lambda xp, x: x.min()),
     Case("max_dim",    lambda x: x.max(1).values,    lambda xp, x: x.max(1)),
     Case("min_dim",    lambda x: x.min(0, keepdim=True)[0], lambda xp, x: x.min(0, keepdims=True)),
+    Case("take_along", lambda x: x.max(1, keepdim=True).values, lambda xp, x: x.max(1, keepdims=True)),
+    Case("logsumexp",  lambda x: x.logsumexp(1),     lambda xp, x: xp.log(xp.exp(x).sum(1))),
+    Case("logsumexp",  lambda x: (x * 50).logsumexp((0, 1), keepdim=True),
+         lambda xp, x: (x * 50).max() + xp.log(xp.exp(x * 50 - (x * 50).max()).sum((0, 1), keepdims=True)),
+         name="logsumexp_large"),
     Case("norm",       lambda x: x.norm(),           lambda xp, x: xp.sqrt((x * x).sum())),
     Case("norm",       lambda x: x.norm(dim=1),      lambda xp, x: xp.sqrt((x * x).sum(1)), name="norm_dim"),
     Case("argmax",     lambda x: x.argmax(1),        lambda xp, x: x.argmax(1), grad=False),
@@ -125,6 +131,7 @@ CASES = [
     Case("reshape",    lambda x: x.reshape(2, -1),   lambda xp, x: x.reshape(2, -1), name="reshape_infer"),
     Case("unsqueeze",  lambda x: x.unsqueeze(1),     lambda xp, x: x[:, None]),
     Case("squeeze",    lambda x: x.squeeze(),        lambda xp, x: x.squeeze(), [[(3, 1, 4)]]),
+    Case("squeeze_dim", lambda x: x.squeeze(1),      lambda xp, x: x.squeeze(1), [[(3, 1, 4)]]),
     Case("expand",     lambda x: x.expand(2, 3, 4),  lambda xp, x: xp.broadcast_to(x, (2, 3, 4)), [[(3, 1)]]),
     Case("permute",    lambda x: x.permute(2, 0, 1), lambda xp, x: x.transpose(2, 0, 1), [[(2, 3, 4)]]),
     Case("transpose",  lambda x: x.transpose(0, 1),  lambda xp, x: x.T),
@@ -199,6 +206,8 @@ NOT_IN_TABLE = {
     "fn_out": "custom Function", "to_device": "device moves, tests/test_tensor.py",
     "copy": "in-place copy_, tests/test_tensor.py",
     "add_scalar_mul": "alias kept for grad_fn names",
+    "convolution": "tests/test_conv.py (NumPy values, finite differences, jax.grad oracle)",
+    "rev": "tests/test_conv.py (the flip used by the convolution's derivative)",
 }
 
 
@@ -281,7 +290,7 @@ def test_gradients_match_finite_differences_and_jax(case, shapes):
         np.testing.assert_allclose(grads[k].reshape(-1), num, rtol=1e-5, atol=1e-6)
 
 
-SMOOTH = {"exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "div", "pow", "pow_tensor", "softplus",
+SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "div", "pow", "pow_tensor", "softplus",
           "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt"}
 
 

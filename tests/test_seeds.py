@@ -9,7 +9,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-
 from seed_runner import run_seed
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

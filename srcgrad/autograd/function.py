@@ -89,6 +89,10 @@ class Function:
             ir.set_owner(n, t)
             ctx._outputs[k] = n
             wrapped.append(t)
+        # Outputs saved for backward are the differentiable outputs, so that a backward
+        # written with them can be differentiated again (create_graph=True).
+        raw_to_wrapped = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
+        ctx.saved_tensors = tuple(raw_to_wrapped.get(id(t), t) for t in ctx.saved_tensors)
         return wrapped[0] if single else tuple(wrapped)
 
 

@@ -33,7 +33,8 @@ def _numerical_jacobian(fn: Callable, inputs: Sequence[T.Tensor], eps: float) ->
             for sign in (1, -1):
                 pert = [b.copy() for b in base]
                 pert[k].reshape(-1)[j] += sign * eps
-                args = [T.tensor(p, dtype=inp.dtype) for p, inp in zip(pert, inputs)]
+                args = [T.tensor(p, dtype=inp.dtype, requires_grad=inp.requires_grad) if isinstance(inp, T.Tensor)
+                        else inp for p, inp in zip(pert, inputs)]
                 outs = _as_tuple(fn(*args))
                 vals.append(np.concatenate([np.asarray(o.detach().numpy(), np.float64).reshape(-1) for o in outs]))
             cols.append((vals[0] - vals[1]) / (2 * eps))

@@ -1,0 +1,1132 @@
+"""Tensor front end against PyTorch semantics: creation, dtypes and promotion,
+attributes, arithmetic, comparisons, math, reductions, shape ops, indexing,
+conversion, interop, printing, devices, seeding, grad modes and bad input.
+
+Expected values and messages are literals taken from PyTorch 2.13 (CPU), so
+these tests do not need torch. Setting ``SRCGRAD_TEST_BACKEND=torch`` runs the
+same file against real PyTorch, to check the literals themselves (tests of
+srcgrad internals are skipped then).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import threading
+
+import numpy as np
+import pytest
+
+torch = importlib.import_module(os.environ.get("SRCGRAD_TEST_BACKEND", "srcgrad"))
+IS_SRCGRAD = torch.__name__ == "srcgrad"
+srcgrad_only = pytest.mark.skipif(not IS_SRCGRAD, reason="srcgrad internals")
+
+
+def bug(reason: str):
+    """A test of PyTorch behaviour that srcgrad gets wrong today."""
+    return pytest.mark.xfail(IS_SRCGRAD, strict=True, reason=f"srcgrad bug: {reason}")
+
+
+def arr(t) -> np.ndarray:
+    return np.asarray(t.detach().numpy() if hasattr(t, "detach") else t)
+
+
+def close(t, expected, rtol=1e-6, atol=1e-6) -> None:
+    np.testing.assert_allclose(arr(t), np.asarray(expected), rtol=rtol, atol=atol)
+
+
+def next_node_id() -> int:
+    import srcgrad.ir
+    return srcgrad.ir._next_id()
+
+
+def assert_records_nothing(make_operands, failing, exc, *fragments):
+    """``failing(*operands)`` raises ``exc`` whose message holds every fragment,
+    and records no IR node."""
+    ops = make_operands()
+    before = next_node_id() if IS_SRCGRAD else 0
+    with pytest.raises(exc) as info:
+        failing(*ops)
+    if IS_SRCGRAD:
+        assert next_node_id() == before + 1, "a failed op recorded a node"
+    for f in fragments:
+        assert f in str(info.value), (f, str(info.value))
+    return info
+
+
+# ---------------------------------------------------------------------------
+# creation and dtypes
+
+
+@pytest.mark.parametrize("data, dtype", [
+    ([1, 2, 3], "int64"),
+    ([1.0, 2.0], "float32"),
+    ([1, 2.5], "float32"),
+    ([True, False], "bool"),
+    (3, "int64"),
+    (3.0, "float32"),
+    (True, "bool"),
+    ([[1, 2], [3, 4]], "int64"),
+])
+def test_tensor_infers_dtype(data, dtype):
+    assert torch.tensor(data).dtype is getattr(torch, dtype)
+
+
+def test_tensor_from_numpy_keeps_dtype():
+    assert torch.tensor(np.array([1.0, 2.0])).dtype is torch.float64
+    assert torch.tensor(np.array([1, 2], dtype=np.int32)).dtype is torch.int32
+    assert torch.from_numpy(np.array([1.0], dtype=np.float32)).dtype is torch.float32
+    assert torch.from_numpy(np.arange(3)).dtype is torch.int64
+
+
+def test_dtype_aliases():
+    assert torch.float is torch.float32
+    assert torch.double is torch.float64
+    assert torch.long is torch.int64
+    assert torch.int is torch.int32
+    assert str(torch.float32) == "torch.float32"
+    assert repr(torch.int64) == "torch.int64"
+    assert str(torch.bool) == "torch.bool"
+
+
+def test_tensor_explicit_dtype_and_requires_grad():
+    t = torch.tensor([1, 2], dtype=torch.float64, requires_grad=True)
+    assert t.dtype is torch.float64
+    assert t.requires_grad and t.is_leaf and t.grad_fn is None
+
+
+@pytest.mark.parametrize("make, shape, dtype", [
+    (lambda: torch.ones(2, 3), (2, 3), "float32"),
+    (lambda: torch.ones((2, 3)), (2, 3), "float32"),
+    (lambda: torch.zeros(4), (4,), "float32"),
+    (lambda: torch.zeros(2, dtype=torch.int64), (2,), "int64"),
+    (lambda: torch.full((2, 2), 7), (2, 2), "int64"),
+    (lambda: torch.full((2, 2), 7.0), (2, 2), "float32"),
+    (lambda: torch.full((2,), True), (2,), "bool"),
+    (lambda: torch.arange(5), (5,), "int64"),
+    (lambda: torch.arange(0, 1, 0.25), (4,), "float32"),
+    (lambda: torch.arange(1.0, 4.0), (3,), "float32"),
+    (lambda: torch.linspace(0, 1, 5), (5,), "float32"),
+    (lambda: torch.eye(3), (3, 3), "float32"),
+    (lambda: torch.eye(2, 3), (2, 3), "float32"),
+    (lambda: torch.randn(3, 4), (3, 4), "float32"),
+    (lambda: torch.rand(2, dtype=torch.float64), (2,), "float64"),
+    (lambda: torch.randint(0, 10, (5,)), (5,), "int64"),
+    (lambda: torch.ones_like(torch.zeros(2, 3, dtype=torch.int32)), (2, 3), "int32"),
+    (lambda: torch.zeros_like(torch.ones(3, dtype=torch.float64)), (3,), "float64"),
+    (lambda: torch.FloatTensor([1, 2]), (2,), "float32"),
+    (lambda: torch.ones(0), (0,), "float32"),
+    (lambda: torch.ones(()), (), "float32"),
+])
+def test_creation_shapes_and_dtypes(make, shape, dtype):
+    t = make()
+    assert tuple(t.shape) == shape
+    assert t.dtype is getattr(torch, dtype)
+    assert not t.requires_grad
+
+
+def test_creation_values():
+    close(torch.arange(0, 1, 0.25), [0, 0.25, 0.5, 0.75])
+    close(torch.arange(10, 0, -3), [10, 7, 4, 1])
+    close(torch.linspace(-1, 1, 5), [-1, -0.5, 0, 0.5, 1])
+    close(torch.eye(2, 3), [[1, 0, 0], [0, 1, 0]])
+    close(torch.full((2,), 2.5), [2.5, 2.5])
+    assert torch.arange(5).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_random_ranges():
+    r = arr(torch.randint(3, 7, (200,)))
+    assert r.min() >= 3 and r.max() <= 6
+    u = arr(torch.rand(500))
+    assert u.min() >= 0 and u.max() < 1
+    n = arr(torch.randn(4000))
+    assert abs(n.mean()) < 0.1 and 0.9 < n.std() < 1.1
+
+
+def test_manual_seed_reproducible():
+    torch.manual_seed(123)
+    a, b = arr(torch.randn(5)), arr(torch.rand(3))
+    torch.manual_seed(123)
+    a2, b2 = arr(torch.randn(5)), arr(torch.rand(3))
+    np.testing.assert_array_equal(a, a2)
+    np.testing.assert_array_equal(b, b2)
+    assert not np.array_equal(arr(torch.randn(5)), a)  # the stream moves on
+    torch.manual_seed(124)
+    assert not np.array_equal(arr(torch.randn(5)), a)
+
+
+def test_default_dtype_switch():
+    assert torch.get_default_dtype() is torch.float32
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert torch.tensor([1.0]).dtype is torch.float64
+        assert torch.ones(2).dtype is torch.float64
+        assert torch.tensor([1]).dtype is torch.int64
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert torch.tensor([1.0]).dtype is torch.float32
+
+
+# ---------------------------------------------------------------------------
+# type promotion
+
+
+def _t(v, dt):
+    return torch.tensor(v, dtype=getattr(torch, dt))
+
+
+@pytest.mark.parametrize("fn, dtype", [
+    (lambda: _t([1, 2], "int64") + 1.5, "float32"),
+    (lambda: _t([1.0], "float32") * 2.0, "float32"),
+    (lambda: _t([1.0], "float32") * 2, "float32"),
+    (lambda: _t([1.0], "float32") + _t([1.0], "float64"), "float64"),
+    (lambda: _t([1, 2], "int64") / 2, "float32"),
+    (lambda: _t([1, 2], "int64") / _t([2, 2], "int64"), "float32"),
+    (lambda: _t([1, 2], "int32") + 1, "int32"),
+    (lambda: _t([1, 2], "int32") + _t([1, 2], "int64"), "int64"),
+    (lambda: _t([1, 2], "int32") + _t(1, "int64"), "int32"),          # 0-dim: like a scalar
+    (lambda: _t([1.0], "float32") + _t(1.0, "float64"), "float32"),
+    (lambda: _t([1, 2], "int64") + _t(1.0, "float64"), "float64"),    # higher category wins
+    (lambda: _t([True], "bool") + 1, "int64"),
+    (lambda: _t([True], "bool") + _t([True], "bool"), "bool"),
+    (lambda: _t([True], "bool") * 1.5, "float32"),
+    (lambda: _t([7], "int64") // 2, "int64"),
+    (lambda: _t([7], "int64") % 2, "int64"),
+    (lambda: _t([7.0], "float32") ** 2, "float32"),
+    (lambda: _t([2], "int64") ** 2, "int64"),
+    (lambda: _t([2], "int64") ** 0.5, "float32"),
+    (lambda: 2 ** _t([2], "int64"), "int64"),
+    (lambda: 2.0 ** _t([2], "int64"), "float32"),
+    (lambda: _t([1.0], "float32") + np.float64(1.0), "float32"),
+    (lambda: _t([1.0], "float32") < 2, "bool"),
+    (lambda: _t([1, 2], "int64") == _t([1.0, 3.0], "float32"), "bool"),
+    (lambda: _t([1, 2], "int64").sum(), "int64"),
+    (lambda: _t([True, True], "bool").sum(), "int64"),
+    (lambda: _t([1, 2], "int32").sum(), "int64"),
+    (lambda: _t([1, 2], "int64").float().mean(), "float32"),
+    (lambda: _t([1, 2], "int64").sqrt(), "float32"),
+    (lambda: _t([1, 2], "int64").exp(), "float32"),
+    (lambda: _t([1, 2], "int64").abs(), "int64"),
+    (lambda: -_t([1, 2], "int64"), "int64"),
+    (lambda: _t([1, 2], "int64").max(), "int64"),
+    (lambda: _t([1, 2], "int64").argmax(), "int64"),
+    (lambda: torch.where(_t([True], "bool"), _t([1], "int64"), 2.5), "float32"),
+    (lambda: torch.cat([_t([1], "int64"), _t([1.0], "float32")]), "float32"),
+    (lambda: torch.maximum(_t([1], "int32"), _t([1.0], "float64")), "float64"),
+])
+def test_promotion(fn, dtype):
+    assert fn().dtype is getattr(torch, dtype)
+
+
+def test_int_true_division_values():
+    close(torch.tensor([1, 7, -7]) / 2, [0.5, 3.5, -3.5])
+    assert (torch.tensor([7, -7]) // 2).tolist() == [3, -4]
+    assert (torch.tensor([7, -7]) % 3).tolist() == [1, 2]
+    close(torch.tensor([7.0, -7.0]) // 2, [3.0, -4.0])
+    close(torch.tensor([7.5, -7.5]) % 2, [1.5, 0.5])
+    assert (torch.tensor([2, 3]) ** 2).tolist() == [4, 9]
+
+
+# ---------------------------------------------------------------------------
+# attributes and conversion
+
+
+def test_attributes():
+    t = torch.zeros(2, 3, 4)
+    assert t.shape == (2, 3, 4) and t.size() == (2, 3, 4)
+    assert repr(t.shape) == "torch.Size([2, 3, 4])"
+    assert isinstance(t.shape, tuple)
+    assert t.size(0) == 2 and t.size(-1) == 4
+    assert t.dim() == 3 and t.ndim == 3
+    assert t.numel() == 24
+    assert len(t) == 2
+    assert t.is_leaf and not t.requires_grad
+    assert t.device.type == "cpu" and str(t.device) == "cpu"
+    assert t.is_floating_point() and not torch.arange(2).is_floating_point()
+    assert torch.tensor(1.0).shape == () and torch.tensor(1.0).dim() == 0
+
+
+def test_size_dim_out_of_range():
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-3, 2\], "
+                                         r"but got 3\)"):
+        torch.zeros(2, 3, 4).size(3)
+
+
+def test_requires_grad_settable_on_leaves():
+    t = torch.ones(2)
+    t.requires_grad = True
+    assert t.requires_grad and t.is_leaf
+    assert t.requires_grad_(False) is t and not t.requires_grad
+    y = torch.ones(2, requires_grad=True) * 2
+    assert not y.is_leaf
+    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+        y.requires_grad = False
+
+
+def test_item_and_python_conversions():
+    assert torch.tensor([3]).item() == 3 and isinstance(torch.tensor([3]).item(), int)
+    assert isinstance(torch.tensor(2.5).item(), float) and torch.tensor(2.5).item() == 2.5
+    assert torch.tensor(True).item() is True
+    assert float(torch.tensor([[1.5]])) == 1.5
+    assert int(torch.tensor(2.9)) == 2
+    assert int(torch.tensor(-2.9)) == -2
+    assert bool(torch.tensor([0.0])) is False
+    assert bool(torch.tensor(3)) is True
+    assert torch.tensor([[1, 2], [3, 4]]).tolist() == [[1, 2], [3, 4]]
+    assert torch.tensor(1.5).tolist() == 1.5
+    assert f"{torch.tensor(1.23456):.2f}" == "1.23"
+    assert [x.item() for x in torch.tensor([4, 5, 6])] == [4, 5, 6]
+    assert [x.tolist() for x in torch.tensor([[1, 2], [3, 4]])] == [[1, 2], [3, 4]]
+    assert list(range(10))[torch.tensor(3)] == 3
+
+
+@pytest.mark.parametrize("method, dtype", [("float", "float32"), ("double", "float64"), ("long", "int64"),
+                                           ("int", "int32"), ("bool", "bool")])
+def test_conversion_methods(method, dtype):
+    t = getattr(torch.tensor([-1.7, 0.0, 2.5]), method)()
+    assert t.dtype is getattr(torch, dtype)
+    expected = {"long": [-1, 0, 2], "int": [-1, 0, 2], "bool": [True, False, True]}.get(method, [-1.7, 0.0, 2.5])
+    np.testing.assert_allclose(arr(t), expected, rtol=1e-6)
+
+
+def test_to_dtype_and_device():
+    t = torch.ones(2)
+    assert t.to(torch.float64).dtype is torch.float64
+    assert t.to(dtype=torch.int64).dtype is torch.int64
+    assert t.to("cpu").device.type == "cpu"
+    assert t.cpu().device == torch.device("cpu")
+    assert t.to(torch.ones(1, dtype=torch.float64)).dtype is torch.float64
+    assert t.to(torch.float32) is t  # no-op returns self
+    assert isinstance(torch.cuda.is_available(), bool)
+    x = torch.ones(2, device="cpu")
+    assert x.device.type == "cpu"
+    assert torch.device("cpu").type == "cpu"
+
+
+def test_detach_and_data():
+    x = torch.ones(3, requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad and d.is_leaf
+    close(d, [1, 1, 1])
+    x.data.mul_(3)
+    close(x.detach(), [3, 3, 3])
+    assert x.requires_grad and x.is_leaf
+    x.data = torch.tensor([5.0, 6.0, 7.0])
+    close(x.detach(), [5, 6, 7])
+    assert x.requires_grad
+
+
+# ---------------------------------------------------------------------------
+# numpy / jax interop
+
+
+def test_numpy_interop():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    t = torch.from_numpy(a)
+    assert t.dtype is torch.float64 and t.shape == (2, 2)
+    np.testing.assert_array_equal(t.numpy(), a)
+    np.testing.assert_array_equal(np.asarray(t * 2), a * 2)
+    assert np.asarray(torch.ones(2, dtype=torch.int32)).dtype == np.int32
+    assert np.array(torch.tensor([1.0, 2.0]), dtype=np.float64).dtype == np.float64
+    with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires grad. "
+                                           r"Use tensor.detach\(\).numpy\(\) instead."):
+        torch.ones(2, requires_grad=True).numpy()
+    np.testing.assert_array_equal(torch.ones(2, requires_grad=True).detach().numpy(), [1, 1])
+    # numpy scalars on the left defer to the tensor
+    assert isinstance(np.float32(2.0) * torch.ones(2), torch.Tensor)
+    assert (np.float64(1.0) + torch.ones(2)).dtype is torch.float32
+
+
+@srcgrad_only
+def test_jax_interop():
+    import jax.numpy as jnp
+    j = jnp.arange(4.0, dtype=jnp.float32)
+    t = torch.tensor(j)
+    assert t.dtype is torch.float32
+    close(t * 2, [0, 2, 4, 6])
+    out = (t + 1).jax()
+    assert isinstance(out, type(j)) and out.dtype == jnp.float32
+    np.testing.assert_array_equal(np.asarray(out), [1, 2, 3, 4])
+
+
+# ---------------------------------------------------------------------------
+# arithmetic
+
+
+def test_binary_ops_and_reflections():
+    x = torch.tensor([1.0, 2.0, 4.0])
+    close(x + 1, [2, 3, 5])
+    close(1 + x, [2, 3, 5])
+    close(x - 1, [0, 1, 3])
+    close(10 - x, [9, 8, 6])
+    close(x * 3, [3, 6, 12])
+    close(3 * x, [3, 6, 12])
+    close(x / 2, [0.5, 1, 2])
+    close(2 / x, [2, 1, 0.5])
+    close(x ** 2, [1, 4, 16])
+    close(2 ** x, [2, 4, 16])
+    close(x ** x, [1, 4, 256])
+    close(9 // x, [9, 4, 2])
+    close(9 % x, [0, 1, 1])
+    close(-x, [-1, -2, -4])
+    close(abs(-x), [1, 2, 4])
+    close(x.add(x, alpha=2), [3, 6, 12])
+    close(x.sub(x, alpha=0.5), [0.5, 1, 2])
+    close(torch.add(x, 1), [2, 3, 5])
+    close(torch.mul(x, x), [1, 4, 16])
+    close(x.div(torch.tensor([2.0, -3.0, 5.0]), rounding_mode="floor"), [0, -1, 0])
+    close(x.div(torch.tensor([2.0, -3.0, 5.0]), rounding_mode="trunc"), [0, -0.0, 0])
+
+
+def test_broadcasting():
+    a = torch.arange(6.0).reshape(2, 3)
+    b = torch.tensor([10.0, 20.0, 30.0])
+    c = torch.tensor([[1.0], [2.0]])
+    close(a + b, np.arange(6.0).reshape(2, 3) + [10, 20, 30])
+    close(a * c, np.arange(6.0).reshape(2, 3) * [[1], [2]])
+    assert (c + b).shape == (2, 3)
+    assert (torch.ones(2, 1, 4) + torch.ones(3, 1)).shape == (2, 3, 4)
+    assert (torch.ones(()) + torch.ones(3)).shape == (3,)
+
+
+def test_matmul_shapes_and_values():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.arange(12.0).reshape(3, 4)
+    A, B = torch.tensor(a), torch.tensor(b)
+    close(A @ B, a @ b)
+    close(torch.matmul(A, B), a @ b)
+    close(A.mm(B), a @ b)
+    v = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    assert (v @ v).shape == () and (v @ v).item() == 14
+    close(A @ v, a @ [1, 2, 3])
+    close(v @ B, np.array([1, 2, 3]) @ b)
+    bat = np.arange(24.0).reshape(2, 3, 4)
+    close(torch.tensor(bat) @ B.t(), bat @ b.T)
+    close(torch.tensor(bat).bmm(torch.tensor(bat).transpose(1, 2)), bat @ bat.transpose(0, 2, 1))
+    close(torch.tensor(bat) @ torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), bat @ [1, 0, 0, 1])
+    assert (torch.ones(5, 1, 2, 3) @ torch.ones(4, 3, 6)).shape == (5, 4, 2, 6)
+    assert torch.dot(v, v).item() == 14
+    assert (torch.ones(2, 3, dtype=torch.int64) @ torch.ones(3, dtype=torch.int64)).dtype is torch.int64
+
+
+def test_matmul_float32_is_full_precision():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 64)).astype(np.float32)
+    b = rng.standard_normal((64, 64)).astype(np.float32)
+    np.testing.assert_allclose(arr(torch.tensor(a) @ torch.tensor(b)), a.astype(np.float64) @ b, rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_inplace_ops_return_self_and_update():
+    x = torch.tensor([1.0, 2.0])
+    y = x
+    x += 1
+    assert x is y
+    close(y, [2, 3])
+    x -= 0.5
+    x *= 2
+    x /= 3
+    close(y, [1, 5 / 3])
+    assert x.add_(1) is x and x.mul_(2) is x
+    close(x, [4, 16 / 3])
+    x.add_(torch.ones(2), alpha=2)
+    close(x, [6, 22 / 3])
+    assert x.zero_() is x
+    close(x, [0, 0])
+    assert x.fill_(7) is x
+    close(x, [7, 7])
+    assert x.copy_(torch.tensor([3.0])) is x  # broadcast source
+    close(x, [3, 3])
+    x.sub_(1).div_(2)
+    close(x, [1, 1])
+    i = torch.tensor([1, 2])
+    i += 3
+    assert i.dtype is torch.int64 and i.tolist() == [4, 5]
+    f = torch.tensor([1.0])
+    f += torch.tensor([1], dtype=torch.int64)  # int into float is fine
+    assert f.dtype is torch.float32
+
+
+@bug("in-place op on a view (x[0].fill_(1), x[:, 2] += 5) does not write through to the base tensor")
+def test_inplace_on_view_updates_base():
+    x = torch.zeros(2, 3)
+    x[0].fill_(1)
+    x[:, 2] += 5
+    close(x, [[1, 1, 6], [0, 0, 5]])
+
+
+def test_inplace_int_from_float_error():
+    i = torch.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        i += 1.5
+    assert i.tolist() == [1, 2]
+
+
+def test_inplace_broadcast_shape_error():
+    x = torch.zeros(3)
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+        x.add_(torch.ones(2, 3))
+
+
+def test_comparisons():
+    x = torch.tensor([1.0, 2.0, 3.0])
+    for r, exp in [(x < 2, [True, False, False]), (x <= 2, [True, True, False]), (x > 2, [False, False, True]),
+                   (x >= 2, [False, True, True]), (x == 2, [False, True, False]), (x != 2, [True, False, True]),
+                   (2 < x, [False, False, True]), (x == torch.tensor([1.0, 0.0, 3.0]), [True, False, True])]:
+        assert r.dtype is torch.bool and r.tolist() == exp
+    m = x > 1
+    assert (m & (x < 3)).tolist() == [False, True, False]
+    assert (m | (x < 2)).tolist() == [True, True, True]
+    assert (~m).tolist() == [True, False, False]
+    assert torch.equal(x, x.clone()) if hasattr(torch, "equal") else True
+
+
+# ---------------------------------------------------------------------------
+# math
+
+
+X = np.array([[0.5, -1.25, 2.0], [-0.3, 0.0, 1.7]])
+XP = np.array([[0.5, 1.25, 2.0], [0.3, 0.9, 1.7]])
+
+
+def _erf(v):
+    return np.vectorize(math.erf)(v)
+
+
+@pytest.mark.parametrize("name, data, ref", [
+    ("exp", X, np.exp), ("log", XP, np.log), ("log1p", XP, np.log1p), ("expm1", X, np.expm1),
+    ("sqrt", XP, np.sqrt), ("rsqrt", XP, lambda v: 1 / np.sqrt(v)), ("abs", X, np.abs), ("sign", X, np.sign),
+    ("sin", X, np.sin), ("cos", X, np.cos), ("tan", X, np.tan), ("tanh", X, np.tanh),
+    ("sigmoid", X, lambda v: 1 / (1 + np.exp(-v))), ("relu", X, lambda v: np.maximum(v, 0)),
+    ("erf", X, _erf), ("floor", X, np.floor), ("ceil", X, np.ceil), ("neg", X, np.negative),
+    ("reciprocal", XP, np.reciprocal), ("square", X, np.square), ("trunc", X, np.trunc),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unary_math(name, data, ref, dtype):
+    t = torch.tensor(data, dtype=getattr(torch, dtype))
+    out = getattr(t, name)()
+    assert out.dtype is t.dtype
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(arr(out), ref(data), rtol=tol * 10, atol=tol)
+    np.testing.assert_allclose(arr(getattr(torch, name)(t)), ref(data), rtol=tol * 10, atol=tol)
+
+
+def test_round_half_to_even():
+    close(torch.tensor([0.5, 1.5, 2.5, -0.5]).round(), [0, 2, 2, -0.0])
+
+
+def test_binary_math():
+    a = torch.tensor([1.0, 5.0, -2.0])
+    b = torch.tensor([3.0, 2.0, -2.0])
+    close(torch.maximum(a, b), [3, 5, -2])
+    close(torch.minimum(a, b), [1, 2, -2])
+    close(a.pow(2), [1, 25, 4])
+    close(torch.pow(a, b), [1, 25, 0.25])
+    close(a.clamp(0, 2), [1, 2, 0])
+    close(a.clamp(min=0), [1, 5, 0])
+    close(a.clamp(max=0), [0, 0, -2])
+    close(torch.clip(a, -1, 1), [1, 1, -1])
+    close(torch.where(a > 0, a, b), [1, 5, -2])
+    close(torch.where(a > 0, a, 0.0), [1, 5, 0])
+    close(torch.nn.functional.relu(a), [1, 5, 0])
+    close(torch.nn.functional.softplus(torch.tensor([0.0, 30.0, -30.0])), [math.log(2), 30, math.exp(-30)],
+          rtol=1e-5)
+    with pytest.raises(RuntimeError, match="At least one of 'min' or 'max' must not be None"):
+        a.clamp()
+
+
+def test_softmax_family_values_and_stability():
+    import srcgrad.nn.functional as F_sg  # noqa: F401  (makes torch.nn.functional importable for srcgrad)
+    F = torch.nn.functional
+    x = torch.tensor([[1.0, 2.0, 3.0], [1000.0, 1000.0, -1000.0]])
+    sm = F.softmax(x, dim=1)
+    ls = F.log_softmax(x, dim=1)
+    e = np.exp([1.0, 2.0, 3.0])
+    close(sm, [e / e.sum(), [0.5, 0.5, 0.0]])
+    close(ls[0], np.log(e / e.sum()))
+    close(ls[1, :2], [-math.log(2), -math.log(2)])
+    assert np.isfinite(arr(ls[1, :2])).all()
+    lse = torch.logsumexp(torch.tensor([1e4, 1e4]), dim=0)
+    close(lse, 1e4 + math.log(2), rtol=1e-6)
+    close(x.softmax(-1).sum(-1), [1, 1])
+
+
+# ---------------------------------------------------------------------------
+# reductions
+
+
+A = np.arange(24.0).reshape(2, 3, 4) % 7 - 3
+
+
+@pytest.mark.parametrize("name, ref", [("sum", np.sum), ("mean", np.mean), ("prod", np.prod),
+                                       ("amax", np.max), ("amin", np.min)])
+@pytest.mark.parametrize("dim", [0, 1, -1, (0, 2), (1, -1)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reductions_dim_keepdim(name, ref, dim, keepdim):
+    if name == "prod" and isinstance(dim, tuple):
+        pytest.skip("prod takes one dim")
+    t = torch.tensor(A)
+    out = getattr(t, name)(dim, keepdim=keepdim)
+    expected = ref(A, axis=dim, keepdims=keepdim)
+    assert tuple(out.shape) == expected.shape
+    close(out, expected)
+
+
+def test_full_reductions():
+    t = torch.tensor(A)
+    close(t.sum(), A.sum())
+    close(t.mean(), A.mean())
+    close(t.max(), A.max())
+    close(t.min(), A.min())
+    assert t.sum().shape == () and t.max().shape == ()
+    close(t.var(), A.var(ddof=1))
+    close(t.std(), A.std(ddof=1))
+    close(t.var(1, unbiased=False), A.var(1))
+    close(t.std(dim=(0, 2), keepdim=True), A.std(axis=(0, 2), ddof=1, keepdims=True))
+    close(t.norm(), np.linalg.norm(A))
+    close(t.norm(dim=1), np.linalg.norm(A, axis=1))
+    close(t.norm(p=1), np.abs(A).sum())
+    close(t.logsumexp(dim=(1, 2)), np.log(np.exp(A).sum(axis=(1, 2))))
+    assert torch.tensor([True, False]).any().item() is True
+    assert torch.tensor([True, False]).all().item() is False
+    close(torch.tensor([[1.0, 2.0], [3.0, 4.0]]).cumsum(1), [[1, 3], [3, 7]])
+
+
+def test_max_min_with_dim_return_values_indices():
+    t = torch.tensor([[1.0, 5.0, 5.0], [7.0, 2.0, 7.0]])
+    r = t.max(dim=1)
+    assert type(r).__name__ == "max" if not IS_SRCGRAD else True
+    values, indices = r
+    close(values, [5, 7])
+    assert indices.tolist() == [1, 0]  # first maximal index, as documented
+    assert indices.dtype is torch.int64
+    assert r.values is r[0] and r.indices is r[1]
+    r = t.min(0, keepdim=True)
+    assert r.values.shape == (1, 3) and r.indices.shape == (1, 3)
+    close(r.values, [[1, 2, 5]])
+    assert r.indices.tolist() == [[0, 1, 0]]
+    v, i = torch.max(t, 1)
+    assert i.tolist() == [1, 0]
+    assert t.argmax().item() == 3
+    assert t.argmin(dim=1).tolist() == [0, 1]
+    assert t.argmax(dim=0, keepdim=True).tolist() == [[1, 0, 1]]
+    close(torch.max(t, torch.full((2, 3), 4.0)), [[4, 5, 5], [7, 4, 7]])
+
+
+def test_logsumexp_all_neg_inf():
+    close(torch.tensor([-math.inf, -math.inf]).logsumexp(0), -math.inf)
+    close(torch.tensor([[-math.inf, 0.0]]).logsumexp(1), [0.0])
+
+
+def test_mean_of_int_tensor_raises_type():
+    with pytest.raises(RuntimeError, match="could not infer output dtype"):
+        torch.tensor([1, 2, 3]).mean()
+
+
+def test_mean_of_int_tensor_raises():
+    with pytest.raises(RuntimeError, match=r"mean\(\): could not infer output dtype. Input dtype must be either "
+                                           r"a floating point or complex dtype. Got: Long"):
+        torch.tensor([1, 2, 3]).mean()
+
+
+def test_sum_dtype_argument():
+    t = torch.tensor([1, 2, 3])
+    s = t.sum(dtype=torch.float64)
+    assert s.dtype is torch.float64 and s.item() == 6.0
+
+
+# ---------------------------------------------------------------------------
+# shape ops
+
+
+def test_reshape_view_flatten():
+    t = torch.arange(24)
+    assert t.reshape(2, 3, 4).shape == (2, 3, 4)
+    assert t.reshape(-1, 6).shape == (4, 6)
+    assert t.reshape((4, -1)).shape == (4, 6)
+    assert t.view(2, -1, 3).shape == (2, 4, 3)
+    f = t.view(2, 3, 4).flatten(1)
+    assert f.shape == (2, 12)
+    assert t.view(2, 3, 4).flatten().shape == (24,)
+    assert t.view(2, 3, 4).flatten(0, 1).shape == (6, 4)
+    assert torch.tensor(1.0).flatten().shape == (1,)
+    np.testing.assert_array_equal(arr(t.view(2, 3, 4).flatten(1)), np.arange(24).reshape(2, 12))
+    assert t.view(4, 6).view_as(torch.zeros(6, 4)).shape == (6, 4)
+    assert t.view(2, 3, 4).unflatten(2, (2, 2)).shape == (2, 3, 2, 2)
+
+
+def test_transpose_permute_t():
+    a = np.arange(24).reshape(2, 3, 4)
+    t = torch.tensor(a)
+    np.testing.assert_array_equal(arr(t.transpose(0, 2)), a.transpose(2, 1, 0))
+    np.testing.assert_array_equal(arr(t.permute(1, 2, 0)), a.transpose(1, 2, 0))
+    np.testing.assert_array_equal(arr(t.permute((2, 0, 1))), a.transpose(2, 0, 1))
+    m = torch.tensor(a[0])
+    np.testing.assert_array_equal(arr(m.t()), a[0].T)
+    np.testing.assert_array_equal(arr(m.T), a[0].T)
+    np.testing.assert_array_equal(arr(t.mT), a.transpose(0, 2, 1))
+    assert torch.ones(3).t().shape == (3,)
+    with pytest.raises(RuntimeError, match=r"t\(\) expects a tensor with <= 2 dimensions, but self is 3D"):
+        t.t()
+
+
+def test_squeeze_unsqueeze_expand_repeat():
+    t = torch.zeros(2, 1, 3, 1)
+    assert t.squeeze().shape == (2, 3)
+    assert t.squeeze(1).shape == (2, 3, 1)
+    assert t.squeeze(0).shape == (2, 1, 3, 1)
+    assert t.squeeze(-1).shape == (2, 1, 3)
+    assert torch.zeros(3).unsqueeze(0).shape == (1, 3)
+    assert torch.zeros(3).unsqueeze(-1).shape == (3, 1)
+    assert torch.zeros(2, 3).unsqueeze(1).shape == (2, 1, 3)
+    e = torch.tensor([[1], [2]]).expand(2, 3)
+    assert e.tolist() == [[1, 1, 1], [2, 2, 2]]
+    assert torch.tensor([1, 2]).expand(3, -1).tolist() == [[1, 2]] * 3
+    assert torch.tensor([1]).expand_as(torch.zeros(2, 2)).shape == (2, 2)
+    assert torch.tensor([1, 2]).repeat(2, 2).tolist() == [[1, 2, 1, 2], [1, 2, 1, 2]]
+    assert torch.tensor([[1], [2]]).repeat(1, 3).tolist() == [[1, 1, 1], [2, 2, 2]]
+
+
+def test_cat_stack_split_chunk():
+    a = torch.tensor([[1, 2], [3, 4]])
+    b = torch.tensor([[5, 6]])
+    assert torch.cat([a, b]).tolist() == [[1, 2], [3, 4], [5, 6]]
+    assert torch.cat((a, a), dim=1).tolist() == [[1, 2, 1, 2], [3, 4, 3, 4]]
+    assert torch.cat([a, a], dim=-1).shape == (2, 4)
+    assert torch.stack([a, a]).shape == (2, 2, 2)
+    assert torch.stack([a, a], dim=2).tolist() == [[[1, 1], [2, 2]], [[3, 3], [4, 4]]]
+    assert torch.stack([a, a], dim=-1).shape == (2, 2, 2)
+    s = torch.arange(7).split(3)
+    assert [p.tolist() for p in s] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert isinstance(s, tuple)
+    assert [p.shape[1] for p in torch.zeros(2, 5).split([2, 3], dim=1)] == [2, 3]
+    assert [p.tolist() for p in torch.arange(7).chunk(3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert [len(p) for p in torch.arange(6).chunk(4)] == [2, 2, 2]
+    assert [len(p) for p in torch.arange(5).chunk(2)] == [3, 2]
+    assert [p.tolist() for p in torch.tensor([[1, 2], [3, 4]]).unbind(1)] == [[1, 3], [2, 4]]
+
+
+# ---------------------------------------------------------------------------
+# indexing
+
+
+B = np.arange(24).reshape(2, 3, 4)
+
+
+@pytest.mark.parametrize("index", [
+    1, -1, (0, 1), (0, -1, 2), slice(None), slice(1, None), (slice(None), 1), (slice(None), slice(None, None, 2)),
+    (slice(None), slice(None, None, -1)) if False else (slice(None), slice(-2, None)),
+    (Ellipsis, 0), (None,), (0, None, slice(1, 3)), (Ellipsis, None), (1, Ellipsis, slice(0, 4, 3)),
+    [0, 1, 0], (slice(None), [2, 0]), ([1, 0], [2, 2]), ([1, 0], slice(None), [3, 3]),
+    (0, [0, 2], slice(1, 3)),
+])
+def test_getitem_like_numpy(index):
+    t = torch.tensor(B)
+    expected = B[index] if not isinstance(index, list) else B[np.array(index)]
+    out = t[index]
+    assert tuple(out.shape) == expected.shape
+    np.testing.assert_array_equal(arr(out), expected)
+
+
+def test_getitem_with_tensors_and_masks():
+    t = torch.tensor(B)
+    idx = torch.tensor([[0, 1], [1, 1]])
+    np.testing.assert_array_equal(arr(t[idx]), B[np.array([[0, 1], [1, 1]])])
+    mask = t > 10
+    np.testing.assert_array_equal(arr(t[mask]), B[B > 10])
+    row_mask = torch.tensor([False, True])
+    np.testing.assert_array_equal(arr(t[row_mask]), B[[False, True]])
+    np.testing.assert_array_equal(arr(t[:, torch.tensor([True, False, True])]), B[:, [True, False, True]])
+    assert t[torch.tensor(1)].shape == (3, 4)
+    assert t[0, 0, 0].shape == () and t[0, 0, 0].item() == 0
+
+
+def test_setitem():
+    t = torch.zeros(3, 4)
+    t[0] = 5
+    t[1, 2] = 7.5
+    t[:, 3] = torch.tensor([1.0, 2.0, 3.0])
+    t[2, :2] = torch.tensor([9.0, 8.0])
+    expected = np.zeros((3, 4))
+    expected[0] = 5
+    expected[1, 2] = 7.5
+    expected[:, 3] = [1, 2, 3]
+    expected[2, :2] = [9, 8]
+    close(t, expected)
+    t[t > 4] = -1.0
+    expected[expected > 4] = -1
+    close(t, expected)
+    t[[0, 2], [1, 1]] = torch.tensor([10.0, 20.0])
+    expected[[0, 2], [1, 1]] = [10, 20]
+    close(t, expected)
+    t[...] = 0
+    close(t, np.zeros((3, 4)))
+
+
+def test_setitem_repeated_indices_without_accumulate_writes_once():
+    t = torch.zeros(3)
+    t[[0, 0, 2]] += 1
+    close(t, [1, 0, 1])
+
+
+def test_index_put_accumulate_adds_repeats():
+    t = torch.zeros(3)
+    t.index_put_((torch.tensor([0, 0, 2]),), torch.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    close(t, [3, 0, 3])
+
+
+def test_indexing_does_not_alias_after_setitem_on_copy():
+    t = torch.zeros(3)
+    c = t.clone()
+    c[0] = 1
+    close(t, [0, 0, 0])
+
+
+# ---------------------------------------------------------------------------
+# printing (the printing module has its own detailed tests)
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda: torch.ones(2, 2), "tensor([[1., 1.],\n        [1., 1.]])"),
+    (lambda: torch.tensor([5.12e1, 5.12e2, 5.12e-2]), "tensor([5.1200e+01, 5.1200e+02, 5.1200e-02])"),
+    (lambda: torch.tensor(3.0), "tensor(3.)"),
+    (lambda: torch.tensor([1.5, 2.0], requires_grad=True), "tensor([1.5000, 2.0000], requires_grad=True)"),
+    (lambda: torch.tensor([1.5, 2.0], requires_grad=True) * 2, "tensor([3., 4.], grad_fn=<MulBackward0>)"),
+    (lambda: torch.tensor([1.0, 2.0], requires_grad=True).sum(), "tensor(3., grad_fn=<SumBackward0>)"),
+    (lambda: torch.tensor([1, 2]), "tensor([1, 2])"),
+    (lambda: torch.tensor([1.0, 2.0], dtype=torch.float64), "tensor([1., 2.], dtype=torch.float64)"),
+    (lambda: torch.zeros(2, 3, dtype=torch.int32), "tensor([[0, 0, 0],\n        [0, 0, 0]], dtype=torch.int32)"),
+    (lambda: torch.tensor([True, False]), "tensor([ True, False])"),
+    (lambda: torch.zeros(0), "tensor([])"),
+    (lambda: torch.tensor([-1.0, 0.25]), "tensor([-1.0000,  0.2500])"),
+    (lambda: torch.tensor([1e10, 1.0]), "tensor([1.0000e+10, 1.0000e+00])"),
+    (lambda: torch.tensor([math.inf, math.nan, 1.0]), "tensor([inf, nan, 1.])"),
+    (lambda: torch.arange(5).reshape(5, 1)[:2], "tensor([[0],\n        [1]])"),
+])
+def test_printing_common(make, text):
+    t = make()
+    assert repr(t) == text
+    assert str(t) == text
+
+
+def test_print_with_grad_mode_off_shows_no_grad_fn():
+    x = torch.ones(2, requires_grad=True)
+    with torch.no_grad():
+        y = x * 2
+    assert repr(y) == "tensor([2., 2.])"
+
+
+# ---------------------------------------------------------------------------
+# grad modes
+
+
+def test_no_grad_context_and_decorator():
+    x = torch.ones(2, requires_grad=True)
+    assert torch.is_grad_enabled()
+    with torch.no_grad():
+        assert not torch.is_grad_enabled()
+        y = x * 2
+        with torch.enable_grad():
+            assert torch.is_grad_enabled()
+            z = x * 2
+    assert torch.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+
+    @torch.no_grad()
+    def f(t):
+        assert not torch.is_grad_enabled()
+        return t * 3
+
+    assert not f(x).requires_grad
+    assert f.__name__ == "f"
+    assert torch.is_grad_enabled()
+
+    @torch.enable_grad()
+    def g(t):
+        return t * 3
+
+    with torch.no_grad():
+        assert g(x).requires_grad
+        assert not torch.is_grad_enabled()
+
+
+def test_no_grad_restores_on_exception():
+    with pytest.raises(ValueError):
+        with torch.no_grad():
+            raise ValueError
+    assert torch.is_grad_enabled()
+
+
+def test_set_grad_enabled_call_and_context():
+    x = torch.ones(2, requires_grad=True)
+    torch.set_grad_enabled(False)
+    try:
+        assert not torch.is_grad_enabled()
+        assert not (x * 2).requires_grad
+    finally:
+        torch.set_grad_enabled(True)
+    assert torch.is_grad_enabled()
+    with torch.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert torch.is_grad_enabled()
+    with torch.no_grad():
+        with torch.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not torch.is_grad_enabled()
+
+
+def test_grad_mode_is_thread_local():
+    seen = {}
+    inside = threading.Event()
+    release = threading.Event()
+
+    def worker():
+        seen["start"] = torch.is_grad_enabled()
+        with torch.no_grad():
+            inside.set()
+            release.wait(10)
+            seen["inner"] = torch.is_grad_enabled()
+
+    with torch.no_grad():
+        th = threading.Thread(target=worker)
+        th.start()
+        inside.wait(10)
+        with torch.enable_grad():
+            main_inside = torch.is_grad_enabled()
+        release.set()
+        th.join(10)
+        assert not torch.is_grad_enabled()
+    assert seen == {"start": True, "inner": False}
+    assert main_inside
+    assert torch.is_grad_enabled()
+
+
+def test_ops_under_no_grad_do_not_require_grad_and_keep_values():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    with torch.no_grad():
+        v = (w * w).sum()
+    assert v.item() == 5.0 and not v.requires_grad
+
+
+# ---------------------------------------------------------------------------
+# bad input (issue 2): PyTorch's exception type, both shapes/dtypes named, nothing recorded
+
+
+def test_ragged_data():
+    with pytest.raises(ValueError):
+        torch.tensor([[1, 2], [3]])
+    with pytest.raises(ValueError):
+        torch.tensor([[1.0, 2.0], [3.0, 4.0, 5.0]])
+
+
+def test_ragged_data_message():
+    with pytest.raises(ValueError, match=r"expected sequence of length 2 at dim 1 \(got 1\)"):
+        torch.tensor([[1, 2], [3]])
+
+
+def test_non_numeric_data_message():
+    with pytest.raises(TypeError, match=r"new\(\): invalid data type 'str'"):
+        torch.tensor([1, "a"])
+
+
+def test_non_numeric_data():
+    with pytest.raises(TypeError):
+        torch.tensor([1, "a"])
+    with pytest.raises(TypeError):
+        torch.tensor([1.0, "x"])
+
+
+def test_none_in_data():
+    with pytest.raises(RuntimeError, match="Could not infer dtype of NoneType"):
+        torch.tensor([None, 1.0])
+
+
+def test_list_of_strings_is_value_error():
+    with pytest.raises(ValueError, match="too many dimensions 'str'"):
+        torch.tensor(["a", "b"])
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a ** b,
+    lambda a, b: torch.maximum(a, b), lambda a, b: a < b, lambda a, b: a == b,
+])
+def test_elementwise_shape_mismatch(op):
+    assert_records_nothing(lambda: (torch.ones(2, 3), torch.ones(4, 3)), op, RuntimeError,
+                           "The size of tensor a (2) must match the size of tensor b (4) at non-singleton "
+                           "dimension 0")
+
+
+def test_where_shape_mismatch():
+    assert_records_nothing(lambda: (torch.ones(2, 3) > 0, torch.ones(2, 3), torch.ones(4, 3)),
+                           lambda c, a, b: torch.where(c, a, b), RuntimeError, "must match the size of tensor")
+
+
+def test_elementwise_shape_mismatch_names_both_shapes():
+    info = assert_records_nothing(lambda: (torch.ones(2, 3), torch.ones(2, 4)), lambda a, b: a + b,
+                                  RuntimeError, "size of tensor a (3)", "size of tensor b (4)")
+    if IS_SRCGRAD:
+        assert "[2, 3]" in str(info.value) and "[2, 4]" in str(info.value)
+
+
+@pytest.mark.parametrize("shapes, message", [
+    (((2, 3), (4, 3)), "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x3)"),
+    (((3,), (4,)), "inconsistent tensor size, expected tensor [3] and src [4] to have the same number of "
+                   "elements, but got 3 and 4 elements respectively"),
+])
+def test_matmul_shape_mismatch(shapes, message):
+    assert_records_nothing(lambda: (torch.ones(*shapes[0]), torch.ones(*shapes[1])), lambda a, b: a @ b,
+                           RuntimeError, message)
+
+
+def test_matmul_batch_and_vector_mismatch():
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 3) @ torch.ones(4)
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 2, 3) @ torch.ones(2, 4, 5)
+    with pytest.raises(RuntimeError, match="both arguments to matmul need to be at least 1D"):
+        torch.ones(()) @ torch.ones(2)
+
+
+@pytest.mark.parametrize("shape, text", [((4, 2), "shape '[4, 2]' is invalid for input of size 6"),
+                                         ((-1, 4), "shape '[-1, 4]' is invalid for input of size 6"),
+                                         ((7,), "shape '[7]' is invalid for input of size 6")])
+def test_bad_reshape(shape, text):
+    assert_records_nothing(lambda: (torch.ones(2, 3),), lambda t: t.reshape(*shape), RuntimeError, text)
+    with pytest.raises(RuntimeError, match=text.replace("[", r"\[").replace("]", r"\]")):
+        torch.ones(2, 3).view(shape)
+    with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
+        torch.ones(2, 3).reshape(-1, -1)
+
+
+@pytest.mark.parametrize("index, text", [
+    (2, "index 2 is out of bounds for dimension 0 with size 2"),
+    (-3, "index -3 is out of bounds for dimension 0 with size 2"),
+    ((0, 5), "index 5 is out of bounds for dimension 1 with size 3"),
+    ((slice(None), -4), "index -4 is out of bounds for dimension 1 with size 3"),
+])
+def test_index_out_of_range(index, text):
+    assert_records_nothing(lambda: (torch.ones(2, 3),), lambda t: t[index], IndexError, text)
+
+
+def test_index_tensor_out_of_range():
+    t = torch.ones(2, 3)
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 2"):
+        t[torch.tensor([0, 3])]
+    with pytest.raises(IndexError, match="too many indices for tensor of dimension 2"):
+        t[0, 0, 0]
+    with pytest.raises(IndexError, match=r"The shape of the mask \[2\] at index 0 does not match the shape of "
+                                         r"the indexed tensor \[4\] at index 0"):
+        torch.ones(4)[torch.tensor([True, False])]
+
+
+def test_setitem_out_of_range():
+    t = torch.zeros(3)
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        t[3] = 1.0
+    close(t, [0, 0, 0])
+
+
+def test_index_0d_tensor():
+    with pytest.raises(IndexError, match="invalid index of a 0-dim tensor"):
+        torch.tensor(1.0)[0]
+
+
+def test_dim_out_of_range():
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but "
+                                         r"got 2\)"):
+        torch.ones(2, 3).sum(2)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        torch.ones(2, 3).transpose(0, 2)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        torch.ones(2, 3).unsqueeze(3)
+
+
+def test_matmul_dtype_mismatch():
+    assert_records_nothing(lambda: (torch.ones(2, 2, dtype=torch.float64), torch.ones(2, 2)),
+                           lambda a, b: a @ b, RuntimeError, "expected m1 and m2 to have the same dtype")
+
+
+def test_matmul_dtype_mismatch_message():
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but got: double != float"):
+        torch.ones(2, 2, dtype=torch.float64) @ torch.ones(2, 2)
+
+
+def test_bool_subtraction_rejected():
+    assert_records_nothing(lambda: (torch.tensor([True]), torch.tensor([False])), lambda a, b: a - b,
+                           RuntimeError, "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+
+
+def test_bool_negation_rejected():
+    assert_records_nothing(lambda: (torch.tensor([True]),), lambda a: -a, RuntimeError,
+                           "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def test_inplace_dtype_error_message():
+    i = torch.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired output type Long$"):
+        i.add_(torch.ones(2))
+
+
+def test_item_and_bool_of_many_elements():
+    with pytest.raises(RuntimeError, match="a Tensor with 6 elements cannot be converted to Scalar"):
+        torch.ones(2, 3).item()
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value is ambiguous"):
+        bool(torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value is ambiguous"):
+        if torch.ones(2) > 0:
+            pass
+    with pytest.raises(RuntimeError, match="a Tensor with 0 elements cannot be converted to Scalar"):
+        torch.ones(0).item()
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(torch.tensor(1.0))
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        iter(torch.tensor(1.0))
+
+
+def test_cat_error_message():
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match except in dimension 0. Expected size 3 "
+                                           "but got size 4 for tensor number 1 in the list."):
+        torch.cat([torch.ones(2, 3), torch.ones(2, 4)])
+
+
+def test_stack_error_message():
+    with pytest.raises(RuntimeError, match=r"stack expects each tensor to be equal size, but got \[2, 3\] at "
+                                           r"entry 0 and \[2, 4\] at entry 1"):
+        torch.stack([torch.ones(2, 3), torch.ones(2, 4)])
+
+
+def test_cat_stack_expand_errors():
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match except in dimension 0"):
+        torch.cat([torch.ones(2, 3), torch.ones(2, 4)])
+    with pytest.raises(RuntimeError, match=r"stack expects each tensor to be equal size, but got \[2, 3\] at "
+                                           r"entry 0 and \[2, 4\] at "):
+        torch.stack([torch.ones(2, 3), torch.ones(2, 4)])
+    with pytest.raises(RuntimeError, match=r"The expanded size of the tensor \(4\) must match the existing size "
+                                           r"\(2\) at non-singleton dimension 0.  Target sizes: \[4, 3\].  Tensor "
+                                           r"sizes: \[2, 3\]"):
+        torch.ones(2, 3).expand(4, 3)
+
+
+def test_mixed_device_free_and_random_bad_args():
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to', but got from=5 >= to=5"):
+        torch.randint(5, 5, (2,))
+    with pytest.raises(RuntimeError):
+        torch.zeros(-1, 2)
+
+
+def test_permute_errors():
+    with pytest.raises(RuntimeError, match="number of dimensions in the tensor input does not match the length "
+                                           "of the desired ordering of dimensions i.e. input.dim\\(\\) = 2 is not "
+                                           "equal to len\\(dims\\) = 1"):
+        torch.ones(2, 3).permute(0)
+
+
+def test_failed_op_leaves_operands_usable():
+    a, b = torch.ones(2, 3), torch.ones(4, 3)
+    with pytest.raises(RuntimeError):
+        a + b
+    close(a + 1, np.full((2, 3), 2.0))
