@@ -29,9 +29,9 @@ from typing import Any
 import jax
 
 from . import compiler, ir, tracing
-from .grad_mode import _state as _grad_state
 from .device import from_jax
 from .dtypes import from_numpy_dtype
+from .grad_mode import _state as _grad_state
 from .random import next_key
 from .tensor import Tensor, wrap
 

@@ -459,9 +459,9 @@ class Tensor:
                                f"{fmt_shape(new.shape)} ({name}_)")
         if new.dtype is not n.dtype:
             if new.dtype.category > n.dtype.category:
-                from .ops import TORCH_TYPE_NAMES as names
-                raise RuntimeError(f"result type {names[new.dtype.name]} can't be cast to the desired output "
-                                   f"type {names[n.dtype.name]}")
+                from .ops import TORCH_TYPE_NAMES as NAMES
+                raise RuntimeError(f"result type {NAMES[new.dtype.name]} can't be cast to the desired output "
+                                   f"type {NAMES[n.dtype.name]}")
             out = out.to(n.dtype)
             new = out._node
         new.owner = None  # the temporary `out` hands its node over to self
