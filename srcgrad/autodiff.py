@@ -224,35 +224,161 @@ def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = N
     grad_tensors = list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
     if isinstance(inputs, T.Tensor):
         inputs = [inputs]
-    roots = [t._node for t in tensors]
-    gs = _root_grads(tensors, grad_tensors, "backward")
     if retain_graph is None:
         retain_graph = create_graph
+    if not create_graph and not inputs and tracing.ACTIVE is None:
+        plan_key = _replay_plan_key(tensors, grad_tensors)
+        if plan_key is not None:
+            _replay_or_record(plan_key, tensors, grad_tensors, retain_graph)
+            return
+    _backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: bool, create_graph: bool,
+              inputs: Any) -> tuple | None:
+    """The transformer's path: build the gradient IR, then realise the new gradients."""
+    roots = [t._node for t in tensors]
+    gs = _root_grads(tensors, grad_tensors, "backward")
     wanted = [t._node for t in inputs] if inputs else None
     owners = {id(t._node): t for t in inputs} if inputs else None
     results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph, wanted=wanted)
     del gs  # the seed gradients are not outputs of the program
-    new_grads = []
+    fresh = []  # (tensor, leaf node, new gradient)
+    for key, (node, g) in results.items():
+        # A leaf's gradient goes to the tensor that owns the node, even if that
+        # tensor has been updated in place since (the `w -= lr * w.grad` idiom).
+        target = owners[key] if owners is not None else (node.owner() if node.owner else None)
+        if target is not None:
+            fresh.append((target, node, g))
+    info = None
+    if tracing.ACTIVE is None:
+        info = compiler.realize([g._node for _, _, g in fresh])
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
     try:
-        for key, (node, g) in results.items():
-            # A leaf's gradient goes to the tensor that owns the node, even if that
-            # tensor has been updated in place since (the `w -= lr * w.grad` idiom).
-            target = owners[key] if owners is not None else (node.owner() if node.owner else None)
-            if target is None:
-                continue
-            if target._grad is not None:
-                g = target._grad + g
-            target._grad = g
-            ir.set_owner(g._node, target._grad)
-            if tracing.ACTIVE is not None:
-                tracing.ACTIVE.note_grad(target)
-            new_grads.append(g._node)
+        for target, _, g in fresh:
+            _accumulate_grad(target, g)
     finally:
         _grad_state.enabled = prev
-    if tracing.ACTIVE is None:
-        compiler.realize(new_grads)
+    return info, fresh
+
+
+def _accumulate_grad(target: T.Tensor, g: T.Tensor) -> None:
+    if target._grad is not None:
+        g = target._grad + g  # accumulation stays lazy: it joins whatever program needs it next
+    else:
+        g = T.wrap(g._node)
+    ir.set_owner(g._node, g)
+    target._grad = g
+    if tracing.ACTIVE is not None:
+        tracing.ACTIVE.note_grad(target)
+
+
+# -- replaying a recorded backward -------------------------------------------------
+#
+# A define-by-run training loop records the same forward graph every step, so the
+# transformer would write the same backward every step. When the pending graph
+# behind the roots has the same signature (and the same requires_grad/leaf
+# pattern) as a graph seen before, the program that graph compiled is called
+# directly: no transformer, no second walk. Anything unusual (hooks, retained
+# grads, custom Functions, graphs partly computed already, in-place hazards)
+# takes the transformer's path, which also gives the precise errors.
+
+
+class _Plan:
+    __slots__ = ("program", "input_pos", "grad_outs", "fwd_outs", "freeable")
+
+
+def _replay_plan_key(tensors: Sequence[T.Tensor], grad_tensors: list) -> tuple | None:
+    roots = [t._node for t in tensors]
+    extra = [g._node for g in grad_tensors if isinstance(g, T.Tensor)]
+    if any(not r.requires_grad or r.value is not None for r in roots):
+        return None
+    order, inputs, outputs, key = compiler.collect(roots + extra)
+    bits = []
+    for n in order:
+        if n.requires_grad and not n.leaf:
+            if n.op in ("fn_out", "fn_call") or getattr(n, "hooks", None) or getattr(n, "retains_grad", False) \
+                    or getattr(n, "freed", False):
+                return None
+        if getattr(n, "overwritten", None) is not None:
+            return None
+        bits.append(n.requires_grad + 2 * n.leaf)
+    for n in inputs:
+        if n.requires_grad and not n.leaf:  # part of the graph was computed already
+            return None
+        if getattr(n, "overwritten", None) is not None or getattr(n, "hooks", None):
+            return None
+        bits.append(n.requires_grad + 2 * n.leaf)
+    grad_kinds = tuple(None if g is None else (tuple(g.shape), g.dtype) for g in grad_tensors)
+    return (key, tuple(bits), grad_kinds), order, inputs
+
+
+def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: bool) -> None:
+    key, order, inputs = plan_key
+    plan = compiler.CACHE.plans.get(key)
+    if plan is None:
+        _record_plan(key, order, inputs, tensors, grad_tensors, retain_graph)
+        return
+    prog = plan.program
+    out = prog.jitted(*[inputs[i].value for i in plan.input_pos]) if not compiler.DEBUG_NO_JIT else \
+        prog.fn(*[inputs[i].value for i in plan.input_pos])
+    compiler.CACHE.hits += 1
+    prog.hits += 1
+    prog.calls += 1
+    for pos, k in plan.fwd_outs:
+        n = order[pos]
+        n.value = out[k]
+        if not n.requires_grad or n.leaf:
+            n.inputs = ()
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        for (where, pos), k in plan.grad_outs:
+            leaf = order[pos] if where == "o" else inputs[pos]
+            target = leaf.owner() if leaf.owner is not None else None
+            if target is not None:
+                g = T.wrap(ir.value_node(out[k], leaf.shape, leaf.dtype, leaf.device))
+                _accumulate_grad(target, g)
+    finally:
+        _grad_state.enabled = prev
+    if not retain_graph:
+        for pos in plan.freeable:
+            order[pos].freed = True
+
+
+def _record_plan(key: tuple, order: list, inputs: list, tensors: Sequence[T.Tensor], grad_tensors: list,
+                 retain_graph: bool) -> None:
+    info, fresh = _backward(tensors, grad_tensors, retain_graph, False, None)
+    if info is None:
+        return
+    prog, p_inputs, p_outputs = info
+    in_pos = {id(n): i for i, n in enumerate(inputs)}
+    o_pos = {id(n): i for i, n in enumerate(order)}
+    plan = _Plan()
+    plan.program = prog
+    try:
+        plan.input_pos = [in_pos[id(n)] for n in p_inputs]
+    except KeyError:
+        return  # the program reads something the forward graph does not: not replayable
+    plan.grad_outs, plan.fwd_outs = [], []
+    grad_nodes = {id(g._node): [] for _, _, g in fresh}
+    for _, leaf, g in fresh:
+        where = ("o", o_pos[id(leaf)]) if id(leaf) in o_pos else ("i", in_pos.get(id(leaf)))
+        if where[1] is None:
+            return
+        grad_nodes[id(g._node)].append(where)
+    for k, n in enumerate(p_outputs):
+        if id(n) in grad_nodes:
+            plan.grad_outs += [(where, k) for where in grad_nodes[id(n)]]
+        elif id(n) in o_pos:
+            plan.fwd_outs.append((o_pos[id(n)], k))
+        else:
+            return
+    if sum(len(v) for v in grad_nodes.values()) != len(plan.grad_outs):
+        return  # a gradient was already computed (not an output): keep the transformer's path
+    plan.freeable = [i for i, n in enumerate(order) if n.requires_grad and not n.leaf and OPS[n.op].saves]
+    compiler.CACHE.plans[key] = plan
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,

@@ -47,10 +47,12 @@ class Cache:
         self.misses = 0
         self.compile_s = 0.0
         self.history: list[Program] = []  # compiled programs, oldest first
+        self.plans: dict = {}  # recorded backward passes by forward signature (autodiff.py)
 
     def clear(self) -> None:
         self.programs.clear()
         self.history.clear()
+        self.plans.clear()
         self.hits = self.misses = 0
         self.compile_s = 0.0
 
@@ -168,11 +170,13 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
 DEBUG_NO_JIT = os.environ.get("SRCGRAD_NO_JIT", "") not in ("", "0")
 
 
-def realize(targets: list[Node]) -> None:
-    """Compute ``targets`` (and live pending nodes on the way) in one program."""
+def realize(targets: list[Node]) -> tuple | None:
+    """Compute ``targets`` (and live pending nodes on the way) in one program.
+
+    Returns ``(program, inputs, outputs)``, or None when nothing was pending."""
     order, inputs, outputs, key = collect(targets)
     if not order:
-        return
+        return None
     if tracing.ACTIVE is not None:
         tracing.ACTIVE.note_realize()
     prog = CACHE.programs.get(key)
@@ -206,3 +210,4 @@ def realize(targets: list[Node]) -> None:
         n.value = v
         if not n.requires_grad or n.leaf:
             n.inputs = ()  # history that autograd will never need
+    return prog, inputs, outputs
