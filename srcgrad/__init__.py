@@ -156,3 +156,4 @@ __all__ = [n for n in dir() if not n.startswith("_")]
 
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .functional_transforms import grad, value_and_grad  # noqa: E402
+from . import inspect  # noqa: E402

@@ -426,6 +426,7 @@ class CompiledFunction:
         values = self._run(entry, [n.value for n in inputs])
         for n, v in zip(outputs, values):
             n.value = v
+            n.program = entry.program
             if not n.requires_grad or n.leaf:
                 n.inputs = ()
         entry.calls += 1

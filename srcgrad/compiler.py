@@ -58,6 +58,7 @@ class Cache:
 
 
 CACHE = Cache()
+ON_COMPILE: list = []  # callables (program, order, inputs, outputs) run after each compile
 
 
 def _input_entry(n: Node) -> tuple:
@@ -164,6 +165,8 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
                       else jax.ShapeDtypeStruct(n.shape, n.dtype.np) for n in inputs]
     prog.device = next((n.device for n in inputs if n.device is not None), None)
     prog.compile_s = time.perf_counter() - t0  # the XLA compile is added on first call
+    for hook in ON_COMPILE:  # e.g. srcgrad.inspect.watch()
+        hook(prog, order, inputs, outputs)
     return prog
 
 
@@ -208,6 +211,7 @@ def realize(targets: list[Node]) -> tuple | None:
     prog.calls += 1
     for n, v in zip(outputs, results):
         n.value = v
+        n.program = prog  # which program computed it (the inspection tool shows it)
         if not n.requires_grad or n.leaf:
             n.inputs = ()  # history that autograd will never need
     return prog, inputs, outputs

@@ -51,7 +51,13 @@ def value_and_grad(fn: Callable, argnums: int | tuple = 0, has_aux: bool = False
         v = value if outer else value.detach()
         return ((v, aux), g) if has_aux else (v, g)
 
+    wrapper.srcgrad_source = lambda: _source_of(wrapper)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _source_of(fn: Callable) -> str:
+    from . import inspect
+    return inspect.source(fn)
 
 
 def grad(fn: Callable, argnums: int | tuple = 0, has_aux: bool = False) -> Callable:
@@ -63,4 +69,5 @@ def grad(fn: Callable, argnums: int | tuple = 0, has_aux: bool = False) -> Calla
         (value, aux), g = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])
         return (g, aux) if has_aux else g
 
+    wrapper.srcgrad_source = lambda: _source_of(wrapper)  # type: ignore[attr-defined]
     return wrapper

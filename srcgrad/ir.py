@@ -26,7 +26,7 @@ class Node:
         "id", "op", "inputs", "attrs", "shape", "dtype", "device", "loc", "value",
         "requires_grad", "leaf", "owner", "sig",
         # set only on some nodes; read with getattr(node, name, None)
-        "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner",
+        "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner", "program",
         "__weakref__",
     )
 
