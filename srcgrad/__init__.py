@@ -152,8 +152,8 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-__all__ = [n for n in dir() if not n.startswith("_")]
-
+from . import inspect  # noqa: E402
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .functional_transforms import grad, value_and_grad  # noqa: E402
-from . import inspect  # noqa: E402
+
+__all__ = [n for n in dir() if not n.startswith("_")]
