@@ -354,11 +354,12 @@ def _record_plan(key: tuple, order: list, inputs: list, tensors: Sequence[T.Tens
         return
     prog, p_inputs, p_outputs = info
     in_pos = {id(n): i for i, n in enumerate(inputs)}
+    in_pos.update({("scalar", id(n.value)): i for i, n in enumerate(inputs) if n.op == "scalar"})
     o_pos = {id(n): i for i, n in enumerate(order)}
     plan = _Plan()
     plan.program = prog
     try:
-        plan.input_pos = [in_pos[id(n)] for n in p_inputs]
+        plan.input_pos = [in_pos[id(n)] if id(n) in in_pos else in_pos[("scalar", id(n.value))] for n in p_inputs]
     except KeyError:
         return  # the program reads something the forward graph does not: not replayable
     plan.grad_outs, plan.fwd_outs = [], []
@@ -400,6 +401,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     gs = _root_grads(outputs, grad_outputs, "grad")
     results = transform([o._node for o in outputs], gs, create_graph=create_graph, retain_graph=retain_graph,
                         wanted=[t._node for t in inputs])
+    del gs  # the seed gradients are not outputs of the program
     out = []
     for k, t in enumerate(inputs):
         g = results.get(id(t._node), (None, None))[1]

@@ -114,11 +114,18 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         return namer.fresh(None)
 
     arg_names = []
+    scalar_names: dict[int, str] = {}  # shared Python numbers (see compiler.collect)
     for n in inputs:
         hint = (input_names or {}).get(id(n))
         nm = namer.fresh(hint) if hint else name_for(n)
         names[id(n)] = nm
         arg_names.append(nm)
+        if n.op == "scalar":
+            scalar_names[id(n.value)] = nm
+
+    def name_of(i: Node) -> str:
+        nm = names.get(id(i))
+        return nm if nm is not None else scalar_names[id(i.value)]
 
     body: list[str] = []
     seen_exprs: dict[str, str] = {}
@@ -131,7 +138,7 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         if n.op == "const":  # srcgrad's own constants are written in place
             names[id(n)] = repr(n.attrs[0])
             continue
-        expr = expression(n, [names[id(i)] for i in n.inputs])
+        expr = expression(n, [name_of(i) for i in n.inputs])
         if expr in seen_exprs:  # common subexpression: reuse the earlier value
             names[id(n)] = seen_exprs[expr]
             continue

@@ -75,6 +75,9 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
     entries: list[tuple] = []
     order: list[Node] = []
     inputs: list[Node] = []
+    # One Python number used by several ops (the `lr` of every parameter update) is
+    # one program input: scalar inputs are shared by the identity of their value.
+    scalar_pos: dict[int, int] = {}
     for t in targets:
         if t.value is not None or id(t) in pos:
             continue
@@ -88,6 +91,12 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
             for i in n.inputs:
                 if id(i) not in pos:
                     if i.value is not None:
+                        if i.op == "scalar":
+                            shared = scalar_pos.get(id(i.value))
+                            if shared is not None:
+                                pos[id(i)] = shared
+                                continue
+                            scalar_pos[id(i.value)] = len(entries)
                         pos[id(i)] = len(entries)
                         entries.append(_input_entry(i))
                         inputs.append(i)
