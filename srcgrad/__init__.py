@@ -16,7 +16,7 @@ _jax.config.update("jax_enable_x64", True)
 from collections.abc import Callable  # noqa: E402
 from typing import Any
 
-from . import autograd, nn  # noqa: E402
+from . import autograd, conv, nn, optim  # noqa: E402
 from .autodiff import backward as _backward  # noqa: E402, F401
 from .compiler import CACHE as _CACHE  # noqa: E402
 from .device import cuda, device  # noqa: E402
@@ -39,6 +39,7 @@ from .dtypes import (
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .printing import set_printoptions  # noqa: E402
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
+from .serialization import load, save  # noqa: E402
 from .tensor import (  # noqa: E402
     Size,
     Tensor,

@@ -252,7 +252,8 @@ def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: boo
             fresh.append((target, node, g))
     info = None
     if tracing.ACTIVE is None:
-        info = compiler.realize([g._node for _, _, g in fresh])
+        # The roots are computed too: the loss is usually printed right after backward().
+        info = compiler.realize([g._node for _, _, g in fresh] + [t._node for t in tensors])
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
     try:

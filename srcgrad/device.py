@@ -61,6 +61,9 @@ class device:  # noqa: N801 - the PyTorch name
     def __hash__(self) -> int:
         return hash(str(self))
 
+    def __reduce__(self) -> tuple:
+        return (device, (str(self),))
+
 
 def _gpus() -> list:
     try:

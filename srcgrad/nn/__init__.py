@@ -1,5 +1,45 @@
-"""``srcgrad.nn``: layers and losses (modules land with the nn/optim work)."""
+"""``srcgrad.nn``: modules (layers, containers, losses), ``Parameter``, ``init``, ``utils`` and ``functional``."""
 
-from . import functional
+from .. import conv as _conv  # noqa: F401 - registers the convolution primitive (until srcgrad/__init__ does)
+from . import functional, init, utils
+from .modules import (
+    ELU,
+    GELU,
+    BCELoss,
+    BCEWithLogitsLoss,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    L1Loss,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Module,
+    ModuleDict,
+    ModuleList,
+    MSELoss,
+    NLLLoss,
+    ParameterDict,
+    ParameterList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+    Unflatten,
+)
+from .parameter import Parameter
 
-__all__ = ["functional"]
+__all__ = ["functional", "init", "utils", "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict",
+           "ParameterList", "ParameterDict", "Linear", "Identity", "Flatten", "Unflatten", "ReLU", "Tanh", "Sigmoid",
+           "SiLU", "GELU", "LeakyReLU", "ELU", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Embedding",
+           "LayerNorm", "Conv1d", "Conv2d", "Conv3d", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
+           "BCEWithLogitsLoss", "BCELoss"]

@@ -1,4 +1,5 @@
-"""``srcgrad.nn.functional``: activations and losses, numerically stable."""
+"""``srcgrad.nn.functional``: activations, losses (numerically stable), layers' functional forms and
+convolutions."""
 
 from __future__ import annotations
 
@@ -89,12 +90,12 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     if input.dim() < 1 or target.dtype.category != 1:
         raise RuntimeError(f"nll_loss expects class indices of an integer dtype as target (got "
                            f"{target.dtype}); input shape {list(input.shape)}")
-    if input.dim() == 1:
+    unbatched = input.dim() == 1
+    if unbatched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
     if target.shape[0] != input.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}).")
-    classes = input.shape[1]
     valid = target != ignore_index
     safe = T.where(valid, target, 0)
     picked = input.gather(1, safe.unsqueeze(1)).squeeze(1)
@@ -102,30 +103,46 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     if weight is not None:
         w = w * weight[safe]
     loss = -picked * w
-    del classes
     if reduction == "mean":
         return loss.sum() / w.sum()
+    if reduction == "none" and unbatched:
+        return loss.squeeze(0)
     return _reduce(loss, reduction)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    logp = log_softmax(input, 1 if input.dim() > 1 else 0)
+    """Log-softmax over the class dim (1, or 0 for unbatched input) followed by ``nll_loss``;
+    ``target`` holds class indices or class probabilities."""
+    class_dim = 1 if input.dim() > 1 else 0
+    logp = log_softmax(input, class_dim)
+    classes = input.shape[class_dim]
     if target.dtype.is_floating_point:  # class probabilities
-        return _reduce(-(target * logp).sum(1 if input.dim() > 1 else 0), reduction)
+        if target.shape != input.shape:
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if label_smoothing > 0.0:
+            target = target * (1 - label_smoothing) + label_smoothing / classes
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape((classes,) + (1,) * (input.dim() - class_dim - 1))
+        if reduction == "mean":
+            return -prod.sum() / max(input.numel() // classes, 1)
+        return _reduce(-prod.sum(class_dim), reduction)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return nll
-    classes = input.shape[1] if input.dim() > 1 else input.shape[0]
     lp = logp if logp.dim() > 1 else logp.unsqueeze(0)
     tg = target if target.dim() > 0 else target.unsqueeze(0)
     valid = (tg != ignore_index).to(input.dtype)
-    smooth = -lp.sum(1) * valid if weight is None else -(lp * weight).sum(1) * valid
+    if weight is None:
+        smooth = -lp.sum(1) * valid
+    else:
+        smooth = -(lp * weight.reshape((classes,) + (1,) * (lp.dim() - 2))).sum(1) * valid
     if reduction == "mean":
         denom = valid.sum() if weight is None else (weight[T.where(tg != ignore_index, tg, 0)] * valid).sum()
         smooth = smooth.sum() / denom
     else:
-        smooth = _reduce(smooth, reduction)
+        smooth = _reduce(smooth if input.dim() > 1 else smooth.squeeze(0), reduction)
     return (1 - label_smoothing) * nll + label_smoothing / classes * smooth
 
 
@@ -191,8 +208,21 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Tensor | None = None, b
     return out
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    return weight[input]
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the ``padding_idx`` row gets no gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported by srcgrad")
+    if input.dtype.category != 1:
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)")
+    out = weight[input]
+    if padding_idx is not None and weight.requires_grad:
+        if padding_idx < 0:
+            padding_idx += weight.shape[0]
+        keep = (input != padding_idx).unsqueeze(-1)
+        out = T.where(keep, out, weight.detach()[input])
+    return out
 
 
 def logsigmoid(x: Tensor) -> Tensor:
@@ -216,3 +246,88 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Ten
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype.name == "bool" else scores + attn_mask
     return dropout(scores.softmax(-1), dropout_p, dropout_p > 0) @ v
+
+
+# ---------------------------------------------------------------------------
+# convolution (the primitive lives in srcgrad/conv.py)
+
+
+def _tuple(v: Any, n: int, name: str) -> tuple:
+    if isinstance(v, (tuple, list)):
+        if len(v) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match "
+                               f"the convolution dimensions, but got {name}={list(v)}")
+        return tuple(int(e) for e in v)
+    return (int(v),) * n
+
+
+def conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """PyTorch's ``padding`` argument (int, tuple, 'valid' or 'same') as (lo, hi) pairs."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of ('valid', 'same')")
+    return tuple((p, p) for p in _tuple(padding, n, "padding"))
+
+
+def _conv(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+          dilation: Any, groups: int) -> Tensor:
+    from ..conv import conv_general_dilated
+    if input.dim() not in (nsp + 1, nsp + 2):
+        raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.dim() != nsp + 2:
+        raise RuntimeError(f"{name}: expected a {nsp + 2}-D weight, got weight of size {list(weight.shape)}")
+    unbatched = input.dim() == nsp + 1
+    x = input.unsqueeze(0) if unbatched else input
+    stride = _tuple(stride, nsp, "stride")
+    dilation = _tuple(dilation, nsp, "dilation")
+    kernel = tuple(weight.shape[2:])
+    pads = conv_padding(padding, kernel, stride, dilation)
+    if groups < 1:
+        raise RuntimeError("non-positive groups is not supported")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    padded = tuple(x.shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nsp))
+    window = tuple(dilation[i] * (kernel[i] - 1) + 1 for i in range(nsp))
+    if any(p < w for p, w in zip(padded, window)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+                           f"size: ({' x '.join(map(str, window))}). Kernel size can't be greater than actual "
+                           "input size")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
+    out = conv_general_dilated(x, weight, stride, pads, None, dilation, None, groups, 1, bias)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation, as PyTorch) over (N, C, L) or (C, L) input."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution over (N, C, H, W) or (C, H, W) input."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)

@@ -4,19 +4,20 @@ def forward_backward(b, x, w):
     t1 = jnp.matmul(x, w, precision='highest')  # golden_graphs.py:18  h = (x @ w + b).tanh()
     t2 = t1 + b
     h = jnp.tanh(t2)
+    t3 = h * h                                # golden_graphs.py:19  loss = (h * h).mean()
+    loss = jnp.mean(t3, axis=(0, 1), keepdims=False)
     # backward of: loss = (h * h).mean()  (golden_graphs.py:19)
     g_loss = jnp.full((), 1, jnp.float32)
-    t3 = g_loss.reshape((1, 1))
-    t4 = jnp.broadcast_to(t3, (2, 2))
-    t5 = t4 / 4
-    t6 = t5 * h
-    g_h = t6 + t6
+    t4 = g_loss.reshape((1, 1))
+    t5 = jnp.broadcast_to(t4, (2, 2))
+    t6 = t5 / 4
+    t7 = t6 * h
+    g_h = t7 + t7
     # backward of: h = (x @ w + b).tanh()  (golden_graphs.py:18)
-    t7 = h * h
-    t8 = 1 - t7
+    t8 = 1 - t3
     t9 = g_h * t8
     t10 = jnp.sum(t9, axis=(0,), keepdims=True)
     g_b = t10.reshape((2,))
     t11 = jnp.transpose(x, (1, 0))
     g_w = jnp.matmul(t11, t9, precision='highest')
-    return (h, g_w, g_b)
+    return (h, g_w, g_b, loss)

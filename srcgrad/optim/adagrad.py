@@ -1,0 +1,63 @@
+"""``Adagrad`` (with ``lr_decay``, weight decay and ``maximize``), following PyTorch's update rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..grad_mode import no_grad
+from ..tensor import full_like
+from .optimizer import Optimizer, scalar
+
+
+class Adagrad(Optimizer):
+    r"""``s += g²``; ``p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)``."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
+        if isinstance(lr, (int, float)) and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if lr_decay < 0.0:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if initial_accumulator_value < 0.0:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported by srcgrad optimizers")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["step"] = 0
+                self.state[p]["sum"] = full_like(p, float(group["initial_accumulator_value"]))
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``)."""
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr = scalar(group["lr"])
+            lr_decay = float(group["lr_decay"])
+            eps = float(group["eps"])
+            wd = float(group["weight_decay"])
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                state = self.state[p]
+                state["step"] += 1
+                if group["maximize"]:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p
+                clr = lr / (1 + (state["step"] - 1) * lr_decay)
+                state["sum"].add_(g * g)
+                std = state["sum"].sqrt() + eps
+                p.sub_(g / std * clr)
+        return loss

@@ -1,0 +1,719 @@
+"""srcgrad.nn: Module machinery, layers and losses against NumPy formulas written here (and against
+PyTorch where it is installed), nn.init and nn.utils."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import srcgrad as sg
+from srcgrad import nn
+from srcgrad.nn import functional as F
+
+RNG = np.random.default_rng(1234)
+
+
+def t64(a, requires_grad=False):
+    return sg.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
+
+
+def close(a, b, tol=1e-10):
+    a = a.detach().numpy() if isinstance(a, sg.Tensor) else np.asarray(a)
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def num_grad(f, x, eps=1e-6):
+    """Central differences of a NumPy function ``f`` (returning a scalar) at ``x`` (float64)."""
+    x = np.array(x, dtype=np.float64)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        g[i] = (f(xp) - f(xm)) / (2 * eps)
+    return g
+
+
+# ---------------------------------------------------------------------------
+# Parameter
+
+
+def test_parameter_is_a_leaf_tensor_and_prints_like_pytorch():
+    p = nn.Parameter(sg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert isinstance(p, nn.Parameter) and isinstance(p, sg.Tensor)
+    assert p.requires_grad and p.is_leaf and p.grad_fn is None
+    assert repr(p) == "Parameter containing:\ntensor([[1., 2.],\n        [3., 4.]], requires_grad=True)"
+    assert repr(nn.Parameter(sg.tensor(1.0))) == "Parameter containing:\ntensor(1., requires_grad=True)"
+    assert repr(nn.Parameter(sg.ones(2), requires_grad=False)) == "Parameter containing:\ntensor([1., 1.])"
+    assert repr(nn.Parameter(sg.ones(2, dtype=sg.float64))) == \
+        "Parameter containing:\ntensor([1., 1.], dtype=torch.float64, requires_grad=True)"
+
+
+def test_parameter_in_place_updates_keep_identity_and_grad_flows():
+    p = nn.Parameter(sg.tensor([1.0, 2.0]))
+    (p * p).sum().backward()
+    close(p.grad, [2.0, 4.0])
+    with sg.no_grad():
+        p.sub_(0.5 * p.grad)
+    assert isinstance(p, nn.Parameter) and p.requires_grad and p.is_leaf
+    close(p, [0.0, 0.0])
+    q = copy.deepcopy(p)
+    assert isinstance(q, nn.Parameter) and q is not p
+    close(q.grad, [2.0, 4.0])
+
+
+# ---------------------------------------------------------------------------
+# Module machinery
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 4)
+        self.act = nn.ReLU()
+        self.fc2 = nn.Linear(4, 2, bias=False)
+        self.scale = nn.Parameter(sg.ones(1))
+        self.register_buffer("running", sg.zeros(2))
+        self.register_buffer("scratch", sg.zeros(1), persistent=False)
+        self.not_state = 7
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x))) * self.scale + self.running
+
+
+def test_registration_and_traversal():
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["scale", "fc1.weight", "fc1.bias", "fc2.weight"]
+    assert [n for n, _ in net.named_buffers()] == ["running", "scratch"]
+    assert [n for n, _ in net.named_children()] == ["fc1", "act", "fc2"]
+    assert [n for n, _ in net.named_modules()] == ["", "fc1", "act", "fc2"]
+    assert list(net.children())[0] is net.fc1 and len(list(net.modules())) == 4
+    assert len(list(net.parameters())) == 4 and len(list(net.parameters(recurse=False))) == 1
+    assert all(isinstance(p, nn.Parameter) for p in net.parameters())
+    assert net.not_state == 7 and "not_state" not in net._parameters
+    # shared modules and parameters are listed once
+    seq = nn.Sequential(net.fc1, net.fc1)
+    assert len(list(seq.parameters())) == 2 and len(list(seq.modules())) == 2
+    # re-assignment, deletion, type checks
+    with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'scale' "
+                                        r"\(torch.nn.Parameter or None expected\)"):
+        net.scale = sg.ones(1)
+    net.scale = None
+    assert "scale" not in dict(net.named_parameters())
+    del net.fc2
+    assert not hasattr(net, "fc2") and "fc2" not in dict(net.named_children())
+    with pytest.raises(AttributeError, match="'Net' object has no attribute 'nope'"):
+        net.nope  # noqa: B018
+    with pytest.raises(KeyError, match="attribute 'not_state' already exists"):
+        net.register_buffer("not_state", sg.zeros(1))
+    assert net.get_submodule("fc1") is net.fc1 and net.get_parameter("fc1.bias") is net.fc1.bias
+
+
+def test_forward_via_call_and_hooks():
+    net = Net()
+    x = sg.randn(5, 3)
+    assert net(x).shape == (5, 2)
+    expected = net(x * 0).detach().numpy()
+    seen = []
+    h = net.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    net.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    out = net(x)
+    assert seen == [(5, 2)]
+    close(out, expected)
+    h.remove()
+    net(x)
+    assert len(seen) == 1
+    with pytest.raises(NotImplementedError, match=r'Module \[Module\] is missing the required "forward" function'):
+        nn.Module()(x)
+
+
+def test_train_eval_apply_zero_grad_requires_grad():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.Sequential(nn.Dropout()))
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net and not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    visited = []
+    net.apply(lambda m: visited.append(type(m).__name__))
+    assert visited == ["Linear", "Dropout", "Dropout", "Sequential", "Sequential"]
+    net(sg.randn(3, 2)).sum().backward()
+    assert net[0].weight.grad is not None
+    net.zero_grad(set_to_none=False)
+    close(net[0].weight.grad, np.zeros((2, 2)))
+    net.zero_grad()
+    assert net[0].weight.grad is None
+    net.requires_grad_(False)
+    assert not any(p.requires_grad for p in net.parameters())
+
+
+def test_to_dtype_keeps_parameter_identity():
+    m = nn.Linear(2, 3)
+    w = m.weight
+    assert m.to(sg.float64) is m
+    assert m.weight is w and w.dtype == sg.float64 and w.requires_grad and w.is_leaf
+    m(sg.randn(4, 2, dtype=sg.float64)).sum().backward()
+    assert w.grad.dtype == sg.float64
+    m.float()
+    assert m.weight.dtype == sg.float32 and m.weight.grad.dtype == sg.float32
+    emb = nn.Embedding(3, 2).to("cpu")
+    assert emb.weight.device.type == "cpu"
+
+
+def test_state_dict_and_load_state_dict():
+    net = Net()
+    sd = net.state_dict()
+    assert isinstance(sd, OrderedDict)
+    assert list(sd) == ["scale", "running", "fc1.weight", "fc1.bias", "fc2.weight"]
+    assert not any(v.requires_grad for v in sd.values())
+    assert all(isinstance(v, nn.Parameter) for k, v in net.state_dict(keep_vars=True).items() if k != "running")
+    other = Net()
+    result = other.load_state_dict(sd)
+    assert repr(result) == "<All keys matched successfully>"
+    for k, v in other.state_dict().items():
+        close(v, sd[k].numpy())
+    assert isinstance(other.fc1.weight, nn.Parameter) and other.fc1.weight.requires_grad
+
+
+def test_load_state_dict_errors_match_pytorch_text():
+    m = nn.Linear(2, 3)
+    with pytest.raises(RuntimeError) as e:
+        m.load_state_dict({"weight": sg.zeros(3, 2), "foo": sg.zeros(1)})
+    assert str(e.value) == ('Error(s) in loading state_dict for Linear:\n\tMissing key(s) in state_dict: "bias". '
+                            '\n\tUnexpected key(s) in state_dict: "foo". ')
+    with pytest.raises(RuntimeError) as e:
+        m.load_state_dict({"weight": sg.zeros(2, 2), "bias": sg.zeros(3)})
+    assert str(e.value) == ("Error(s) in loading state_dict for Linear:\n\tsize mismatch for weight: copying a "
+                            "param with shape torch.Size([2, 2]) from checkpoint, the shape in current model is "
+                            "torch.Size([3, 2]).")
+    res = m.load_state_dict({"weight": sg.ones(3, 2), "foo": sg.zeros(1)}, strict=False)
+    assert res.missing_keys == ["bias"] and res.unexpected_keys == ["foo"]
+    assert repr(res) == "_IncompatibleKeys(missing_keys=['bias'], unexpected_keys=['foo'])"
+    close(m.weight, np.ones((3, 2)))
+    seq = nn.Sequential(nn.Linear(1, 1))
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "1.weight", "0.extra"'):
+        seq.load_state_dict({**seq.state_dict(), "1.weight": sg.zeros(1), "0.extra": sg.zeros(1)})
+
+
+def test_repr_matches_pytorch():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 3), nn.Tanh()), nn.Dropout(0.1),
+                          nn.Embedding(10, 3, padding_idx=0), nn.LayerNorm(4), nn.GELU(), nn.Softmax(dim=1),
+                          nn.LogSoftmax(1), nn.Flatten(), nn.Identity(), nn.CrossEntropyLoss(),
+                          nn.ModuleList([nn.Linear(1, 1) for _ in range(3)]), nn.ModuleDict({"a": nn.ReLU()}),
+                          nn.Sigmoid(), nn.ReLU(inplace=True))
+    assert repr(model) == """Sequential(
+  (0): Linear(in_features=2, out_features=3, bias=True)
+  (1): ReLU()
+  (2): Sequential(
+    (0): Linear(in_features=3, out_features=3, bias=True)
+    (1): Tanh()
+  )
+  (3): Dropout(p=0.1, inplace=False)
+  (4): Embedding(10, 3, padding_idx=0)
+  (5): LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
+  (6): GELU(approximate='none')
+  (7): Softmax(dim=1)
+  (8): LogSoftmax(dim=1)
+  (9): Flatten(start_dim=1, end_dim=-1)
+  (10): Identity()
+  (11): CrossEntropyLoss()
+  (12): ModuleList(
+    (0-2): 3 x Linear(in_features=1, out_features=1, bias=True)
+  )
+  (13): ModuleDict(
+    (a): ReLU()
+  )
+  (14): Sigmoid()
+  (15): ReLU(inplace=True)
+)"""
+    assert repr(nn.ModuleList([nn.Linear(1, 1), nn.Linear(1, 1), nn.ReLU()])) == \
+        "ModuleList(\n  (0-1): 2 x Linear(in_features=1, out_features=1, bias=True)\n  (2): ReLU()\n)"
+    assert repr(nn.Linear(4, 1, bias=False)) == "Linear(in_features=4, out_features=1, bias=False)"
+    assert repr(nn.MSELoss()) == "MSELoss()" and repr(nn.ModuleList()) == "ModuleList()"
+
+
+def test_containers():
+    layers = [nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)]
+    seq = nn.Sequential(*layers)
+    assert len(seq) == 3 and seq[0] is layers[0] and seq[-1] is layers[2]
+    assert list(seq) == layers
+    assert isinstance(seq[1:], nn.Sequential) and list(seq[1:]) == layers[1:]
+    x = sg.randn(4, 2)
+    close(seq(x), layers[2](layers[1](layers[0](x))).detach().numpy())
+    named = nn.Sequential(OrderedDict([("enc", nn.Linear(2, 2)), ("act", nn.Tanh())]))
+    assert [n for n, _ in named.named_children()] == ["enc", "act"] and named.enc is named[0]
+    seq.append(nn.Sigmoid())
+    assert len(seq) == 4 and [k for k, _ in seq.named_children()] == ["0", "1", "2", "3"]
+    del seq[1]
+    assert [k for k, _ in seq.named_children()] == ["0", "1", "2"] and seq[1] is layers[2]
+    with pytest.raises(IndexError, match="index 5 is out of range"):
+        seq[5]  # noqa: B018
+
+    ml = nn.ModuleList([nn.Linear(1, 1) for _ in range(2)])
+    ml.append(nn.Linear(1, 1))
+    ml.extend([nn.ReLU()])
+    ml.insert(0, nn.Tanh())
+    assert len(ml) == 5 and isinstance(ml[0], nn.Tanh) and isinstance(ml[-1], nn.ReLU)
+    assert len(list(ml.parameters())) == 6 and isinstance(ml[1:3], nn.ModuleList)
+
+    md = nn.ModuleDict({"a": nn.Linear(1, 2), "b": nn.ReLU()})
+    md["c"] = nn.Tanh()
+    assert list(md) == ["a", "b", "c"] and "b" in md and len(md) == 3
+    assert [k for k, _ in md.items()] == list(md.keys())
+    assert md.pop("b").__class__ is nn.ReLU and len(md) == 2
+    assert [n for n, _ in md.named_parameters()] == ["a.weight", "a.bias"]
+
+    pl = nn.ParameterList([nn.Parameter(sg.ones(2)), sg.zeros(3)])
+    assert len(pl) == 2 and isinstance(pl[1], nn.Parameter)
+    holder = nn.Module()
+    holder.params = pl
+    assert [n for n, _ in holder.named_parameters()] == ["params.0", "params.1"]
+    pd = nn.ParameterDict({"w": sg.ones(2)})
+    assert isinstance(pd["w"], nn.Parameter) and list(pd) == ["w"]
+
+
+# ---------------------------------------------------------------------------
+# layers against NumPy
+
+
+def test_linear_matches_numpy():
+    m = nn.Linear(3, 4).double()
+    x = RNG.standard_normal((5, 3))
+    gy = RNG.standard_normal((5, 4))
+    tx = t64(x, True)
+    y = m(tx)
+    W, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    close(y, x @ W.T + b)
+    assert y.grad_fn is not None
+    y.backward(t64(gy))
+    close(m.weight.grad, gy.T @ x)
+    close(m.bias.grad, gy.sum(0))
+    close(tx.grad, gy @ W)
+    # batched leading dims and no bias
+    m2 = nn.Linear(3, 2, bias=False).double()
+    x3 = RNG.standard_normal((2, 5, 3))
+    close(m2(t64(x3)), x3 @ m2.weight.detach().numpy().T)
+
+
+def _erf(x):
+    return np.vectorize(math.erf)(x)
+
+
+ACTIVATIONS = [
+    (nn.ReLU(), lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(float)),
+    (nn.Tanh(), np.tanh, lambda x: 1 - np.tanh(x) ** 2),
+    (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+    (nn.GELU(), lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
+     lambda x: 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)),
+    (nn.GELU("tanh"), lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))), None),
+    (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x), lambda x: np.where(x > 0, 1.0, 0.2)),
+    (nn.ELU(), lambda x: np.where(x > 0, x, np.expm1(x)), lambda x: np.where(x > 0, 1.0, np.exp(x))),
+    (nn.SiLU(), lambda x: x / (1 + np.exp(-x)), None),
+    (nn.Softplus(), lambda x: np.log1p(np.exp(x)), lambda x: 1 / (1 + np.exp(-x))),
+]
+
+
+@pytest.mark.parametrize("layer,f,df", ACTIVATIONS, ids=[type(a[0]).__name__ + str(i) for i, a in
+                                                        enumerate(ACTIVATIONS)])
+def test_elementwise_activations_match_numpy(layer, f, df):
+    x = RNG.standard_normal((4, 5)) * 2
+    x[np.abs(x) < 1e-3] = 0.5  # keep away from kinks
+    tx = t64(x, True)
+    y = layer(tx)
+    close(y, f(x), tol=1e-9)
+    y.sum().backward()
+    ref = df(x) if df is not None else num_grad(lambda v: f(v).sum(), x)
+    close(tx.grad, ref, tol=1e-7 if df is None else 1e-9)
+
+
+def _np_softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("dim", [1, 0, -1])
+def test_softmax_and_log_softmax_match_numpy(dim):
+    x = RNG.standard_normal((3, 4))
+    g = RNG.standard_normal((3, 4))
+    s = _np_softmax(x, dim)
+    tx = t64(x, True)
+    y = nn.Softmax(dim=dim)(tx)
+    close(y, s)
+    y.backward(t64(g))
+    close(tx.grad, s * (g - (g * s).sum(axis=dim, keepdims=True)))
+    tx2 = t64(x, True)
+    ly = nn.LogSoftmax(dim=dim)(tx2)
+    close(ly, np.log(s))
+    ly.backward(t64(g))
+    close(tx2.grad, g - s * g.sum(axis=dim, keepdims=True))
+
+
+def test_dropout_train_eval_and_seed():
+    d = nn.Dropout(0.25)
+    x = sg.ones(4000)
+    sg.manual_seed(7)
+    a = d(x).numpy()
+    sg.manual_seed(7)
+    b = d(x).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a).tolist()) <= {0.0, np.float32(1 / 0.75).item()}
+    assert abs((a == 0).mean() - 0.25) < 0.03
+    c = d(x).numpy()
+    assert not np.array_equal(a, c)
+    d.eval()
+    assert d(x) is x
+    d.train()
+    tx = sg.ones(50, requires_grad=True)
+    sg.manual_seed(3)
+    out = d(tx)
+    out.sum().backward()
+    np.testing.assert_allclose(tx.grad.numpy(), out.detach().numpy())  # d(out)/dx = mask / (1 - p)
+    assert nn.Dropout(0.0)(x) is x
+    close(F.dropout(x, 1.0), np.zeros(4000))
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        nn.Dropout(1.5)
+
+
+def test_embedding_matches_numpy_and_padding_idx_gets_no_gradient():
+    sg.manual_seed(0)
+    emb = nn.Embedding(6, 3, padding_idx=2).double()
+    W = emb.weight.detach().numpy()
+    np.testing.assert_array_equal(W[2], np.zeros(3))
+    idx = np.array([[0, 2, 5], [2, 2, 1]])
+    out = emb(sg.tensor(idx))
+    close(out, W[idx])
+    g = RNG.standard_normal((2, 3, 3))
+    out.backward(t64(g))
+    ref = np.zeros_like(W)
+    np.add.at(ref, idx, g)
+    ref[2] = 0
+    close(emb.weight.grad, ref)
+    # default init is N(0, 1)
+    big = nn.Embedding(200, 50).weight.detach().numpy()
+    assert abs(big.mean()) < 0.03 and abs(big.std() - 1) < 0.03
+    pre = nn.Embedding.from_pretrained(sg.eye(3))
+    assert not pre.weight.requires_grad
+    close(pre(sg.tensor([1])), [[0.0, 1.0, 0.0]])
+    with pytest.raises(RuntimeError, match="indices"):
+        emb(sg.tensor([0.5]))
+
+
+def test_layer_norm_matches_numpy():
+    ln = nn.LayerNorm(5).double()
+    close(ln.weight, np.ones(5))
+    close(ln.bias, np.zeros(5))
+    with sg.no_grad():
+        ln.weight.copy_(t64(RNG.standard_normal(5)))
+        ln.bias.copy_(t64(RNG.standard_normal(5)))
+    w, b = ln.weight.detach().numpy(), ln.bias.detach().numpy()
+    x = RNG.standard_normal((3, 4, 5))
+    g = RNG.standard_normal((3, 4, 5))
+    mu = x.mean(-1, keepdims=True)
+    var = x.var(-1, keepdims=True)
+    inv = 1 / np.sqrt(var + 1e-5)
+    xhat = (x - mu) * inv
+    tx = t64(x, True)
+    y = ln(tx)
+    close(y, xhat * w + b)
+    y.backward(t64(g))
+    gh = g * w
+    ref_gx = inv * (gh - gh.mean(-1, keepdims=True) - xhat * (gh * xhat).mean(-1, keepdims=True))
+    close(tx.grad, ref_gx, tol=1e-9)
+    close(ln.weight.grad, (g * xhat).sum((0, 1)))
+    close(ln.bias.grad, g.sum((0, 1)))
+    # normalising over two trailing dims, no affine
+    ln2 = nn.LayerNorm((4, 5), elementwise_affine=False)
+    assert list(ln2.parameters()) == []
+    m2 = x.mean((1, 2), keepdims=True)
+    close(ln2(t64(x)), (x - m2) / np.sqrt(x.var((1, 2), keepdims=True) + 1e-5))
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[5\]"):
+        ln(t64(np.zeros((2, 3))))
+
+
+def test_flatten_and_identity():
+    x = sg.randn(2, 3, 4, 5)
+    assert nn.Flatten()(x).shape == (2, 60)
+    assert nn.Flatten(0, 2)(x).shape == (24, 5)
+    assert nn.Unflatten(1, (2, 6))(sg.randn(3, 12)).shape == (3, 2, 6)
+    assert nn.Identity(54, unused=True)(x) is x
+
+
+# ---------------------------------------------------------------------------
+# losses against NumPy
+
+
+def _reduce(v, reduction):
+    return v.mean() if reduction == "mean" else v.sum() if reduction == "sum" else v
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_and_l1_losses(reduction):
+    x, y = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
+    for cls, f in ((nn.MSELoss, lambda a: (a - y) ** 2), (nn.L1Loss, lambda a: np.abs(a - y))):
+        tx = t64(x, True)
+        out = cls(reduction=reduction)(tx, t64(y))
+        close(out, _reduce(f(x), reduction))
+        out.sum().backward()
+        close(tx.grad, num_grad(lambda a, f=f: _reduce(f(a), reduction).sum(), x), tol=1e-6)
+
+
+def np_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """PyTorch's documented formula, class dim 1, class-index targets."""
+    logp = x - x.max(1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+    c = x.shape[1]
+    w = np.ones(c) if weight is None else weight
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    picked = np.take_along_axis(logp, safe[:, None], 1)[:, 0]
+    wy = w[safe] * valid
+    nll = -picked * wy
+    smooth = -(logp * w).sum(1) * valid
+    if reduction == "mean":
+        nll, smooth = nll.sum() / wy.sum(), smooth.sum() / wy.sum()
+    elif reduction == "sum":
+        nll, smooth = nll.sum(), smooth.sum()
+    return (1 - label_smoothing) * nll + label_smoothing / c * smooth
+
+
+CE_CASES = [
+    dict(),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(ignore_index=1),
+    dict(label_smoothing=0.1),
+    dict(weight=np.array([0.2, 1.0, 3.0, 0.5])),
+    dict(weight=np.array([0.2, 1.0, 3.0, 0.5]), label_smoothing=0.2, ignore_index=0),
+    dict(weight=np.array([0.2, 1.0, 3.0, 0.5]), label_smoothing=0.3, reduction="none"),
+]
+
+
+@pytest.mark.parametrize("kw", CE_CASES, ids=[str(sorted(k)) + k.get("reduction", "") for k in CE_CASES])
+def test_cross_entropy_class_indices(kw):
+    x = RNG.standard_normal((6, 4))
+    target = np.array([0, 1, 3, 1, 2, 0])
+    ref = np_cross_entropy(x, target, **kw)
+    args = dict(kw)
+    if "weight" in args:
+        args["weight"] = t64(args["weight"])
+    tx = t64(x, True)
+    out = nn.CrossEntropyLoss(**args)(tx, sg.tensor(target))
+    close(out, ref)
+    out.sum().backward()
+    close(tx.grad, num_grad(lambda a: np.sum(np_cross_entropy(a, target, **kw)), x), tol=1e-6)
+
+
+def test_cross_entropy_probabilities_unbatched_and_spatial():
+    x = RNG.standard_normal((5, 3))
+    p = _np_softmax(RNG.standard_normal((5, 3)), 1)
+    logp = np.log(_np_softmax(x, 1))
+    w = np.array([1.0, 2.0, 0.5])
+    close(F.cross_entropy(t64(x), t64(p)), -(p * logp).sum() / 5)
+    close(F.cross_entropy(t64(x), t64(p), weight=t64(w), reduction="none"), -(p * logp * w).sum(1))
+    ps = p * 0.8 + 0.2 / 3
+    close(F.cross_entropy(t64(x), t64(p), label_smoothing=0.2), -(ps * logp).sum() / 5)
+    # unbatched: (C,) logits and a 0-d class index
+    close(F.cross_entropy(t64(x[0]), sg.tensor(2)), -logp[0, 2])
+    # (N, C, d) input with (N, d) targets
+    xs = RNG.standard_normal((2, 3, 4))
+    ts = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+    flat = xs.transpose(0, 2, 1).reshape(-1, 3)
+    close(F.cross_entropy(t64(xs), sg.tensor(ts)), np_cross_entropy(flat, ts.reshape(-1)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss(reduction):
+    logp = np.log(_np_softmax(RNG.standard_normal((5, 3)), 1))
+    target = np.array([2, 0, 1, 1, 0])
+    w = np.array([0.5, 2.0, 1.0])
+    picked = -logp[np.arange(5), target] * w[target]
+    ref = picked.sum() / w[target].sum() if reduction == "mean" else _reduce(picked, reduction)
+    tl = t64(logp, True)
+    out = nn.NLLLoss(weight=t64(w), reduction=reduction)(tl, sg.tensor(target))
+    close(out, ref)
+    out.sum().backward()
+    close(tl.grad, num_grad(lambda a: np.sum(-a[np.arange(5), target] * w[target] /
+                                             (w[target].sum() if reduction == "mean" else 1)), logp), tol=1e-6)
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(5\) to match target batch_size \(2\)"):
+        F.nll_loss(t64(logp), sg.tensor([0, 1]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits(reduction):
+    x = RNG.standard_normal((4, 3)) * 3
+    y = (RNG.random((4, 3)) > 0.5).astype(float)
+    w = RNG.random(3) + 0.5
+    pw = RNG.random(3) + 0.5
+
+    def ref(a):
+        log_sig = -np.log1p(np.exp(-a))
+        log_one_minus = -np.log1p(np.exp(a))
+        return _reduce(-w * (pw * y * log_sig + (1 - y) * log_one_minus), reduction)
+
+    tx = t64(x, True)
+    out = nn.BCEWithLogitsLoss(weight=t64(w), reduction=reduction, pos_weight=t64(pw))(tx, t64(y))
+    close(out, ref(x))
+    out.sum().backward()
+    close(tx.grad, num_grad(lambda a: np.sum(ref(a)), x), tol=1e-6)
+    # stable for huge logits
+    big = F.binary_cross_entropy_with_logits(t64([1000.0, -1000.0]), t64([0.0, 1.0]), reduction="none")
+    close(big, [1000.0, 1000.0])
+    loss = nn.BCEWithLogitsLoss()
+    assert [n for n, _ in loss.named_buffers()] == []  # None buffers are skipped
+
+
+def test_loss_argument_checks():
+    with pytest.raises(ValueError, match="bogus is not a valid value for reduction"):
+        nn.MSELoss(reduction="bogus")
+    assert nn.MSELoss(size_average=False).reduction == "sum"
+    assert nn.L1Loss(reduce=False).reduction == "none"
+    with pytest.raises(UserWarning, match="Using a target size"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            F.mse_loss(sg.zeros(3, 1), sg.zeros(3))
+
+
+# ---------------------------------------------------------------------------
+# nn.init and default initialisation
+
+
+def test_calculate_gain_and_fans():
+    assert nn.init.calculate_gain("linear") == 1 and nn.init.calculate_gain("conv2d") == 1
+    assert nn.init.calculate_gain("sigmoid") == 1
+    assert nn.init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    assert nn.init.calculate_gain("relu") == pytest.approx(math.sqrt(2))
+    assert nn.init.calculate_gain("leaky_relu") == pytest.approx(math.sqrt(2 / (1 + 0.01 ** 2)))
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    assert nn.init.calculate_gain("selu") == 0.75
+    with pytest.raises(ValueError, match="Unsupported nonlinearity foo"):
+        nn.init.calculate_gain("foo")
+    assert nn.init._calculate_fan_in_and_fan_out(sg.empty(8, 4, 3, 3)) == (36, 72)
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        nn.init.xavier_uniform_(sg.empty(5))
+
+
+def _stats(t):
+    a = t.detach().numpy()
+    return a.min(), a.max(), a.mean(), a.std()
+
+
+def test_init_functions_have_pytorch_distributions():
+    sg.manual_seed(0)
+    w = nn.Parameter(sg.empty(400, 300))
+    assert nn.init.uniform_(w, -2, 3) is w
+    lo, hi, mean, _ = _stats(w)
+    assert -2 <= lo and hi <= 3 and abs(mean - 0.5) < 0.02
+    nn.init.normal_(w, 1.0, 2.0)
+    _, _, mean, std = _stats(w)
+    assert abs(mean - 1) < 0.02 and abs(std - 2) < 0.02
+    nn.init.xavier_uniform_(w, gain=2.0)
+    bound = 2.0 * math.sqrt(6 / 700)
+    lo, hi, _, std = _stats(w)
+    assert -bound <= lo and hi <= bound and abs(std - bound / math.sqrt(3)) < 0.01 * bound
+    nn.init.xavier_normal_(w)
+    assert abs(_stats(w)[3] - math.sqrt(2 / 700)) < 0.02 * math.sqrt(2 / 700)
+    nn.init.kaiming_uniform_(w, a=0, mode="fan_in", nonlinearity="relu")
+    bound = math.sqrt(2) * math.sqrt(3 / 300)
+    lo, hi, _, _ = _stats(w)
+    assert -bound <= lo and hi <= bound and hi > 0.95 * bound
+    nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    assert abs(_stats(w)[3] - math.sqrt(2 / 400)) < 0.02 * math.sqrt(2 / 400)
+    nn.init.constant_(w, 0.3)
+    close(w, np.full((400, 300), 0.3), tol=1e-7)
+    nn.init.zeros_(w)
+    assert not w.detach().numpy().any()
+    nn.init.ones_(w)
+    assert (w.detach().numpy() == 1).all()
+    nn.init.eye_(w)
+    close(w[:3, :3], np.eye(3))
+    assert w.requires_grad and w.is_leaf and w.grad_fn is None
+
+
+def test_linear_default_init_bounds_and_seed():
+    sg.manual_seed(1)
+    a = nn.Linear(50, 40)
+    sg.manual_seed(1)
+    b = nn.Linear(50, 40)
+    np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+    bound = 1 / math.sqrt(50)  # kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    w = a.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(a.bias.detach().numpy()).max() <= bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound
+
+
+# ---------------------------------------------------------------------------
+# nn.utils
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
+def test_clip_grad_norm(norm_type):
+    p1 = nn.Parameter(t64(RNG.standard_normal((3, 4))))
+    p2 = nn.Parameter(t64(RNG.standard_normal(5)))
+    g1, g2 = RNG.standard_normal((3, 4)) * 3, RNG.standard_normal(5) * 3
+    p1.grad, p2.grad = t64(g1), t64(g2)
+    flat = np.concatenate([g1.ravel(), g2.ravel()])
+    total = np.abs(flat).max() if norm_type == math.inf else (np.abs(flat) ** norm_type).sum() ** (1 / norm_type)
+    out = nn.utils.clip_grad_norm_([p1, p2], max_norm=1.5, norm_type=norm_type)
+    close(out, total)
+    coef = min(1.0, 1.5 / (total + 1e-6))
+    close(p1.grad, g1 * coef)
+    close(p2.grad, g2 * coef)
+    # below the threshold nothing changes
+    nn.utils.clip_grad_norm_(p2, max_norm=1e6, norm_type=norm_type)
+    close(p2.grad, g2 * coef)
+
+
+def test_clip_grad_value_and_vector_conversion():
+    p = nn.Parameter(t64([1.0, 2.0, 3.0]))
+    p.grad = t64([-5.0, 0.5, 5.0])
+    nn.utils.clip_grad_value_([p], 1.0)
+    close(p.grad, [-1.0, 0.5, 1.0])
+    m = nn.Linear(2, 2)
+    v = nn.utils.parameters_to_vector(m.parameters())
+    assert v.shape == (6,)
+    nn.utils.vector_to_parameters(sg.arange(6.0), m.parameters())
+    close(m.weight, [[0.0, 1.0], [2.0, 3.0]])
+    close(m.bias, [4.0, 5.0])
+
+
+# ---------------------------------------------------------------------------
+# against PyTorch (skipped where torch is not installed)
+
+
+def test_layers_and_losses_match_torch():
+    torch = pytest.importorskip("torch")
+    sg.manual_seed(0)
+    ours = nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 4)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.LayerNorm(8), torch.nn.GELU(),
+                                 torch.nn.Linear(8, 4)).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = RNG.standard_normal((5, 6))
+    y = np.array([0, 3, 1, 2, 3])
+    lo = F.cross_entropy(ours(t64(x)), sg.tensor(y), label_smoothing=0.1)
+    lt = torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y), label_smoothing=0.1)
+    lo.backward()
+    lt.backward()
+    close(lo, lt.item())
+    tp = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        close(p.grad, tp[name].grad.numpy(), tol=1e-9)
+    emb_t = torch.nn.Embedding(5, 2, padding_idx=1).double()
+    emb_o = nn.Embedding(5, 2, padding_idx=1).double()
+    emb_o.load_state_dict({"weight": sg.tensor(emb_t.weight.detach().numpy())})
+    idx = np.array([1, 3, 1, 0])
+    emb_t(torch.tensor(idx)).pow(2).sum().backward()
+    (emb_o(sg.tensor(idx)) ** 2).sum().backward()
+    close(emb_o.weight.grad, emb_t.weight.grad.numpy())
+    xb = RNG.standard_normal((3, 4))
+    yb = (RNG.random((3, 4)) > 0.5).astype(float)
+    pw = RNG.random(4) + 0.5
+    close(F.binary_cross_entropy_with_logits(t64(xb), t64(yb), pos_weight=t64(pw)),
+          torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(xb), torch.tensor(yb),
+                                                               pos_weight=torch.tensor(pw)).item())
+    assert repr(ours) == repr(theirs)
