@@ -302,13 +302,15 @@ def _replay_plan_key(tensors: Sequence[T.Tensor], grad_tensors: list) -> tuple |
             if n.op in ("fn_out", "fn_call") or getattr(n, "hooks", None) or getattr(n, "retains_grad", False) \
                     or getattr(n, "freed", False):
                 return None
-        if getattr(n, "overwritten", None) is not None:
-            return None
+            for i in n.inputs:  # a value overwritten in place that a gradient may read: let the transformer check
+                over = getattr(i, "overwritten", None)
+                if over is not None and over[3] is not n:
+                    return None
         bits.append(n.requires_grad + 2 * n.leaf)
     for n in inputs:
         if n.requires_grad and not n.leaf:  # part of the graph was computed already
             return None
-        if getattr(n, "overwritten", None) is not None or getattr(n, "hooks", None):
+        if getattr(n, "hooks", None):
             return None
         bits.append(n.requires_grad + 2 * n.leaf)
     grad_kinds = tuple(None if g is None else (tuple(g.shape), g.dtype) for g in grad_tensors)
