@@ -113,6 +113,7 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     t._grad = None
     t._version = 0
     t._base = None
+    t._view = None
     node.owner = ir.weakref.ref(t)
     return t
 
@@ -124,6 +125,7 @@ def wrap(node: Node) -> Tensor:
     t._grad = None
     t._version = 0
     t._base = None
+    t._view = None
     return t
 
 
@@ -173,7 +175,8 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array that records the ops applied to it."""
 
-    __slots__ = ("_node", "_grad", "_version", "_base", "__weakref__")
+    # _base: the tensor whose `.data` this is; _view: (base, index spec) of a basic-indexing view
+    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -461,6 +464,16 @@ class Tensor:
         if self._base is not None:
             base = self._base
             base._replace_node(_alias(new), bump=False, keep_leaf=True)
+        if self._view is not None and bump:
+            # An in-place op on a view writes through to its base (PyTorch's CopySlices).
+            base, spec = self._view
+            bn = base._node
+            if bn.requires_grad and bn.leaf and _grad_state.enabled:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            written = record("index_put", (base, wrap(new)), (spec, False))
+            written._node.owner = None
+            base._replace_node(written._node, opname=opname)
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.note_inplace(self)
 
@@ -1101,8 +1114,11 @@ class Tensor:
         from .indexing import normalize
         spec, tensors, kind = normalize(index, self._node.shape, tensor)
         if all(s == ("slice", None, None, None) or s == "..." for s in spec):
-            return self if not spec or spec else self
-        return record(kind, (self,) + tuple(tensors), (spec,))
+            return self
+        out = record(kind, (self,) + tuple(tensors), (spec,))
+        if not tensors:  # basic indexing gives a view: in-place ops on it write through to self
+            out._view = (self, spec)
+        return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
         from .indexing import normalize

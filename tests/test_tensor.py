@@ -448,7 +448,6 @@ def test_inplace_ops_return_self_and_update():
     assert f.dtype is torch.float32
 
 
-@bug("in-place op on a view (x[0].fill_(1), x[:, 2] += 5) does not write through to the base tensor")
 def test_inplace_on_view_updates_base():
     x = torch.zeros(2, 3)
     x[0].fill_(1)

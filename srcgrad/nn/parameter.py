@@ -28,6 +28,7 @@ class Parameter(Tensor):
         p._grad = None
         p._version = 0
         p._base = None
+        p._view = None
         ir.set_owner(p._node, p)
         if requires_grad:
             p.requires_grad_(True)
