@@ -45,23 +45,18 @@ class CompileWarning(UserWarning):
 
 
 def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
-    root, steps = path[0], path[1:]
-
-    def get(args: tuple, kwargs: dict, fn: Callable) -> Any:
-        kind, key = root
-        if kind == "arg":
-            obj = args[key]
-        elif kind == "kwarg":
-            obj = kwargs[key]
-        elif kind == "cell":
-            obj = fn.__closure__[key].cell_contents
+    """A function reading the value at ``path`` from (args, kwargs, fn), compiled to one expression."""
+    (kind, key), steps = path[0], path[1:]
+    expr = {"arg": f"a[{key!r}]", "kwarg": f"k[{key!r}]", "cell": f"f.__closure__[{key!r}].cell_contents",
+            "global": f"f.__globals__[{key!r}]"}[kind]
+    for how, k in steps:
+        if how == "item":
+            expr += f"[{k!r}]"
+        elif isinstance(k, str) and k.isidentifier():
+            expr += f".{k}"
         else:
-            obj = fn.__globals__[key]
-        for how, k in steps:
-            obj = obj[k] if how == "item" else getattr(obj, k)
-        return obj
-
-    return get
+            expr = f"getattr({expr}, {k!r})"
+    return eval(f"lambda a, k, f: {expr}")  # noqa: S307 - built from ints and identifiers only
 
 
 def _describe(path: tuple, names: list[str]) -> str:

@@ -53,13 +53,15 @@ class device:  # noqa: N801 - the PyTorch name
             f"device(type='{self.type}', index={self.index})"
 
     def __eq__(self, other: object) -> bool:
+        if other is self:  # devices are interned: the usual case
+            return True
         if isinstance(other, str):
             other = device(other)
         return isinstance(other, device) and other.type == self.type and \
             (other.index or 0) == (self.index or 0)
 
     def __hash__(self) -> int:
-        return hash(str(self))
+        return hash((self.type, self.index or 0))
 
     def __reduce__(self) -> tuple:
         return (device, (str(self),))
