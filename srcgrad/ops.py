@@ -109,6 +109,14 @@ def to_bool(x: Any, **_: Any) -> tuple:
 
 
 def _promoted(xs: tuple) -> D.dtype:
+    if len(xs) == 2:  # the common cases, without building operand tuples
+        a, b = xs[0].dtype, xs[1].dtype
+        if a is b:
+            return a
+        if b.weak and not a.weak and b.category <= a.category:
+            return a
+        if a.weak and not b.weak and a.category <= b.category:
+            return b
     return D.result_type(tuple((len(x.shape), x.dtype) for x in xs))
 
 
