@@ -271,9 +271,7 @@ class CompiledFunction:
         if tracer.broke_at is not None:
             self._go_dynamic(tracer.broke_at)
             return result
-        entry = self._build_entry(tracer, result, tensor_paths, value_paths, float_paths, leaves)
-        if entry is None:
-            return result
+        entry, inputs, outputs = self._build_entry(tracer, result, tensor_paths, value_paths, float_paths, leaves)
         entry.trace_s = time.perf_counter() - t0
         entry.reason = self._why(key)
         self.compiles += 1
@@ -290,7 +288,7 @@ class CompiledFunction:
             self.warned = True
             warnings.warn(f"srcgrad.compile: {self.__name__} has been compiled {self.compiles} times; last "
                           f"change: {entry.reason}", CompileWarning, stacklevel=3)
-        return self._finish_first_call(entry, result)
+        return self._finish_first_call(entry, inputs, outputs, result)
 
     def _go_dynamic(self, loc: tuple) -> None:
         self.dynamic_at = loc
@@ -328,7 +326,7 @@ class CompiledFunction:
         return "keyword arguments changed"
 
     def _build_entry(self, tracer: Tracer, result: Any, tensor_paths: dict, value_paths: dict,
-                     float_paths: dict, leaves: list) -> Entry | None:
+                     float_paths: dict, leaves: list) -> tuple[Entry, list, list]:
         # Outputs: returned tensors, tensors updated in place, tensors whose .grad changed.
         flat_result: list = []
         structure = _flatten(result, flat_result)
@@ -411,13 +409,10 @@ class CompiledFunction:
             compiler.CACHE.history.append(prog)
             compiler.CACHE.misses += 1
         entry.program = prog
-        self._first = (entry, inputs, outputs)
-        return entry
+        return entry, inputs, outputs
 
-    def _finish_first_call(self, entry: Entry, result: Any) -> Any:
+    def _finish_first_call(self, entry: Entry, inputs: list, outputs: list, result: Any) -> Any:
         # The first call's values come from running the new program on the traced inputs.
-        _, inputs, outputs = self._first
-        self._first = None
         values = self._run(entry, [n.value for n in inputs])
         for n, v in zip(outputs, values):
             n.value = v

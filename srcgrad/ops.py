@@ -18,8 +18,6 @@ from typing import Any
 
 from . import dtypes as D
 
-float_ops_ns: dict[str, Any] = {}
-
 
 class OpDef:
     __slots__ = ("name", "attr_names", "shape_rule", "lower", "grad_name", "cast", "saves", "vjp")
@@ -174,7 +172,7 @@ def reduction(kind: str) -> Callable:
                     f"complex dtype. Got: {TORCH_TYPE_NAMES.get(d.name, d.name.title())}")
         elif kind == "index":
             d = D.int64
-        if kind in ("keep", "index") and x.dtype.category >= 0:
+        if kind in ("keep", "index"):
             for i in dims:
                 if x.shape[i] == 0:
                     raise IndexError("Expected reduction dim to have non-zero size "

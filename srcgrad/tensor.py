@@ -1305,14 +1305,6 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return t
 
 
-def _has_str(data: Any) -> bool:
-    if isinstance(data, str):
-        return True
-    if isinstance(data, (list, tuple)):
-        return any(_has_str(d) for d in data[:8])
-    return False
-
-
 def _device_arg(dev: Any) -> device:
     return CPU if dev is None else device(dev)
 
@@ -1416,8 +1408,8 @@ def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
-    return rand(n).argsort().to(dtype or D.int64) if False else \
-        tensor(np.argsort(np.asarray(rand(n)._value())), dtype=dtype or D.int64, device=device)
+    # a permutation from srcgrad's own generator, so manual_seed reproduces it
+    return tensor(np.argsort(np.asarray(rand(n)._value())), dtype=dtype or D.int64, device=device)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,

@@ -241,7 +241,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Ten
     scores = (q @ k.transpose(-2, -1)) * s
     if is_causal:
         n, m = q.shape[-2], k.shape[-2]
-        causal = T.ones(n, m, dtype=T.D.bool_).tril() if False else (T.arange(n).unsqueeze(1) >= T.arange(m))
+        causal = T.arange(n).unsqueeze(1) >= T.arange(m)
         scores = scores.masked_fill(~causal, -math.inf)
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype.name == "bool" else scores + attn_mask
