@@ -42,11 +42,10 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
         if isinstance(it, (list, np.ndarray)) or (isinstance(it, Tensor)):
             t = it if isinstance(it, Tensor) else as_tensor(it)
             if t.dtype.category == 0:
-                mask = t.numpy()
-                expanded.extend(("mask", as_tensor(np.asarray(a, np.int64)), mask.shape[k])
-                                for k, a in enumerate(np.nonzero(mask)))
-                expanded[-len(mask.shape):] = [("mask", e[1], mask.shape, k)
-                                               for k, e in enumerate(expanded[-len(mask.shape):])]
+                # A bool mask selects data-dependent positions: realise it, one index tensor per dim.
+                mask = t.detach().numpy()
+                for k, idx in enumerate(np.nonzero(mask)):
+                    expanded.append(("mask", as_tensor(idx.astype(np.int64)), mask.shape, k))
                 continue
             if t.dtype.category != 1:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -76,11 +75,9 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
             kind = "slice" if kind == "select" else kind
             continue
         if isinstance(e, tuple) and e and e[0] == "mask":
-            size = e[2][e[3]]
             if e[2][e[3]] != shape[dim]:
                 raise IndexError(f"The shape of the mask {list(e[2])} at index {e[3]} does not match the "
                                  f"shape of the indexed tensor {list(shape)} at index {dim}")
-            del size
             spec.append("T")
             tensors.append(e[1])
             kind = "index"
