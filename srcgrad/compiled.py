@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import time
+import types
 import warnings
 import weakref
 from collections import OrderedDict
@@ -49,21 +50,38 @@ def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
     (kind, key), steps = path[0], path[1:]
     expr = {"arg": f"a[{key!r}]", "kwarg": f"k[{key!r}]", "cell": f"f.__closure__[{key!r}].cell_contents",
             "global": f"f.__globals__[{key!r}]"}[kind]
+    keys: list = []  # dict keys that are objects (an optimiser's state is keyed by tensors)
     for how, k in steps:
-        if how == "item":
+        if how == "item" and isinstance(k, (str, int)):
             expr += f"[{k!r}]"
+        elif how == "item":
+            keys.append(k)
+            expr += f"[_keys[{len(keys) - 1}]]"
         elif isinstance(k, str) and k.isidentifier():
             expr += f".{k}"
         else:
             expr = f"getattr({expr}, {k!r})"
-    return eval(f"lambda a, k, f: {expr}")  # noqa: S307 - built from ints and identifiers only
+    # built from ints, strings' reprs and identifiers only
+    return eval(f"lambda a, k, f, _keys=_keys: {expr}", {"_keys": keys})  # noqa: S307
 
 
-def _describe(path: tuple, names: list[str]) -> str:
+def _root_name(path: tuple, fn: Callable) -> str:
     kind, key = path[0]
-    text = names[key] if kind == "arg" and key < len(names) else str(key)
+    if kind == "arg":
+        names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+        return names[key] if key < len(names) else f"args[{key}]"
+    if kind == "cell":
+        return fn.__code__.co_freevars[key]
+    return str(key)
+
+
+def _describe(path: tuple, fn: Callable) -> str:
+    text = _root_name(path, fn)
     for how, k in path[1:]:
-        text += f"[{k!r}]" if how == "item" else f".{k}"
+        if how == "item":
+            text += f"[{k!r}]" if isinstance(k, (str, int)) else f"[<{type(k).__name__}>]"
+        else:
+            text += f".{k}"
     return text
 
 
@@ -87,10 +105,8 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int) -> None:
     elif isinstance(obj, dict):
         seen.add(id(obj))
         for k, v in obj.items():
-            if isinstance(k, (str, int)):
-                _walk(v, path + (("item", k),), out, seen, depth - 1)
-    elif hasattr(obj, "__dict__") and not callable(obj) and type(obj).__module__ not in ("builtins",) \
-            and not isinstance(obj, type) and type(obj).__name__ != "module":
+            _walk(v, path + (("item", k),), out, seen, depth - 1)
+    elif _is_state_object(obj):
         seen.add(id(obj))
         for k, v in vars(obj).items():
             _walk(v, path + (("attr", k),), out, seen, depth - 1)
@@ -106,6 +122,32 @@ def _captured_roots(fn: Callable) -> list[tuple]:
         if name in fn.__globals__:
             roots.append((("global", name), name))
     return roots
+
+
+def _is_state_object(obj: Any) -> bool:
+    """An instance holding state (a model, an optimiser), as opposed to a function, class or module."""
+    return hasattr(obj, "__dict__") and not isinstance(
+        obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
+              functools.partial))
+
+
+def _python_state_change(before: list, after: list, fn: Callable) -> str | None:
+    """The first Python-level difference between two walks of the reachable state, in words."""
+    old = {p: v for p, v in before}
+    new = {p: v for p, v in after}
+    for p, v in new.items():
+        if p not in old:
+            return f"{_describe(p, fn)} appeared"
+        w = old[p]
+        if isinstance(v, Tensor) or isinstance(w, Tensor):
+            if v is not w:
+                return f"{_describe(p, fn)} is a different object"
+        elif type(v) is not type(w) or v != w:
+            return f"{_describe(p, fn)} changed: {w!r} -> {v!r}"
+    for p in old:
+        if p not in new:
+            return f"{_describe(p, fn)} disappeared"
+    return None
 
 
 def _arg_signature(obj: Any) -> Any:
@@ -163,8 +205,8 @@ class Tracer:
 class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
-    __slots__ = ("program", "sources", "outputs", "result", "result_like", "guards", "tensor_guards", "reason",
-                 "calls", "trace_s", "n_rng")
+    __slots__ = ("program", "sources", "outputs", "result", "result_like", "guards", "tensor_guards", "aliases",
+                 "reason", "calls", "trace_s", "n_rng")
 
 
 class CompiledFunction:
@@ -185,6 +227,7 @@ class CompiledFunction:
         self.last_entry: Entry | None = None
         self.arg_names = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
         self.warned = False
+        self.state_changes = 0
 
     # -- public inspection ----------------------------------------------------
 
@@ -228,6 +271,12 @@ class CompiledFunction:
                 return False
             if type(v) is not type(expect) or v != expect:
                 return False
+        for first, other in entry.aliases:
+            try:
+                if first(args, kwargs, self.fn) is not other(args, kwargs, self.fn):
+                    return False
+            except (KeyError, IndexError, AttributeError):
+                return False
         for get, sig in entry.tensor_guards:
             try:
                 t = get(args, kwargs, self.fn)
@@ -238,8 +287,8 @@ class CompiledFunction:
                 return False
         return True
 
-    def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
-        # Everything the body reads must be a value, so that it becomes a program input.
+    def _leaves(self, args: tuple, kwargs: dict) -> list:
+        """(path, value) of every tensor and Python scalar the function can reach."""
         leaves: list = []
         seen: set = set()
         for i, a in enumerate(args):
@@ -251,15 +300,22 @@ class CompiledFunction:
                 obj = _getter((root,))(args, kwargs, self.fn)
             except (ValueError, KeyError):
                 continue
-            if isinstance(obj, (Tensor, list, tuple, dict)) or (hasattr(obj, "__dict__") and not callable(obj)
-                                                               and type(obj).__name__ != "module"):
+            if isinstance(obj, (Tensor, list, tuple, dict)) or _is_state_object(obj):
                 _walk(obj, (root,), leaves, seen, 6)
+        return leaves
+
+    def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
+        # Everything the body reads must be a value, so that it becomes a program input.
+        leaves = self._leaves(args, kwargs)
         pending = [t._node for _, t in leaves if isinstance(t, Tensor) and t._node.value is None]
         if pending:
             compiler.realize(pending)
         tensor_paths = {id(t._node): (p, t) for p, t in leaves if isinstance(t, Tensor)}
         value_paths = {id(t._node.value): p for p, t in leaves if isinstance(t, Tensor)}
-        float_paths = {id(v): p for p, v in leaves if isinstance(v, float)}
+        float_paths: dict[int, list] = {}  # one float object may sit at several paths (lr and initial_lr)
+        for p, v in leaves:
+            if isinstance(v, float):
+                float_paths.setdefault(id(v), []).append(p)
 
         tracer = Tracer()
         tracing.ACTIVE = tracer
@@ -270,6 +326,15 @@ class CompiledFunction:
             tracing.ACTIVE = None
         if tracer.broke_at is not None:
             self._go_dynamic(tracer.broke_at)
+            return result
+        changed = _python_state_change(leaves, self._leaves(args, kwargs), self.fn)
+        if changed is not None:
+            # The body changed Python state (an optimiser creating its buffers on the first
+            # step, a counter): a replay would not. Run it as traced, and trace again next
+            # call; a function that does so every call runs define-by-run from then on.
+            self.state_changes += 1
+            if self.state_changes > 1:
+                self._go_dynamic(None, f"it changes Python state on every call ({changed})")
             return result
         entry, inputs, outputs = self._build_entry(tracer, result, tensor_paths, value_paths, float_paths, leaves)
         entry.trace_s = time.perf_counter() - t0
@@ -290,13 +355,14 @@ class CompiledFunction:
                           f"change: {entry.reason}", CompileWarning, stacklevel=3)
         return self._finish_first_call(entry, inputs, outputs, result)
 
-    def _go_dynamic(self, loc: tuple) -> None:
-        self.dynamic_at = loc
-        where = f"{loc[0]}:{loc[1]}" if loc else "?"
-        from .codegen import source_line
-        warnings.warn(f"srcgrad.compile: {self.__name__} needs a tensor's value while tracing (at {where}: "
-                      f"{source_line(loc)}); it runs define-by-run from now on, so no branch is baked in",
-                      CompileWarning, stacklevel=3)
+    def _go_dynamic(self, loc: tuple | None, why: str | None = None) -> None:
+        self.dynamic_at = loc or ("<python state>", 0)
+        if why is None:
+            from .codegen import source_line
+            where = f"{loc[0]}:{loc[1]}" if loc else "?"
+            why = f"it needs a tensor's value while tracing (at {where}: {source_line(loc)})"
+        warnings.warn(f"srcgrad.compile: {self.__name__} runs define-by-run from now on: {why}; "
+                      "so no branch or Python value is baked in", CompileWarning, stacklevel=4)
 
     def _why(self, key: Any) -> str:
         prev = self.last_key
@@ -350,6 +416,7 @@ class CompiledFunction:
         rng_counter = {id(c): k for k, (s, c) in enumerate(tracer.rng)}
         old_nodes = {}
         sources = []
+        aliases: list = []
         for n in inputs:
             if n.op == "scalar":
                 if id(n) in rng_seed:
@@ -357,7 +424,10 @@ class CompiledFunction:
                 elif id(n) in rng_counter:
                     sources.append(("rng_counter", rng_counter[id(n)]))
                 elif id(n.value) in float_paths and isinstance(n.value, float):
-                    sources.append(("get", _getter(float_paths[id(n.value)])))
+                    paths = float_paths[id(n.value)]
+                    sources.append(("get", _getter(paths[0])))
+                    # which of its paths the body read is unknown: replay only while they still agree
+                    aliases += [(_getter(paths[0]), _getter(q)) for q in paths[1:]]
                 else:
                     sources.append(("const", n.value))
             elif id(n) in tensor_paths:
@@ -384,6 +454,7 @@ class CompiledFunction:
                                for p, t in leaves if isinstance(t, Tensor)
                                and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))]
         entry.sources = sources
+        entry.aliases = aliases
         pos = {id(n): k for k, n in enumerate(outputs)}
         entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else ("node", r._node)
                                     for r in flat_result])
@@ -397,11 +468,11 @@ class CompiledFunction:
         hints = {}
         for n, (kind, _) in zip(inputs, sources):
             path = tensor_paths.get(id(n), (None,))[0] if kind == "tensor" else \
-                float_paths.get(id(n.value)) if kind == "get" else None
+                float_paths.get(id(n.value), [None])[0] if kind == "get" else None
             if kind == "tensor" and path is None:
                 path = value_paths.get(id(n.value))
             if path is not None:
-                hints[id(n)] = _path_name(path, self.arg_names)
+                hints[id(n)] = _path_name(path, self.fn)
         prog = compiler.CACHE.programs.get(key)
         if prog is None:
             prog = compiler.compile_program(key, order, inputs, outputs, fn_name=fn_name, input_names=hints)
@@ -500,11 +571,10 @@ def _value_node(value: jax.Array, like: Any) -> Any:
     return n
 
 
-def _path_name(path: tuple, arg_names: list[str]) -> str:
+def _path_name(path: tuple, fn: Callable) -> str:
     """A readable variable name for a value's path: ``params[1]`` -> ``params_1``, ``model.w`` -> ``model_w``."""
-    kind, key = path[0]
-    parts = [arg_names[key] if kind == "arg" and key < len(arg_names) else str(key)]
-    parts += [str(k) for _, k in path[1:]]
+    parts = [_root_name(path, fn)]
+    parts += [str(k) if isinstance(k, (str, int)) else type(k).__name__.lower() for _, k in path[1:]]
     name = "_".join(parts)
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
     return name if name.isidentifier() else "a_" + name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -32,18 +33,18 @@ def _sgd_step(params, x, y, lr):
 
 
 def test_traces_once_then_replays_without_running_python():
-    runs = []
+    runs = itertools.count()  # not state the function's program reads
 
     @torch.compile
     def f(x):
-        runs.append(1)
+        next(runs)
         return (x * 2).sum()
 
     x = torch.ones(3)
     assert f(x).item() == 6.0
     assert f(torch.full((3,), 2.0)).item() == 12.0
     assert f(torch.full((3,), 3.0)).item() == 18.0
-    assert len(runs) == 1
+    assert next(runs) == 1  # the body ran once
     assert f.cache_info()["hits"] == 2
 
 
@@ -275,3 +276,53 @@ def test_numbers_baked_into_constants_are_guarded():
     np.testing.assert_allclose(f(torch.ones(2), [2.5, 3.5]).numpy(), [2.5, 3.5])
     np.testing.assert_allclose(f(torch.ones(2), [2.5, 3.5]).numpy(), [2.5, 3.5])
     assert f.compiles == 2 and f.hits == 1
+
+
+def _nn_setup(seed):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    return model, opt, sched
+
+
+def test_nn_modules_and_optimizers_work_unchanged_in_a_compiled_step():
+    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def make_step(model, opt):
+        def step(inp, target):
+            opt.zero_grad()
+            loss = loss_fn(model(inp), target)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager_model, eager_opt, eager_sched = _nn_setup(1)
+    comp_model, comp_opt, comp_sched = _nn_setup(1)
+    eager_step = make_step(eager_model, eager_opt)
+    comp_step = torch.compile(make_step(comp_model, comp_opt))
+    for _ in range(6):
+        le, lc = eager_step(x, y), comp_step(x, y)
+        eager_sched.step()
+        comp_sched.step()
+        np.testing.assert_allclose(lc.item(), le.item(), rtol=1e-5)
+    for pe, pc in zip(eager_model.parameters(), comp_model.parameters()):
+        np.testing.assert_allclose(pc.detach().numpy(), pe.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert comp_step.dynamic_at is None
+
+
+def test_mutating_python_state_every_call_falls_back_with_a_clear_warning():
+    seen = []
+
+    @torch.compile
+    def f(x):
+        seen.append(x.shape[0])
+        return x * len(seen)
+
+    f(torch.ones(2))  # traced; the list grew: not cached
+    with pytest.warns(CompileWarning, match=r"changes Python state on every call \(seen\[1\] appeared\)"):
+        f(torch.ones(2))
+    np.testing.assert_array_equal(f(torch.ones(2)).numpy(), [3, 3])  # the undecorated result
+    assert seen == [2, 2, 2]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..dtypes import float32
 from ..grad_mode import no_grad
-from ..tensor import full_like
+from ..tensor import full_like, zeros
 from .optimizer import Optimizer, scalar
 
 
@@ -34,7 +35,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p]["step"] = 0
+                self.state[p]["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
                 self.state[p]["sum"] = full_like(p, float(group["initial_accumulator_value"]))
 
     @no_grad()
@@ -51,12 +52,12 @@ class Adagrad(Optimizer):
                 if g is None:
                     continue
                 state = self.state[p]
-                state["step"] += 1
+                state["step"].add_(1)
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
                     g = g + wd * p
-                clr = lr / (1 + (state["step"] - 1) * lr_decay)
+                clr = lr / (1 + (state["step"].to(p.dtype) - 1) * lr_decay)
                 state["sum"].add_(g * g)
                 std = state["sum"].sqrt() + eps
                 p.sub_(g / std * clr)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..dtypes import float32
 from ..grad_mode import no_grad
-from ..tensor import zeros_like
+from ..tensor import zeros, zeros_like
 from .optimizer import Optimizer, scalar
 
 
@@ -55,13 +55,14 @@ class Adam(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0
+                    # a tensor, as in PyTorch: a compiled step then counts on the device, not in Python
+                    state["step"] = zeros((), dtype=float32, device=p.device)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
                     if group["amsgrad"]:
                         state["max_exp_avg_sq"] = zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
+                state["step"].add_(1)
+                t = state["step"].to(p.dtype)  # bias corrections in the parameter's precision
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
@@ -74,7 +75,7 @@ class Adam(Optimizer):
                 exp_avg_sq.mul_(beta2)
                 exp_avg_sq.add_(g * g * (1 - beta2))
                 step_size = lr / (1 - beta1 ** t)
-                bc2_sqrt = math.sqrt(1 - beta2 ** t)
+                bc2_sqrt = (1 - beta2 ** t).sqrt()
                 if group["amsgrad"]:
                     max_sq = state["max_exp_avg_sq"]
                     max_sq.copy_(max_sq.maximum(exp_avg_sq))

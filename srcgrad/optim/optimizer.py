@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
 
+from ..dtypes import float32
 from ..grad_mode import no_grad
 from ..tensor import Tensor, tensor
 
@@ -154,9 +155,9 @@ class Optimizer:
 
         def cast(param: Tensor, value: Any, key: Any = None) -> Any:
             if isinstance(value, Tensor):
-                if key == "step":
-                    return int(value.item())
                 value = value.detach()
+                if key == "step":
+                    return value.to(dtype=float32, device=param.device).reshape(())
                 if param.is_floating_point() and value.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device)
                 return value.to(device=param.device)

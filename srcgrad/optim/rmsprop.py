@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..dtypes import float32
 from ..grad_mode import no_grad
-from ..tensor import zeros_like
+from ..tensor import zeros, zeros_like
 from .optimizer import Optimizer, scalar
 
 
@@ -49,13 +50,13 @@ class RMSprop(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0
+                    state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
                     state["square_avg"] = zeros_like(p)
                     if momentum > 0:
                         state["momentum_buffer"] = zeros_like(p)
                     if group["centered"]:
                         state["grad_avg"] = zeros_like(p)
-                state["step"] += 1
+                state["step"].add_(1)
                 if group["maximize"]:
                     g = -g
                 if wd != 0:
