@@ -71,7 +71,8 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
     """The pending nodes needed for ``targets`` in topological order, the program's
     inputs, its outputs (``targets``, plus live pending nodes when ``keep_live``)
     and its signature."""
-    pos: dict[int, int] = {}
+    # Nodes hash by identity, so they key the dicts directly (this walk is on the hot path).
+    pos: dict = {}
     entries: list[tuple] = []
     order: list[Node] = []
     inputs: list[Node] = []
@@ -79,38 +80,43 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
     # one program input: scalar inputs are shared by the identity of their value.
     scalar_pos: dict[int, int] = {}
     for t in targets:
-        if t.value is not None or id(t) in pos:
+        if t.value is not None or t in pos:
             continue
         stack = [t]
         while stack:
             n = stack[-1]
-            if id(n) in pos:
+            if n in pos:
                 stack.pop()
                 continue
             ready = True
             for i in n.inputs:
-                if id(i) not in pos:
-                    if i.value is not None:
-                        if i.op == "scalar":
-                            shared = scalar_pos.get(id(i.value))
-                            if shared is not None:
-                                pos[id(i)] = shared
-                                continue
-                            scalar_pos[id(i.value)] = len(entries)
-                        pos[id(i)] = len(entries)
-                        entries.append(_input_entry(i))
-                        inputs.append(i)
-                    else:
+                if i not in pos:
+                    if i.value is None:
                         stack.append(i)
                         ready = False
+                        continue
+                    if i.op == "scalar":
+                        shared = scalar_pos.get(id(i.value))
+                        if shared is not None:
+                            pos[i] = shared
+                            continue
+                        scalar_pos[id(i.value)] = len(entries)
+                        entries.append(("scalar", type(i.value)))
+                    else:
+                        entries.append(("input", i.shape, i.dtype, i.device))
+                    pos[i] = len(entries) - 1
+                    inputs.append(i)
             if ready:
                 stack.pop()
-                pos[id(n)] = len(entries)
-                entries.append((n.sig, tuple([pos[id(i)] for i in n.inputs])))
+                pos[n] = len(entries)
+                entries.append((n.sig, tuple([pos[i] for i in n.inputs])))
                 order.append(n)
-    want = {id(t) for t in targets}
-    outputs = [n for n in order if id(n) in want or (keep_live and live_tensor(n) is not None)]
-    key = (tuple(entries), tuple([pos[id(o)] for o in outputs]))
+    want = set(targets)
+    if keep_live:
+        outputs = [n for n in order if n in want or live_tensor(n) is not None]
+    else:
+        outputs = [n for n in order if n in want]
+    key = (tuple(entries), tuple([pos[o] for o in outputs]))
     return order, inputs, outputs, key
 
 
