@@ -45,12 +45,12 @@ class CompileWarning(UserWarning):
 # where values come from: paths into the arguments and the function's globals
 
 
-def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
-    """A function reading the value at ``path`` from (args, kwargs, fn), compiled to one expression."""
+def _expr(path: tuple, keys: list) -> str:
+    """Python source reading the value at ``path`` from ``a`` (args), ``k`` (kwargs) and ``f`` (the
+    function); dict keys that are objects (an optimiser's state is keyed by tensors) go to ``keys``."""
     (kind, key), steps = path[0], path[1:]
     expr = {"arg": f"a[{key!r}]", "kwarg": f"k[{key!r}]", "cell": f"f.__closure__[{key!r}].cell_contents",
             "global": f"f.__globals__[{key!r}]"}[kind]
-    keys: list = []  # dict keys that are objects (an optimiser's state is keyed by tensors)
     for how, k in steps:
         if how == "item" and isinstance(k, (str, int)):
             expr += f"[{k!r}]"
@@ -61,8 +61,62 @@ def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
             expr += f".{k}"
         else:
             expr = f"getattr({expr}, {k!r})"
-    # built from ints, strings' reprs and identifiers only
-    return eval(f"lambda a, k, f, _keys=_keys: {expr}", {"_keys": keys})  # noqa: S307
+    return expr
+
+
+def _lambda(body: str, keys: list) -> Callable[[tuple, dict, Callable], Any]:
+    # built from ints, the reprs of strings and identifiers only
+    return eval(f"lambda a, k, f, _keys=_keys: {body}", {"_keys": keys})  # noqa: S307
+
+
+def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
+    """A function reading the value at ``path`` from (args, kwargs, fn), compiled to one expression."""
+    keys: list = []
+    return _lambda(_expr(path, keys), keys)
+
+
+def _gatherer(sources: list) -> Callable:
+    """One compiled function returning the program's arguments for a call, in order."""
+    keys: list = []
+    consts: list = []
+    parts = []
+    for kind, src in sources:
+        if kind == "tensor":
+            parts.append(f"{_expr(src, keys)}._value()")
+        elif kind == "get":
+            parts.append(_expr(src, keys))
+        elif kind == "ref":
+            consts.append(src)
+            parts.append(f"_c[{len(consts) - 1}]()._value()")
+        elif kind == "const":
+            consts.append(src)
+            parts.append(f"_c[{len(consts) - 1}]")
+        else:
+            parts.append(f"_r[{src}][{0 if kind == 'rng_seed' else 1}]")
+    body = "[" + ", ".join(parts) + "]"
+    # built from ints, the reprs of strings and identifiers only
+    return eval(f"lambda a, k, f, _r, _keys=_keys, _c=_c: {body}", {"_keys": keys, "_c": consts})  # noqa: S307
+
+
+def _guard(scalars: list, aliases: list, tensors: list) -> tuple[Callable, tuple]:
+    """One compiled function reading everything an entry is guarded on, and the tuple it must equal.
+
+    Scalars compare by type and value, aliased paths by identity, tensors by shape, dtype and
+    requires_grad: checking a call is one function call and one tuple comparison."""
+    keys: list = []
+    parts, expect = [], []
+    for path, value in scalars:
+        e = _expr(path, keys)
+        parts += [e, f"type({e})"]
+        expect += [value, type(value)]
+    for first, other in aliases:
+        parts.append(f"{_expr(first, keys)} is {_expr(other, keys)}")
+        expect.append(True)
+    for path, t in tensors:
+        e = _expr(path, keys)
+        parts += [f"{e}._node.shape", f"{e}._node.dtype", f"{e}._node.requires_grad"]
+        expect += [t._node.shape, t._node.dtype, t._node.requires_grad]
+    return _lambda("(" + "".join(p + ", " for p in parts) + ")", keys), tuple(expect)
 
 
 def _root_name(path: tuple, fn: Callable) -> str:
@@ -205,7 +259,7 @@ class Tracer:
 class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
-    __slots__ = ("program", "sources", "outputs", "result", "result_like", "guards", "tensor_guards", "aliases",
+    __slots__ = ("program", "sources", "gather", "outputs", "result", "result_like", "guard", "guard_expect",
                  "reason", "calls", "trace_s", "n_rng")
 
 
@@ -264,28 +318,10 @@ class CompiledFunction:
         return self._trace(key, args, kwargs)
 
     def _guards_hold(self, entry: Entry, args: tuple, kwargs: dict) -> bool:
-        for get, expect in entry.guards:
-            try:
-                v = get(args, kwargs, self.fn)
-            except (KeyError, IndexError, AttributeError):
-                return False
-            if type(v) is not type(expect) or v != expect:
-                return False
-        for first, other in entry.aliases:
-            try:
-                if first(args, kwargs, self.fn) is not other(args, kwargs, self.fn):
-                    return False
-            except (KeyError, IndexError, AttributeError):
-                return False
-        for get, sig in entry.tensor_guards:
-            try:
-                t = get(args, kwargs, self.fn)
-            except (KeyError, IndexError, AttributeError):
-                return False
-            n = t._node
-            if (n.shape, n.dtype, n.requires_grad) != sig:
-                return False
-        return True
+        try:
+            return entry.guard(args, kwargs, self.fn) == entry.guard_expect
+        except (KeyError, IndexError, AttributeError, TypeError):
+            return False
 
     def _leaves(self, args: tuple, kwargs: dict) -> list:
         """(path, value) of every tensor and Python scalar the function can reach."""
@@ -425,15 +461,15 @@ class CompiledFunction:
                     sources.append(("rng_counter", rng_counter[id(n)]))
                 elif id(n.value) in float_paths and isinstance(n.value, float):
                     paths = float_paths[id(n.value)]
-                    sources.append(("get", _getter(paths[0])))
+                    sources.append(("get", paths[0]))
                     # which of its paths the body read is unknown: replay only while they still agree
-                    aliases += [(_getter(paths[0]), _getter(q)) for q in paths[1:]]
+                    aliases += [(paths[0], q) for q in paths[1:]]
                 else:
                     sources.append(("const", n.value))
             elif id(n) in tensor_paths:
-                sources.append(("tensor", _getter(tensor_paths[id(n)][0])))
+                sources.append(("tensor", tensor_paths[id(n)][0]))
             elif id(n.value) in value_paths:  # e.g. x.detach() of an argument: the same array
-                sources.append(("tensor", _getter(value_paths[id(n.value)])))
+                sources.append(("tensor", value_paths[id(n.value)]))
             elif n.id >= tracer.start_id:
                 sources.append(("const", n.value))
             else:
@@ -448,13 +484,13 @@ class CompiledFunction:
         used_floats = {id(n.value) for n in inputs if n.op == "scalar"}
         entry = Entry()
         # (direct tensor arguments are covered by the cache key already)
-        entry.guards = [(_getter(p), v) for p, v in leaves
-                        if isinstance(v, _SCALARS) and not (isinstance(v, float) and id(v) in used_floats)]
-        entry.tensor_guards = [(_getter(p), (t._node.shape, t._node.dtype, t._node.requires_grad))
-                               for p, t in leaves if isinstance(t, Tensor)
-                               and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))]
+        entry.guard, entry.guard_expect = _guard(
+            [(p, v) for p, v in leaves
+             if isinstance(v, _SCALARS) and not (isinstance(v, float) and id(v) in used_floats)],
+            aliases,
+            [(p, t) for p, t in leaves if isinstance(t, Tensor) and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))])
         entry.sources = sources
-        entry.aliases = aliases
+        entry.gather = _gatherer(sources)
         pos = {id(n): k for k, n in enumerate(outputs)}
         entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else ("node", r._node)
                                     for r in flat_result])
@@ -466,13 +502,9 @@ class CompiledFunction:
         entry.calls = 0
         fn_name = self.__name__ if self.__name__.isidentifier() else "compiled"
         hints = {}
-        for n, (kind, _) in zip(inputs, sources):
-            path = tensor_paths.get(id(n), (None,))[0] if kind == "tensor" else \
-                float_paths.get(id(n.value), [None])[0] if kind == "get" else None
-            if kind == "tensor" and path is None:
-                path = value_paths.get(id(n.value))
-            if path is not None:
-                hints[id(n)] = _path_name(path, self.fn)
+        for n, (kind, src) in zip(inputs, sources):
+            if kind in ("tensor", "get"):  # src is the path the value is read from
+                hints[id(n)] = _path_name(src, self.fn)
         prog = compiler.CACHE.programs.get(key)
         if prog is None:
             prog = compiler.compile_program(key, order, inputs, outputs, fn_name=fn_name, input_names=hints)
@@ -504,26 +536,14 @@ class CompiledFunction:
         return out
 
     def _replay(self, entry: Entry, args: tuple, kwargs: dict) -> Any:
-        fn = self.fn
         rng = [next_key() for _ in range(entry.n_rng)]
-        values = []
-        for kind, src in entry.sources:
-            if kind == "tensor":
-                values.append(src(args, kwargs, fn)._value())
-            elif kind == "ref":
-                t = src()
-                if t is None:
-                    raise RuntimeError(f"srcgrad.compile: a tensor {self.__name__} read when traced no longer "
-                                       "exists; call srcgrad.compile again")
-                values.append(t._value())
-            elif kind == "get":
-                values.append(src(args, kwargs, fn))
-            elif kind == "const":
-                values.append(src)
-            elif kind == "rng_seed":
-                values.append(rng[src][0])
-            else:
-                values.append(rng[src][1])
+        try:
+            values = entry.gather(args, kwargs, self.fn, rng)
+        except AttributeError:
+            if any(kind == "ref" and src() is None for kind, src in entry.sources):
+                raise RuntimeError(f"srcgrad.compile: a tensor {self.__name__} read when traced no longer "
+                                   "exists; call srcgrad.compile again") from None
+            raise
         out = self._run(entry, values)
         entry.calls += 1
         entry.program.hits += 1
@@ -532,7 +552,15 @@ class CompiledFunction:
         for ref, k, node in updated:
             t = ref()
             if t is not None and k is not None:
-                t._replace_node(_value_node(out[k], node), bump=True, keep_leaf=True, opname="compiled update")
+                # The in-place update, done: the new value, the tensor's leaf status kept, the old
+                # node marked overwritten. (Bases of views are outputs of their own.)
+                old, new = t._node, _value_node(out[k], node)
+                t._version += 1
+                old.overwritten = ("compiled update", new.loc, t._version, new)
+                if old.requires_grad and old.leaf:
+                    new.requires_grad = new.leaf = True
+                t._node = new
+                new.owner = weakref.ref(t)
         for ref, k, node in grads:
             t = ref()
             if t is None:
