@@ -204,6 +204,14 @@ def _python_state_change(before: list, after: list, fn: Callable) -> str | None:
     return None
 
 
+def _hashable(obj: Any) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
 def _arg_signature(obj: Any) -> Any:
     """The part of the cache key an argument contributes (tensors by shape, else by value)."""
     if isinstance(obj, Tensor):
@@ -310,7 +318,14 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         key = (tuple(("static", a) if i in self.static_argnums else _arg_signature(a) for i, a in enumerate(args)),
                tuple((k, _arg_signature(v)) for k, v in sorted(kwargs.items())), _grad_state.enabled)
-        for entry in self.entries.get(key, ()):
+        try:
+            entries = self.entries.get(key, ())
+        except TypeError:
+            bad = next(i for i in self.static_argnums if i < len(args) and not _hashable(args[i]))
+            name = self.arg_names[bad] if bad < len(self.arg_names) else f"#{bad}"
+            raise TypeError(f"srcgrad.compile: static argument '{name}' of {self.__name__} is not hashable "
+                            f"({type(args[bad]).__name__}); static arguments are cache keys") from None
+        for entry in entries:
             if self._guards_hold(entry, args, kwargs):
                 self.entries.move_to_end(key)
                 self.hits += 1

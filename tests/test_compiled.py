@@ -176,6 +176,16 @@ def test_unhashable_argument_is_a_clear_error():
         f(torch.ones(1), {1, 2})
 
 
+def test_unhashable_static_argument_is_a_clear_error():
+    @torch.compile(static_argnums=(1,))
+    def f(x, opts):
+        return x * len(opts)
+
+    assert f(torch.ones(1), (1, 2)).item() == 2.0
+    with pytest.raises(TypeError, match="static argument 'opts' of f is not hashable"):
+        f(torch.ones(1), [1, 2])
+
+
 def test_source_is_readable_and_shown():
     step = torch.compile(_sgd_step)
     params = _mlp_params()
