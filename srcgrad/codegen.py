@@ -70,6 +70,27 @@ def _cast(name: str, have: D.dtype, want: D.dtype) -> str:
     return f"{name}.astype({lit(want)})"
 
 
+def _atomic(expr: str) -> bool:
+    """True for a name or a call such as ``jnp.tanh(x)``, which needs no parentheses inside another expression."""
+    if expr.isidentifier() or expr.replace(".", "").isidentifier():
+        return True
+    head = expr.split("(", 1)[0]
+    if not head or not head.replace(".", "").isidentifier() or not expr.endswith(")"):
+        return False
+    depth = 0
+    for k, ch in enumerate(expr):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and k >= len(head) and k != len(expr) - 1:
+            return False
+    return True
+
+
+def _is_call_argument(template: str, k: int) -> bool:
+    slot = "{" + str(k) + "}"
+    return any(a + slot + b in template for a in ("(", ", ") for b in (")", ","))
+
+
 def expression(node: Node, names: list[str]) -> str:
     """The JAX expression computing ``node`` from its inputs' names."""
     op = OPS[node.op]
@@ -86,6 +107,8 @@ def expression(node: Node, names: list[str]) -> str:
     attrs = dict(zip(op.attr_names, node.attrs))
     if callable(op.lower):
         return op.lower(names, attrs)
+    # An inlined expression passed as a call argument needs no parentheses of its own.
+    names = [n[1:-1] if n.startswith("(") and _is_call_argument(op.lower, k) else n for k, n in enumerate(names)]
     return op.lower.format(*names, **{k: lit(v) for k, v in attrs.items()})
 
 
@@ -103,7 +126,9 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     def name_for(n: Node) -> str:
         gof = getattr(n, "grad_of", None)
         if gof is not None:
-            base = names.get(id(gof)) or _user_name(gof.loc)
+            base = names.get(id(gof))
+            if base is None or not base.isidentifier():  # not named (a constant, an inlined temporary)
+                base = _user_name(gof.loc)
             if base is not None and not _TEMP.match(base):
                 return namer.fresh("g_" + base)
         if n.op == "scalar":
@@ -127,6 +152,33 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         nm = names.get(id(i))
         return nm if nm is not None else scalar_names[id(i.value)]
 
+    # A temporary used once, by the next op of the same line (or of the same adjoint
+    # block), is written inside that op's expression: `h = jnp.tanh(jnp.matmul(x, w))`.
+    uses: dict[int, int] = {}
+    consumer: dict[int, Node] = {}
+    for m in order:
+        for i in m.inputs:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+            consumer[id(i)] = m
+    output_ids = {id(o) for o in outputs}
+    # Nodes computing the same thing from the same inputs are written once (shared), not inlined.
+    same: dict[tuple, int] = {}
+    for m in order:
+        k = (m.op, m.attrs, tuple(id(i) for i in m.inputs))
+        same[k] = same.get(k, 0) + 1
+
+    def inline(n: Node) -> bool:
+        c = consumer.get(id(n))
+        if c is None or uses[id(n)] != 1 or id(n) in output_ids or c.loc != n.loc:
+            return False
+        if same[(n.op, n.attrs, tuple(id(i) for i in n.inputs))] > 1:
+            return False
+        if getattr(n, "block", None) is not getattr(c, "block", None):
+            return False
+        if getattr(n, "block", None) is None:
+            return bool(getattr(n, "inner", False))
+        return getattr(n, "grad_of", None) is None
+
     body: list[str] = []
     seen_exprs: dict[str, str] = {}
     block = None
@@ -141,6 +193,9 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         expr = expression(n, [name_of(i) for i in n.inputs])
         if expr in seen_exprs:  # common subexpression: reuse the earlier value
             names[id(n)] = seen_exprs[expr]
+            continue
+        if inline(n):
+            names[id(n)] = expr if _atomic(expr) else f"({expr})"
             continue
         nb = getattr(n, "block", None)
         if nb is not None:

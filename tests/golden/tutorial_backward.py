@@ -3,16 +3,13 @@
 def forward_backward(c1, c2):
     x = jnp.full((2, 2), 1, jnp.float32)      # golden_graphs.py:24  x = torch.ones(2, 2, requires_grad=True)
     y = x + c1                                # golden_graphs.py:25  y = x + 2
-    t1 = y * y                                # golden_graphs.py:26  z = y * y * 3
-    z = t1 * c2
+    z = (y * y) * c2                          # golden_graphs.py:26  z = y * y * 3
     out = jnp.mean(z, axis=(0, 1), keepdims=False)  # golden_graphs.py:27  out = z.mean()
     # backward of: out = z.mean()  (golden_graphs.py:27)
     g_out = jnp.full((), 1, jnp.float32)
-    t2 = g_out.reshape((1, 1))
-    t3 = jnp.broadcast_to(t2, (2, 2))
-    g_z = t3 / 4
+    g_z = jnp.broadcast_to(g_out.reshape((1, 1)), (2, 2)) / 4
     # backward of: z = y * y * 3  (golden_graphs.py:26)
-    t4 = g_z * c2
-    t5 = t4 * y
-    g_y = t5 + t5
+    t1 = g_z * c2
+    t2 = t1 * y
+    g_y = t2 + t2
     return (x, y, g_y, z, out)
