@@ -892,3 +892,19 @@ def test_shape_op_gradients():
     x.grad = None
     x.repeat(2, 1).sum().backward()
     close(x.grad, np.full((2, 3), 2.0))
+
+
+def test_op_without_derivative_rule_fails_at_backward_naming_it():
+    from srcgrad.ops import OPS, defop, same
+    from srcgrad.tensor import record
+
+    defop("my_cube", same, "{0} ** 3", "MyCubeBackward0")
+    try:
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        y = record("my_cube", (x,))  # recording works: the rule is only needed for the gradient
+        np.testing.assert_allclose(y.detach().numpy(), [1.0, 8.0])
+        with pytest.raises(RuntimeError, match=r"no derivative rule for op 'my_cube' \(recorded at .*test_autograd"):
+            y.sum().backward()
+        assert x.grad is None
+    finally:
+        del OPS["my_cube"]
