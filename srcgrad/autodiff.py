@@ -401,6 +401,30 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise RuntimeError(f"One of the differentiated Tensors does not require grad (input {k})")
     if retain_graph is None:
         retain_graph = create_graph
+    grad_outputs = list(grad_outputs)
+    if not create_graph and tracing.ACTIVE is None:
+        plan_key = _replay_plan_key(outputs, grad_outputs)
+        if plan_key is not None:
+            key, order, graph_inputs = plan_key
+            where = _positions([t._node for t in inputs], order, graph_inputs)
+            if None not in where:
+                key = (key, "grad", tuple(where))
+                plan = compiler.CACHE.plans.get(key)
+                if plan is not None:
+                    return _replay_grad(plan, order, graph_inputs, inputs, allow_unused, materialize_grads,
+                                        retain_graph)
+                info, out = _grad(outputs, inputs, grad_outputs, retain_graph, False, allow_unused,
+                                  materialize_grads)
+                if info is not None:
+                    _store_plan(key, info, order, graph_inputs,
+                                [(i, g) for i, g in enumerate(out) if g is not None and g._node.value is not None])
+                return tuple(out)
+    return tuple(_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)[1])
+
+
+def _grad(outputs: list, inputs: list, grad_outputs: list, retain_graph: bool, create_graph: bool,
+          allow_unused: Any, materialize_grads: bool) -> tuple:
+    """The transformer's path of ``autograd.grad``: (program info or None, gradients)."""
     gs = _root_grads(outputs, grad_outputs, "grad")
     results = transform([o._node for o in outputs], gs, create_graph=create_graph, retain_graph=retain_graph,
                         wanted=[t._node for t in inputs])
@@ -418,9 +442,76 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             g = T.wrap(g._node)
             ir.set_owner(g._node, g)
         out.append(g)
+    info = None
     if tracing.ACTIVE is None:
-        compiler.realize([g._node for g in out if g is not None])
-    return tuple(out)
+        info = compiler.realize([g._node for g in out if g is not None])
+    return info, out
+
+
+def _positions(nodes: list, order: list, inputs: list) -> list:
+    o_pos = {n: i for i, n in enumerate(order)}
+    i_pos = {n: i for i, n in enumerate(inputs)}
+    return [("o", o_pos[n]) if n in o_pos else ("i", i_pos[n]) if n in i_pos else None for n in nodes]
+
+
+def _store_plan(key: tuple, info: tuple, order: list, inputs: list, grads: list) -> None:
+    """Remember how the program of one autograd.grad call maps onto its forward graph."""
+    prog, p_inputs, p_outputs = info
+    in_pos = {id(n): i for i, n in enumerate(inputs)}
+    in_pos.update({("scalar", id(n.value)): i for i, n in enumerate(inputs) if n.op == "scalar"})
+    o_pos = {id(n): i for i, n in enumerate(order)}
+    try:
+        input_pos = [in_pos[id(n)] if id(n) in in_pos else in_pos[("scalar", id(n.value))] for n in p_inputs]
+    except KeyError:
+        return
+    out_k = {id(n): k for k, n in enumerate(p_outputs)}
+    plan = _Plan()
+    plan.program, plan.input_pos = prog, input_pos
+    plan.grad_outs = []
+    for i, g in grads:
+        if id(g._node) not in out_k:
+            return  # a gradient computed earlier (not by this program): keep the transformer's path
+        plan.grad_outs.append((i, out_k[id(g._node)]))
+    taken = {k for _, k in plan.grad_outs}
+    plan.fwd_outs = [(o_pos[id(n)], k) for k, n in enumerate(p_outputs) if k not in taken and id(n) in o_pos]
+    if len(plan.fwd_outs) + len(taken) != len(p_outputs):
+        return
+    plan.freeable = [i for i, n in enumerate(order) if n.requires_grad and not n.leaf and OPS[n.op].saves]
+    compiler.CACHE.plans[key] = plan
+
+
+def _replay_grad(plan: _Plan, order: list, graph_inputs: list, inputs: list, allow_unused: Any,
+                 materialize_grads: bool, retain_graph: bool) -> tuple:
+    prog = plan.program
+    args = [graph_inputs[i].value for i in plan.input_pos]
+    out = prog.fn(*args) if compiler.DEBUG_NO_JIT else prog.jitted(*args)
+    compiler.CACHE.hits += 1
+    prog.hits += 1
+    prog.calls += 1
+    for pos, k in plan.fwd_outs:
+        n = order[pos]
+        n.value = out[k]
+        if not n.requires_grad or n.leaf:
+            n.inputs = ()
+    got = dict(plan.grad_outs)
+    result = []
+    for i, t in enumerate(inputs):
+        if i in got:
+            n = t._node
+            g = T.wrap(ir.value_node(out[got[i]], n.shape, n.dtype, n.device))
+            ir.set_owner(g._node, g)
+        elif materialize_grads:
+            g = T.zeros_like(t)
+        elif allow_unused:
+            g = None
+        else:
+            raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in "
+                               "the graph. Set allow_unused=True if this is the desired behavior.")
+        result.append(g)
+    if not retain_graph:
+        for pos in plan.freeable:
+            order[pos].freed = True
+    return tuple(result)
 
 
 class RemovableHandle:
