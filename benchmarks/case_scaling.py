@@ -41,6 +41,7 @@ from .common import (
     once,
     rng,
     skip_missing,
+    torch_threads,
 )
 from .sgprobe import Probe
 
@@ -293,10 +294,13 @@ def _jax(ctx: Ctx, res: CaseResult, kind: str, ns: list) -> None:
 
 def _torch(ctx: Ctx, res: CaseResult, kind: str, ns: list) -> None:
     import torch
+    res.note("PyTorch runs this case with one intra-op thread: on (8, 32) tensors its default two-thread pool only "
+             "adds wake-ups (5-10x slower per step on this 2-core machine)")
     for n in ns:
         cfg = f"{kind} N={n}"
         step = _torch_step(torch, kind, Inputs(n), ctx.torch_device)
-        tm = measure(step, **ctx.reps(2e-3 * n / 100))
+        with torch_threads(torch, 1):
+            tm = measure(step, **ctx.reps(2e-3 * n / 100))
         res.add_timing(cfg, TORCH, "step", tm)
         ctx.log(f"  torch   {cfg:<12} step {tm.median * 1e3:8.2f} ms")
 

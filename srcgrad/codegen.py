@@ -47,6 +47,7 @@ class _Namer:
         self.used: set[str] = {"jnp", "lax", "jax", "sg"}
         self.temp = 0
         self.scalars = 0
+        self.next_suffix: dict[str, int] = {}  # where the search for `name_k` resumes (linear, not quadratic)
 
     def fresh(self, base: str | None) -> str:
         if base is None:
@@ -56,10 +57,11 @@ class _Namer:
             base = f"t{self.temp}"
             self.used.add(base)
             return base
-        name, k = base, 1
+        name, k = base, self.next_suffix.get(base, 1)
         while name in self.used:
             name = f"{base}_{k}"
             k += 1
+        self.next_suffix[base] = k
         self.used.add(name)
         return name
 
