@@ -53,10 +53,7 @@ class Adagrad(Optimizer):
                     continue
                 state = self.state[p]
                 state["step"].add_(1)
-                if group["maximize"]:
-                    g = -g
-                if wd != 0:
-                    g = g + wd * p
+                g = self._direction(p, g, group, wd)
                 clr = lr / (1 + (state["step"].to(p.dtype) - 1) * lr_decay)
                 state["sum"].add_(g * g)
                 std = state["sum"].sqrt() + eps

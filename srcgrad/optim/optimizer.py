@@ -110,6 +110,14 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
 
+    @staticmethod
+    def _direction(p: Tensor, g: Tensor, group: dict[str, Any], wd: float) -> Tensor:
+        """The gradient as the update rules read it: negated under ``maximize``, plus the
+        coupled (L2) weight decay ``wd * p``."""
+        if group["maximize"]:
+            g = -g
+        return g + wd * p if wd != 0 else g
+
     def _closure(self, closure: Callable[[], Any] | None) -> Any:
         if closure is None:
             return None

@@ -57,10 +57,7 @@ class RMSprop(Optimizer):
                     if group["centered"]:
                         state["grad_avg"] = zeros_like(p)
                 state["step"].add_(1)
-                if group["maximize"]:
-                    g = -g
-                if wd != 0:
-                    g = g + wd * p
+                g = self._direction(p, g, group, wd)
                 square_avg = state["square_avg"]
                 square_avg.mul_(alpha)
                 square_avg.add_(g * g * (1 - alpha))

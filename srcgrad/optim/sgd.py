@@ -47,10 +47,7 @@ class SGD(Optimizer):
                 g = p.grad
                 if g is None:
                     continue
-                if group["maximize"]:
-                    g = -g
-                if wd != 0:
-                    g = g + wd * p
+                g = self._direction(p, g, group, wd)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
