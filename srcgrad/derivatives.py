@@ -90,7 +90,12 @@ def matmul_grads(g: Any, out: Any, a: Any, b: Any, precision: str) -> tuple:
     g2 = g.unsqueeze(-2) if a.dim() == 1 else g
     g2 = g2.unsqueeze(-1) if b.dim() == 1 else g2
     ga = g2 @ b2.mT
-    gb = a2.mT @ g2
+    if a2.dim() > 2 and b2.dim() == 2:
+        # a batched input times a weight matrix: one contraction over all batch rows,
+        # not a batch of (in, out) products summed afterwards
+        gb = a2.reshape(-1, a2.shape[-1]).mT @ g2.reshape(-1, g2.shape[-1])
+    else:
+        gb = a2.mT @ g2
     return (ga.squeeze(-2) if a.dim() == 1 else ga), (gb.squeeze(-1) if b.dim() == 1 else gb)
 
 

@@ -126,7 +126,7 @@ CASES = [
     Case("mv",         lambda x, y: x @ y,           lambda xp, x, y: x @ y, [[(3, 4), (4,)]]),
     Case("bmm",        lambda x, y: x @ y,           lambda xp, x, y: x @ y, [[(2, 3, 4), (2, 4, 5)]]),
     Case("matmul_nd",  lambda x, y: x @ y,           lambda xp, x, y: x @ y,
-         [[(2, 3, 4), (4, 5)], [(4,), (2, 4, 5)], [(2, 1, 3, 4), (3, 4, 2)]]),
+         [[(2, 3, 4), (4, 5)], [(2, 2, 3, 4), (4, 5)], [(4,), (2, 4, 5)], [(2, 1, 3, 4), (3, 4, 2)]]),
     Case("view",       lambda x: x.view(4, 3),       lambda xp, x: x.reshape(4, 3)),
     Case("reshape",    lambda x: x.reshape(2, -1),   lambda xp, x: x.reshape(2, -1), name="reshape_infer"),
     Case("unsqueeze",  lambda x: x.unsqueeze(1),     lambda xp, x: x[:, None]),
