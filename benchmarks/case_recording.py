@@ -11,7 +11,9 @@ Realisation overhead: a graph whose program is already cached is recorded,
 then realised; the time of that realisation (graph walk, signature, cache
 lookup, dispatch, hand-out of values, up to ready values) minus the time of
 calling the same jitted program directly with the same arrays, which is
-JAX's own dispatch. Two graphs: a 10-op chain ending in ``sum()`` (realised
+JAX's own dispatch. Both loops do the same Python work between timed calls
+(recording the graph), so both find XLA's CPU worker threads in the same
+state; timed back to back, the bare call would be ~15 µs cheaper. Two graphs: a 10-op chain ending in ``sum()`` (realised
 by ``.item()``) and the fwd+bwd program of the 32/64/3 MLP (realised by
 ``loss.backward()``, timed from the call to ready gradients: for a graph seen
 before this includes whatever srcgrad does to find the cached backward).
@@ -173,6 +175,10 @@ def _overhead(ctx: Ctx, res: CaseResult, reps: int) -> None:
     for _ in range(5):
         float(np.asarray(jitted(*args)[0]))
     for _ in range(reps):
+        # The same Python work between calls as srcgrad's loop has (recording the
+        # chain): back-to-back calls find XLA's worker threads still awake, which
+        # made the bare call ~15 µs cheaper than any call with work in between.
+        build()
         gc.disable()
         t0 = time.perf_counter()
         float(np.asarray(jitted(*args)[0]))
@@ -232,6 +238,7 @@ def _overhead(ctx: Ctx, res: CaseResult, reps: int) -> None:
         jax.block_until_ready(jitted(*args))
     jax_times = []
     for _ in range(reps):
+        fwd()  # the same recording between calls as srcgrad's loop (see above)
         gc.disable()
         t0 = time.perf_counter()
         jax.block_until_ready(jitted(*args))

@@ -11,7 +11,9 @@ one program.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from . import (
@@ -173,6 +175,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 ir.set_block(None)
             if not retain_graph and op.saves:
                 n.freed = True
+                n.special = True
     finally:
         _grad_state.enabled = prev
     return results
@@ -290,31 +293,51 @@ class _Plan:
     __slots__ = ("program", "input_pos", "grad_outs", "fwd_outs", "freeable")
 
 
+_requires_grad = operator.attrgetter("requires_grad")
+_leaf = operator.attrgetter("leaf")
+_special = operator.attrgetter("special")
+
+
 def _replay_plan_key(tensors: Sequence[T.Tensor], grad_tensors: list) -> tuple | None:
     roots = [t._node for t in tensors]
     extra = [g._node for g in grad_tensors if isinstance(g, T.Tensor)]
     if any(not r.requires_grad or r.value is not None for r in roots):
         return None
     order, inputs, outputs, key = compiler.collect(roots + extra)
-    bits = []
-    for n in order:
-        if n.requires_grad and not n.leaf:
-            if n.op in ("fn_out", "fn_call") or getattr(n, "hooks", None) or getattr(n, "retains_grad", False) \
-                    or getattr(n, "freed", False):
-                return None
-            for i in n.inputs:  # a value overwritten in place that a gradient may read: let the transformer check
-                over = getattr(i, "overwritten", None)
-                if over is not None and over[3] is not n:
-                    return None
-        bits.append(n.requires_grad + 2 * n.leaf)
     for n in inputs:
         if n.requires_grad and not n.leaf:  # part of the graph was computed already
             return None
-        if getattr(n, "hooks", None):
-            return None
-        bits.append(n.requires_grad + 2 * n.leaf)
+    # Most graphs have nothing unusual: one C-level pass over the `special` flags.
+    specials = list(filter(_special, chain(order, inputs)))
+    if specials and not _replayable(order, inputs, specials):
+        return None
+    bits = (tuple(map(_requires_grad, order)), tuple(map(_leaf, order)),
+            tuple(map(_requires_grad, inputs)), tuple(map(_leaf, inputs)))
     grad_kinds = tuple(None if g is None else (tuple(g.shape), g.dtype) for g in grad_tensors)
-    return (key, tuple(bits), grad_kinds), order, inputs
+    return (key, bits, grad_kinds), order, inputs
+
+
+def _replayable(order: list, inputs: list, specials: list) -> bool:
+    """False when hooks, retained grads, custom Functions, freed graphs or in-place
+    hazards need the transformer's path (which also gives the precise errors)."""
+    for n in specials:
+        if n.value is not None:  # a program input
+            if getattr(n, "hooks", None):
+                return False
+        elif n.requires_grad and not n.leaf and (n.op in ("fn_out", "fn_call") or getattr(n, "hooks", None)
+                                                  or getattr(n, "retains_grad", False)
+                                                  or getattr(n, "freed", False)):
+            return False
+    overwritten = [n for n in specials if getattr(n, "overwritten", None) is not None]
+    if overwritten:
+        # A value overwritten in place that a gradient may read. The usual case, the
+        # parameter a pending optimizer update replaced, is read by no gradient.
+        differentiable = [n for n in order if n.requires_grad and not n.leaf]
+        readers = set(chain.from_iterable([n.inputs for n in differentiable]))
+        for i in overwritten:
+            if i in readers and any(i in n.inputs and n is not i.overwritten[3] for n in differentiable):
+                return False
+    return True
 
 
 def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: bool) -> None:
@@ -348,6 +371,7 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
     if not retain_graph:
         for pos in plan.freeable:
             order[pos].freed = True
+            order[pos].special = True
 
 
 def _record_plan(key: tuple, order: list, inputs: list, tensors: Sequence[T.Tensor], grad_tensors: list,
@@ -511,6 +535,7 @@ def _replay_grad(plan: _Plan, order: list, graph_inputs: list, inputs: list, all
     if not retain_graph:
         for pos in plan.freeable:
             order[pos].freed = True
+            order[pos].special = True
     return tuple(result)
 
 
@@ -532,5 +557,6 @@ def register_hook(t: T.Tensor, fn: Any) -> RemovableHandle:
     hooks = getattr(n, "hooks", None)
     if hooks is None:
         hooks = n.hooks = []
+        n.special = True
     hooks.append(fn)
     return RemovableHandle(hooks, fn)

@@ -572,6 +572,7 @@ class CompiledFunction:
                 old, new = t._node, _value_node(out[k], node)
                 t._version += 1
                 old.overwritten = ("compiled update", new.loc, t._version, new)
+                old.special = True
                 if old.requires_grad and old.leaf:
                     new.requires_grad = new.leaf = True
                 t._node = new
@@ -609,7 +610,7 @@ def _value_node(value: jax.Array, like: Any) -> Any:
     n.inputs = n.attrs = ()
     n.shape, n.dtype, n.device, n.loc = like.shape, like.dtype, like.device, like.loc
     n.value = value
-    n.requires_grad = n.leaf = False
+    n.requires_grad = n.leaf = n.special = False
     n.owner = n.sig = None
     return n
 

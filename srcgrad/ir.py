@@ -25,6 +25,9 @@ class Node:
     __slots__ = (
         "id", "op", "inputs", "attrs", "shape", "dtype", "device", "loc", "value",
         "requires_grad", "leaf", "owner", "sig",
+        # True once any of the rare slots below is set (or for custom Function nodes),
+        # so hot paths can skip nodes with nothing unusual in one attribute read
+        "special",
         # set only on some nodes; read with getattr(node, name, None)
         "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner", "program",
         "__weakref__",
@@ -81,6 +84,7 @@ def new_node(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: Any, dev
     n.requires_grad = requires_grad
     n.leaf = False
     n.owner = None
+    n.special = False
     n.sig = (op, attrs, shape, dtype)
     if _block is not None:
         n.block = _block
@@ -102,6 +106,7 @@ def value_node(value: Any, shape: tuple, dtype: Any, device: Any, op: str = "inp
     n.requires_grad = False
     n.leaf = False
     n.owner = None
+    n.special = False
     n.sig = None
     return n
 

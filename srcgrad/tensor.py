@@ -61,6 +61,7 @@ def scalar_node(v: Any, literal: bool = False) -> Node:
     n.requires_grad = False
     n.leaf = False
     n.owner = None
+    n.special = False
     if literal or ir._block is not None:
         n.op = "const"
         n.attrs = (v,)
@@ -413,6 +414,7 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if not n.leaf:
             n.retains_grad = True
+            n.special = True
             ir.set_owner(n, self)
 
     @property
@@ -454,6 +456,7 @@ class Tensor:
         if bump:
             self._version += 1
             old.overwritten = (opname, new.loc, self._version, new)
+            old.special = True
         if keep_leaf and old.requires_grad and old.leaf:
             if new.owner is not None and new.owner() is not None and new.owner() is not self:
                 new = _alias(new)

@@ -78,6 +78,7 @@ class Function:
         device = tensor_args[0]._node.device
         call = ir.new_node("fn_call", tuple(t._node for t in tensor_args), (cls, ctx), (), D.float32, device, True)
         call.sig = ("fn_call", (cls,), (), D.float32)  # the ctx is not part of the cache key
+        call.special = True
         wrapped = []
         for k, o in enumerate(outs):
             if not isinstance(o, T.Tensor) or id(o) in ctx._non_differentiable or not o.dtype.is_floating_point:
@@ -85,6 +86,7 @@ class Function:
                 continue
             n = ir.new_node("fn_out", (o._node, call), (cls, ctx, k), o._node.shape, o._node.dtype, device, True)
             n.sig = ("fn_out", (cls, k), n.shape, n.dtype)
+            n.special = True
             t = T.wrap(n)
             ir.set_owner(n, t)
             ctx._outputs[k] = n
