@@ -336,3 +336,37 @@ def test_mutating_python_state_every_call_falls_back_with_a_clear_warning():
         f(torch.ones(2))
     np.testing.assert_array_equal(f(torch.ones(2)).numpy(), [3, 3])  # the undecorated result
     assert seen == [2, 2, 2]
+
+
+def _entry(fn):
+    return next(e for es in fn.entries.values() for e in es)
+
+
+def test_updated_parameters_donate_their_buffers_and_match_eager():
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    eager, compiled = _mlp_params(), _mlp_params()
+    step = torch.compile(_sgd_step)
+    for _ in range(4):
+        a = _sgd_step(eager, x, y, 0.1).item()
+        b = step(compiled, x, y, 0.1).item()
+        assert a == pytest.approx(b, rel=1e-5)
+    entry = _entry(step)
+    assert len(entry.donate) == 2  # both weights: updated in place, nothing else holds them
+    assert entry.donating is not None
+    for w, v in zip(compiled, eager):
+        np.testing.assert_allclose(w.detach().numpy(), v.detach().numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("hold", ["detach", "data", "numpy"])
+def test_a_buffer_something_else_holds_is_not_donated(hold):
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    params = _mlp_params()
+    step = torch.compile(_sgd_step)
+    step(params, x, y, 0.1)
+    step(params, x, y, 0.1)
+    before = params[0].detach().numpy().copy()
+    held = {"detach": lambda: params[0].detach(), "data": lambda: params[0].data,
+            "numpy": lambda: params[0].detach().numpy()}[hold]()
+    step(params, x, y, 0.1)  # must leave the held array intact
+    np.testing.assert_array_equal(np.asarray(held), before)
+    assert not np.array_equal(params[0].detach().numpy(), before)
