@@ -347,8 +347,8 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
         _record_plan(key, order, inputs, tensors, grad_tensors, retain_graph)
         return
     prog = plan.program
-    out = prog.jitted(*[inputs[i].value for i in plan.input_pos]) if not compiler.DEBUG_NO_JIT else \
-        prog.fn(*[inputs[i].value for i in plan.input_pos])
+    out = compiler.call_program(prog, [inputs[i].value for i in plan.input_pos],
+                                _donate_args(plan, order, inputs))
     compiler.CACHE.hits += 1
     prog.hits += 1
     prog.calls += 1
@@ -372,6 +372,14 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
         for pos in plan.freeable:
             order[pos].freed = True
             order[pos].special = True
+
+
+def _donate_args(plan: _Plan, order: list, inputs: list) -> tuple:
+    """Program argument positions whose buffers may be donated (see compiler.donatable_inputs)."""
+    donate = compiler.donatable_inputs(order, inputs)
+    if not donate:
+        return donate
+    return tuple(k for k, i in enumerate(plan.input_pos) if i in donate)
 
 
 def _record_plan(key: tuple, order: list, inputs: list, tensors: Sequence[T.Tensor], grad_tensors: list,
@@ -507,8 +515,8 @@ def _store_plan(key: tuple, info: tuple, order: list, inputs: list, grads: list)
 def _replay_grad(plan: _Plan, order: list, graph_inputs: list, inputs: list, allow_unused: Any,
                  materialize_grads: bool, retain_graph: bool) -> tuple:
     prog = plan.program
-    args = [graph_inputs[i].value for i in plan.input_pos]
-    out = prog.fn(*args) if compiler.DEBUG_NO_JIT else prog.jitted(*args)
+    out = compiler.call_program(prog, [graph_inputs[i].value for i in plan.input_pos],
+                                _donate_args(plan, order, graph_inputs))
     compiler.CACHE.hits += 1
     prog.hits += 1
     prog.calls += 1

@@ -19,7 +19,6 @@ names the line. Results are always what the undecorated function gives.
 from __future__ import annotations
 
 import functools
-import sys
 import time
 import types
 import warnings
@@ -269,7 +268,7 @@ class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
     __slots__ = ("program", "sources", "gather", "outputs", "result", "result_like", "guard", "guard_expect",
-                 "reason", "calls", "trace_s", "n_rng", "donate", "donating")
+                 "reason", "calls", "trace_s", "n_rng", "donate")
 
 
 class CompiledFunction:
@@ -520,7 +519,6 @@ class CompiledFunction:
         # state): their buffers may be donated to the program's outputs, as jax.jit's
         # donate_argnums does, when nothing else holds them (checked on every call).
         entry.donate = tuple(j for j, n in enumerate(inputs) if _updated_input(n, tracer.inplace))
-        entry.donating = None
         fn_name = self.__name__ if self.__name__.isidentifier() else "compiled"
         hints = {}
         for n, (kind, src) in zip(inputs, sources):
@@ -549,14 +547,7 @@ class CompiledFunction:
     def _run(self, entry: Entry, args: list) -> Any:
         prog = entry.program
         t0 = time.perf_counter() if prog.calls == 0 else 0.0
-        if compiler.DEBUG_NO_JIT:
-            out = prog.fn(*args)
-        elif entry.donate and _donatable(args, entry.donate):
-            if entry.donating is None:
-                entry.donating = jax.jit(prog.fn, donate_argnums=entry.donate)
-            out = entry.donating(*args)
-        else:
-            out = prog.jitted(*args)
+        out = compiler.call_program(prog, args, entry.donate)
         if t0:
             prog.compile_s += time.perf_counter() - t0
             compiler.CACHE.compile_s += prog.compile_s
@@ -620,34 +611,6 @@ def _updated_input(n: Any, inplace: dict) -> bool:
     if t is None or id(t) not in inplace or t._node is n:
         return False
     return t._node.shape == n.shape and t._node.dtype is n.dtype
-
-
-def _references(args: list, j: int) -> int:
-    return sys.getrefcount(args[j])
-
-
-class _Holder:
-    __slots__ = ("value",)
-
-
-def _sole_reference_count() -> int:
-    # An array held by one node and the argument list, counted the way _donatable counts.
-    h = _Holder()
-    h.value = object()
-    return _references([h.value], 0)
-
-
-_SOLE = _sole_reference_count()
-
-
-def _donatable(args: list, donate: tuple) -> bool:
-    """True when no Python object but its node holds each donated array: donating it cannot
-    leave another tensor (a ``detach()``, a ``.data``, the same array passed twice) reading a
-    deleted buffer. (JAX itself declines to donate a buffer NumPy has a view of.)"""
-    for j in donate:
-        if _references(args, j) != _SOLE:
-            return False
-    return True
 
 
 def _value_node(value: jax.Array, like: Any) -> Any:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import math
 import os
+import sys
 import time
 from collections import OrderedDict
 from typing import Any
@@ -22,6 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import codegen, lowering_helpers, persistent, tracing
+from .dtypes import float32
 from .ir import Node, live_tensor
 
 _NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
@@ -31,7 +34,8 @@ class Program:
     """One compiled program: its source, jitted function and statistics."""
 
     __slots__ = ("key", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
-                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "__weakref__")
+                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "donating",
+                 "__weakref__")
 
     def __repr__(self) -> str:
         return (f"<Program {os.path.basename(self.filename)}: {self.n_ops} ops, hits={self.hits}, "
@@ -168,6 +172,7 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     prog.source = source
     prog.fn = namespace[fn_name]
     prog.jitted = jax.jit(prog.fn)
+    prog.donating = {}  # donate_argnums -> the program jitted with those buffers donated
     prog.arg_names = arg_names
     prog.filename = filename
     prog.hits = 0
@@ -186,6 +191,109 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
 
 
 DEBUG_NO_JIT = os.environ.get("SRCGRAD_NO_JIT", "") not in ("", "0")
+
+
+# -- buffer donation --------------------------------------------------------------
+#
+# A training step replaces each parameter by a new value computed from the old
+# one. Donating the old buffer to the program (jax.jit's donate_argnums) lets XLA
+# write the new value in place instead of allocating, as JAX users do by hand.
+# srcgrad donates only what nobody can read afterwards, and checks it on every
+# call by reference counts: an argument's array must be held by its node alone,
+# and (define-by-run) that node by the nodes this very program computes alone.
+
+
+def _refs(x: Any) -> int:
+    return sys.getrefcount(x)
+
+
+class _Holder:
+    __slots__ = ("value",)
+
+
+def _array_refs(args: list, j: int) -> int:
+    return _refs(args[j])
+
+
+def _sole_array_refs() -> int:
+    h = _Holder()
+    h.value = object()
+    return _array_refs([h.value], 0)
+
+
+_SOLE_ARRAY = _sole_array_refs()  # held by one node's value and the argument list
+
+
+def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
+    """Run ``prog`` on ``args``, donating the buffers at positions ``donate`` when
+    nothing but their node holds them (else this call donates nothing)."""
+    if DEBUG_NO_JIT:
+        return prog.fn(*args)
+    if donate and not (ON_COMPILE and prog.calls == 0):  # (the inspection tool wraps first runs)
+        for j in donate:
+            if _array_refs(args, j) != _SOLE_ARRAY:
+                break
+        else:
+            run = prog.donating.get(donate)
+            if run is None:
+                run = prog.donating[donate] = jax.jit(prog.fn, donate_argnums=donate)
+            return run(*args)
+    return prog.jitted(*args)
+
+
+def donatable_inputs(order: list[Node], inputs: list[Node]) -> tuple:
+    """Positions of ``inputs`` that are old values of tensors updated in place and are
+    read by no node outside ``order`` (the nodes the program computes) and by nothing else."""
+    extra = _extra_refs(order, inputs)
+    return tuple(j for j, e in extra.items() if e == _NODE_HOLDERS) if extra else ()
+
+
+def _extra_refs(order: list[Node], inputs: list[Node]) -> dict:
+    """For each candidate input position: references to its node beyond the nodes in ``order``.
+    (No loop variable of this frame may still point at a node when the counts are taken.)"""
+    cands = {i: j for j, i in enumerate(inputs) if i.special and _replaced_alike(i)}
+    if not cands:
+        return cands
+    readers = dict.fromkeys(cands, 0)
+    _count_readers(order, readers)
+    return {j: _refs(i) - readers[i] for i, j in cands.items()}
+
+
+# Below this size a fresh allocation is cheaper than the check (measured: the 32/64/3
+# MLP step got 5 µs slower with donation, the 128/512/3 step 18% faster).
+DONATE_MIN_BYTES = 1 << 16
+
+
+def _replaced_alike(i: Node) -> bool:
+    over = getattr(i, "overwritten", None)
+    return (over is not None and i.op != "scalar" and over[3].shape == i.shape and over[3].dtype is i.dtype
+            and math.prod(i.shape) * i.dtype.itemsize >= DONATE_MIN_BYTES)
+
+
+def _count_readers(order: list[Node], readers: dict) -> None:
+    for n in order:
+        for x in n.inputs:
+            if x in readers:
+                readers[x] += 1
+
+
+def _node_holders() -> int:
+    # The count for a node that one node of the program reads and only the caller's
+    # input list holds besides: what _extra_refs sees when nothing else can read it.
+    shape = (DONATE_MIN_BYTES,)
+    new = Node()
+    new.shape, new.dtype = shape, float32
+    old = Node()
+    old.op, old.special, old.shape, old.dtype = "input", True, shape, float32
+    old.overwritten = ("", None, 1, new)
+    reader = Node()
+    reader.inputs = (old,)
+    inputs = [old]
+    del old
+    return _extra_refs([reader], inputs)[0]
+
+
+_NODE_HOLDERS = _node_holders()
 
 
 def realize(targets: list[Node]) -> tuple | None:
@@ -208,17 +316,17 @@ def realize(targets: list[Node]) -> tuple | None:
         CACHE.hits += 1
         prog.hits += 1
     args = [n.value for n in inputs]
-    run = prog.fn if DEBUG_NO_JIT else prog.jitted
+    donate = donatable_inputs(order, inputs) if tracing.ACTIVE is None else ()
     if first:
         t0 = time.perf_counter()
     if prog.device is None and outputs[0].device is not None and outputs[0].device.type != "cpu":
         with jax.default_device(outputs[0].device.jax):
-            results = run(*args)
+            results = call_program(prog, args)
     elif prog.device is None:
         with jax.default_device(jax.devices("cpu")[0]):
-            results = run(*args)
+            results = call_program(prog, args)
     else:
-        results = run(*args)
+        results = call_program(prog, args, donate)
     if first:
         dt = time.perf_counter() - t0
         prog.compile_s += dt
