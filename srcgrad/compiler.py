@@ -21,6 +21,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import jaxlib
 from jax import lax
 
 from . import codegen, lowering_helpers, persistent, tracing
@@ -34,7 +35,7 @@ class Program:
     """One compiled program: its source, jitted function and statistics."""
 
     __slots__ = ("key", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
-                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "donating",
+                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "runners",
                  "__weakref__")
 
     def __repr__(self) -> str:
@@ -172,7 +173,7 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     prog.source = source
     prog.fn = namespace[fn_name]
     prog.jitted = jax.jit(prog.fn)
-    prog.donating = {}  # donate_argnums -> the program jitted with those buffers donated
+    prog.runners = {}  # donate_argnums -> the executable that runs the program (see _runner)
     prog.arg_names = arg_names
     prog.filename = filename
     prog.hits = 0
@@ -229,16 +230,61 @@ def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
     nothing but their node holds them (else this call donates nothing)."""
     if DEBUG_NO_JIT:
         return prog.fn(*args)
-    if donate and not (ON_COMPILE and prog.calls == 0):  # (the inspection tool wraps first runs)
+    if ON_COMPILE and prog.calls == 0:  # the inspection tool wraps prog.jitted's first run
+        return prog.jitted(*args)
+    if donate:
         for j in donate:
             if _array_refs(args, j) != _SOLE_ARRAY:
+                donate = ()
                 break
-        else:
-            run = prog.donating.get(donate)
-            if run is None:
-                run = prog.donating[donate] = jax.jit(prog.fn, donate_argnums=donate)
-            return run(*args)
-    return prog.jitted(*args)
+    run = prog.runners.get(donate)
+    if run is None:
+        run = prog.runners[donate] = _runner(prog, donate)
+    return run(*args)
+
+
+def _runner(prog: Program, donate: tuple) -> Any:
+    """The executable for ``prog`` with ``donate``: loaded from the disk cache when it has
+    it (no tracing or lowering), else compiled now and stored; without a disk cache,
+    ``jax.jit`` (compiled on its first call)."""
+    jitted = prog.jitted if not donate else jax.jit(prog.fn, donate_argnums=donate)
+    if persistent.cache_dir() is None:
+        return jitted
+    try:
+        device = prog.device.jax if prog.device is not None else jax.devices()[0]
+        specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type,
+                                      sharding=jax.sharding.SingleDeviceSharding(device)) for a in prog.arg_specs]
+        digest = _executable_digest(prog, specs, donate, device)
+        compiled = persistent.load_executable(digest)
+        if compiled is not None:
+            return _checked_first_run(prog, donate, compiled, jitted, digest)
+        compiled = jitted.lower(*specs).compile()
+        persistent.store_executable(digest, compiled)
+        return compiled
+    except Exception:  # noqa: BLE001 - anything unusual: let jax.jit handle it
+        return jitted
+
+
+def _checked_first_run(prog: Program, donate: tuple, loaded: Any, jitted: Any, digest: str) -> Any:
+    """``loaded`` (from disk) for its first call; if that call fails in XLA, the file is
+    dropped and ``jitted`` runs instead, now and later."""
+    def first(*args: Any) -> Any:
+        try:
+            out = loaded(*args)
+        except jax.errors.JaxRuntimeError:
+            persistent.forget_executable(digest)
+            prog.runners[donate] = jitted
+            return jitted(*args)
+        prog.runners[donate] = loaded
+        return out
+    return first
+
+
+def _executable_digest(prog: Program, specs: list, donate: tuple, device: Any) -> str:
+    parts = [prog.source, repr([(a.shape, str(a.dtype), a.weak_type) for a in specs]), repr(donate),
+             device.platform, getattr(device, "device_kind", ""), jax.__version__, jaxlib.__version__,
+             repr(jax.config.jax_enable_x64), repr(jax.config.jax_default_matmul_precision)]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
 
 
 def donatable_inputs(order: list[Node], inputs: list[Node]) -> tuple:

@@ -3,8 +3,12 @@
 Sources are written to ``<dir>/programs/<sha256>.py`` (atomically, named by the
 hash of their text, so a damaged file is detected and rewritten) and programs
 are compiled from those real files, so tracebacks and pdb show generated lines.
-XLA executables go to JAX's persistent compilation cache in ``<dir>/xla``; JAX
-detects a damaged entry itself and recompiles.
+XLA executables are serialised to ``<dir>/executables/<sha256>.bin``, named by
+the hash of everything that determines them (source, argument shapes and
+dtypes, donated arguments, device, JAX version and flags): a fresh process
+loads them without JAX tracing or lowering the source again. A file that does
+not load is ignored and overwritten. (JAX's own persistent compilation cache
+stays off: an executable it loads cannot be serialised again completely.)
 
 ``SRCGRAD_CACHE_DIR`` moves the directory; ``SRCGRAD_CACHE_DIR=off`` turns the
 disk cache off. The default is ``$XDG_CACHE_HOME/srcgrad`` (``~/.cache/srcgrad``).
@@ -14,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import tempfile
-
-import jax
+from typing import Any
 
 _state = {"dir": None, "configured": False}
 
@@ -41,14 +45,67 @@ def configure(path: str | None = None) -> None:
         return
     try:
         os.makedirs(os.path.join(path, "programs"), exist_ok=True)
-        os.makedirs(os.path.join(path, "xla"), exist_ok=True)
+        os.makedirs(os.path.join(path, "executables"), exist_ok=True)
     except OSError:
         _state["dir"] = None  # an unwritable cache is no cache, never an error
         return
     _state["dir"] = path
-    jax.config.update("jax_compilation_cache_dir", os.path.join(path, "xla"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    # a temporary file, then a rename: readers never see half a file
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _executable_path(digest: str) -> str | None:
+    d = cache_dir()
+    return None if d is None else os.path.join(d, "executables", f"x_{digest}.bin")
+
+
+def forget_executable(digest: str) -> None:
+    """Remove a stored executable that loaded but does not run."""
+    path = _executable_path(digest)
+    try:
+        if path is not None:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def load_executable(digest: str) -> Any:
+    """The compiled executable stored under ``digest``, or None (missing, damaged, or
+    not loadable by this JAX)."""
+    path = _executable_path(digest)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            payload, in_tree, out_tree = pickle.load(f)  # noqa: S301 - our own cache files
+        from jax.experimental import serialize_executable
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    except Exception:  # noqa: BLE001 - any unreadable entry is a miss
+        return None
+
+
+def store_executable(digest: str, compiled: Any) -> None:
+    """Keep ``compiled`` (a ``jax.stages.Compiled``) for later processes; failures are ignored."""
+    path = _executable_path(digest)
+    if path is None:
+        return
+    try:
+        from jax.experimental import serialize_executable
+        _write_atomically(path, pickle.dumps(serialize_executable.serialize(compiled)))
+    except Exception:  # noqa: BLE001 - a backend that cannot serialise simply is not cached
+        pass
 
 
 def source_file(source: str) -> str | None:

@@ -248,11 +248,11 @@ def test_disk_cache_is_shared_across_processes_and_survives_damage(tmp_path):
     assert cold.returncode == 0, cold.stderr
     files = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs]
     sources = [f for f in files if f.endswith(".py")]
-    xla = [f for f in files if os.sep + "xla" + os.sep in f]
-    assert sources and xla
+    executables = [f for f in files if os.sep + "executables" + os.sep in f]
+    assert sources and executables
     warm = _run(PERSIST, tmp_path)
     assert warm.returncode == 0 and warm.stdout == cold.stdout
-    for f in sources + xla:  # damage every file: truncated, or garbage
+    for f in sources + executables:  # damage every file: truncated, or garbage
         with open(f, "r+b") as fh:
             fh.truncate(7)
     damaged = _run(PERSIST, tmp_path)
@@ -260,6 +260,44 @@ def test_disk_cache_is_shared_across_processes_and_survives_damage(tmp_path):
     assert damaged.stdout == cold.stdout
     with open(sources[0]) as fh:  # the source file was detected as damaged and rewritten
         assert fh.read().startswith("def ")
+
+
+LOADS = """
+import srcgrad as torch
+from srcgrad import persistent
+loaded = []
+_load = persistent.load_executable
+persistent.load_executable = lambda digest: (lambda x: (loaded.append(x is not None), x)[1])(_load(digest))
+@torch.compile
+def step(w, x):
+    loss = ((x @ w).tanh() ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        w.grad = None
+    return loss
+w = torch.ones(64, 512, requires_grad=True)
+x = torch.full((8, 64), 0.01)
+print(step(w, x).item(), step(w, x).item(), loaded)
+"""
+
+
+def test_a_warm_process_loads_executables_instead_of_compiling(tmp_path):
+    cold = _run(LOADS, tmp_path)
+    assert cold.returncode == 0, cold.stderr
+    losses, loaded = cold.stdout.split("[")
+    n = loaded.count("False")  # the creation programs and the step: compiled
+    assert n >= 2 and "True" not in loaded and len(os.listdir(tmp_path / "executables")) == n
+    warm = _run(LOADS, tmp_path)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.strip().endswith("[" + ", ".join(["True"] * n) + "]")
+    assert warm.stdout.split("[")[0] == cold.stdout.split("[")[0]  # the same losses
+    for f in (tmp_path / "executables").iterdir():
+        f.write_bytes(b"garbage")
+    damaged = _run(LOADS, tmp_path)
+    assert damaged.returncode == 0, damaged.stderr
+    assert damaged.stdout == cold.stdout  # not loadable: compiled again (and stored again)
+    assert _run(LOADS, tmp_path).stdout == warm.stdout
 
 
 def test_two_processes_share_one_cache_dir(tmp_path):
@@ -352,7 +390,7 @@ def test_updated_parameters_donate_their_buffers_and_match_eager():
         assert a == pytest.approx(b, rel=1e-5)
     entry = _entry(step)
     assert len(entry.donate) == 2  # both weights: updated in place, nothing else holds them
-    assert entry.donate in entry.program.donating  # the donating variant ran
+    assert entry.donate in entry.program.runners  # the donating variant ran
     for w, v in zip(compiled, eager):
         np.testing.assert_allclose(w.detach().numpy(), v.detach().numpy(), rtol=1e-5)
 
