@@ -254,6 +254,33 @@ def stack_rule(*xs: Any, dim: int) -> tuple:
     return first[:dim] + (len(xs),) + first[dim:], _promoted(xs)
 
 
+def lerp_rule(x: Any, end: Any, weight: Any, **_: Any) -> tuple:
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for '
+                                  f"'{TORCH_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}'")
+    for what, t in (("end", end), ("weight", weight)):
+        if not t.dtype.weak and t.dtype is not x.dtype:
+            raise RuntimeError(f"expected dtype {TORCH_C_NAMES.get(x.dtype.name, x.dtype.name)} for `{what}` but got "
+                               f"dtype {TORCH_C_NAMES.get(t.dtype.name, t.dtype.name)}")
+    return broadcast_shapes(broadcast_shapes(x.shape, end.shape, "lerp"), weight.shape, "lerp"), x.dtype
+
+
+def addc_rule(opname: str) -> Callable:
+    """``addcmul``/``addcdiv(x, tensor1, tensor2, value)``: the three tensors broadcast and promote;
+    ``value`` is a number (a program input) that promotes nothing, as PyTorch's ``Scalar``."""
+    def rule(x: Any, t1: Any, t2: Any, value: Any, **_: Any) -> tuple:
+        d = _promoted((x, t1, t2))
+        if opname == "addcdiv" and t1.dtype.category < 2 and t2.dtype.category < 2:
+            raise RuntimeError(
+                "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will "
+                "perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented "
+                "as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+                "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the "
+                "latter implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+        return broadcast_shapes(broadcast_shapes(x.shape, t1.shape, opname), t2.shape, opname), d
+    return rule
+
+
 def where_rule(c: Any, x: Any, y: Any, **_: Any) -> tuple:
     if c.dtype.category != 0:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
@@ -356,6 +383,12 @@ def lower_index(names: list, a: dict) -> str:
 def lower_index_put(names: list, a: dict) -> str:
     how = "add" if a["accumulate"] else "set"
     return f"{names[0]}.at[{_index_expr(names[2:], a['spec'])}].{how}({names[1]})"
+
+
+def lower_lerp(names: list, a: dict) -> str:
+    # PyTorch's two formulas: from the start for small weights, from the end for large ones
+    x, end, w = names
+    return f"jnp.where(jnp.abs({w}) < 0.5, {x} + {w} * ({end} - {x}), {end} - ({end} - {x}) * (1 - {w}))"
 
 
 def lower_clamp(names: list, a: dict) -> str:
@@ -466,6 +499,11 @@ for _name, _rule, _low, _grad, _cast, _saves in [
 
 defop("where", where_rule, "jnp.where({0}, {1}, {2})", "WhereBackward0", cast=(1, 2), saves="c")
 defop("clamp", clamp_rule, lower_clamp, "ClampBackward1", attrs=("has_lo", "has_hi"), cast="out")
+defop("lerp", lerp_rule, lower_lerp, "LerpBackward0", saves="")
+defop("addcmul", addc_rule("addcmul"), lambda n, a: f"{n[0]} + {n[3]} * {n[1]} * {n[2]}", "AddcmulBackward0",
+      cast=(0, 1, 2), saves="")
+defop("addcdiv", addc_rule("addcdiv"), lambda n, a: f"{n[0]} + {n[3]} * {n[1]} / {n[2]}", "AddcdivBackward0",
+      cast=(0, 1, 2), saves="")
 
 # reductions
 defop("sum",    reduction("sum"),   "jnp.sum({0}, axis={dims}, keepdims={keepdim})",  "SumBackward1", RED, saves="")
@@ -556,6 +594,7 @@ ALIASES = {
     "clone": ("identity", "CloneBackward0"),
     "to_copy": ("cast", "ToCopyBackward0"),
     "add_scalar_mul": ("mul", "MulBackward0"),
+    "lerp_tensor": ("lerp", "LerpBackward1"),
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

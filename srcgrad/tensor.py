@@ -515,6 +515,21 @@ class Tensor:
     def pow_(self, other: Any) -> Tensor:
         return self._inplace("pow", other)
 
+    def lerp_(self, end: Any, weight: Any) -> Tensor:
+        return self._inplace("lerp", end, weight)
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return record("addcmul", (self, tensor1, tensor2, value))
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return self._inplace("addcmul", tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return record("addcdiv", (self, tensor1, tensor2, value))
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return self._inplace("addcdiv", tensor1, tensor2, value)
+
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self.copy_(self.clamp(min, max))
 
@@ -725,7 +740,7 @@ class Tensor:
         return matmul(self, other)
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
-        return self + weight * (end - self)
+        return record("lerp_tensor" if isinstance(weight, Tensor) else "lerp", (self, end, weight))
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         return where(mask, value, self)

@@ -48,6 +48,7 @@ def _log_softmax(xp, x, axis):
 
 
 BIN_SHAPES = [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (3,)]]
+TERN_SHAPES = [[(3, 4), (3, 4), (3, 4)], [(3, 4), (4,), (3, 1)], [(), (2, 1), (3,)]]
 
 CASES = [
     Case("neg",        lambda x: -x,                 lambda xp, x: -x),
@@ -96,6 +97,13 @@ CASES = [
     Case("clamp",      lambda x: x.clamp(-0.5, 0.7), lambda xp, x: xp.clip(x, -0.5, 0.7), domain="away0"),
     Case("clamp",      lambda x, lo: x.clamp(min=lo), lambda xp, x, lo: xp.maximum(x, lo), BIN_SHAPES[:2],
          domain="away0", name="clamp_tensor"),
+    Case("lerp",       lambda x, y: x.lerp(y, 0.3),  lambda xp, x, y: x + 0.3 * (y - x), BIN_SHAPES),
+    Case("lerp",       lambda x, y: x.lerp(y, 0.8),  lambda xp, x, y: y - (y - x) * 0.2, BIN_SHAPES[:2],
+         name="lerp_large_weight"),
+    Case("lerp_tensor", lambda x, y, w: x.lerp(y, w), lambda xp, x, y, w: x + w * (y - x), TERN_SHAPES),
+    Case("addcmul",    lambda x, a, b: x.addcmul(a, b, value=0.5), lambda xp, x, a, b: x + 0.5 * a * b, TERN_SHAPES),
+    Case("addcdiv",    lambda x, a, b: sg.addcdiv(x, a, b, value=-2), lambda xp, x, a, b: x - 2 * a / b, TERN_SHAPES,
+         domain="pos"),
     Case("sum",        lambda x: x.sum(1),           lambda xp, x: x.sum(1)),
     Case("sum",        lambda x: x.sum((0, 2), keepdim=True), lambda xp, x: x.sum((0, 2), keepdims=True),
          [[(2, 3, 4)]], name="sum_keepdim"),
@@ -206,6 +214,9 @@ NOT_IN_TABLE = {
     "fn_out": "custom Function", "to_device": "device moves, tests/test_tensor.py",
     "copy": "in-place copy_, tests/test_tensor.py",
     "add_scalar_mul": "alias kept for grad_fn names",
+    **{op: "an optimiser's fused update (srcgrad/optim/_fused.py), tests/test_optim.py against PyTorch"
+       for op in ("_ema", "_ema_sq", "_add_sq", "_sgd_buf", "_sgd_param", "_adam_param", "_adagrad_param",
+                  "_rmsprop")},
     "convolution": "tests/test_conv.py (NumPy values, finite differences, jax.grad oracle)",
     "rev": "tests/test_conv.py (the flip used by the convolution's derivative)",
 }
@@ -216,6 +227,31 @@ def test_every_registered_op_has_a_case():
     missing = sorted(set(OPS) - covered - set(NOT_IN_TABLE))
     assert not missing, f"ops without a test case: {missing}"
     assert set(ALIASES) <= set(OPS)
+
+
+def test_lerp_addcmul_addcdiv_in_place_and_errors_as_pytorch():
+    rng = np.random.default_rng(4)
+    x, a, b = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(3))
+    b = np.abs(b) + 0.5
+    for method, args, kwargs in [("lerp", (a, 0.3), {}), ("lerp", (a, 0.9), {}), ("lerp", (a, b * 0.5), {}),
+                                 ("addcmul", (a, b), dict(value=-0.5)), ("addcdiv", (a, b), dict(value=3.0))]:
+        t = sg.tensor(x)
+        targs = tuple(sg.tensor(v) if isinstance(v, np.ndarray) else v for v in args)
+        expect = getattr(t, method)(*targs, **kwargs).numpy()
+        assert getattr(t, method + "_")(*targs, **kwargs) is t and t._version == 1
+        np.testing.assert_array_equal(t.numpy(), expect)
+    np.testing.assert_allclose(sg.tensor(x).lerp(sg.tensor(a), 0.25).numpy(), x + 0.25 * (a - x), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="expected dtype float for `end` but got dtype double"):
+        sg.ones(3).lerp(sg.ones(3, dtype=sg.float64), 0.5)
+    with pytest.raises(RuntimeError, match="Integer division with addcdiv is no longer supported"):
+        sg.ones(3).addcdiv(sg.ones(3, dtype=sg.int64), sg.ones(3, dtype=sg.int64))
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+        sg.ones(3).addcmul_(sg.ones(2, 3), sg.ones(3))
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    assert x.lerp(sg.zeros(2), 0.5).grad_fn.name() == "LerpBackward0"
+    assert x.lerp(sg.zeros(2), sg.full((2,), 0.5)).grad_fn.name() == "LerpBackward1"
+    assert x.addcmul(x, x).grad_fn.name() == "AddcmulBackward0"
+    assert sg.addcdiv(x, x, x).grad_fn.name() == "AddcdivBackward0"
 
 
 def _inputs(case: Case, shapes, dtype, rng):
@@ -291,7 +327,8 @@ def test_gradients_match_finite_differences_and_jax(case, shapes):
 
 
 SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "div", "pow", "pow_tensor", "softplus",
-          "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt"}
+          "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt", "lerp_tensor",
+          "addcmul", "addcdiv"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params() if p.values[0].op in SMOOTH and p.values[0].grad])

@@ -462,3 +462,123 @@ def test_schedulers_match_torch():
             topt.step()
             ours.step()
             theirs.step()
+
+
+# ---------------------------------------------------------------------------
+# the fused updates (srcgrad/optim/_fused.py): PyTorch's rule on fixed gradients, in float32 and
+# float64, every state tensor compared; a few recorded ops a parameter; schedules that compile nothing
+
+FUSED_CASES = [("Adam", dict(lr=0.01)),
+               ("Adam", dict(lr=0.01, amsgrad=True, maximize=True, weight_decay=0.1)),
+               ("Adam", dict(lr=0.02, betas=(0.3, 0.6), eps=1e-3)),  # lerp's formula for weights above 0.5
+               ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+               ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+               ("AdamW", dict(lr="tensor", betas=(0.8, 0.95))),
+               ("Adam", dict(lr="tensor", amsgrad=True, weight_decay=0.05)),
+               ("SGD", dict(lr=0.1)),
+               ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01, maximize=True)),
+               ("SGD", dict(lr="tensor", momentum=0.9, nesterov=True, weight_decay=0.01)),
+               ("RMSprop", dict(lr=0.01)),
+               ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1, maximize=True)),
+               ("RMSprop", dict(lr="tensor", alpha=0.3, centered=True)),
+               ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
+               ("Adagrad", dict(lr="tensor", maximize=True))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,kw", FUSED_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FUSED_CASES)])
+def test_fused_updates_match_torch_state_by_state(name, kw, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    shapes = [(5, 3), (7,), ()]
+    p0 = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(6)]
+    ours = [nn.Parameter(sg.tensor(p.copy())) for p in p0]
+    theirs = [torch.nn.Parameter(torch.tensor(p.copy())) for p in p0]
+    lr_tensor = kw.get("lr") == "tensor"
+    opt = getattr(optim, name)(ours, **dict(kw, lr=sg.tensor(0.02) if lr_tensor else kw["lr"]))
+    topt = getattr(torch.optim, name)(theirs, **dict(kw, lr=torch.tensor(0.02) if lr_tensor else kw["lr"]))
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
+    for step in range(6):
+        for p, q, g in zip(ours, theirs, grads[step]):
+            p.grad, q.grad = sg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        for p, q in zip(ours, theirs):
+            assert p.dtype.name == dtype
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), **tol, err_msg=f"step {step}")
+            assert set(opt.state[p]) == set(topt.state[q])
+            for key, v in topt.state[q].items():
+                mine = opt.state[p][key]
+                assert mine.dtype.name == str(v.dtype).replace("torch.", ""), key
+                np.testing.assert_allclose(mine.numpy(), v.numpy(), **tol, err_msg=f"{key} at step {step}")
+
+
+@pytest.mark.parametrize("cls,kw,per_param", [(optim.Adam, dict(lr=0.01), 4),
+                                              (optim.Adam, dict(lr=0.01, amsgrad=True, maximize=True,
+                                                                weight_decay=0.1), 5),
+                                              (optim.AdamW, dict(lr=0.01), 4),
+                                              (optim.SGD, dict(lr=0.01, momentum=0.9, nesterov=True,
+                                                               weight_decay=1e-4), 2),
+                                              (optim.RMSprop, dict(lr=0.01, momentum=0.9, centered=True), 5),
+                                              (optim.Adagrad, dict(lr=0.01), 3)])
+def test_a_step_records_one_op_per_tensor_it_writes(cls, kw, per_param, monkeypatch):
+    from srcgrad import ir
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = cls(model.parameters(), **kw)
+    x, y = sg.randn(8, 2), sg.randint(0, 3, (8,))
+    for _ in range(2):  # the first step creates the state
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    recorded = []
+    new_node = ir.new_node
+    monkeypatch.setattr(ir, "new_node", lambda op, *a, **k: recorded.append(op) or new_node(op, *a, **k))
+    opt.step()
+    assert len(recorded) == per_param * 4, recorded
+
+
+@pytest.mark.parametrize("cls,kw", [(optim.Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+                                    (optim.AdamW, dict(lr=0.05, weight_decay=0.3)),
+                                    (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+                                    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)),
+                                    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01))])
+def test_compiled_step_under_a_schedule_matches_define_by_run_and_compiles_once(cls, kw):
+    # every hyperparameter, and everything derived from it (AdamW's 1 - lr * weight_decay, the
+    # bias corrections), is computed in the program: a replay reads the scheduled lr from param_groups
+    compiled = []
+    hook = lambda prog, *_: compiled.append(prog)  # noqa: E731
+    finals, counts = [], []
+    for decorated in (False, True):
+        sg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+        opt = cls(model.parameters(), **kw)
+        sched = lr_scheduler.ExponentialLR(opt, gamma=0.7)
+        x, y = sg.randn(16, 3), sg.randn(16, 2)
+
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        step = sg.compile(train_step) if decorated else train_step
+        compiled.clear()
+        sg.compiler.ON_COMPILE.append(hook)
+        try:
+            seen = []
+            for _ in range(8):
+                step(x, y).item()
+                sched.step()
+                seen.append(len(compiled))
+        finally:
+            sg.compiler.ON_COMPILE.remove(hook)
+        counts.append(seen)
+        finals.append([p.detach().numpy() for p in model.parameters()])
+        if decorated:
+            assert step.compiles <= 2 and step.dynamic_at is None
+    for seen in counts:
+        assert seen[3] == seen[-1], seen  # nothing compiled once the state exists, though lr moved each step
+    for a, b in zip(*finals):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)

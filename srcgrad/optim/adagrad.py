@@ -7,8 +7,9 @@ from typing import Any
 
 from ..dtypes import float32
 from ..grad_mode import no_grad
-from ..tensor import full_like, zeros
-from .optimizer import Optimizer, scalar
+from ..tensor import Tensor, full_like, zeros
+from ._fused import decay_args, hyper
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -40,22 +41,26 @@ class Adagrad(Optimizer):
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``)."""
+        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
+
+        Three recorded ops a parameter: ``step``, ``sum`` and the parameter."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = scalar(group["lr"])
-            lr_decay = float(group["lr_decay"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
+            lr = hyper(group["lr"], tensor=True)
+            lr_decay = hyper(group["lr_decay"])
+            eps = hyper(group["eps"])
+            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            maximize = bool(group["maximize"])
+            lr_tensor = isinstance(group["lr"], Tensor)
+            one = hyper(1.0)
             for p in group["params"]:
                 g = p.grad
                 if g is None:
                     continue
                 state = self.state[p]
-                state["step"].add_(1)
-                g = self._direction(p, g, group, wd)
-                clr = lr / (1 + (state["step"].to(p.dtype) - 1) * lr_decay)
-                state["sum"].add_(g * g)
-                std = state["sum"].sqrt() + eps
-                p.sub_(g / std * clr)
+                step_t = state["step"].add_(one)
+                extra, attrs = decay_args(p, wd, maximize)
+                acc = state["sum"]._inplace("_add_sq", g, *extra, attrs=attrs)
+                p._inplace("_adagrad_param", g, acc, step_t, lr, lr_decay, eps, *extra,
+                           attrs=(p.dtype, lr_tensor) + attrs)
         return loss

@@ -7,8 +7,9 @@ from typing import Any
 
 from ..dtypes import float32
 from ..grad_mode import no_grad
-from ..tensor import zeros, zeros_like
-from .optimizer import Optimizer, scalar
+from ..tensor import Tensor, zeros, zeros_like
+from ._fused import decay_args, hyper
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -16,7 +17,8 @@ class Adam(Optimizer):
 
     Per parameter at step ``t``: ``m = β1 m + (1-β1) g``, ``v = β2 v + (1-β2) g²``,
     ``p -= lr / (1-β1^t) * m / (sqrt(v) / sqrt(1-β2^t) + eps)`` (``v`` replaced by its running
-    maximum with ``amsgrad``). The bias corrections are Python floats, so no step recompiles.
+    maximum with ``amsgrad``). The hyperparameters are program inputs and the bias corrections
+    are computed in the program from the ``step`` tensor, so no step and no schedule recompiles.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -42,13 +44,22 @@ class Adam(Optimizer):
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``)."""
+        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
+
+        Four recorded ops a parameter (five with ``amsgrad``), one per tensor the step
+        writes: ``step += 1``, ``exp_avg``, ``exp_avg_sq`` (``max_exp_avg_sq``) and the
+        parameter, each computed whole by one op of ``_fused.py``."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = scalar(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
+            lr = hyper(group["lr"], tensor=True)
+            beta1, beta2 = (hyper(b) for b in group["betas"])
+            eps = hyper(group["eps"])
+            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            decoupled = wd is not None and group["decoupled_weight_decay"]
+            decay = (wd,) if decoupled else ()
+            maximize, amsgrad = bool(group["maximize"]), group["amsgrad"]
+            lr_tensor = isinstance(group["lr"], Tensor)
+            one = hyper(1.0)
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -59,30 +70,16 @@ class Adam(Optimizer):
                     state["step"] = zeros((), dtype=float32, device=p.device)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
-                    if group["amsgrad"]:
+                    if amsgrad:
                         state["max_exp_avg_sq"] = zeros_like(p)
-                state["step"].add_(1)
-                t = state["step"].to(p.dtype)  # bias corrections in the parameter's precision
-                if group["maximize"]:
-                    g = -g
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        g = g + wd * p
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                exp_avg.add_((g - exp_avg) * (1 - beta1))
-                exp_avg_sq.mul_(beta2)
-                exp_avg_sq.add_(g * g * (1 - beta2))
-                step_size = lr / (1 - beta1 ** t)
-                bc2_sqrt = (1 - beta2 ** t).sqrt()
-                if group["amsgrad"]:
-                    max_sq = state["max_exp_avg_sq"]
-                    max_sq.copy_(max_sq.maximum(exp_avg_sq))
-                    denom = max_sq.sqrt() / bc2_sqrt + eps
-                else:
-                    denom = exp_avg_sq.sqrt() / bc2_sqrt + eps
-                p.sub_(exp_avg / denom * step_size)
+                step_t = state["step"].add_(one)
+                extra, attrs = decay_args(p, None if decoupled else wd, maximize)
+                exp_avg = state["exp_avg"]._inplace("_ema", g, beta1, *extra, attrs=attrs)
+                v = state["exp_avg_sq"]._inplace("_ema_sq", g, beta2, *extra, attrs=attrs)
+                if amsgrad:
+                    v = state["max_exp_avg_sq"]._inplace("maximum", v)
+                p._inplace("_adam_param", exp_avg, v, step_t, lr, beta1, beta2, eps, *decay,
+                           attrs=(p.dtype, lr_tensor, decoupled))
         return loss
 
 

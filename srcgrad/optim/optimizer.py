@@ -1,12 +1,14 @@
 """``Optimizer``: parameter groups, per-parameter state and PyTorch-format state dicts.
 
-Subclasses write ``step()`` as ordinary in-place tensor code under ``no_grad``.
-srcgrad records those updates lazily, so the update of every parameter runs
-inside the next realised program (usually the next step's forward/backward),
-as one cached program. Hyperparameters enter as Python floats, which srcgrad
-passes as program inputs: a learning rate that changes every step compiles
-nothing new. ``step()`` must never read a value back (``.item()``, ``float()``,
-``print``): that would force a realisation per call.
+Subclasses write ``step()`` as in-place tensor updates under ``no_grad``: one
+fused op of ``_fused.py`` per tensor the step writes (a moment, a buffer, the
+parameter), so that recording a step costs a few ops a parameter. srcgrad
+records those updates lazily, so the update of every parameter runs inside the
+next realised program (usually the next step's forward/backward), as one cached
+program. Hyperparameters enter as Python floats, which srcgrad passes as program
+inputs: a learning rate that changes every step compiles nothing new. ``step()``
+must never read a value back (``.item()``, ``float()``, ``print``): that would
+force a realisation per call.
 """
 
 from __future__ import annotations
@@ -34,11 +36,6 @@ required = _RequiredParameter()
 
 def _typename(v: Any) -> str:
     return v.type() if isinstance(v, Tensor) else type(v).__name__
-
-
-def scalar(v: Any) -> Any:
-    """A hyperparameter as the program sees it: a Python float (a program input), or a tensor as given."""
-    return v if isinstance(v, Tensor) else float(v)
 
 
 class Optimizer:

@@ -7,8 +7,9 @@ from typing import Any
 
 from ..dtypes import float32
 from ..grad_mode import no_grad
-from ..tensor import zeros, zeros_like
-from .optimizer import Optimizer, scalar
+from ..tensor import Tensor, zeros, zeros_like
+from ._fused import decay_args, hyper
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -36,14 +37,21 @@ class RMSprop(Optimizer):
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``)."""
+        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
+
+        One recorded op per tensor the step writes: ``step``, ``square_avg``, ``grad_avg``
+        (centered), ``momentum_buffer`` (momentum) and the parameter."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = scalar(group["lr"])
-            alpha = float(group["alpha"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
-            momentum = float(group["momentum"])
+            lr = hyper(group["lr"], tensor=True)
+            alpha = hyper(group["alpha"])
+            eps = hyper(group["eps"])
+            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            use_momentum = group["momentum"] > 0
+            momentum = hyper(group["momentum"]) if use_momentum else None
+            maximize, centered = bool(group["maximize"]), bool(group["centered"])
+            lr_tensor = isinstance(group["lr"], Tensor)
+            one = hyper(1.0)
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -52,26 +60,20 @@ class RMSprop(Optimizer):
                 if not state:
                     state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
                     state["square_avg"] = zeros_like(p)
-                    if momentum > 0:
+                    if use_momentum:
                         state["momentum_buffer"] = zeros_like(p)
-                    if group["centered"]:
+                    if centered:
                         state["grad_avg"] = zeros_like(p)
-                state["step"].add_(1)
-                g = self._direction(p, g, group, wd)
-                square_avg = state["square_avg"]
-                square_avg.mul_(alpha)
-                square_avg.add_(g * g * (1 - alpha))
-                if group["centered"]:
-                    grad_avg = state["grad_avg"]
-                    grad_avg.add_((g - grad_avg) * (1 - alpha))
-                    avg = (square_avg - grad_avg * grad_avg).sqrt() + eps
+                state["step"].add_(one)
+                extra, attrs = decay_args(p, wd, maximize)
+                pattrs = (p.dtype, lr_tensor)
+                square_avg = state["square_avg"]._inplace("_ema_sq", g, alpha, *extra, attrs=attrs)
+                avgs = (square_avg, state["grad_avg"]._inplace("_ema", g, alpha, *extra, attrs=attrs)) if centered \
+                    else (square_avg,)
+                if use_momentum:
+                    buf = state["momentum_buffer"]._inplace("_rmsprop", g, *avgs, momentum, eps, *extra,
+                                                            attrs=pattrs + attrs + (centered, True))
+                    p._inplace("_sgd_param", buf, lr, attrs=pattrs + (False, False, False))
                 else:
-                    avg = square_avg.sqrt() + eps
-                if momentum > 0:
-                    buf = state["momentum_buffer"]
-                    buf.mul_(momentum)
-                    buf.add_(g / avg)
-                    p.sub_(lr * buf)
-                else:
-                    p.sub_(g / avg * lr)
+                    p._inplace("_rmsprop", g, *avgs, lr, eps, *extra, attrs=pattrs + attrs + (centered, False))
         return loss

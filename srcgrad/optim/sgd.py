@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..grad_mode import no_grad
-from .optimizer import Optimizer, scalar
+from ..tensor import Tensor
+from ._fused import decay_args, hyper
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -36,26 +38,37 @@ class SGD(Optimizer):
 
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``)."""
+        """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
+
+        One recorded op a parameter, two with momentum (the buffer, then the parameter)."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = scalar(group["lr"])
-            wd = float(group["weight_decay"])
-            momentum = float(group["momentum"])
-            dampening = float(group["dampening"])
+            lr = hyper(group["lr"], tensor=True)
+            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            maximize, nesterov = bool(group["maximize"]), bool(group["nesterov"])
+            use_momentum = group["momentum"] != 0
+            if use_momentum:
+                momentum = hyper(group["momentum"])
+                dampening = (hyper(group["dampening"]),) if group["dampening"] != 0 else ()
+            lr_tensor = isinstance(group["lr"], Tensor)
             for p in group["params"]:
                 g = p.grad
                 if g is None:
                     continue
-                g = self._direction(p, g, group, wd)
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = g.detach().clone()
-                    else:
-                        buf.mul_(momentum)
-                        buf.add_(g if dampening == 0 else (1 - dampening) * g)
-                    g = g + momentum * buf if group["nesterov"] else buf
-                p.sub_(lr * g)
+                extra, attrs = decay_args(p, wd, maximize)
+                pattrs = (p.dtype, lr_tensor)
+                if not use_momentum:
+                    p._inplace("_sgd_param", g, lr, *extra, attrs=pattrs + attrs + (False,))
+                    continue
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:  # the first step: the buffer is the direction itself
+                    d = self._direction(p, g, group, float(group["weight_decay"]))
+                    buf = state["momentum_buffer"] = d.clone()
+                else:
+                    buf._inplace("_sgd_buf", g, momentum, *dampening, *extra, attrs=attrs + (bool(dampening),))
+                if nesterov:
+                    p._inplace("_sgd_param", g, lr, buf, momentum, *extra, attrs=pattrs + attrs + (True,))
+                else:
+                    p._inplace("_sgd_param", buf, lr, attrs=pattrs + (False, False, False))
         return loss
