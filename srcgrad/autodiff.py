@@ -475,7 +475,9 @@ def _grad(outputs: list, inputs: list, grad_outputs: list, retain_graph: bool, c
             ir.set_owner(g._node, g)
         out.append(g)
     info = None
-    if tracing.ACTIVE is None:
+    if tracing.ACTIVE is None and not create_graph:
+        # (With create_graph the gradients stay pending like any other result: a
+        # Hessian-vector product then runs as one program, at the second grad.)
         info = compiler.realize([g._node for g in out if g is not None])
     return info, out
 
