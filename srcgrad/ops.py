@@ -54,8 +54,10 @@ def fmt_shape(shape: tuple) -> str:
 
 
 def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
-    if a == b:
+    if a == b or not b:  # (a tensor and a Python number: b is ())
         return a
+    if not a:
+        return b
     la, lb = len(a), len(b)
     n = max(la, lb)
     out = []

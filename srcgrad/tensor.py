@@ -75,11 +75,24 @@ def scalar_node(v: Any, literal: bool = False) -> Node:
     return n
 
 
+# Input nodes of recently used Python numbers, by the number object's identity: the
+# `lr` of `p -= lr * p.grad` is the same float every step. A node keeps its number
+# alive, so an id here can never be reused by another object; the table is bounded.
+_number_nodes: dict[int, Node] = {}
+
+
 def as_node(x: Any) -> Node:
     if isinstance(x, Tensor):
         return x._node
     if isinstance(x, _Number):
-        return scalar_node(x)
+        if ir._block is not None:
+            return scalar_node(x)
+        n = _number_nodes.get(id(x))
+        if n is None:
+            if len(_number_nodes) >= 1024:
+                _number_nodes.clear()
+            n = _number_nodes[id(x)] = scalar_node(x)
+        return n
     if isinstance(x, (np.integer, np.floating, np.bool_)):
         return scalar_node(x.item())
     return tensor(x)._node
