@@ -99,6 +99,13 @@ def matmul_grads(g: Any, out: Any, a: Any, b: Any, precision: str) -> tuple:
     return (ga.squeeze(-2) if a.dim() == 1 else ga), (gb.squeeze(-1) if b.dim() == 1 else gb)
 
 
+def linear_grads(g: Any, out: Any, x: Any, w: Any, *b: Any, precision: str, bias: bool) -> tuple:
+    # out = x @ w.T + b: one contraction over every row for the weight, rows summed for the bias
+    rows_g = g.reshape(-1, g.shape[-1]) if g.dim() != 2 else g
+    rows_x = x.reshape(-1, x.shape[-1]) if x.dim() != 2 else x
+    return (g @ w, rows_g.mT @ rows_x) + ((rows_g.sum(0),) if bias else ())
+
+
 def gelu_grad(g: Any, x: Any, approximate: bool) -> Any:
     if approximate:
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
@@ -214,6 +221,7 @@ defvjp("take_along",  lambda g, out, x, idx, dim, keepdim: (take_along_grad(g, x
 defvjp("softmax",     lambda g, out, x, dim: (out * (g - (g * out).sum(dim, keepdim=True)),))
 defvjp("log_softmax", lambda g, out, x, dim: (g - out.exp() * g.sum(dim, keepdim=True),))
 defvjp("matmul",      matmul_grads)
+defvjp("linear",      linear_grads)
 
 defvjp("reshape",     lambda g, out, x, shape: (g.reshape(x.shape),))
 defvjp("expand",      lambda g, out, x, shape: (g,))  # summed back to x's shape centrally

@@ -37,16 +37,24 @@ class Node:
         return f"Node({self.op}, {self.shape}, {self.dtype.name}, id={self.id})"
 
 
+# ids of srcgrad's own code objects met while walking out to the user's frame. They
+# live as long as their modules, so an id here never comes to mean another object.
+_internal_code: set[int] = set()
+
+
 def user_loc() -> tuple[str, int]:
     """The (file, line) of the innermost frame outside srcgrad: the user's line."""
     if _loc_override is not None:
         return _loc_override
     f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+    while f is not None:
+        code = f.f_code
+        if id(code) not in _internal_code:
+            if not code.co_filename.startswith(_PKG_DIR):
+                return (code.co_filename, f.f_lineno)
+            _internal_code.add(id(code))
         f = f.f_back
-    if f is None:
-        return ("<srcgrad>", 0)
-    return (f.f_code.co_filename, f.f_lineno)
+    return ("<srcgrad>", 0)
 
 
 # While the transformer writes the adjoint of node N, every node it records

@@ -207,6 +207,25 @@ def matmul_shape(x: Any, y: Any, **_: Any) -> tuple:
     return shape, x.dtype
 
 
+def linear_shape(x: Any, w: Any, *b: Any, precision: str, bias: bool) -> tuple:
+    """``F.linear``: x (..., in) times w (out, in) transposed, plus b (out,)."""
+    if len(w.shape) != 2 or len(x.shape) == 0:
+        raise RuntimeError(f"linear: expected a 2-D weight and an input with at least 1 dimension, got input "
+                           f"{fmt_shape(x.shape)} and weight {fmt_shape(w.shape)}")
+    if x.dtype is not w.dtype or (b and b[0].dtype is not x.dtype):
+        other = w.dtype if x.dtype is not w.dtype else b[0].dtype
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{TORCH_TYPE_NAMES.get(x.dtype.name, x.dtype.name)} and "
+                           f"{TORCH_TYPE_NAMES.get(other.name, other.name)}")
+    out, k = w.shape
+    if x.shape[-1] != k:
+        rows = math.prod(x.shape[:-1])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and {k}x{out})")
+    if b and tuple(b[0].shape) not in ((out,), (), (1,)):
+        broadcast_shapes(x.shape[:-1] + (out,), b[0].shape, "linear")
+    return x.shape[:-1] + (out,), x.dtype
+
+
 def reshape_rule(x: Any, shape: tuple, **_: Any) -> tuple:
     if math.prod(shape) != math.prod(x.shape):
         raise RuntimeError(f"shape '{fmt_shape(shape)}' is invalid for input of size {math.prod(x.shape)}")
@@ -405,6 +424,12 @@ def lower_matmul(names: list, a: dict) -> str:
     return f"jnp.matmul({names[0]}, {names[1]}" + (f", precision={p!r})" if p != "default" else ")")
 
 
+def lower_linear(names: list, a: dict) -> str:
+    p = a["precision"]
+    prod = f"jnp.matmul({names[0]}, {names[1]}.T" + (f", precision={p!r})" if p != "default" else ")")
+    return f"{prod} + {names[2]}" if a["bias"] else prod
+
+
 def lower_cat(names: list, a: dict) -> str:
     return f"jnp.concatenate([{', '.join(names)}], axis={a['dim']})"
 
@@ -526,6 +551,7 @@ defop("log_softmax", same, "jax.nn.log_softmax({0}, axis={dim})", "LogSoftmaxBac
 
 # linear algebra
 defop("matmul", matmul_shape, lower_matmul, "MmBackward0", ("precision",), saves="xy")
+defop("linear", linear_shape, lower_linear, "AddmmBackward0", ("precision", "bias"), saves="xy")
 
 # shapes
 defop("reshape",   reshape_rule, "{0}.reshape({shape})",           "ViewBackward0",      ("shape",), saves="")
@@ -597,6 +623,11 @@ ALIASES = {
     "to_copy": ("cast", "ToCopyBackward0"),
     "add_scalar_mul": ("mul", "MulBackward0"),
     "lerp_tensor": ("lerp", "LerpBackward1"),
+    # F.linear is one op; PyTorch names its node after how it computed it
+    "linear_mm": ("linear", "MmBackward0"),
+    "linear_view": ("linear", "ViewBackward0"),
+    "linear_unsafe_view": ("linear", "UnsafeViewBackward0"),
+    "linear_squeeze": ("linear", "SqueezeBackward4"),
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

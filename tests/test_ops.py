@@ -13,6 +13,7 @@ import pytest
 from scipy_free_erf import erf_np
 
 import srcgrad as sg
+import srcgrad.nn.functional as F
 from srcgrad.ops import ALIASES, OPS
 
 
@@ -135,6 +136,12 @@ CASES = [
     Case("bmm",        lambda x, y: x @ y,           lambda xp, x, y: x @ y, [[(2, 3, 4), (2, 4, 5)]]),
     Case("matmul_nd",  lambda x, y: x @ y,           lambda xp, x, y: x @ y,
          [[(2, 3, 4), (4, 5)], [(2, 2, 3, 4), (4, 5)], [(4,), (2, 4, 5)], [(2, 1, 3, 4), (3, 4, 2)]]),
+    Case("linear",     lambda x, w, b: F.linear(x, w, b), lambda xp, x, w, b: x @ w.T + b, [[(5, 3), (4, 3), (4,)]]),
+    Case("linear_mm",  lambda x, w: F.linear(x, w),  lambda xp, x, w: x @ w.T, [[(5, 3), (4, 3)]]),
+    Case("linear_view", lambda x, w, b: F.linear(x, w, b), lambda xp, x, w, b: x @ w.T + b,
+         [[(2, 5, 3), (4, 3), (4,)], [(3,), (4, 3), (4,)]]),
+    Case("linear_unsafe_view", lambda x, w: F.linear(x, w), lambda xp, x, w: x @ w.T, [[(2, 5, 3), (4, 3)]]),
+    Case("linear_squeeze", lambda x, w: F.linear(x, w), lambda xp, x, w: x @ w.T, [[(3,), (4, 3)]]),
     Case("view",       lambda x: x.view(4, 3),       lambda xp, x: x.reshape(4, 3)),
     Case("reshape",    lambda x: x.reshape(2, -1),   lambda xp, x: x.reshape(2, -1), name="reshape_infer"),
     Case("unsqueeze",  lambda x: x.unsqueeze(1),     lambda xp, x: x[:, None]),
@@ -328,7 +335,7 @@ def test_gradients_match_finite_differences_and_jax(case, shapes):
 
 SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "div", "pow", "pow_tensor", "softplus",
           "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt", "lerp_tensor",
-          "addcmul", "addcdiv"}
+          "addcmul", "addcdiv", "linear", "linear_view"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params() if p.values[0].op in SMOOTH and p.values[0].grad])

@@ -169,8 +169,14 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    out = x @ weight.t()
-    return out + bias if bias is not None else out
+    """``x @ weight.T + bias`` as one op (its grad_fn named as PyTorch names it)."""
+    has_bias = bias is not None
+    nd = x.dim()
+    op = ("linear" if has_bias else "linear_mm") if nd == 2 else \
+        ("linear_view" if has_bias else "linear_squeeze" if nd == 1 else "linear_unsafe_view")
+    args = (x, weight, bias) if has_bias else (x, weight)
+    precision = "highest" if T.get_float32_matmul_precision() == "highest" else "default"
+    return record(op, args, (precision, has_bias))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
