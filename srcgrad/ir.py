@@ -26,7 +26,8 @@ class Node:
         "id", "op", "inputs", "attrs", "shape", "dtype", "device", "loc", "value",
         "requires_grad", "leaf", "owner", "sig",
         # True once any of the rare slots below is set (or for custom Function nodes),
-        # so hot paths can skip nodes with nothing unusual in one attribute read
+        # so hot paths can skip nodes with nothing unusual in one attribute read;
+        # compiler.DONATION_CANDIDATE when an in-place op replaced it (see donatable_inputs)
         "special",
         # set only on some nodes; read with getattr(node, name, None)
         "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner", "program",

@@ -469,7 +469,7 @@ class Tensor:
         if bump:
             self._version += 1
             old.overwritten = (opname, new.loc, self._version, new)
-            old.special = True
+            old.special = compiler.replaced_mark(old, new)
         if keep_leaf and old.requires_grad and old.leaf:
             if new.owner is not None and new.owner() is not None and new.owner() is not self:
                 new = _alias(new)
