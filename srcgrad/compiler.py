@@ -35,7 +35,7 @@ class Program:
     """One compiled program: its source, jitted function and statistics."""
 
     __slots__ = ("key", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
-                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "runners",
+                 "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "runners", "donation",
                  "__weakref__")
 
     def __repr__(self) -> str:
@@ -174,6 +174,7 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     prog.fn = namespace[fn_name]
     prog.jitted = jax.jit(prog.fn)
     prog.runners = {}  # donate_argnums -> the executable that runs the program (see _runner)
+    prog.donation = None  # the donate_argnums of its donating variant, once chosen (see call_program)
     prog.arg_names = arg_names
     prog.filename = filename
     prog.hits = 0
@@ -237,6 +238,14 @@ def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
             if _array_refs(args, j) != _SOLE_ARRAY:
                 donate = ()
                 break
+        else:
+            # At most two executables per program: plain, and one donating variant
+            # (the first set that could be donated whole; later calls donate it when they can).
+            chosen = prog.donation
+            if chosen is None:
+                prog.donation = donate
+            elif chosen != donate:
+                donate = chosen if set(chosen) <= set(donate) else ()
     run = prog.runners.get(donate)
     if run is None:
         run = prog.runners[donate] = _runner(prog, donate)
@@ -287,16 +296,20 @@ def _executable_digest(prog: Program, specs: list, donate: tuple, device: Any) -
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
 
 
-# Below this size a fresh allocation is cheaper than the check (measured: the 32/64/3
-# MLP step got 5 µs slower with donation, the 128/512/3 step 18% faster).
-DONATE_MIN_BYTES = 1 << 16
+# Donation pays for buffers of a megabyte or more (the 128/512/3 MLP step, 1 MiB
+# weights: 18% faster); below, a fresh allocation costs less than the checks and the
+# second executable that a program's donating variant usually needs in the first steps.
+DONATE_MIN_BYTES = 1 << 20
 
 
 def donatable_inputs(order: list[Node], inputs: list[Node]) -> tuple:
     """Positions of ``inputs`` that are old values of tensors updated in place and are
     read by no node outside ``order`` (the nodes the program computes) and by nothing else."""
     extra = _extra_refs(order, inputs)
-    return tuple(j for j, e in extra.items() if e == _NODE_HOLDERS) if extra else ()
+    # all or nothing: a program's donating variant is compiled for one set (see call_program)
+    if not extra or any(e != _NODE_HOLDERS for e in extra.values()):
+        return ()
+    return tuple(extra)
 
 
 def _extra_refs(order: list[Node], inputs: list[Node]) -> dict:

@@ -257,8 +257,8 @@ from srcgrad import compiler  # noqa: E402
 
 def _big_sgd_setup():
     torch.manual_seed(0)
-    w = torch.randn(128, 256, requires_grad=True)  # 128 KiB: above compiler.DONATE_MIN_BYTES
-    x = torch.randn(8, 128)
+    w = torch.randn(512, 512, requires_grad=True)  # 1 MiB: compiler.DONATE_MIN_BYTES
+    x = torch.randn(8, 512)
     return w, x
 
 
@@ -298,3 +298,19 @@ def test_define_by_run_never_donates_a_buffer_that_is_still_needed(hold):
     loss = (x @ w).tanh().sum()
     loss.backward()  # this program computes w's new value from the old buffer
     np.testing.assert_array_equal(kept.numpy(), before)
+
+
+def test_a_program_has_at_most_one_donating_variant():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.Tanh(), torch.nn.Linear(512, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(16, 512), torch.randn(16, 1)
+    for _ in range(6):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+    progs = list(compiler.CACHE.programs.values())
+    assert all(len(p.runners) <= 2 for p in progs)
+    assert any(p.donation for p in progs)  # the steady state donates the weights and their Adam moments
