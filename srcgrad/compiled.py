@@ -19,6 +19,7 @@ names the line. Results are always what the undecorated function gives.
 from __future__ import annotations
 
 import functools
+import sys
 import time
 import types
 import warnings
@@ -268,7 +269,7 @@ class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
     __slots__ = ("program", "sources", "gather", "outputs", "result", "result_like", "guard", "guard_expect",
-                 "reason", "calls", "trace_s", "n_rng", "donate")
+                 "reason", "calls", "trace_s", "n_rng", "donate", "scatter")
 
 
 class CompiledFunction:
@@ -316,8 +317,13 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.dynamic_at is not None or tracing.ACTIVE is not None:
             return self.fn(*args, **kwargs)
-        key = (tuple(("static", a) if i in self.static_argnums else _arg_signature(a) for i, a in enumerate(args)),
-               tuple((k, _arg_signature(v)) for k, v in sorted(kwargs.items())), _grad_state.enabled)
+        if self.static_argnums:
+            sig = tuple([("static", a) if i in self.static_argnums else _arg_signature(a)
+                         for i, a in enumerate(args)])
+        else:
+            sig = tuple([_arg_signature(a) for a in args]) if args else ()
+        key = (sig, tuple([(k, _arg_signature(kwargs[k])) for k in sorted(kwargs)]) if kwargs else (),
+               _grad_state.enabled)
         try:
             entries = self.entries.get(key, ())
         except TypeError:
@@ -509,12 +515,15 @@ class CompiledFunction:
         pos = {id(n): k for k, n in enumerate(outputs)}
         entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else ("node", r._node)
                                     for r in flat_result])
-        entry.result_like = [r._node for r in flat_result]
-        entry.outputs = ([(weakref.ref(t), pos.get(id(t._node)), t._node) for t in updated],
+        # (Shape templates, not the traced nodes: a traced node kept here would, through
+        # the `overwritten` link to the node that replaced it, keep every later one alive.)
+        entry.result_like = [_template(r._node) for r in flat_result]
+        entry.outputs = ([(weakref.ref(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
                          [(weakref.ref(t), None if t._grad is None else pos.get(id(t._grad._node)),
-                           t._grad._node if t._grad is not None else None) for t in grads])
+                           _template(t._grad._node) if t._grad is not None else None) for t in grads])
         entry.n_rng = len(tracer.rng)
         entry.calls = 0
+        entry.scatter = _scatterer(*entry.outputs)
         # Arguments whose tensors the program updates in place (parameters, optimizer
         # state): their buffers may be donated to the program's outputs, as jax.jit's
         # donate_argnums does, when nothing else holds them (checked on every call).
@@ -555,7 +564,7 @@ class CompiledFunction:
         return out
 
     def _replay(self, entry: Entry, args: tuple, kwargs: dict) -> Any:
-        rng = [next_key() for _ in range(entry.n_rng)]
+        rng = [next_key() for _ in range(entry.n_rng)] if entry.n_rng else ()
         try:
             values = entry.gather(args, kwargs, self.fn, rng)
         except AttributeError:
@@ -567,31 +576,12 @@ class CompiledFunction:
         entry.calls += 1
         entry.program.hits += 1
         compiler.CACHE.hits += 1
-        updated, grads = entry.outputs
-        for ref, k, node in updated:
-            t = ref()
-            if t is not None and k is not None:
-                # The in-place update, done: the new value, the tensor's leaf status kept, the old
-                # node marked overwritten. (Bases of views are outputs of their own.)
-                old, new = t._node, _value_node(out[k], node)
-                t._version += 1
-                old.overwritten = ("compiled update", new.loc, t._version, new)
-                old.special = True
-                if old.requires_grad and old.leaf:
-                    new.requires_grad = new.leaf = True
-                t._node = new
-                new.owner = weakref.ref(t)
-        for ref, k, node in grads:
-            t = ref()
-            if t is None:
-                continue
-            if node is None:
-                t._grad = None
-            elif k is not None:
-                g = wrap(_value_node(out[k], node))
-                ir.set_owner(g._node, g)
-                t._grad = g
+        entry.scatter(out)
         structure, picks = entry.result
+        if structure == "T" and isinstance(picks[0], int):  # one tensor returned: the usual loss
+            t = wrap(_value_node(out[picks[0]], entry.result_like[0]))
+            ir.set_owner(t._node, t)
+            return t
         tensors = []
         for p, like in zip(picks, entry.result_like):
             if isinstance(p, int):
@@ -603,6 +593,56 @@ class CompiledFunction:
         return _unflatten(structure, iter(tensors))
 
 
+def _replace_value(t: Tensor, value: jax.Array, like: Any) -> None:
+    """A compiled in-place update seen by others: a new node, the old one marked overwritten
+    (so a graph that saved it raises PyTorch's error), leaf status kept."""
+    old, new = t._node, _value_node(value, like)
+    t._version += 1
+    old.overwritten = ("compiled update", new.loc, t._version, new)
+    old.special = True
+    if old.requires_grad and old.leaf:
+        new.requires_grad = new.leaf = True
+    t._node = new
+    new.owner = weakref.ref(t)
+
+
+def _set_grad(t: Tensor, value: jax.Array, like: Any) -> None:
+    g = wrap(_value_node(value, like))
+    ir.set_owner(g._node, g)
+    t._grad = g
+
+
+_SOLE_EXPR = "_rc(t._node) == _SOLE"
+
+
+def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:
+    """One compiled function handing a replay's outputs to the tensors it updated and the
+    ``.grad`` it changed. A tensor whose node nothing else holds (no graph, view or alias)
+    takes the new value in its node; otherwise it gets a new node (``_replace_value``)."""
+    env: dict = {"_rc": sys.getrefcount, "_SOLE": _SOLE_NODE, "_replace": _replace_value, "_set_grad": _set_grad}
+    lines = ["def scatter(out):"]
+    for i, (ref, k, like) in enumerate(updated):
+        if k is None:
+            continue
+        env[f"_u{i}"], env[f"_ul{i}"] = ref, like
+        lines += [f"    t = _u{i}()",
+                  "    if t is not None:",
+                  f"        if {_SOLE_EXPR}:",
+                  f"            t._node.value = out[{k}]",
+                  "            t._version += 1",
+                  "        else:",
+                  f"            _replace(t, out[{k}], _ul{i})"]
+    for i, (ref, k, like) in enumerate(grads):
+        if like is not None and k is None:
+            continue
+        env[f"_g{i}"], env[f"_gl{i}"] = ref, like
+        lines += [f"    t = _g{i}()", "    if t is not None:",
+                  "        t._grad = None" if like is None else f"        _set_grad(t, out[{k}], _gl{i})"]
+    lines.append("    return None")
+    exec("\n".join(lines), env)  # noqa: S102 - built from ints and names only
+    return env["scatter"]
+
+
 def _updated_input(n: Any, inplace: dict) -> bool:
     """Whether program input ``n`` is the old value of a tensor the program updates in place."""
     if n.op == "scalar" or n.owner is None:
@@ -611,6 +651,25 @@ def _updated_input(n: Any, inplace: dict) -> bool:
     if t is None or id(t) not in inplace or t._node is n:
         return False
     return t._node.shape == n.shape and t._node.dtype is n.dtype
+
+
+class _Probe:
+    __slots__ = ("_node",)
+
+
+def _sole_count() -> int:
+    # sys.getrefcount(t._node) as the generated scatter code takes it, for a node only t holds
+    p = _Probe()
+    p._node = ir.Node()
+    return eval("lambda t, _rc: _rc(t._node)")(p, sys.getrefcount)  # noqa: S307 - a constant expression
+
+
+_SOLE_NODE = _sole_count()
+
+
+def _template(n: Any) -> Any:
+    """A valueless node with ``n``'s shape, dtype, device and line, for ``_value_node``."""
+    return _value_node(None, n)
 
 
 def _value_node(value: jax.Array, like: Any) -> Any:

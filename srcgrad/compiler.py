@@ -213,17 +213,16 @@ class _Holder:
     __slots__ = ("value",)
 
 
-def _array_refs(args: list, j: int) -> int:
-    return _refs(args[j])
-
-
 def _sole_array_refs() -> int:
+    # sys.getrefcount(args[j]) as call_program takes it, for an array that one node's
+    # value and the argument list hold
     h = _Holder()
     h.value = object()
-    return _array_refs([h.value], 0)
+    return eval("lambda args, j, _rc: _rc(args[j])")([h.value], 0, sys.getrefcount)  # noqa: S307
 
 
-_SOLE_ARRAY = _sole_array_refs()  # held by one node's value and the argument list
+_SOLE_ARRAY = _sole_array_refs()
+_getrefcount = sys.getrefcount
 
 
 def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
@@ -235,7 +234,7 @@ def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
         return prog.jitted(*args)
     if donate:
         for j in donate:
-            if _array_refs(args, j) != _SOLE_ARRAY:
+            if _getrefcount(args[j]) != _SOLE_ARRAY:
                 donate = ()
                 break
         else:

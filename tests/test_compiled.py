@@ -408,3 +408,32 @@ def test_a_buffer_something_else_holds_is_not_donated(hold):
     step(params, x, y, 0.1)  # must leave the held array intact
     np.testing.assert_array_equal(np.asarray(held), before)
     assert not np.array_equal(params[0].detach().numpy(), before)
+
+
+def test_a_replayed_update_of_a_value_a_graph_saved_raises_the_version_error():
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    params = _mlp_params()
+    step = torch.compile(_sgd_step)
+    for _ in range(3):
+        step(params, x, y, 0.1)
+    outside = ((x @ params[0]).tanh() ** 2).sum()  # saves params[0]'s current value
+    step(params, x, y, 0.1)  # replay: updates params[0] in place
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        outside.backward()
+
+
+def test_replays_keep_no_history_alive():
+    import gc
+
+    from srcgrad.ir import Node
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    params = _mlp_params()
+    step = torch.compile(_sgd_step)
+    for _ in range(5):
+        step(params, x, y, 0.1)
+    gc.collect()
+    before = sum(1 for o in gc.get_objects() if type(o) is Node)
+    for _ in range(50):
+        step(params, x, y, 0.1)
+    gc.collect()
+    assert sum(1 for o in gc.get_objects() if type(o) is Node) <= before
