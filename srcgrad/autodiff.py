@@ -12,6 +12,7 @@ one program.
 from __future__ import annotations
 
 import operator
+import weakref
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any
@@ -364,8 +365,12 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
             leaf = order[pos] if where == "o" else inputs[pos]
             target = leaf.owner() if leaf.owner is not None else None
             if target is not None:
-                g = T.wrap(ir.value_node(out[k], leaf.shape, leaf.dtype, leaf.device))
-                _accumulate_grad(target, g)
+                g = T.wrap(ir.output_node(out[k], leaf))
+                if target._grad is None and tracing.ACTIVE is None:
+                    g._node.owner = weakref.ref(g)
+                    target._grad = g
+                else:
+                    _accumulate_grad(target, g)
     finally:
         _grad_state.enabled = prev
     if not retain_graph:

@@ -677,15 +677,7 @@ def _value_node(value: jax.Array, like: Any) -> Any:
     if like is None:
         return ir.value_node(value, tuple(value.shape), from_numpy_dtype(value.dtype),
                              from_jax(next(iter(value.devices()))))
-    n = ir.Node()
-    n.id = ir._next_id()
-    n.op = "input"
-    n.inputs = n.attrs = ()
-    n.shape, n.dtype, n.device, n.loc = like.shape, like.dtype, like.device, like.loc
-    n.value = value
-    n.requires_grad = n.leaf = n.special = False
-    n.owner = n.sig = None
-    return n
+    return ir.output_node(value, like)
 
 
 def _path_name(path: tuple, fn: Callable) -> str:

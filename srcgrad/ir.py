@@ -120,6 +120,20 @@ def value_node(value: Any, shape: tuple, dtype: Any, device: Any, op: str = "inp
     return n
 
 
+def output_node(value: Any, like: Node) -> Node:
+    """A node holding a program output, with ``like``'s shape, dtype, device and line
+    (no frame walk: replayed programs hand out many of these)."""
+    n = Node()
+    n.id = _next_id()
+    n.op = "input"
+    n.inputs = n.attrs = ()
+    n.shape, n.dtype, n.device, n.loc = like.shape, like.dtype, like.device, like.loc
+    n.value = value
+    n.requires_grad = n.leaf = n.special = False
+    n.owner = n.sig = None
+    return n
+
+
 def set_owner(node: Node, tensor: Any) -> None:
     node.owner = weakref.ref(tensor)
 
