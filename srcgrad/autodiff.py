@@ -439,6 +439,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if retain_graph is None:
         retain_graph = create_graph
     grad_outputs = list(grad_outputs)
+    if create_graph and retain_graph and tracing.ACTIVE is None:
+        return _grad_from_template(outputs, inputs, grad_outputs, allow_unused, materialize_grads)
     if not create_graph and tracing.ACTIVE is None:
         plan_key = _replay_plan_key(outputs, grad_outputs)
         if plan_key is not None:
@@ -457,6 +459,106 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                                 [(i, g) for i, g in enumerate(out) if g is not None and g._node.value is not None])
                 return tuple(out)
     return tuple(_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)[1])
+
+
+# -- replaying a differentiable backward (create_graph=True) ---------------------------
+#
+# With create_graph the result is not a program but more graph: the gradient IR,
+# itself differentiable. For a forward graph seen before, the transformer's output
+# is recorded once as a template (each new node: op, attributes, shape, dtype, line,
+# and where its inputs come from: the forward graph, an earlier new node, or a
+# constant) and stamped out again: the same nodes, without running the rules.
+
+
+class _Template:
+    __slots__ = ("nodes", "results")
+
+
+def _grad_from_template(outputs: list, inputs: list, grad_outputs: list, allow_unused: Any,
+                        materialize_grads: bool) -> tuple:
+    plan_key = _replay_plan_key(outputs, grad_outputs)
+    if plan_key is not None:
+        key, order, graph_inputs = plan_key
+        where = _positions([t._node for t in inputs], order, graph_inputs)
+        if None not in where:
+            key = (key, "graph", tuple(where), bool(allow_unused), materialize_grads)
+            tpl = compiler.CACHE.plans.get(key)
+            if tpl is not None:
+                return _stamp(tpl, order, graph_inputs)
+            start = ir._next_id()
+            out = _grad(outputs, inputs, grad_outputs, True, True, allow_unused, materialize_grads)[1]
+            tpl = _make_template(out, start, order, graph_inputs)
+            if tpl is not None:
+                compiler.CACHE.plans[key] = tpl
+            return tuple(out)
+    return tuple(_grad(outputs, inputs, grad_outputs, True, True, allow_unused, materialize_grads)[1])
+
+
+def _make_template(out: list, start: int, order: list, graph_inputs: list) -> _Template | None:
+    """The new nodes behind ``out`` (ids from ``start``) as a template, or None when they
+    read something outside the forward graph."""
+    where: dict = {n: ("o", k) for k, n in enumerate(order)}
+    where.update({n: ("i", k) for k, n in enumerate(graph_inputs)})
+    new: list = []
+    seen: set = set()
+    stack = [g._node for g in out if g is not None]
+    while stack:  # the new nodes, collected by walking back from the gradients
+        n = stack.pop()
+        if n in seen or n in where:
+            continue
+        seen.add(n)
+        if n.id < start:
+            return None  # made before this call, and not part of the forward graph
+        if n.value is None:
+            new.append(n)
+            stack.extend(n.inputs)
+    new.sort(key=_node_id)  # creation order: inputs before their users
+    for k, n in enumerate(new):
+        where[n] = ("n", k)
+
+    def ref(n: Node) -> tuple:
+        return where.get(n) or ("c", n)  # an input made on the way (a number, a constant array)
+
+    tpl = _Template()
+    tpl.nodes = [(n.op, tuple(ref(i) for i in n.inputs), n.attrs, n.shape, n.dtype, n.device, n.loc,
+                  n.requires_grad, n.sig,
+                  ref(n.block) if getattr(n, "block", None) is not None else None,
+                  ref(n.grad_of) if getattr(n, "grad_of", None) is not None else None) for n in new]
+    tpl.results = [None if g is None else ref(g._node) for g in out]
+    return tpl
+
+
+_node_id = operator.attrgetter("id")
+
+
+def _stamp(tpl: _Template, order: list, graph_inputs: list) -> tuple:
+    made: list = []
+    sources = {"o": order, "i": graph_inputs, "n": made}
+
+    def get(r: tuple) -> Node:
+        return r[1] if r[0] == "c" else sources[r[0]][r[1]]
+
+    for op, refs, attrs, shape, dtype, device, loc, requires_grad, sig, block, grad_of in tpl.nodes:
+        n = Node()
+        n.id = ir._next_id()
+        n.op, n.inputs, n.attrs, n.shape, n.dtype, n.device, n.loc = \
+            op, tuple([get(r) for r in refs]), attrs, shape, dtype, device, loc
+        n.value = None
+        n.requires_grad, n.leaf, n.owner, n.special, n.sig = requires_grad, False, None, False, sig
+        if block is not None:
+            n.block = get(block)
+        if grad_of is not None:
+            n.grad_of = get(grad_of)
+        made.append(n)
+    result = []
+    for r in tpl.results:
+        if r is None:
+            result.append(None)
+            continue
+        g = T.wrap(get(r))
+        ir.set_owner(g._node, g)
+        result.append(g)
+    return tuple(result)
 
 
 def _grad(outputs: list, inputs: list, grad_outputs: list, retain_graph: bool, create_graph: bool,

@@ -259,7 +259,9 @@ def _runner(prog: Program, donate: tuple) -> Any:
     if persistent.cache_dir() is None:
         return jitted
     try:
-        device = prog.device.jax if prog.device is not None else jax.devices()[0]
+        # (a program of Python numbers alone runs where realize's default_device points)
+        device = prog.device.jax if prog.device is not None else (jax.config.jax_default_device
+                                                                  or jax.devices()[0])
         specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type,
                                       sharding=jax.sharding.SingleDeviceSharding(device)) for a in prog.arg_specs]
         digest = _executable_digest(prog, specs, donate, device)

@@ -1,0 +1,70 @@
+"""srcgrad's reverse-mode machinery itself: replayed backward passes and gradient templates."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import srcgrad as torch
+from srcgrad import autodiff
+
+
+def _mlp(seed=0):
+    rng = np.random.default_rng(seed)
+    ws = [rng.standard_normal(s).astype(np.float32) * 0.5 for s in ((4, 8), (8,), (8, 1), (1,))]
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = rng.standard_normal((16, 1)).astype(np.float32)
+    v = [rng.standard_normal(w.shape).astype(np.float32) for w in ws]
+    return ws, x, y, v
+
+
+def _hvp_srcgrad(ps, x, y, vs):
+    h = (x @ ps[0] + ps[1]).tanh() @ ps[2] + ps[3]
+    loss = ((h - y) ** 2).mean()
+    gs = torch.autograd.grad(loss, ps, create_graph=True)
+    dot = sum((g * v).sum() for g, v in zip(gs, vs))
+    return gs, torch.autograd.grad(dot, ps)
+
+
+def _hvp_jax(ws, x, y, v):
+    def loss(ps):
+        h = jnp.tanh(x @ ps[0] + ps[1]) @ ps[2] + ps[3]
+        return jnp.mean((h - y) ** 2)
+    return jax.jvp(jax.grad(loss), (ws,), (v,))[1]
+
+
+def test_create_graph_gradients_are_stamped_from_a_template_after_the_first_call(monkeypatch):
+    ws, x, y, v = _mlp()
+    ps = [torch.tensor(w, requires_grad=True) for w in ws]
+    xs, ys, vs = torch.tensor(x), torch.tensor(y), [torch.tensor(a) for a in v]
+    first_gs, first = _hvp_srcgrad(ps, xs, ys, vs)
+    names = [g.grad_fn.name() for g in first_gs]
+    calls = []
+    real = autodiff.transform
+    monkeypatch.setattr(autodiff, "transform", lambda *a, **k: calls.append(1) or real(*a, **k))
+    expected = _hvp_jax(ws, x, y, v)
+    for _ in range(3):
+        gs, hv = _hvp_srcgrad(ps, xs, ys, vs)
+        assert [g.grad_fn.name() for g in gs] == names  # the same graph, differentiable
+        for a, b, c in zip(hv, expected, first):
+            np.testing.assert_allclose(a.numpy(), np.asarray(b), rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-6, atol=1e-7)
+    assert not calls  # neither the first-order graph nor the second grad ran the transformer
+
+
+def test_a_template_is_not_used_when_the_graph_has_a_hook():
+    ws, x, y, v = _mlp(1)
+    ps = [torch.tensor(w, requires_grad=True) for w in ws]
+    xs, ys, vs = torch.tensor(x), torch.tensor(y), [torch.tensor(a) for a in v]
+    _hvp_srcgrad(ps, xs, ys, vs)
+    seen = []
+    h = (xs @ ps[0] + ps[1]).tanh()
+    h.register_hook(lambda g: seen.append(g.shape) or g * 2)
+    loss = (((h @ ps[2] + ps[3]) - ys) ** 2).mean()
+    g0 = torch.autograd.grad(loss, ps[0], create_graph=True)[0]
+    assert seen == [(16, 8)]
+    h2 = (xs @ ps[0] + ps[1]).tanh()
+    loss2 = (((h2 @ ps[2] + ps[3]) - ys) ** 2).mean()
+    g1 = torch.autograd.grad(loss2, ps[0], create_graph=True)[0]
+    np.testing.assert_allclose(g0.detach().numpy(), 2 * g1.detach().numpy(), rtol=1e-5, atol=1e-6)
