@@ -12,6 +12,7 @@ one program.
 from __future__ import annotations
 
 import operator
+import sys
 import weakref
 from collections.abc import Sequence
 from itertools import chain
@@ -305,9 +306,8 @@ def _replay_plan_key(tensors: Sequence[T.Tensor], grad_tensors: list) -> tuple |
     if any(not r.requires_grad or r.value is not None for r in roots):
         return None
     order, inputs, outputs, key = compiler.collect(roots + extra)
-    for n in inputs:
-        if n.requires_grad and not n.leaf:  # part of the graph was computed already
-            return None
+    if any([n.requires_grad and not n.leaf for n in inputs]):  # part of the graph was computed already
+        return None
     # Most graphs have nothing unusual: one C-level pass over the `special` flags.
     specials = list(filter(_special, chain(order, inputs)))
     if specials and not _replayable(order, inputs, specials):
@@ -321,6 +321,21 @@ def _replay_plan_key(tensors: Sequence[T.Tensor], grad_tensors: list) -> tuple |
 def _replayable(order: list, inputs: list, specials: list) -> bool:
     """False when hooks, retained grads, custom Functions, freed graphs or in-place
     hazards need the transformer's path (which also gives the precise errors)."""
+    if not _plain(specials):
+        return False
+    overwritten = [n for n in specials if getattr(n, "overwritten", None) is not None]
+    if overwritten and any([e != _ONLY_REPLACER_READS for e in _extra_readers(overwritten)]):
+        # A value overwritten in place that something besides its replacement reads
+        # (the reference counts say so): is it a gradient that reads it?
+        differentiable = [n for n in order if n.requires_grad and not n.leaf]
+        readers = set(chain.from_iterable([n.inputs for n in differentiable]))
+        for i in overwritten:
+            if i in readers and any(i in n.inputs and n is not i.overwritten[3] for n in differentiable):
+                return False
+    return True
+
+
+def _plain(specials: list) -> bool:
     for n in specials:
         if n.value is not None:  # a program input
             if getattr(n, "hooks", None):
@@ -329,16 +344,27 @@ def _replayable(order: list, inputs: list, specials: list) -> bool:
                                                   or getattr(n, "retains_grad", False)
                                                   or getattr(n, "freed", False)):
             return False
-    overwritten = [n for n in specials if getattr(n, "overwritten", None) is not None]
-    if overwritten:
-        # A value overwritten in place that a gradient may read. The usual case, the
-        # parameter a pending optimizer update replaced, is read by no gradient.
-        differentiable = [n for n in order if n.requires_grad and not n.leaf]
-        readers = set(chain.from_iterable([n.inputs for n in differentiable]))
-        for i in overwritten:
-            if i in readers and any(i in n.inputs and n is not i.overwritten[3] for n in differentiable):
-                return False
     return True
+
+
+def _extra_readers(overwritten: list) -> list:
+    # references to each node beyond its replacement's inputs (see _only_replacer_reads)
+    return [sys.getrefcount(i) - i.overwritten[3].inputs.count(i) for i in overwritten]
+
+
+def _only_replacer_reads() -> int:
+    # The count _extra_readers gives for the usual case, a parameter that only the
+    # pending update replacing it reads, held by the caller's lists (inputs, specials,
+    # overwritten) as _replay_plan_key and _replayable hold it.
+    old, new = Node(), Node()
+    new.inputs = (old,)
+    old.overwritten = ("", None, 1, new)
+    inputs, specials, overwritten = [old], [old], [old]
+    del old
+    return _extra_readers(overwritten)[0] + 0 * len(inputs) * len(specials)
+
+
+_ONLY_REPLACER_READS = _only_replacer_reads()
 
 
 def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: bool) -> None:

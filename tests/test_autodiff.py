@@ -68,3 +68,40 @@ def test_a_template_is_not_used_when_the_graph_has_a_hook():
     loss2 = (((h2 @ ps[2] + ps[3]) - ys) ** 2).mean()
     g1 = torch.autograd.grad(loss2, ps[0], create_graph=True)[0]
     np.testing.assert_allclose(g0.detach().numpy(), 2 * g1.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_replayed_backward_still_catches_a_saved_value_modified_in_place():
+    import pytest
+
+    w = torch.randn(4, 3, requires_grad=True)
+    x = torch.randn(5, 4)
+    for _ in range(3):  # the same graph each time: the backward is replayed
+        ((x @ w).tanh().sum()).backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            w.grad = None
+    loss = (x @ w).tanh().sum()  # saves w
+    with torch.no_grad():
+        w.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_the_replay_check_finds_an_in_place_change_to_a_value_a_gradient_reads():
+    import pytest
+
+    from srcgrad import compiler
+    w = torch.randn(4, 3, requires_grad=True)
+    x = torch.randn(5, 4)
+    for _ in range(3):
+        a = x * 1
+        loss = (a @ w).sum()  # the weight's gradient reads a
+        a = a * 2
+        loss.backward()
+    plans = len(compiler.CACHE.plans)
+    a = x * 1
+    loss = (a @ w).sum()
+    a.mul_(2)  # the graph is the one seen before, but a value it saved has changed
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    assert len(compiler.CACHE.plans) == plans
