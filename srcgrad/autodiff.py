@@ -373,17 +373,7 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
     if plan is None:
         _record_plan(key, order, inputs, tensors, grad_tensors, retain_graph)
         return
-    prog = plan.program
-    out = compiler.call_program(prog, [inputs[i].value for i in plan.input_pos],
-                                _donate_args(plan, order, inputs))
-    compiler.CACHE.hits += 1
-    prog.hits += 1
-    prog.calls += 1
-    for pos, k in plan.fwd_outs:
-        n = order[pos]
-        n.value = out[k]
-        if not n.requires_grad or n.leaf:
-            n.inputs = ()
+    out = _run_plan(plan, order, inputs)
     prev = _grad_state.enabled
     _grad_state.enabled = False
     try:
@@ -403,6 +393,21 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
         for pos in plan.freeable:
             order[pos].freed = True
             order[pos].special = True
+
+
+def _run_plan(plan: _Plan, order: list, inputs: list) -> Any:
+    """Call a recorded plan's program on this graph's inputs; hand out the forward values."""
+    prog = plan.program
+    out = compiler.call_program(prog, [inputs[i].value for i in plan.input_pos], _donate_args(plan, order, inputs))
+    compiler.CACHE.hits += 1
+    prog.hits += 1
+    prog.calls += 1
+    for pos, k in plan.fwd_outs:
+        n = order[pos]
+        n.value = out[k]
+        if not n.requires_grad or n.leaf:
+            n.inputs = ()  # history that autograd will never need
+    return out
 
 
 def _donate_args(plan: _Plan, order: list, inputs: list) -> tuple:
@@ -649,17 +654,7 @@ def _store_plan(key: tuple, info: tuple, order: list, inputs: list, grads: list)
 
 def _replay_grad(plan: _Plan, order: list, graph_inputs: list, inputs: list, allow_unused: Any,
                  materialize_grads: bool, retain_graph: bool) -> tuple:
-    prog = plan.program
-    out = compiler.call_program(prog, [graph_inputs[i].value for i in plan.input_pos],
-                                _donate_args(plan, order, graph_inputs))
-    compiler.CACHE.hits += 1
-    prog.hits += 1
-    prog.calls += 1
-    for pos, k in plan.fwd_outs:
-        n = order[pos]
-        n.value = out[k]
-        if not n.requires_grad or n.leaf:
-            n.inputs = ()
+    out = _run_plan(plan, order, graph_inputs)
     got = dict(plan.grad_outs)
     result = []
     for i, t in enumerate(inputs):
