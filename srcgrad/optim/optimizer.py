@@ -38,6 +38,18 @@ def _typename(v: Any) -> str:
     return v.type() if isinstance(v, Tensor) else type(v).__name__
 
 
+def check_hyperparameters(lr: Any = None, differentiable: bool = False, **nonnegative: float) -> None:
+    """PyTorch's checks, in the order given: a learning rate and the named values must not be
+    negative (``eps`` is called epsilon in the message); ``differentiable`` is not supported."""
+    if isinstance(lr, (int, float)) and lr < 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    for name, v in nonnegative.items():
+        if v < 0.0:
+            raise ValueError(f"Invalid {'epsilon' if name == 'eps' else name} value: {v}")
+    if differentiable:
+        raise NotImplementedError("differentiable=True is not supported by srcgrad optimizers")
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts) and ``state`` (a dict keyed by parameter)."""
 
