@@ -114,6 +114,7 @@ def _producer(n: Node) -> str:
     return OPS[n.op].grad_name
 
 
+@ir.gc_paused
 def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bool, retain_graph: bool,
               wanted: list[Node] | None = None) -> dict[int, tuple[Node, T.Tensor]]:
     """Gradient IR for each wanted node (every reachable leaf when ``wanted`` is None),

@@ -26,7 +26,7 @@ from jax import lax
 
 from . import codegen, lowering_helpers, persistent, tracing
 from .dtypes import float32
-from .ir import Node, live_tensor
+from .ir import Node, gc_paused, live_tensor
 
 _NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
 
@@ -72,6 +72,7 @@ def _input_entry(n: Node) -> tuple:
     return ("input", n.shape, n.dtype, n.device)
 
 
+@gc_paused
 def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], list[Node], list[Node], tuple]:
     """The pending nodes needed for ``targets`` in topological order, the program's
     inputs, its outputs (``targets``, plus live pending nodes when ``keep_live``)
@@ -154,6 +155,7 @@ def _describe_pos(k: int, inputs: list[Node], entries: list) -> str:
     return f"#{idx} ({codegen._user_name(n.loc) or n.op}, {codegen._short(n.loc) if n.loc else '?'})"
 
 
+@gc_paused
 def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: list[Node],
                     fn_name: str | None = None, input_names: dict | None = None) -> Program:
     t0 = time.perf_counter()

@@ -9,10 +9,13 @@ cut ``inputs`` of computed nodes that autograd does not need any more.
 
 from __future__ import annotations
 
+import functools
+import gc
 import itertools
 import os
 import sys
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -41,6 +44,26 @@ class Node:
 # ids of srcgrad's own code objects met while walking out to the user's frame. They
 # live as long as their modules, so an id here never comes to mean another object.
 _internal_code: set[int] = set()
+
+
+def gc_paused(fn: Callable) -> Callable:
+    """Run ``fn`` with Python's cyclic garbage collector paused (then restored).
+
+    Bulk graph work (the transformer, the graph walk, code generation) allocates
+    objects that live on as the graph; the collector would otherwise rescan the
+    growing graph again and again, which made the backward of a 10,000-step
+    recurrent cell 2.7x slower and its growth with the graph's size superlinear.
+    Nothing here creates garbage cycles, and any found later are collected then."""
+    @functools.wraps(fn)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+    return paused
 
 
 def user_loc() -> tuple[str, int]:
