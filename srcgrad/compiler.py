@@ -267,7 +267,7 @@ def _runner(prog: Program, donate: tuple) -> Any:
         specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type,
                                       sharding=jax.sharding.SingleDeviceSharding(device)) for a in prog.arg_specs]
         digest = _executable_digest(prog, specs, donate, device)
-        compiled = persistent.load_executable(digest)
+        compiled = persistent.load_executable(digest, device)
         if compiled is not None:
             return _checked_first_run(prog, donate, compiled, jitted, digest)
         compiled = jitted.lower(*specs).compile()

@@ -81,9 +81,10 @@ def forget_executable(digest: str) -> None:
         pass
 
 
-def load_executable(digest: str) -> Any:
-    """The compiled executable stored under ``digest``, or None (missing, damaged, or
-    not loadable by this JAX)."""
+def load_executable(digest: str, device: Any = None) -> Any:
+    """The compiled executable stored under ``digest`` loaded for ``device`` (a
+    ``jax.Device``; the default backend when None), or None (missing, damaged, or not
+    loadable by this JAX)."""
     path = _executable_path(digest)
     if path is None:
         return None
@@ -91,7 +92,10 @@ def load_executable(digest: str) -> Any:
         with open(path, "rb") as f:
             payload, in_tree, out_tree = pickle.load(f)  # noqa: S301 - our own cache files
         from jax.experimental import serialize_executable
-        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        if device is None:
+            return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+        return serialize_executable.deserialize_and_load(payload, in_tree, out_tree, backend=device.platform,
+                                                         execution_devices=[device])
     except Exception:  # noqa: BLE001 - any unreadable entry is a miss
         return None
 
