@@ -18,7 +18,35 @@ def _index(idx: Any, size: int) -> int:
     return idx % size
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What ``Sequential`` and ``ModuleList`` share: children named "0", "1", ... in order."""
+
+    def __delitem__(self, idx: Any) -> None:
+        keys = list(self._modules.keys())
+        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]):
+            delattr(self, key)
+        self._renumber(self._modules.values())
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def _renumber(self, modules: Iterable[Module]) -> None:
+        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(modules))
+
+    def append(self, module: Module) -> Any:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def pop(self, key: Any) -> Module:
+        v = self[key]
+        del self[key]
+        return v
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``."""
 
     def __init__(self, *args: Any) -> None:
@@ -39,18 +67,6 @@ class Sequential(Module):
         key = list(self._modules.keys())[_index(idx, len(self))]
         setattr(self, key, module)
 
-    def __delitem__(self, idx: Any) -> None:
-        keys = list(self._modules.keys())
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]):
-            delattr(self, key)
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
@@ -58,10 +74,6 @@ class Sequential(Module):
         for m in list(self) + list(other):
             out.append(m)
         return out
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
         for m in modules:
@@ -76,13 +88,8 @@ class Sequential(Module):
             index += n
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(mods))
+        self._renumber(mods)
         return self
-
-    def pop(self, key: Any) -> Module:
-        v = self[key]
-        del self[key]
-        return v
 
     def forward(self, input: Any) -> Any:
         for module in self:
@@ -90,7 +97,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered as children (indexable, iterable, appendable)."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -106,18 +113,6 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, str(_index(idx, len(self))), module)
 
-    def __delitem__(self, idx: Any) -> None:
-        keys = list(self._modules.keys())
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]):
-            delattr(self, key)
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
 
@@ -126,10 +121,6 @@ class ModuleList(Module):
         for m in list(self) + list(other):
             out.append(m)
         return out
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         if not isinstance(modules, Iterable):
@@ -142,12 +133,7 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(mods))
-
-    def pop(self, key: Any) -> Module:
-        v = self[key]
-        del self[key]
-        return v
+        self._renumber(mods)
 
     def __repr__(self) -> str:
         reprs = [repr(m) for m in self]
