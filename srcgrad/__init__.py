@@ -92,7 +92,11 @@ def numel(t: Tensor) -> int:
 
 
 def _method(name: str) -> Callable[..., Tensor]:
+    method = getattr(Tensor, name)
+
     def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if type(input) is Tensor:  # (a subclass may override the method)
+            return method(input, *args, **kwargs)
         if not isinstance(input, Tensor):
             input = tensor(input)
         return getattr(input, name)(*args, **kwargs)

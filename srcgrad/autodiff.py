@@ -303,19 +303,20 @@ _special = operator.attrgetter("special")
 
 def _replay_plan_key(tensors: Sequence[T.Tensor], grad_tensors: list) -> tuple | None:
     roots = [t._node for t in tensors]
+    for r in roots:
+        if not r.requires_grad or r.value is not None:
+            return None
     extra = [g._node for g in grad_tensors if isinstance(g, T.Tensor)]
-    if any(not r.requires_grad or r.value is not None for r in roots):
-        return None
     order, inputs, outputs, key = compiler.collect(roots + extra)
+    bits = (tuple(map(_requires_grad, order)), tuple(map(_leaf, order)),
+            tuple(map(_requires_grad, inputs)), tuple(map(_leaf, inputs)))
     if any([n.requires_grad and not n.leaf for n in inputs]):  # part of the graph was computed already
         return None
     # Most graphs have nothing unusual: one C-level pass over the `special` flags.
     specials = list(filter(_special, chain(order, inputs)))
     if specials and not _replayable(order, inputs, specials):
         return None
-    bits = (tuple(map(_requires_grad, order)), tuple(map(_leaf, order)),
-            tuple(map(_requires_grad, inputs)), tuple(map(_leaf, inputs)))
-    grad_kinds = tuple(None if g is None else (tuple(g.shape), g.dtype) for g in grad_tensors)
+    grad_kinds = tuple([None if g is None else (tuple(g.shape), g.dtype) for g in grad_tensors])
     return (key, bits, grad_kinds), order, inputs
 
 
@@ -375,21 +376,26 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
         _record_plan(key, order, inputs, tensors, grad_tensors, retain_graph)
         return
     out = _run_plan(plan, order, inputs)
-    prev = _grad_state.enabled
-    _grad_state.enabled = False
-    try:
-        for (where, pos), k in plan.grad_outs:
-            leaf = order[pos] if where == "o" else inputs[pos]
-            target = leaf.owner() if leaf.owner is not None else None
-            if target is not None:
-                g = T.wrap(ir.output_node(out[k], leaf))
-                if target._grad is None and tracing.ACTIVE is None:
-                    g._node.owner = weakref.ref(g)
-                    target._grad = g
-                else:
-                    _accumulate_grad(target, g)
-    finally:
-        _grad_state.enabled = prev
+    handed_out = tracing.ACTIVE is None
+    accumulate = []
+    for (where, pos), k in plan.grad_outs:
+        leaf = order[pos] if where == "o" else inputs[pos]
+        target = leaf.owner() if leaf.owner is not None else None
+        if target is not None:
+            g = T.wrap(ir.output_node(out[k], leaf))
+            if target._grad is None and handed_out:
+                g._node.owner = weakref.ref(g)
+                target._grad = g
+            else:
+                accumulate.append((target, g))
+    if accumulate:
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
+        try:
+            for target, g in accumulate:
+                _accumulate_grad(target, g)
+        finally:
+            _grad_state.enabled = prev
     if not retain_graph:
         for pos in plan.freeable:
             order[pos].freed = True

@@ -59,6 +59,8 @@ def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
     if not a:
         return b
     la, lb = len(a), len(b)
+    if lb < la and a[la - lb:] == b:  # (a bias added to a batch)
+        return a
     n = max(la, lb)
     out = []
     for i in range(n):

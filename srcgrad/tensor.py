@@ -8,6 +8,7 @@ pending graph as one cached XLA program.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections import namedtuple
@@ -101,7 +102,11 @@ def as_node(x: Any) -> Node:
 def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     """Check and record one op; return the new tensor. Nothing is recorded on error."""
     op = OPS[name]
-    nodes = tuple([a._node if type(a) is Tensor else as_node(a) for a in args])
+    if len(args) == 2:  # (spelled out for the common case: a comprehension is a call of its own)
+        a, b = args
+        nodes = (a._node if type(a) is Tensor else as_node(a), b._node if type(b) is Tensor else as_node(b))
+    else:
+        nodes = tuple([a._node if type(a) is Tensor else as_node(a) for a in args])
     if attrs:
         shape, dt = op.shape_rule(*nodes, **dict(zip(op.attr_names, attrs)))
     else:
@@ -510,7 +515,7 @@ class Tensor:
             out = out.to(n.dtype)
             new = out._node
         new.owner = None  # the temporary `out` hands its node over to self
-        self._replace_node(new, opname=OPS[name].grad_name.replace("Backward0", "").lower() + "_")
+        self._replace_node(new, opname=_inplace_name(name))
         return self
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
@@ -1223,6 +1228,12 @@ class Tensor:
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None) -> Tensor:
         return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
+
+
+@functools.cache
+def _inplace_name(op: str) -> str:
+    """PyTorch's name of the in-place form of ``op`` (``sub`` -> ``sub_``), as its errors say."""
+    return OPS[op].grad_name.replace("Backward0", "").lower() + "_"
 
 
 def _alias(node: Node) -> Node:
