@@ -99,6 +99,10 @@ def as_node(x: Any) -> Node:
     return tensor(x)._node
 
 
+# A shape rule's keyword arguments, by (op, attributes): the same few recur every step.
+_rule_kwargs: dict[tuple, dict] = {}
+
+
 def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     """Check and record one op; return the new tensor. Nothing is recorded on error."""
     op = OPS[name]
@@ -108,7 +112,12 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     else:
         nodes = tuple([a._node if type(a) is Tensor else as_node(a) for a in args])
     if attrs:
-        shape, dt = op.shape_rule(*nodes, **dict(zip(op.attr_names, attrs)))
+        kwargs = _rule_kwargs.get((name, attrs))
+        if kwargs is None:
+            kwargs = dict(zip(op.attr_names, attrs))
+            if len(_rule_kwargs) < 4096:
+                _rule_kwargs[(name, attrs)] = kwargs
+        shape, dt = op.shape_rule(*nodes, **kwargs)
     else:
         shape, dt = op.shape_rule(*nodes)
     dev = None
@@ -1498,8 +1507,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 def matmul(a: Any, b: Any) -> Tensor:
     a = a if isinstance(a, Tensor) else tensor(a)
     b = b if isinstance(b, Tensor) else tensor(b)
-    ra, rb = a.dim(), b.dim()
-    name = "dot" if ra == rb == 1 else "mv" if (ra, rb) == (2, 1) else "matmul" if ra == rb == 2 \
+    ra, rb = len(a._node.shape), len(b._node.shape)
+    name = "matmul" if ra == rb == 2 else "dot" if ra == rb == 1 else "mv" if (ra, rb) == (2, 1) \
         else "bmm" if ra == rb == 3 else "matmul_nd"
     prec = "highest" if _matmul_precision[0] == "highest" else "default"
     return record(name, (a, b), (prec,))
