@@ -113,7 +113,7 @@ for _name in (
     "sum mean prod amax amin argmax argmin norm var std logsumexp max min all any cumsum "
     "reshape flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
     "gather take_along_dim scatter_add index_select masked_fill softmax log_softmax mm bmm dot mv "
-    "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf logical_not "
+    "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf isfinite logical_not "
     "detach clone lerp addcmul addcdiv repeat_interleave"
 ).split():
     if hasattr(Tensor, _name):

@@ -493,8 +493,10 @@ for _name, _rule, _low, _grad in [
     ("logical_not", to_bool, "jnp.logical_not({0})",     "NotImplemented"),
     ("isnan",   to_bool,   "jnp.isnan({0})",             "NotImplemented"),
     ("isinf",   to_bool,   "jnp.isinf({0})",             "NotImplemented"),
+    ("isfinite", to_bool,  "jnp.isfinite({0})",          "NotImplemented"),
 ]:
-    defop(_name, _rule, _low, _grad, cast="out", saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt") else "x")
+    defop(_name, _rule, _low, _grad, cast=None if _name in ("isnan", "isinf", "isfinite") else "out",  # (tests on the input as it is)
+          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt") else "x")
 
 defop("softplus", to_float,
       "jnp.where({0} * {beta} > {threshold}, {0}, jnp.logaddexp({0} * {beta}, 0) / {beta})",

@@ -219,6 +219,10 @@ class Tensor:
         n = self._node
         if n.value is None:
             compiler.realize([n])
+        elif tracing.ACTIVE is not None:
+            # A value read while a decorated function is traced (`.item()`, `print`, `bool`
+            # of an argument): the body depends on it, so no replay may bake it in.
+            tracing.ACTIVE.note_realize()
         return n.value
 
     def numpy(self, force: bool = False) -> np.ndarray:
@@ -855,6 +859,9 @@ class Tensor:
 
     def isinf(self) -> Tensor:
         return record("isinf", (self,))
+
+    def isfinite(self) -> Tensor:
+        return record("isfinite", (self,))
 
     def logical_not(self) -> Tensor:
         return record("logical_not", (self,))

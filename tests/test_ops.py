@@ -186,6 +186,7 @@ CASES = [
     Case("logical_not", lambda x: ~(x > 0),          lambda xp, x: ~(x > 0), grad=False),
     Case("isnan",      lambda x: (x / x).isnan(),    lambda xp, x: xp.isnan(x / x), grad=False),
     Case("isinf",      lambda x: (1 / x).isinf(),    lambda xp, x: xp.isinf(1 / x), grad=False),
+    Case("isfinite",   lambda x: x.isfinite(),       lambda xp, x: xp.isfinite(x), grad=False),
 ]
 
 
@@ -361,3 +362,13 @@ def test_second_derivatives(case, shapes):
     for s, o in zip(second, oracle):
         got = np.zeros_like(np.asarray(o)) if s is None else s.numpy()
         np.testing.assert_allclose(got, np.asarray(o), rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite"])
+def test_nonfinite_tests_see_the_values(name):
+    # (random inputs are all finite: these ops once cast their input to bool first)
+    data = np.array([np.inf, np.nan, 1.0, -np.inf, 0.0], np.float32)
+    got = getattr(sg.tensor(data), name)()
+    assert got.dtype is sg.bool
+    np.testing.assert_array_equal(got.numpy(), getattr(np, name)(data))
+    np.testing.assert_array_equal(getattr(sg, name)(sg.tensor([1, 2])).numpy(), getattr(np, name)(np.array([1, 2])))
