@@ -99,11 +99,14 @@ def _gatherer(sources: list) -> Callable:
     return eval(f"lambda a, k, f, _r, _keys=_keys, _c=_c: {body}", {"_keys": keys, "_c": consts})  # noqa: S307
 
 
-def _guard(scalars: list, aliases: list, tensors: list) -> tuple[Callable, tuple]:
+def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
+           grads: list = ()) -> tuple[Callable, tuple]:
     """One compiled function reading everything an entry is guarded on, and the tuple it must equal.
 
     Scalars compare by type and value, aliased paths by identity, tensors by shape, dtype and
-    requires_grad: checking a call is one function call and one tuple comparison."""
+    requires_grad, containers by length (a parameter appended to a list the body loops over),
+    and ``.grad`` by whether it is None (accumulate or not): checking a call is one function
+    call and one tuple comparison."""
     keys: list = []
     parts, expect = [], []
     for path, value in scalars:
@@ -117,6 +120,12 @@ def _guard(scalars: list, aliases: list, tensors: list) -> tuple[Callable, tuple
         e = _expr(path, keys)
         parts += [f"{e}._node.shape", f"{e}._node.dtype", f"{e}._node.requires_grad"]
         expect += [t._node.shape, t._node.dtype, t._node.requires_grad]
+    for path, n in lengths:
+        parts.append(f"len({_expr(path, keys)})")
+        expect.append(n)
+    for path, was_none in grads:
+        parts.append(f"{_expr(path, keys)}._grad is None")
+        expect.append(was_none)
     return _lambda("(" + "".join(p + ", " for p in parts) + ")", keys), tuple(expect)
 
 
@@ -141,10 +150,12 @@ def _describe(path: tuple, fn: Callable) -> str:
 
 
 _SCALARS = (int, float, bool, str, type(None))
+_LIBRARIES = ("srcgrad", "jax", "jaxlib", "numpy", "torch", "functools", "builtins", "typing")
 
 
-def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int) -> None:
-    """Collect (path, leaf) for tensors and Python scalars reachable from obj."""
+def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list | None = None) -> None:
+    """Collect (path, leaf) for tensors and Python scalars reachable from obj (and, into
+    ``lengths``, (path, len) of the lists, tuples and dicts on the way)."""
     if isinstance(obj, Tensor):
         out.append((path, obj))
         return
@@ -155,27 +166,54 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int) -> None:
         return
     if isinstance(obj, (list, tuple)):
         seen.add(id(obj))
+        if lengths is not None:
+            lengths.append((path, len(obj)))
         for i, v in enumerate(obj):
-            _walk(v, path + (("item", i),), out, seen, depth - 1)
+            _walk(v, path + (("item", i),), out, seen, depth - 1, lengths)
     elif isinstance(obj, dict):
         seen.add(id(obj))
+        if lengths is not None:
+            lengths.append((path, len(obj)))
         for k, v in obj.items():
-            _walk(v, path + (("item", k),), out, seen, depth - 1)
+            _walk(v, path + (("item", k),), out, seen, depth - 1, lengths)
     elif _is_state_object(obj):
         seen.add(id(obj))
         for k, v in vars(obj).items():
-            _walk(v, path + (("attr", k),), out, seen, depth - 1)
+            _walk(v, path + (("attr", k),), out, seen, depth - 1, lengths)
 
 
 def _captured_roots(fn: Callable) -> list[tuple]:
-    """Closure cells and globals the function's code names (its outside state)."""
-    roots = []
-    code = fn.__code__
-    for i, name in enumerate(code.co_freevars):
-        roots.append((("cell", i), name))
-    for name in code.co_names:
-        if name in fn.__globals__:
-            roots.append((("global", name), name))
+    """(path, name) of the closure cells and globals the function's code names (its outside
+    state), and of those of the user's helper functions reached that way (``compile(grad(loss_fn))``,
+    a ``loss_fn`` the body calls), each path starting at ``fn``."""
+    roots: list = []
+    seen: set = set()
+
+    def visit(f: Any, base: tuple, depth: int) -> None:
+        code = f.__code__
+        if code in seen:
+            return
+        seen.add(code)
+        found = []
+        for i, name in enumerate(code.co_freevars):
+            found.append(((("cell", i),) if not base else
+                          base + (("attr", "__closure__"), ("item", i), ("attr", "cell_contents")), name))
+        for name in code.co_names:
+            if name in f.__globals__:
+                found.append(((("global", name),) if not base or f.__globals__ is fn.__globals__ else
+                              base + (("attr", "__globals__"), ("item", name)), name))
+        for path, name in found:
+            roots.append((path, name))
+            if depth > 0:
+                try:
+                    value = _getter(path)((), {}, fn)
+                except (ValueError, KeyError, IndexError, AttributeError):  # an empty cell
+                    continue
+                if (isinstance(value, types.FunctionType)
+                        and (value.__module__ or "").split(".")[0] not in _LIBRARIES):
+                    visit(value, path, depth - 1)
+
+    visit(fn, (), 3)
     return roots
 
 
@@ -231,8 +269,9 @@ def _arg_signature(obj: Any) -> Any:
     try:
         hash(obj)
     except TypeError:
-        raise TypeError(f"srcgrad.compile: argument of type {type(obj).__name__} is not hashable; pass tensors, "
-                        "numbers, strings, lists/tuples/dicts of them, or mark it static") from None
+        raise TypeError(f"a {type(obj).__name__} is neither a tensor nor hashable (pass tensors, numbers, "
+                        "strings and lists/tuples/dicts of them: a NumPy array as srcgrad.tensor(a), a set as "
+                        "a tuple)") from None
     return ("v", obj)
 
 
@@ -263,6 +302,63 @@ class Tracer:
     def note_realize(self) -> None:
         if self.broke_at is None:
             self.broke_at = ir.user_loc()
+
+
+class _TraceState:
+    """Where the values a trace starts from sit: the reachable leaves, by path."""
+
+    def __init__(self, leaves: list, lengths: list) -> None:
+        self.leaves = leaves
+        self.lengths = lengths  # (path, len) of the containers on the way
+        self.tensor_paths: dict[int, tuple] = {}  # id(node) -> (path, tensor)
+        self.value_paths: dict[int, tuple] = {}  # id(array) -> path
+        self.path_of: dict[int, tuple] = {}  # id(tensor) -> its first path
+        self.tensors_with_paths: list = []  # (first path, tensor)
+        self.tensor_aliases: list = []  # (first path, other path) of one tensor reached twice
+        self.grad_paths: dict[int, tuple] = {}  # id(.grad's node) -> path of that .grad
+        self.grad_owner: dict[int, int] = {}  # id(.grad's node) -> id(its tensor)
+        self.grad_was_none: dict[int, bool] = {}  # id(tensor) -> whether its .grad was None
+        self.float_paths: dict[int, list] = {}  # one float object may sit at several paths (lr and initial_lr)
+        for p, v in leaves:
+            if isinstance(v, Tensor):
+                if id(v) in self.path_of:  # (a parameter seen by its module and its optimiser)
+                    self.tensor_aliases.append((self.path_of[id(v)], p))
+                    continue
+                self.path_of[id(v)] = p
+                self.tensors_with_paths.append((p, v))
+                self.tensor_paths[id(v._node)] = (p, v)
+                self.value_paths.setdefault(id(v._node.value), p)
+                self.grad_was_none[id(v)] = v._grad is None
+                if v._grad is not None:
+                    self.grad_paths[id(v._grad._node)] = p + (("attr", "_grad"),)
+                    self.grad_owner[id(v._grad._node)] = id(v)
+            elif isinstance(v, float):
+                self.float_paths.setdefault(id(v), []).append(p)
+
+    def where(self, t: Tensor) -> Any:
+        """How a replay finds ``t`` again: its path, else a reference to it (made by the body)."""
+        return self.path_of.get(id(t)) or weakref.ref(t)
+
+
+def _bind_python_results(structure: Any, state: _TraceState) -> Any:
+    """``structure`` with each returned Python float that the body read from somewhere read
+    from there again on replay; None if one may have been computed from such a float (a
+    replay cannot recompute Python arithmetic)."""
+    if structure == "T":
+        return structure
+    kind, body = structure
+    if kind == "py":
+        if isinstance(body, float):
+            if id(body) in state.float_paths:
+                return ("pyget", _getter(state.float_paths[id(body)][0]))
+            if state.float_paths:
+                return None
+        return structure
+    if kind is dict:
+        items = [(k, _bind_python_results(v, state)) for k, v in body]
+        return None if any(v is None for _, v in items) else (kind, tuple(items))
+    items = [_bind_python_results(v, state) for v in body]
+    return None if any(v is None for v in items) else (kind, tuple(items))
 
 
 class Entry:
@@ -317,13 +413,17 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.dynamic_at is not None or tracing.ACTIVE is not None:
             return self.fn(*args, **kwargs)
-        if self.static_argnums:
-            sig = tuple([("static", a) if i in self.static_argnums else _arg_signature(a)
-                         for i, a in enumerate(args)])
-        else:
-            sig = tuple([_arg_signature(a) for a in args]) if args else ()
-        key = (sig, tuple([(k, _arg_signature(kwargs[k])) for k in sorted(kwargs)]) if kwargs else (),
-               _grad_state.enabled)
+        try:
+            if self.static_argnums:
+                sig = tuple([("static", a) if i in self.static_argnums else _arg_signature(a)
+                             for i, a in enumerate(args)])
+            else:
+                sig = tuple([_arg_signature(a) for a in args]) if args else ()
+            key = (sig, tuple([(k, _arg_signature(kwargs[k])) for k in sorted(kwargs)]) if kwargs else (),
+                   _grad_state.enabled)
+        except TypeError as e:
+            raise TypeError(f"srcgrad.compile: argument '{self._bad_argument(args, kwargs)}' of "
+                            f"{self.__name__}: {e}") from None
         try:
             entries = self.entries.get(key, ())
         except TypeError:
@@ -338,41 +438,56 @@ class CompiledFunction:
                 return self._replay(entry, args, kwargs)
         return self._trace(key, args, kwargs)
 
+    def _bad_argument(self, args: tuple, kwargs: dict) -> str:
+        """The name of the first argument that cannot be part of a cache key."""
+        for i, a in enumerate(args):
+            if i not in self.static_argnums:
+                try:
+                    _arg_signature(a)
+                except TypeError:
+                    return self.arg_names[i] if i < len(self.arg_names) else f"#{i}"
+        for k, v in kwargs.items():
+            try:
+                _arg_signature(v)
+            except TypeError:
+                return k
+        return "?"
+
     def _guards_hold(self, entry: Entry, args: tuple, kwargs: dict) -> bool:
         try:
             return entry.guard(args, kwargs, self.fn) == entry.guard_expect
         except (KeyError, IndexError, AttributeError, TypeError):
             return False
 
-    def _leaves(self, args: tuple, kwargs: dict) -> list:
-        """(path, value) of every tensor and Python scalar the function can reach."""
+    def _leaves(self, args: tuple, kwargs: dict, lengths: list | None = None) -> list:
+        """(path, value) of every tensor and Python scalar the function can reach (and, into
+        ``lengths``, the containers' lengths)."""
         leaves: list = []
         seen: set = set()
         for i, a in enumerate(args):
-            _walk(a, (("arg", i),), leaves, seen, 6)
+            _walk(a, (("arg", i),), leaves, seen, 6, lengths)
         for k, v in kwargs.items():
-            _walk(v, (("kwarg", k),), leaves, seen, 6)
-        for root, _name in _captured_roots(self.fn):
+            _walk(v, (("kwarg", k),), leaves, seen, 6, lengths)
+        for path, _name in _captured_roots(self.fn):
             try:
-                obj = _getter((root,))(args, kwargs, self.fn)
-            except (ValueError, KeyError):
+                obj = _getter(path)(args, kwargs, self.fn)
+            except (ValueError, KeyError, IndexError, AttributeError):
                 continue
-            if isinstance(obj, (Tensor, list, tuple, dict)) or _is_state_object(obj):
-                _walk(obj, (root,), leaves, seen, 6)
+            if isinstance(obj, (Tensor, list, tuple, dict) + _SCALARS) or _is_state_object(obj):
+                _walk(obj, path, leaves, seen, 6, lengths)
         return leaves
 
     def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
         # Everything the body reads must be a value, so that it becomes a program input.
-        leaves = self._leaves(args, kwargs)
+        lengths: list = []
+        leaves = self._leaves(args, kwargs, lengths)
         pending = [t._node for _, t in leaves if isinstance(t, Tensor) and t._node.value is None]
+        pending += [t._grad._node for _, t in leaves
+                    if isinstance(t, Tensor) and t._grad is not None and t._grad._node.value is None]
         if pending:
             compiler.realize(pending)
-        tensor_paths = {id(t._node): (p, t) for p, t in leaves if isinstance(t, Tensor)}
-        value_paths = {id(t._node.value): p for p, t in leaves if isinstance(t, Tensor)}
-        float_paths: dict[int, list] = {}  # one float object may sit at several paths (lr and initial_lr)
-        for p, v in leaves:
-            if isinstance(v, float):
-                float_paths.setdefault(id(v), []).append(p)
+        state = _TraceState(leaves, lengths)
+
 
         tracer = Tracer()
         tracing.ACTIVE = tracer
@@ -393,7 +508,9 @@ class CompiledFunction:
             if self.state_changes > 1:
                 self._go_dynamic(None, f"it changes Python state on every call ({changed})")
             return result
-        entry, inputs, outputs = self._build_entry(tracer, result, tensor_paths, value_paths, float_paths, leaves)
+        entry, inputs, outputs = self._build_entry(tracer, result, state)
+        if entry is None:
+            return result
         entry.trace_s = time.perf_counter() - t0
         entry.reason = self._why(key)
         self.compiles += 1
@@ -448,8 +565,7 @@ class CompiledFunction:
                 return f"argument '{name}': {a[-1]!r} -> {b[-1]!r}"
         return "keyword arguments changed"
 
-    def _build_entry(self, tracer: Tracer, result: Any, tensor_paths: dict, value_paths: dict,
-                     float_paths: dict, leaves: list) -> tuple[Entry, list, list]:
+    def _build_entry(self, tracer: Tracer, result: Any, state: _TraceState) -> tuple[Entry | None, list, list]:
         # Outputs: returned tensors, tensors updated in place, tensors whose .grad changed.
         flat_result: list = []
         structure = _flatten(result, flat_result)
@@ -458,6 +574,17 @@ class CompiledFunction:
             raise TypeError(f"srcgrad.compile: {self.__name__} returned a {type(bad).__name__}; a compiled "
                             "function may return tensors, numbers and strings computed without tensor values, "
                             "and lists/tuples/dicts of them")
+        if not tracer.grads and any(r._node.requires_grad and not r._node.leaf for r in flat_result):
+            # A result to differentiate later (`grad(compile(f))`, a compiled model's output):
+            # a replay returns values without a graph, so this function records every call.
+            self._go_dynamic(None, "its result requires grad and no backward ran inside it (a replay returns "
+                                   "no graph: call .backward() inside the compiled function to compile the "
+                                   "backward too, or run it under no_grad for inference)")
+            return None, [], []
+        structure = _bind_python_results(structure, state)
+        if structure is None:
+            self._go_dynamic(None, "it returns a Python float that may be computed from a float it reads")
+            return None, [], []
         targets: list = [r._node for r in flat_result]
         updated = [t for t, _ in tracer.inplace.values()]
         targets += [t._node for t in updated]
@@ -471,55 +598,65 @@ class CompiledFunction:
         # Wire inputs back to their sources.
         rng_seed = {id(s): k for k, (s, c) in enumerate(tracer.rng)}
         rng_counter = {id(c): k for k, (s, c) in enumerate(tracer.rng)}
-        old_nodes = {}
         sources = []
-        aliases: list = []
+        aliases: list = list(state.tensor_aliases)
         for n in inputs:
             if n.op == "scalar":
                 if id(n) in rng_seed:
                     sources.append(("rng_seed", rng_seed[id(n)]))
                 elif id(n) in rng_counter:
                     sources.append(("rng_counter", rng_counter[id(n)]))
-                elif id(n.value) in float_paths and isinstance(n.value, float):
-                    paths = float_paths[id(n.value)]
+                elif id(n.value) in state.float_paths and isinstance(n.value, float):
+                    paths = state.float_paths[id(n.value)]
                     sources.append(("get", paths[0]))
                     # which of its paths the body read is unknown: replay only while they still agree
                     aliases += [(paths[0], q) for q in paths[1:]]
                 else:
                     sources.append(("const", n.value))
-            elif id(n) in tensor_paths:
-                sources.append(("tensor", tensor_paths[id(n)][0]))
-            elif id(n.value) in value_paths:  # e.g. x.detach() of an argument: the same array
-                sources.append(("tensor", value_paths[id(n.value)]))
+            elif id(n) in state.tensor_paths:
+                sources.append(("tensor", state.tensor_paths[id(n)][0]))
+            elif id(n) in state.grad_paths:  # a .grad the body reads (accumulates into, or steps with)
+                sources.append(("tensor", state.grad_paths[id(n)]))
+            elif id(n.value) in state.value_paths:  # e.g. x.detach() of an argument: the same array
+                sources.append(("tensor", state.value_paths[id(n.value)]))
             elif n.id >= tracer.start_id:
                 sources.append(("const", n.value))
             else:
                 owner = n.owner() if n.owner is not None else None
                 if owner is not None and (owner._node is n or id(owner) in tracer.inplace):
-                    ref = weakref.ref(owner)
-                    sources.append(("ref", ref))
-                    old_nodes[id(n)] = owner
+                    sources.append(("ref", weakref.ref(owner)))
                 else:
                     sources.append(("const", n.value))
-        # Python numbers and tensors read from outside are guarded.
+        # Python numbers and tensors read from outside are guarded, and so are the lengths of
+        # the containers on the way and whether each .grad the body touches is None.
         used_floats = {id(n.value) for n in inputs if n.op == "scalar"}
+        grad_read = {state.grad_owner[id(n)] for n in inputs if id(n) in state.grad_owner}
+        grad_guards = [(p, state.grad_was_none[id(t)]) for p, t in state.tensors_with_paths
+                       if id(t) in tracer.grads or id(t) in grad_read]
         entry = Entry()
         # (direct tensor arguments are covered by the cache key already)
         entry.guard, entry.guard_expect = _guard(
-            [(p, v) for p, v in leaves
+            [(p, v) for p, v in state.leaves
              if isinstance(v, _SCALARS) and not (isinstance(v, float) and id(v) in used_floats)],
             aliases,
-            [(p, t) for p, t in leaves if isinstance(t, Tensor) and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))])
+            [(p, t) for p, t in state.leaves
+             if isinstance(t, Tensor) and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))],
+            state.lengths, grad_guards)
         entry.sources = sources
         entry.gather = _gatherer(sources)
         pos = {id(n): k for k, n in enumerate(outputs)}
-        entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else ("node", r._node)
-                                    for r in flat_result])
+        # A returned tensor the program does not compute (an argument returned as it is) is
+        # read again from where it came from; one made in the body is the traced one.
+        entry.result = (structure, [pos[id(r._node)] if id(r._node) in pos else
+                                    ("get", _getter(state.path_of[id(r)])) if id(r) in state.path_of else
+                                    ("node", r._node) for r in flat_result])
         # (Shape templates, not the traced nodes: a traced node kept here would, through
         # the `overwritten` link to the node that replaced it, keep every later one alive.)
         entry.result_like = [_template(r._node) for r in flat_result]
-        entry.outputs = ([(weakref.ref(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
-                         [(weakref.ref(t), None if t._grad is None else pos.get(id(t._grad._node)),
+        # Tensors updated in place and .grad changed are found again by their path on each
+        # call (the tensors passed this time), else by reference (made by the body).
+        entry.outputs = ([(state.where(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
+                         [(state.where(t), None if t._grad is None else pos.get(id(t._grad._node)),
                            _template(t._grad._node) if t._grad is not None else None) for t in grads])
         entry.n_rng = len(tracer.rng)
         entry.calls = 0
@@ -576,7 +713,7 @@ class CompiledFunction:
         entry.calls += 1
         entry.program.hits += 1
         compiler.CACHE.hits += 1
-        entry.scatter(out)
+        entry.scatter(out, args, kwargs, self.fn)
         structure, picks = entry.result
         if structure == "T" and isinstance(picks[0], int):  # one tensor returned: the usual loss
             t = wrap(_value_node(out[picks[0]], entry.result_like[0]))
@@ -588,9 +725,11 @@ class CompiledFunction:
                 t = wrap(_value_node(out[p], like))
                 ir.set_owner(t._node, t)
                 tensors.append(t)
+            elif p[0] == "get":  # an argument (or a tensor read from outside) returned as it is
+                tensors.append(p[1](args, kwargs, self.fn))
             else:
                 tensors.append(wrap(p[1]))
-        return _unflatten(structure, iter(tensors))
+        return _unflatten(structure, iter(tensors), lambda get: get(args, kwargs, self.fn))
 
 
 def _replace_value(t: Tensor, value: jax.Array, like: Any) -> None:
@@ -619,24 +758,34 @@ def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:
     """One compiled function handing a replay's outputs to the tensors it updated and the
     ``.grad`` it changed. A tensor whose node nothing else holds (no graph, view or alias)
     takes the new value in its node; otherwise it gets a new node (``_replace_value``)."""
-    env: dict = {"_rc": sys.getrefcount, "_SOLE": _SOLE_NODE, "_replace": _replace_value, "_set_grad": _set_grad}
-    lines = ["def scatter(out):"]
-    for i, (ref, k, like) in enumerate(updated):
+    keys: list = []
+    env: dict = {"_rc": sys.getrefcount, "_SOLE": _SOLE_NODE, "_replace": _replace_value, "_set_grad": _set_grad,
+                 "_keys": keys}
+
+    def find(where: Any, name: str) -> str:
+        # a path is read from this call's arguments and the function; a reference is called
+        if isinstance(where, tuple):
+            return _expr(where, keys)
+        env[name] = where
+        return f"{name}()"
+
+    lines = ["def scatter(out, a, k, f):"]
+    for i, (where, k, like) in enumerate(updated):
         if k is None:
             continue
-        env[f"_u{i}"], env[f"_ul{i}"] = ref, like
-        lines += [f"    t = _u{i}()",
+        env[f"_ul{i}"] = like
+        lines += [f"    t = {find(where, f'_u{i}')}",
                   "    if t is not None:",
                   f"        if {_SOLE_EXPR}:",
                   f"            t._node.value = out[{k}]",
                   "            t._version += 1",
                   "        else:",
                   f"            _replace(t, out[{k}], _ul{i})"]
-    for i, (ref, k, like) in enumerate(grads):
+    for i, (where, k, like) in enumerate(grads):
         if like is not None and k is None:
             continue
-        env[f"_g{i}"], env[f"_gl{i}"] = ref, like
-        lines += [f"    t = _g{i}()", "    if t is not None:",
+        env[f"_gl{i}"] = like
+        lines += [f"    t = {find(where, f'_g{i}')}", "    if t is not None:",
                   "        t._grad = None" if like is None else f"        _set_grad(t, out[{k}], _gl{i})"]
     lines.append("    return None")
     exec("\n".join(lines), env)  # noqa: S102 - built from ints and names only
@@ -703,15 +852,17 @@ def _flatten(obj: Any, out: list) -> Any:
     return "T"
 
 
-def _unflatten(structure: Any, it: Any) -> Any:
+def _unflatten(structure: Any, it: Any, read: Callable | None = None) -> Any:
     if structure == "T":
         return next(it)
     kind, body = structure
     if kind == "py":
         return body
+    if kind == "pyget":
+        return read(body) if read is not None else body
     if kind is dict:
-        return {k: _unflatten(s, it) for k, s in body}
-    items = [_unflatten(s, it) for s in body]
+        return {k: _unflatten(s, it, read) for k, s in body}
+    items = [_unflatten(s, it, read) for s in body]
     return kind(items) if kind is list else tuple(items) if kind is tuple else kind(*items)
 
 
@@ -724,10 +875,21 @@ def compile(fn: Callable | None = None, *, cache_size: int = 32, recompile_warni
     ``fullgraph=`` ...) are accepted and ignored.
     """
     def wrap(f: Callable) -> CompiledFunction:
+        if not hasattr(f, "__code__") and callable(f):  # torch.compile(model): compile its calls
+            f = _calls_of(f)
         return CompiledFunction(f, cache_size=cache_size, recompile_warning=recompile_warning,
                                 static_argnums=static_argnums)
 
     return wrap if fn is None else wrap(fn)
+
+
+def _calls_of(obj: Any) -> Callable:
+    """A function calling ``obj`` (a module, any callable object), to compile like any other."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return obj(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = type(obj).__name__
+    return call
 
 
 def show(fn: Any) -> str:

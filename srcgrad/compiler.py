@@ -82,8 +82,9 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
     entries: list[tuple] = []
     order: list[Node] = []
     inputs: list[Node] = []
-    # One Python number used by several ops (the `lr` of every parameter update) is
-    # one program input: scalar inputs are shared by the identity of their value.
+    # One Python float used by several ops (the `lr` of every parameter update) is one
+    # program input: float inputs are shared by the identity of their value. (Not ints:
+    # small ints are interned, so a literal 5 and a random counter at 5 are one object.)
     scalar_pos: dict[int, int] = {}
     for t in targets:
         if t.value is not None or t in pos:
@@ -102,11 +103,12 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
                         ready = False
                         continue
                     if i.op == "scalar":
-                        shared = scalar_pos.get(id(i.value))
-                        if shared is not None:
-                            pos[i] = shared
-                            continue
-                        scalar_pos[id(i.value)] = len(entries)
+                        if type(i.value) is float:
+                            shared = scalar_pos.get(id(i.value))
+                            if shared is not None:
+                                pos[i] = shared
+                                continue
+                            scalar_pos[id(i.value)] = len(entries)
                         entries.append(("scalar", type(i.value)))
                     else:
                         entries.append(("input", i.shape, i.dtype, i.device))
