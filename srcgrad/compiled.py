@@ -52,6 +52,11 @@ def _expr(path: tuple, keys: list) -> str:
     (kind, key), steps = path[0], path[1:]
     expr = {"arg": f"a[{key!r}]", "kwarg": f"k[{key!r}]", "cell": f"f.__closure__[{key!r}].cell_contents",
             "global": f"f.__globals__[{key!r}]"}[kind]
+    return _steps_expr(expr, steps, keys)
+
+
+def _steps_expr(expr: str, steps: tuple, keys: list) -> str:
+    """``expr`` followed by the item and attribute steps of a path."""
     for how, k in steps:
         if how == "item" and isinstance(k, (str, int)):
             expr += f"[{k!r}]"
@@ -762,19 +767,33 @@ def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:
     env: dict = {"_rc": sys.getrefcount, "_SOLE": _SOLE_NODE, "_replace": _replace_value, "_set_grad": _set_grad,
                  "_keys": keys}
 
-    def find(where: Any, name: str) -> str:
-        # a path is read from this call's arguments and the function; a reference is called
-        if isinstance(where, tuple):
-            return _expr(where, keys)
-        env[name] = where
-        return f"{name}()"
-
     lines = ["def scatter(out, a, k, f):"]
+    found: dict = {}  # path or reference -> the local holding that tensor
+    holders: dict = {}  # a path's container -> the local holding it (read once for all its items)
+
+    def find(where: Any) -> str:
+        # a path is read from this call's arguments and the function; a reference is called
+        if where in found:
+            return found[where]
+        name = found[where] = f"t{len(found)}"
+        if not isinstance(where, tuple):
+            env[f"_r{name}"] = where
+            lines.append(f"    {name} = _r{name}()")
+        elif len(where) == 1:
+            lines.append(f"    {name} = {_expr(where, keys)}")
+        else:
+            box = holders.get(where[:-1])
+            if box is None:
+                box = holders[where[:-1]] = f"c{len(holders)}"
+                lines.append(f"    {box} = {_expr(where[:-1], keys)}")
+            lines.append(f"    {name} = {_steps_expr(box, where[-1:], keys)}")
+        return name
+
     for i, (where, k, like) in enumerate(updated):
         if k is None:
             continue
         env[f"_ul{i}"] = like
-        lines += [f"    t = {find(where, f'_u{i}')}",
+        lines += [f"    t = {find(where)}",
                   "    if t is not None:",
                   f"        if {_SOLE_EXPR}:",
                   f"            t._node.value = out[{k}]",
@@ -785,7 +804,7 @@ def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:
         if like is not None and k is None:
             continue
         env[f"_gl{i}"] = like
-        lines += [f"    t = {find(where, f'_g{i}')}", "    if t is not None:",
+        lines += [f"    t = {find(where)}", "    if t is not None:",
                   "        t._grad = None" if like is None else f"        _set_grad(t, out[{k}], _gl{i})"]
     lines.append("    return None")
     exec("\n".join(lines), env)  # noqa: S102 - built from ints and names only
