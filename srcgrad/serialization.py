@@ -148,7 +148,7 @@ class _Reader:
         self.z = z
         self.n = n_tensors
         self.map_location = map_location
-        self.cache: dict[int, Tensor] = {}
+        self.cache: dict[int, tuple[tuple, Tensor]] = {}  # key -> (declared description, tensor)
 
     def decode(self, node: Any, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
@@ -247,9 +247,16 @@ class _Reader:
         shape = node.get("shape")
         if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
             raise _refuse("malformed tensor shape in manifest")
+        declared = (dt.name, shape, node.get("device", "cpu"), node.get("parameter") is True,
+                    node.get("requires_grad") is True)
         cached = self.cache.get(key)
         if cached is not None:
-            return cached
+            first, out = cached
+            if declared != first:
+                raise _refuse(f"two tensor entries share array tensors/{key}.npy but declare different tensors "
+                              f"({_describe(first)} and {_describe(declared)}): a shared tensor is stored once "
+                              "with one description, so the manifest does not check out")
+            return out
         try:
             with self.z.open(f"tensors/{key}.npy") as fh:
                 arr = np.lib.format.read_array(fh, allow_pickle=False)
@@ -275,8 +282,18 @@ class _Reader:
         if callable(self.map_location):
             mapped = self.map_location(out, saved_device)
             out = mapped if isinstance(mapped, Tensor) else out
-        self.cache[key] = out
+        self.cache[key] = (declared, out)
         return out
+
+
+def _describe(declared: tuple) -> str:
+    dtype, shape, device, parameter, requires_grad = declared
+    text = f"{dtype}{shape} on {str(device)[:40]}"
+    if parameter:
+        text += ", a Parameter"
+    if requires_grad:
+        text += ", requires_grad"
+    return text
 
 
 def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, pickle_module: Any = None, *,

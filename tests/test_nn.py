@@ -717,3 +717,214 @@ def test_layers_and_losses_match_torch():
           torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(xb), torch.tensor(yb),
                                                                pos_weight=torch.tensor(pw)).item())
     assert repr(ours) == repr(theirs)
+
+
+# ---------------------------------------------------------------------------
+# losses and containers: PyTorch's values, gradients, checks and reprs
+
+
+def test_bce_at_exact_zero_and_one_has_torch_values_and_finite_gradients():
+    # expected values from PyTorch 2: log terms clamped at -100; gradient (x - y) / max(x (1 - x), 1e-12)
+    x = sg.tensor([0.0, 1.0, 0.5], requires_grad=True)
+    F.binary_cross_entropy(x, sg.tensor([0.0, 1.0, 1.0])).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0, -2 / 3], rtol=1e-6)
+    xs = [0.0, 1.0, 0.0, 1.0, 1e-13, 1e-30, 0.3]
+    ys = [1.0, 0.0, 0.5, 0.3, 0.0, 1.0, 0.2]
+    w = np.linspace(0.5, 2.0, 7)
+    for dtype in (np.float32, np.float64):
+        tx = sg.tensor(np.array(xs, dtype), requires_grad=True)
+        loss = nn.BCELoss(weight=sg.tensor(w.astype(dtype)), reduction="none")(tx, sg.tensor(np.array(ys, dtype)))
+        loss.sum().backward()
+        g = tx.grad.numpy()
+        assert np.isfinite(g).all()
+        np.testing.assert_allclose(loss.detach().numpy(),
+                                   w * [100.0, 100.0, 50.0, 70.0, 1e-13, -np.log(1e-30), -0.2 * np.log(0.3)
+                                        - 0.8 * np.log(0.7)], rtol=1e-5)
+        np.testing.assert_allclose(g[:6], w[:6] * [-1e12, 1e12, -5e11, 7e11, 0.1, -1e12], rtol=1e-5)
+        np.testing.assert_allclose(g[6], w[6] * 0.1 / 0.21, rtol=1e-5)
+    with sg.no_grad():  # the values without the gradient machinery
+        close(F.binary_cross_entropy(t64([0.0, 1.0, 0.25]), t64([1.0, 1.0, 0.0]), reduction="sum"),
+              100 - np.log(0.75))
+
+
+def test_bce_matches_torch_side_by_side():
+    torch = pytest.importorskip("torch")
+    xs = np.array([0.0, 1.0, 0.0, 1.0, 1e-13, 1e-30, 1 - 6e-8, 0.3, 0.999, 1e-5], np.float32)
+    ys = np.array([1.0, 0.0, 0.5, 0.3, 0.0, 1.0, 0.0, 0.2, 1.0, 0.0], np.float32)
+    for reduction in ("mean", "sum", "none"):
+        ox, tx = sg.tensor(xs, requires_grad=True), torch.tensor(xs, requires_grad=True)
+        lo = F.binary_cross_entropy(ox, sg.tensor(ys), reduction=reduction)
+        lt = torch.nn.functional.binary_cross_entropy(tx, torch.tensor(ys), reduction=reduction)
+        lo.sum().backward()
+        lt.sum().backward()
+        np.testing.assert_allclose(lo.detach().numpy(), lt.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("fn,logits", [(F.binary_cross_entropy, False), (nn.BCELoss(), False),
+                                       (F.binary_cross_entropy_with_logits, True), (nn.BCEWithLogitsLoss(), True)])
+def test_bce_refuses_a_target_of_another_shape(fn, logits):
+    x, y = sg.full((3, 1), 0.5, requires_grad=True), sg.zeros(3)
+    msg = (r"Target size \(torch.Size\(\[3\]\)\) must be the same as input size \(torch.Size\(\[3, 1\]\)\)"
+           if logits else r"Using a target size \(torch.Size\(\[3\]\)\) that is different to the input size "
+           r"\(torch.Size\(\[3, 1\]\)\) is deprecated. Please ensure they have the same size.")
+    with pytest.raises(ValueError, match=msg):
+        fn(x, y)
+    if not logits:
+        with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+            fn(sg.tensor([0.5, 2.0]), sg.zeros(2))
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda: F.cross_entropy(sg.randn(2, 3), sg.tensor([0, 1]), weight=sg.ones(4)), RuntimeError,
+     "weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: [4]"),
+    (lambda: F.nll_loss(sg.randn(2, 3), sg.tensor([0, 1]), weight=sg.ones(2, 3)), RuntimeError,
+     "weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: "
+     "[2, 3]"),
+    (lambda: F.cross_entropy(sg.randn(2, 3), sg.rand(2, 3), weight=sg.ones(4)), RuntimeError,
+     "cross_entropy: weight tensor should be defined either for all 3 classes or no classes but got weight "
+     "tensor of shape: [4]"),
+    (lambda: F.nll_loss(sg.randn(2, 3, 4), sg.zeros(2, 4, dtype=sg.int64), weight=sg.ones(2)), RuntimeError,
+     "weight tensor should be defined either for all or no classes"),
+    (lambda: F.cross_entropy(sg.randn(2, 3), sg.tensor([0, 1], dtype=sg.int32)), RuntimeError,
+     "expected target dtype to be Long or Byte, but got Int"),
+    (lambda: nn.NLLLoss()(sg.randn(2, 3), sg.tensor([0.0, 1.0])), RuntimeError,
+     "expected target dtype to be Long or Byte, but got Float"),
+    (lambda: F.cross_entropy(sg.randn(2, 3), sg.randint(0, 3, (2, 3))), RuntimeError,
+     "Expected floating point type for target with class probabilities, got Long"),
+    (lambda: nn.CrossEntropyLoss(ignore_index=1)(sg.randn(2, 3), sg.rand(2, 3)), RuntimeError,
+     "ignore_index is not supported for floating point target"),
+    (lambda: F.cross_entropy(sg.randn(2, 3, 4), sg.zeros(2, 5, dtype=sg.int64)), RuntimeError,
+     "Expected target size [2, 4], got [2, 5]"),
+    (lambda: F.nll_loss(sg.randn(2, 3, 4), sg.zeros(2, 4, 1, dtype=sg.int64)), RuntimeError,
+     "Expected target size [2, 4], got [2, 4, 1]"),
+    (lambda: F.cross_entropy(sg.randn(2, 3, 4), sg.rand(2, 3, 5)), RuntimeError,
+     "Expected target size [2, 4], got [2, 3, 5]"),
+    (lambda: F.nll_loss(sg.randn(2, 3, 4, 5), sg.zeros(2, 4, dtype=sg.int64)), RuntimeError,
+     "only batches of spatial targets supported (3D tensors) but got targets of dimension: 2"),
+    (lambda: F.nll_loss(sg.randn(2, 3, 4, 5), sg.zeros(2, 4, 6, dtype=sg.int64)), RuntimeError,
+     "size mismatch (got input: [2, 3, 4, 5] , target: [2, 4, 6]"),
+    (lambda: F.cross_entropy(sg.randn(2, 3), sg.rand(2, 4)), RuntimeError,
+     "0D or 1D target tensor expected, multi-target not supported"),
+    (lambda: F.nll_loss(sg.randn(3), sg.tensor([0, 1])), ValueError,
+     "For 1D input, 1D target must have size 1, but got target size: 2"),
+    (lambda: F.nll_loss(sg.randn(()), sg.tensor(1)), ValueError, "Expected 1 or more dimensions (got 0)"),
+    (lambda: F.cross_entropy(sg.tensor([[1.0, 2.0, 3.0]]), sg.tensor([3])), IndexError, "Target 3 is out of bounds."),
+    (lambda: F.nll_loss(sg.tensor([[1.0, 2.0, 3.0]]), sg.tensor([-1])), IndexError, "Target -1 is out of bounds."),
+    (lambda: F.cross_entropy(sg.randn(2, 3, 4), sg.tensor([[0, 1, 2, 3], [0, 1, 2, -5]])), IndexError,
+     "Target 3 is out of bounds."),
+    (lambda: F.cross_entropy(sg.randn(2, 3), sg.tensor([0, 7]), label_smoothing=0.1), IndexError,
+     "Target 7 is out of bounds."),
+    (lambda: nn.Embedding(3, 2)(sg.tensor([0, -1])), IndexError, "index out of range in self"),
+    (lambda: F.embedding(sg.tensor([[3]]), sg.randn(3, 2)), IndexError, "index out of range in self"),
+])
+def test_class_index_losses_refuse_bad_arguments_as_torch(call, exc, msg):
+    with pytest.raises(exc) as info:
+        call()
+    assert str(info.value) == msg
+
+
+def test_class_index_losses_accept_what_torch_accepts():
+    x = RNG.standard_normal((2, 3))
+    logp = np.log(_np_softmax(x, 1))
+    # ignore_index values (in range or not), uint8 targets, negative ignore_index with probabilities
+    close(F.cross_entropy(t64(x), sg.tensor([5, 0]), ignore_index=5), -logp[1, 0])
+    close(F.nll_loss(t64(logp), sg.tensor([0, 2], dtype=sg.uint8), ignore_index=2, reduction="none"),
+          [-logp[0, 0], 0.0])
+    p = _np_softmax(RNG.standard_normal((2, 3)), 1)
+    close(F.cross_entropy(t64(x), t64(p), ignore_index=-1), -(p * logp).sum() / 2)
+    # a 1-D input takes a 0-d target or a 1-D target of one element; either gives a 0-d loss
+    for target in (sg.tensor(2), sg.tensor([2])):
+        out = F.cross_entropy(t64(x[0]), target, reduction="none")
+        assert out.shape == ()
+        close(out, -logp[0, 2])
+    # a pending target (not computed yet) is not read back for the bounds check
+    assert F.cross_entropy(t64(x), sg.tensor([0, 1]) + 0).shape == ()
+
+
+def test_class_index_loss_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        ((2, 3), np.array([0, 1], np.int32), {}), ((2, 3), np.array([0, 1]), {"weight": np.ones(4)}),
+        ((2, 3, 4), np.zeros((2, 5), np.int64), {}), ((2, 3, 4, 5), np.zeros((2, 4, 6), np.int64), {}),
+        ((2, 3), np.random.rand(2, 3), {"ignore_index": 1}), ((2, 3), np.array([[0, 1, 2], [0, 1, 2]]), {}),
+        ((1, 3), np.array([3]), {}), ((1, 3), np.array([-1]), {}), ((3,), np.array([0, 1]), {}),
+    ]
+    for shape, target, kw in cases:
+        x = np.random.randn(*shape).astype(np.float32)
+        tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        okw = {k: sg.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        target = target.astype(np.float32) if target.dtype == np.float64 else target
+        with pytest.raises(Exception) as theirs:
+            torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(target), **tkw)
+        with pytest.raises(Exception) as ours:
+            F.cross_entropy(sg.tensor(x), sg.tensor(target), **okw)
+        assert (type(ours.value), str(ours.value)) == (type(theirs.value), str(theirs.value))
+
+
+def test_parameter_list_and_dict_reprs_match_torch():
+    assert repr(nn.ParameterList([nn.Parameter(sg.ones(2))])) == \
+        "ParameterList(  (0): Parameter containing: [torch.float32 of size 2])"
+    assert repr(nn.ParameterList([sg.ones(2, 3), sg.ones((), dtype=sg.float64)])) == (
+        "ParameterList(\n"
+        "    (0): Parameter containing: [torch.float32 of size 2x3]\n"
+        "    (1): Parameter containing: [torch.float64 of size ]\n"
+        ")")
+    assert repr(nn.ParameterDict({"x": nn.Parameter(sg.ones(2))})) == \
+        "ParameterDict(  (x): Parameter containing: [torch.FloatTensor of size 2])"
+    # a plain dict's entries are added in sorted key order (an OrderedDict's in its own order), as PyTorch
+    pd = nn.ParameterDict({"x": sg.ones(2, 3), "b": sg.ones(()), "c": sg.ones(2, dtype=sg.float64)})
+    assert list(pd) == ["b", "c", "x"]
+    assert repr(pd) == (
+        "ParameterDict(\n"
+        "    (b): Parameter containing: [torch.FloatTensor of size ]\n"
+        "    (c): Parameter containing: [torch.DoubleTensor of size 2]\n"
+        "    (x): Parameter containing: [torch.FloatTensor of size 2x3]\n"
+        ")")
+    assert list(nn.ParameterDict(OrderedDict([("x", sg.ones(1)), ("b", sg.ones(1))]))) == ["x", "b"]
+    assert repr(nn.ParameterDict()) == "ParameterDict()" and repr(nn.ParameterList()) == "ParameterList()"
+    with pytest.raises(ValueError, match="ParameterDict update sequence element #0 has length 1; 2 is required"):
+        nn.ParameterDict([("a",)])
+
+
+def test_parameter_containers_repr_side_by_side_with_torch():
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        m = lib.nn.Module()
+        m.pl = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)), lib.ones(2, 3)])
+        m.pd = lib.nn.ParameterDict({"z": lib.nn.Parameter(lib.ones(2)), "a": lib.ones(2, dtype=lib.float64)})
+        m.l = lib.nn.Linear(1, 1)
+        return m
+
+    assert repr(build(sg)) == repr(build(torch))
+
+
+def test_zero_grad_keeps_the_grad_tensor_and_zeros_it_in_place():
+    m = nn.Linear(2, 1)
+    m(sg.ones(3, 2)).sum().backward()
+    g, gb = m.weight.grad, m.bias.grad
+    m.zero_grad(set_to_none=False)
+    assert m.weight.grad is g and m.bias.grad is gb
+    np.testing.assert_array_equal(g.numpy(), [[0.0, 0.0]])
+    np.testing.assert_array_equal(gb.numpy(), [0.0])
+    m(sg.ones(3, 2)).sum().backward()  # accumulates onto the zeros
+    np.testing.assert_array_equal(m.weight.grad.numpy(), [[3.0, 3.0]])
+    # a grad that is itself part of a graph (create_graph=True) is detached, as PyTorch does
+    x = nn.Parameter(sg.tensor([1.0, 2.0]))
+    (x ** 3).sum().backward(create_graph=True)
+    gx = x.grad
+    assert gx.grad_fn is not None
+    holder = nn.Module()
+    holder.x = x
+    holder.zero_grad(set_to_none=False)
+    assert x.grad is gx and gx.grad_fn is None and not gx.requires_grad
+    np.testing.assert_array_equal(gx.numpy(), [0.0, 0.0])
+
+
+def test_state_dict_holds_detached_aliases_not_copies():
+    m = nn.Linear(2, 1)
+    sd = m.state_dict()
+    assert sd["weight"] is not m.weight and not sd["weight"].requires_grad and sd["weight"].grad_fn is None
+    np.testing.assert_array_equal(sd["weight"].numpy(), m.weight.detach().numpy())
+    assert m.state_dict(keep_vars=True)["weight"] is m.weight

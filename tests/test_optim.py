@@ -582,3 +582,35 @@ def test_compiled_step_under_a_schedule_matches_define_by_run_and_compiles_once(
         assert seen[3] == seen[-1], seen  # nothing compiled once the state exists, though lr moved each step
     for a, b in zip(*finals):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+def test_optimizer_zero_grad_set_to_none_false_zeros_in_place():
+    a = nn.Parameter(sg.ones(2))
+    opt = optim.Adam([a], lr=0.1)
+    (a * 3).sum().backward()
+    g = a.grad
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is g
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0])
+    (a * 2).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(a.detach().numpy(), [0.9, 0.9], rtol=1e-6)
+
+
+def test_step_state_is_a_float32_tensor_and_a_loaded_number_becomes_one():
+    a = nn.Parameter(sg.ones(2))
+    opt = optim.Adam([a], lr=0.1)
+    (a * 3).sum().backward()
+    opt.step()
+    step = opt.state[a]["step"]
+    assert isinstance(step, sg.Tensor) and step.dtype == sg.float32 and step.shape == ()
+    sd = opt.state_dict()
+    assert sd["state"][0]["step"] is step  # the live tensor, as PyTorch
+    sd["state"][0]["step"] = 1  # a plain number, as older checkpoints hold
+    fresh = optim.Adam([a], lr=0.1)
+    fresh.load_state_dict(sd)
+    assert isinstance(fresh.state[a]["step"], sg.Tensor) and fresh.state[a]["step"].dtype == sg.float32
+    (a * 3).sum().backward()
+    fresh.step()
+    assert float(fresh.state[a]["step"]) == 2.0

@@ -221,6 +221,20 @@ def test_refuses_malformed_archives(tmp_path, manifest, arrays, match):
         load(path)
 
 
+@pytest.mark.parametrize("second", [dict(TENSOR, dtype="int32"), dict(TENSOR, shape=[1, 1]),
+                                    dict(TENSOR, shape=[]), dict(TENSOR, parameter=True)])
+def test_refuses_second_entry_redeclaring_a_loaded_key(tmp_path, second):
+    path = tmp_path / "reuse.pt"
+    _craft(path, _manifest({"t": "list", "items": [TENSOR, second]}), {"tensors/0.npy": np.zeros(1, np.float32)})
+    with pytest.raises(UnpicklingError, match=r"two tensor entries share array tensors/0\.npy but declare "
+                                              r"different tensors \(float32\[1\] on cpu and "):
+        load(path)
+    # the same description twice is the one shared tensor
+    _craft(path, _manifest({"t": "list", "items": [TENSOR, dict(TENSOR)]}), {"tensors/0.npy": np.ones(1, np.float32)})
+    a, b = load(path)
+    assert a is b and a.dtype == sg.float32 and a.shape == (1,)
+
+
 def test_refuses_deep_nesting(tmp_path):
     for depth in (300, 100_000):
         root = '{"t": "list", "items": [' * depth + '{"t": "none"}' + "]}" * depth

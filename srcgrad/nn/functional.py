@@ -6,7 +6,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import tensor as T
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor, record
 
 
@@ -85,17 +88,99 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction)
 
 
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _type_name(dt: Any) -> str:
+    """PyTorch's ScalarType name of a dtype ("Long", "Int", "Float", ...)."""
+    return _TYPE_NAMES.get(dt.name, dt.name.title())
+
+
+def _host_value(t: Tensor) -> Any:
+    """``t``'s value as a NumPy array when it is already computed and lives in host memory, else None.
+
+    Never computes a pending tensor (that would force a program per loss call), and skips
+    accelerator arrays (reading one back would synchronise)."""
+    value = t._node.value
+    if value is None or t.device.type != "cpu":
+        return None
+    try:
+        return np.asarray(value)
+    except Exception:  # noqa: BLE001 - a traced or otherwise abstract value: no check
+        return None
+
+
+def _check_class_targets(target: Tensor, classes: int, ignore_index: int) -> None:
+    """PyTorch's ``Target k is out of bounds.`` when the class indices are already known."""
+    a = _host_value(target)
+    if a is None or a.size == 0:
+        return
+    if a.min() >= 0 and a.max() < classes:
+        return
+    bad = a[((a < 0) | (a >= classes)) & (a != ignore_index)]
+    if bad.size:
+        raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+
+
+def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> None:
+    """PyTorch's argument checks of ``nll_loss`` in PyTorch's order, types and messages."""
+    nd = input.dim()
+    if nd < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {nd})")
+    if nd != 1 and (target.shape[0] if target.dim() else 0) != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.dim() else 0}).")
+    if nd == 1 and target.dim() == 1 and target.shape[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+    classes = input.shape[0 if nd == 1 else 1]
+
+    def check_dtype() -> None:
+        if target.dtype.name not in ("int64", "uint8"):
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(target.dtype)}")
+
+    if nd <= 2:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        check_dtype()
+        if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
+            raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but "
+                               f"got weight tensor of shape: {list(weight.shape)}")
+    else:
+        if nd == 4:
+            if target.dim() != 3:
+                raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets of "
+                                   f"dimension: {target.dim()}")
+            check_dtype()
+            if target.shape != (input.shape[0],) + input.shape[2:]:
+                raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)}")
+        else:
+            if target.shape[1:] != input.shape[2:]:
+                raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got "
+                                   f"{list(target.shape)}")
+            check_dtype()
+        if weight is not None and weight.numel() != classes:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
+    _check_class_targets(target, classes, ignore_index)
+
+
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
-    if input.dim() < 1 or target.dtype.category != 1:
-        raise RuntimeError(f"nll_loss expects class indices of an integer dtype as target (got "
-                           f"{target.dtype}); input shape {list(input.shape)}")
+    """Negative log-likelihood of class indices ``target`` (int64 or uint8) given log-probabilities
+    ``input`` of shape (C,), (N, C) or (N, C, d1, ...)."""
+    _check_reduction(reduction)
+    _check_nll(input, target, weight, ignore_index)
+    return _nll(input, target, weight, ignore_index, reduction)
+
+
+def _nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str) -> Tensor:
+    if target.dtype.name == "uint8":
+        target = target.long()
+    if weight is not None and weight.dim() != 1:
+        weight = weight.reshape(-1)
     unbatched = input.dim() == 1
     if unbatched:
-        input, target = input.unsqueeze(0), target.unsqueeze(0)
-    if target.shape[0] != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0]}).")
+        input, target = input.unsqueeze(0), target.reshape(1)
     valid = target != ignore_index
     safe = T.where(valid, target, 0)
     picked = input.gather(1, safe.unsqueeze(1)).squeeze(1)
@@ -113,13 +198,24 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Log-softmax over the class dim (1, or 0 for unbatched input) followed by ``nll_loss``;
-    ``target`` holds class indices or class probabilities."""
+    ``target`` holds class indices, or class probabilities when it has the input's shape (as PyTorch
+    decides)."""
+    _check_reduction(reduction)
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 1 if input.dim() > 1 else 0
-    logp = log_softmax(input, class_dim)
-    classes = input.shape[class_dim]
-    if target.dtype.is_floating_point:  # class probabilities
-        if target.shape != input.shape:
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+    probabilities = input.dim() >= 1 and target.shape == input.shape
+    if probabilities:
+        classes = input.shape[class_dim]
+        if not target.dtype.is_floating_point:
+            raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                               f"{_type_name(target.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
+            raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all {classes} classes "
+                               f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+        logp = log_softmax(input, class_dim)
         if label_smoothing > 0.0:
             target = target * (1 - label_smoothing) + label_smoothing / classes
         prod = logp * target
@@ -128,7 +224,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         if reduction == "mean":
             return -prod.sum() / max(input.numel() // classes, 1)
         return _reduce(-prod.sum(class_dim), reduction)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    _check_nll(input, target, weight, ignore_index)
+    logp = log_softmax(input, class_dim)
+    classes = input.shape[class_dim]
+    if target.dtype.name == "uint8":
+        target = target.long()
+    if weight is not None and weight.dim() != 1:
+        weight = weight.reshape(-1)
+    nll = _nll(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return nll
     lp = logp if logp.dim() > 1 else logp.unsqueeze(0)
@@ -146,8 +249,25 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     return (1 - label_smoothing) * nll + label_smoothing / classes * smooth
 
 
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _bce_same_shape(input: Tensor, target: Tensor, logits: bool) -> None:
+    """PyTorch refuses (rather than broadcasts) a BCE target whose shape differs from the input's."""
+    if target.shape == input.shape:
+        return
+    if logits:
+        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})")
+    raise ValueError(f"Using a target size ({target.shape!r}) that is different to the input size "
+                     f"({input.shape!r}) is deprecated. Please ensure they have the same size.")
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    _check_reduction(reduction)
+    _bce_same_shape(input, target, logits=True)
     # log(1 + exp(-|x|)) form: stable for large |x|
     log_sig = -(-input).softplus()
     log_one_minus = -input.softplus()
@@ -160,9 +280,40 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _reduce(loss, reduction)
 
 
+# PyTorch's BCE backward: grad * (x - y) / max((1 - x) * x, _BCE_EPS)
+_BCE_EPS = 1e-12
+
+
+def _bce_value(x: Tensor, target: Tensor) -> Tensor:
+    """PyTorch's forward: both log terms clamped at -100."""
+    return -(target * x.log().clamp(min=-100) + (1 - target) * (-x).log1p().clamp(min=-100))
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    """Binary cross-entropy of probabilities, with PyTorch's values and gradients.
+
+    Where ``x * (1 - x) >= 1e-12`` (everywhere but ``x`` within 1e-12 of 0, or exactly 1, in
+    float32) the loss is the plain expression and its derivative ``(x - y) / (x * (1 - x))`` is
+    PyTorch's. Elsewhere (``x`` exactly 0 or 1 included, where the plain expression's derivative is
+    NaN) the value is PyTorch's clamped one and the derivative is PyTorch's
+    ``(x - y) / 1e-12``, written as ``value(x.detach()) + (x - x.detach()) * c`` (exactly the value;
+    gradient ``c``). A ``where`` selects between the two, and the plain branch reads ``x`` through
+    ``where(safe, x, 0.5)`` so that its masked-out NaN derivatives never reach ``x``.
+    """
+    _check_reduction(reduction)
+    _bce_same_shape(input, target, logits=False)
+    a = _host_value(input)  # probabilities already known: refuse values outside [0, 1] (and NaN) as PyTorch
+    if a is not None and a.size and not (a.min() >= 0 and a.max() <= 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if not (input.requires_grad and is_grad_enabled()):
+        loss = _bce_value(input, target)
+    else:
+        xd = input.detach()
+        safe = xd * (1 - xd) >= _BCE_EPS
+        plain = _bce_value(T.where(safe, input, 0.5), target)
+        edge = _bce_value(xd, target) + (input - xd) * ((xd - target.detach()) / _BCE_EPS)
+        loss = T.where(safe, plain, edge)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -222,6 +373,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if input.dtype.category != 1:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)")
+    a = _host_value(input)  # indices already known: refuse negative / too large ones as PyTorch does
+    if a is not None and a.size and (a.min() < 0 or a.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
     out = weight[input]
     if padding_idx is not None and weight.requires_grad:
         if padding_idx < 0:

@@ -20,7 +20,6 @@ from itertools import chain
 from typing import Any
 
 from ..dtypes import float32
-from ..grad_mode import no_grad
 from ..tensor import Tensor, tensor
 
 
@@ -105,16 +104,10 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient (to ``None`` by default)."""
+        from ..nn.modules.module import _zero_grad
         for group in self.param_groups:
             for p in group["params"]:
-                g = p._grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    with no_grad():
-                        p._grad = g.detach().zero_()
+                _zero_grad(p, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
@@ -139,7 +132,8 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}`` as PyTorch.
 
-        Parameters are numbered in group order; ``step`` counters are exported as float32 0-d tensors.
+        Parameters are numbered in group order; ``step`` counters are float32 0-d tensors. The
+        tensors are the live state (not copies), as in PyTorch.
         """
         index: dict[int, int] = {}
         groups = []
@@ -178,6 +172,9 @@ class Optimizer:
                 if param.is_floating_point() and value.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device)
                 return value.to(device=param.device)
+            if key == "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                # a number (older checkpoints): the float32 0-d tensor that step() updates in place
+                return tensor(float(value), dtype=float32, device=param.device)
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
             if isinstance(value, (list, tuple)):

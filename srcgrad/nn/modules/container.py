@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ...tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
 
@@ -242,11 +243,9 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        lines = []
-        for k, p in self._parameters.items():
-            size = "x".join(str(s) for s in p.size())
-            lines.append(f"  ({k}): Parameter containing: [{p.type()} of size {size}]")
-        return "\n".join(lines)
+        # PyTorch's text: the dtype ("torch.float32") here, the tensor type name in ParameterDict
+        return "\n".join(_entry_repr(str(i), p, str(p.dtype) if isinstance(p, Tensor) else "")
+                         for i, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -284,6 +283,40 @@ class ParameterDict(Module):
     def values(self) -> Iterable[Any]:
         return self._parameters.values()
 
-    def update(self, parameters: Mapping[str, Any]) -> None:
-        for k, v in (parameters.items() if isinstance(parameters, Mapping) else parameters):
+    def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
+        """Add entries in order from an ``OrderedDict``, a ``ParameterDict`` or an iterable of
+        (key, value) pairs; from any other mapping in sorted key order (as PyTorch does)."""
+        if not isinstance(parameters, Iterable):
+            raise TypeError("ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                            + type(parameters).__name__)
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs: Iterable = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = []
+            for j, pair in enumerate(parameters):
+                if not isinstance(pair, Iterable):
+                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is"
+                                    + type(pair).__name__)
+                pair = tuple(pair)
+                if len(pair) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length {len(pair)}; "
+                                     "2 is required")
+                pairs.append(pair)
+        for k, v in pairs:
             self[k] = v
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_repr(str(k), p, p.type() if isinstance(p, Tensor) else "")
+                         for k, p in self._parameters.items())
+
+
+def _entry_repr(key: str, p: Any, type_text: str) -> str:
+    """One line of ``ParameterList``/``ParameterDict``'s repr, in PyTorch's words."""
+    if not isinstance(p, Tensor):
+        return f"  ({key}): Object of type: {type(p).__name__}"
+    size = "x".join(str(s) for s in p.size())
+    device = "" if p.device.type == "cpu" else f" ({p.device})"
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+    return f"  ({key}): {kind} containing: [{type_text} of size {size}{device}]"

@@ -500,6 +500,8 @@ def _is_dtype(x: Any) -> bool:
 
 
 def _zero_grad(p: Tensor, set_to_none: bool) -> None:
+    """``p.grad = None``, or (``set_to_none=False``) zero the existing ``.grad`` tensor in place, as
+    PyTorch does: the same object stays ``p.grad``, detached from any graph that produced it."""
     g = p._grad
     if g is None:
         return
@@ -507,4 +509,8 @@ def _zero_grad(p: Tensor, set_to_none: bool) -> None:
         p.grad = None
         return
     with no_grad():
-        p._grad = g.detach().zero_()
+        if g.grad_fn is not None:
+            g.detach_()
+        else:
+            g.requires_grad_(False)
+        g.zero_()
