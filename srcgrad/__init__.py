@@ -110,7 +110,7 @@ def _method(name: str) -> Callable[..., Tensor]:
 for _name in (
     "exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative sign sin cos tan tanh sigmoid relu erf "
     "floor ceil round trunc reciprocal square clamp clip clamp_min clamp_max pow maximum minimum atan2 "
-    "sum mean prod amax amin argmax argmin norm var std logsumexp max min all any cumsum "
+    "sum mean prod amax amin argmax argmin norm var std logsumexp max min all any cumsum cumprod "
     "reshape flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
     "gather take_along_dim scatter_add index_select masked_fill softmax log_softmax mm bmm dot mv "
     "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf isfinite logical_not "

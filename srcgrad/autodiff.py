@@ -109,6 +109,8 @@ def _tensor_type(n: Node) -> str:
 
 
 def _producer(n: Node) -> str:
+    while n.op == "nograd_update":
+        n = n.inputs[0]
     if n.leaf or not n.requires_grad or not n.inputs:
         return "AccumulateGrad" if n.leaf else "a leaf"
     return OPS[n.op].grad_name
@@ -146,7 +148,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
             for hook in getattr(n, "hooks", None) or ():
                 r = hook(g)
                 if r is not None:
-                    g = r
+                    g = _checked_hook_result(hook, g, r)
             gn = g._node
             if getattr(gn, "block", None) is not None and getattr(gn, "grad_of", None) is None \
                     and not getattr(n, "inner", False):
@@ -182,6 +184,23 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     finally:
         _grad_state.enabled = prev
     return results
+
+
+def _checked_hook_result(hook: Any, g: T.Tensor, r: Any) -> T.Tensor:
+    """A hook's replacement gradient, with PyTorch's errors when it changed its size or type."""
+    if not isinstance(r, T.Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if r._node.shape != g._node.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if r._node.dtype is not g._node.dtype:
+        from .ops import TORCH_TYPE_NAMES as NAMES
+
+        def kind(t: T.Tensor) -> str:
+            return f"torch.{NAMES.get(t.dtype.name, t.dtype.name)}Tensor"
+
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {kind(g)} got {kind(r)})")
+    return r
 
 
 def _accumulate(n: Node, in_grads: Sequence[Any], grads: dict, useful: set) -> None:
@@ -271,8 +290,18 @@ def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: boo
 
 
 def _accumulate_grad(target: T.Tensor, g: T.Tensor) -> None:
-    if target._grad is not None:
-        g = target._grad + g  # accumulation stays lazy: it joins whatever program needs it next
+    old = target._grad
+    if old is not None:
+        if not _grad_state.enabled and not old._node.requires_grad:
+            # As PyTorch: added in place into the existing .grad tensor (the same object);
+            # lazy, it joins whatever program needs it next.
+            total = old + g
+            total._node.owner = None
+            old._replace_node(total._node, opname="add_")
+            if tracing.ACTIVE is not None:
+                tracing.ACTIVE.note_grad(target)
+            return
+        g = old + g  # create_graph: a new, differentiable .grad, as PyTorch
     else:
         g = T.wrap(g._node)
     ir.set_owner(g._node, g)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from . import dtypes as D
 from . import tensor as T
 from .ops import ALIASES, OPS
 
@@ -69,6 +70,25 @@ def prod_grad(g: Any, out: Any, x: Any, dims: tuple, keepdim: bool) -> Any:
     plain = gx * unreduce(out, x.shape, dims, keepdim) / T.where(is_zero, 1.0, x)
     single = T.where(is_zero, gx * nonzero_prod, 0.0)
     return T.where(zeros_in_slice == 0, plain, T.where(zeros_in_slice == 1, single, 0.0))
+
+
+def cumsum_grad(g: Any, dim: int) -> Any:
+    # each input reaches every later output: the reversed cumulative sum of g
+    return g.sum(dim, keepdim=True) - g.cumsum(dim) + g
+
+
+def cumprod_grad(g: Any, out: Any, x: Any, dim: int) -> Any:
+    # d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i, computed without dividing by
+    # x (exact where x has zeros): row i of an n x n table is the cumprod of x with x_i := 1.
+    n = x.shape[dim]
+    if n == 0:
+        return g
+    xl, gl = x.transpose(dim, -1), g.transpose(dim, -1)
+    eye = T.eye(n, dtype=D.bool_, device=x.device)
+    table = T.where(eye, 1.0, xl.unsqueeze(-2)).cumprod(-1)            # [..., i, j]
+    later = (T.arange(n, device=x.device).unsqueeze(0) >= T.arange(n, device=x.device).unsqueeze(1))
+    gx = T.where(later, table * gl.unsqueeze(-2), 0.0).sum(-1)
+    return gx.transpose(dim, -1)
 
 
 def extreme_grad(g: Any, out: Any, x: Any, dims: tuple, keepdim: bool) -> Any:
@@ -212,6 +232,8 @@ defvjp("addcdiv",     lambda g, out, x, a, b, v: (g, g * v / b, -g * v * a / (b 
 defvjp("sum",         lambda g, out, x, dims, keepdim: (unreduce(g, x.shape, dims, keepdim),))
 defvjp("mean",        lambda g, out, x, dims, keepdim: (unreduce(g, x.shape, dims, keepdim) / count(x.shape, dims),))
 defvjp("prod",        lambda g, out, x, dims, keepdim: (prod_grad(g, out, x, dims, keepdim),))
+defvjp("cumsum",      lambda g, out, x, dim: (cumsum_grad(g, dim),))
+defvjp("cumprod",     lambda g, out, x, dim: (cumprod_grad(g, out, x, dim),))
 defvjp("amax",        lambda g, out, x, dims, keepdim: (extreme_grad(g, out, x, dims, keepdim),))
 defvjp("amin",        lambda g, out, x, dims, keepdim: (extreme_grad(g, out, x, dims, keepdim),))
 defvjp("norm",        lambda g, out, x, dims, keepdim: (norm_grad(g, out, x, dims, keepdim),))
@@ -235,6 +257,7 @@ defvjp("scatter_add", lambda g, out, b, idx, src, dim: (g, None, g.gather(dim, i
 defvjp("cast",        lambda g, out, x, dtype: (g.to(x.dtype),))
 defvjp("identity",    lambda g, out, x: (g,))
 defvjp("to_device",   lambda g, out, x, device: (g.to(device),))
+defvjp("nograd_update", lambda g, out, old, new: (g, None))
 
 for _alias, (_base, _grad_name) in ALIASES.items():
     OPS[_alias].vjp = OPS[_base].vjp

@@ -23,9 +23,16 @@ def is_grad_enabled() -> bool:
 
 
 class _GradModeContext:
-    """Base of the grad-mode switches: usable as ``with`` block and as decorator."""
+    """Base of the grad-mode switches: usable as ``with`` block and as decorator,
+    with or without parentheses (``@no_grad()`` and ``@no_grad``, as PyTorch 2)."""
 
     _mode: bool
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is not set_grad_enabled and len(args) == 1 and not kwargs and callable(args[0]) \
+                and not isinstance(args[0], bool):
+            return cls()(args[0])  # used as a bare decorator: `@no_grad`
+        return super().__new__(cls)
 
     def __enter__(self) -> None:
         self._prev = _state.enabled
@@ -74,6 +81,11 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
 
     def __exit__(self, *exc: object) -> None:
         _state.enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        # As a decorator it only applies inside the function: undo the switch made in __init__.
+        _state.enabled = self._prev
+        return super().__call__(fn)
 
 
 class inference_mode(no_grad):  # noqa: N801

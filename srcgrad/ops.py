@@ -167,8 +167,8 @@ def reduction(kind: str) -> Callable:
     def rule(x: Any, dims: tuple, keepdim: bool, **_: Any) -> tuple:
         shape = reduced_shape(x.shape, dims, keepdim)
         d = x.dtype
-        if kind == "sum" and d.category < 2:
-            d = D.int64
+        if kind in ("sum", "prod") and d.category < 2:
+            d = D.int64  # integer and bool sums and products are int64, as in PyTorch
         elif kind == "float":
             if not d.is_floating_point:
                 raise RuntimeError(
@@ -539,7 +539,8 @@ defop("addcdiv", addc_rule("addcdiv"), lambda n, a: f"{n[0]} + {n[3]} * {n[1]} /
 # reductions
 defop("sum",    reduction("sum"),   "jnp.sum({0}, axis={dims}, keepdims={keepdim})",  "SumBackward1", RED, saves="")
 defop("mean",   reduction("float"), "jnp.mean({0}, axis={dims}, keepdims={keepdim})", "MeanBackward1", RED, saves="")
-defop("prod",   reduction("keep"),  "jnp.prod({0}, axis={dims}, keepdims={keepdim})", "ProdBackward1", RED, saves="x")
+defop("prod",   reduction("prod"),  "jnp.prod({0}, axis={dims}, keepdims={keepdim})", "ProdBackward1", RED,
+      cast="out", saves="x")
 defop("amax",   reduction("keep"),  "jnp.max({0}, axis={dims}, keepdims={keepdim})",  "AmaxBackward0", RED, saves="x")
 defop("amin",   reduction("keep"),  "jnp.min({0}, axis={dims}, keepdims={keepdim})",  "AminBackward0", RED, saves="x")
 defop("norm",   reduction("float"), "jnp.sqrt(jnp.sum({0} * {0}, axis={dims}, keepdims={keepdim}))",
@@ -552,6 +553,14 @@ defop("logsumexp", reduction("float"), "jax.nn.logsumexp({0}, axis={dims}, keepd
       "LogsumexpBackward0", RED, saves="out")
 defop("softmax",     same, "jax.nn.softmax({0}, axis={dim})",     "SoftmaxBackward0",    ("dim",), saves="out")
 defop("log_softmax", same, "jax.nn.log_softmax({0}, axis={dim})", "LogSoftmaxBackward0", ("dim",), saves="out")
+
+# scans along one dim (integer and bool inputs give int64, as in PyTorch)
+def scan_rule(x: Any, dim: int) -> tuple:
+    return x.shape, D.int64 if x.dtype.category < 2 else x.dtype
+
+
+defop("cumsum",  scan_rule, "jnp.cumsum({0}, axis={dim})",  "CumsumBackward0",  ("dim",), cast="out", saves="")
+defop("cumprod", scan_rule, "jnp.cumprod({0}, axis={dim})", "CumprodBackward0", ("dim",), cast="out", saves="x")
 
 # linear algebra
 defop("matmul", matmul_shape, lower_matmul, "MmBackward0", ("precision",), saves="xy")
@@ -581,6 +590,9 @@ defop("fn_call",   lambda *xs, fn, ctx: ((), D.float32), "jnp.zeros((), jnp.floa
 defop("fn_out",    lambda x, call, fn, ctx, k: (x.shape, x.dtype), "{0}", "FunctionBackward", ("fn", "ctx", "k"),
       saves="")
 defop("to_device", same, "{0}", "ToCopyBackward0", ("device",), saves="")
+# An in-place change autograd does not see (under no_grad, or made through a detached
+# alias) of a tensor with history: the value is the new one, the gradient goes to the old.
+defop("nograd_update", lambda old, new: (old.shape, old.dtype), "{1}", "CopyBackwards", saves="")
 
 defop("const",     lambda *, value: ((), None), "{value}", "NotImplemented", ("value",))
 

@@ -457,6 +457,13 @@ class Tensor:
         return self._version
 
     def detach(self) -> Tensor:
+        """A tensor that shares this one's storage and version counter, outside autograd:
+        in-place changes of either show in the other (PyTorch's ``detach``)."""
+        t = self._detached()
+        _share(t, self, own_version=False)
+        return t
+
+    def _detached(self) -> Tensor:
         n = self._node
         if n.value is not None:
             node = ir.value_node(n.value, n.shape, n.dtype, n.device)
@@ -467,24 +474,40 @@ class Tensor:
             return record("identity", (self,))
 
     def detach_(self) -> Tensor:
-        self._replace_node(self.detach()._node, bump=False)
+        self._replace_node(self._detached()._node, bump=False, share=False)
         return self
 
     @property
     def data(self) -> Tensor:
-        t = self.detach()
-        t._base = self
+        """Like ``detach()``, but with a version counter of its own: in-place changes made
+        through ``.data`` are not seen by autograd's version checks (as in PyTorch)."""
+        t = self._detached()
+        _share(t, self, own_version=True)
         return t
 
     @data.setter
     def data(self, other: Tensor) -> None:
-        self._replace_node(other.detach()._node, bump=False, keep_leaf=True)
+        _unshare(self)
+        self._replace_node(other._detached()._node, bump=False, keep_leaf=True, share=False)
+        _share(self, other, own_version=True)
 
     # -- in-place machinery --------------------------------------------------
 
-    def _replace_node(self, new: Node, bump: bool = True, keep_leaf: bool = True, opname: str = "") -> None:
+    def _replace_node(self, new: Node, bump: bool = True, keep_leaf: bool = True, opname: str = "",
+                      hidden: bool = False, share: bool = True) -> None:
+        """Point this tensor at ``new``: the in-place update of its value.
+
+        ``bump``: a real in-place change (version counter, saved-value checks, views).
+        ``hidden``: autograd must not see it (a change made through a detached alias);
+        changes under ``no_grad`` are hidden too. ``share``: show it to the tensors
+        sharing this one's storage (``detach()``/``.data`` aliases)."""
         old = self._node
         if bump:
+            if old.requires_grad and not old.leaf and not new.requires_grad \
+                    and (hidden or not _grad_state.enabled):
+                # PyTorch: the value changes, but autograd treats the change as not having
+                # happened; the tensor keeps its grad_fn and the gradient flows to the old value.
+                new = ir.new_node("nograd_update", (old, new), (), old.shape, old.dtype, old.device, True)
             self._version += 1
             old.overwritten = (opname, new.loc, self._version, new)
             old.special = compiler.replaced_mark(old, new)
@@ -495,19 +518,18 @@ class Tensor:
             new.leaf = True
         self._node = new
         new.owner = ir.weakref.ref(self)
-        if self._base is not None:
-            base = self._base
-            base._replace_node(_alias(new), bump=False, keep_leaf=True)
+        if self._base is not None and share:
+            _write_through(self, new, bump, opname)
         if self._view is not None and bump:
             # An in-place op on a view writes through to its base (PyTorch's CopySlices).
             base, spec = self._view
             bn = base._node
-            if bn.requires_grad and bn.leaf and _grad_state.enabled:
+            if bn.requires_grad and bn.leaf and _grad_state.enabled and not hidden:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
             written = record("index_put", (base, wrap(new)), (spec, False))
             written._node.owner = None
-            base._replace_node(written._node, opname=opname)
+            base._replace_node(written._node, opname=opname, hidden=hidden)
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.note_inplace(self)
 
@@ -987,12 +1009,13 @@ class Tensor:
     def any(self, dim: Any = None) -> Tensor:
         return (self.to(D.bool_).sum(dim) > 0)
 
-    def cumsum(self, dim: int) -> Tensor:
-        d = _dim(dim, self.dim())
-        n = self.shape[d]
-        tri = (arange(n).unsqueeze(1) <= arange(n).unsqueeze(0)).to(self.dtype)
-        moved = self.transpose(d, -1)
-        return matmul(moved, tri).transpose(d, -1)
+    def cumsum(self, dim: int, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        return record("cumsum", (x,), (_dim(dim, x.dim()),))
+
+    def cumprod(self, dim: int, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        return record("cumprod", (x,), (_dim(dim, x.dim()),))
 
     # -- shapes --------------------------------------------------------------
 
@@ -1250,6 +1273,62 @@ class Tensor:
 def _inplace_name(op: str) -> str:
     """PyTorch's name of the in-place form of ``op`` (``sub`` -> ``sub_``), as its errors say."""
     return OPS[op].grad_name.replace("Backward0", "").lower() + "_"
+
+
+class _Storage:
+    """The tensors that share one storage: a tensor and its ``detach()``/``.data`` aliases.
+
+    ``members`` holds ``(weak reference, own_version)`` pairs; ``own_version`` marks a
+    ``.data`` alias, whose in-place changes PyTorch's version checks do not see. A
+    tensor's ``_base`` is its storage, or None (the common case: nothing to update)."""
+
+    __slots__ = ("members",)
+
+    def __init__(self) -> None:
+        self.members: list = []
+
+
+def _share(t: Tensor, src: Tensor, own_version: bool) -> None:
+    """Make ``t`` an alias of ``src``'s storage."""
+    group = src._base
+    if group is None:
+        group = src._base = _Storage()
+        group.members.append((ir.weakref.ref(src), False))
+    group.members.append((ir.weakref.ref(t), own_version))
+    t._base = group
+
+
+def _unshare(t: Tensor) -> None:
+    group = t._base
+    if group is not None:
+        group.members = [m for m in group.members if m[0]() is not t and m[0]() is not None]
+        t._base = None
+
+
+def _write_through(src: Tensor, new: Node, bump: bool, opname: str) -> None:
+    """Show an in-place change of ``src`` in every live tensor sharing its storage."""
+    group = src._base
+    members = group.members
+    src_own = False
+    live = []
+    for m in members:
+        t = m[0]()
+        if t is None:
+            continue
+        live.append(m)
+        if t is src:
+            src_own = m[1]
+    if len(live) != len(members):
+        group.members = live
+    if len(live) < 2:
+        src._base = None
+        return
+    for ref, own in live:
+        t = ref()
+        if t is src or t is None or t._node is new:
+            continue
+        t._replace_node(_alias(new), bump=bump and not own and not src_own, keep_leaf=True, opname=opname,
+                        hidden=True, share=False)
 
 
 def _alias(node: Node) -> Node:

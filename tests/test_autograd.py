@@ -908,3 +908,341 @@ def test_op_without_derivative_rule_fails_at_backward_naming_it():
         assert x.grad is None
     finally:
         del OPS["my_cube"]
+
+
+# -- regressions against PyTorch's behaviour (values from PyTorch 2.x) ------------------
+
+
+def test_inplace_under_no_grad_on_non_leaf_keeps_history():
+    a = torch.tensor([1., 2.], requires_grad=True)
+    b = a * 3
+    c = b * 1
+    with torch.no_grad():
+        c.mul_(2)
+    assert c.requires_grad and c.grad_fn.name() == "MulBackward0" and c._version == 1
+    assert c.tolist() == [6., 12.]
+    (c * a).sum().backward()
+    assert a.grad.tolist() == [9., 18.]  # the hidden update passes the gradient to the old c as is
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    b = a * 3
+    with torch.no_grad():
+        b[0] = 0.
+    assert b.grad_fn.name() == "MulBackward0"
+    (b * a).sum().backward()
+    assert a.grad.tolist() == [3., 12.]
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    b = a * 3
+    with torch.no_grad():
+        b.clamp_(max=4)
+    (b * a).sum().backward()
+    assert b.tolist() == [3., 4.] and a.grad.tolist() == [6., 10.]
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    b = a * 3
+    v = b[0:1]
+    with torch.no_grad():
+        v.mul_(2)
+    (b * a).sum().backward()
+    assert b.tolist() == [6., 6.] and a.grad.tolist() == [9., 12.]
+
+
+def test_inplace_under_no_grad_of_a_saved_value_still_raises():
+    a = torch.tensor([1., 2.], requires_grad=True)
+    b = a.exp()
+    with torch.no_grad():
+        b.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        b.sum().backward()
+
+
+def test_set_grad_enabled_as_decorator_applies_only_inside():
+    @torch.set_grad_enabled(False)
+    def f() -> bool:
+        return torch.is_grad_enabled()
+
+    assert torch.is_grad_enabled()
+    assert f() is False and torch.is_grad_enabled()
+    torch.set_grad_enabled(False)  # as a statement it switches at once
+    try:
+        assert not torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)
+    with torch.no_grad():
+        @torch.set_grad_enabled(True)
+        def h() -> bool:
+            return torch.is_grad_enabled()
+        assert h() is True and not torch.is_grad_enabled()
+
+
+def test_grad_mode_decorators_without_parentheses():
+    @torch.no_grad
+    def g() -> bool:
+        return torch.is_grad_enabled()
+
+    @torch.enable_grad
+    def e() -> bool:
+        return torch.is_grad_enabled()
+
+    @torch.inference_mode
+    def i() -> bool:
+        return torch.is_grad_enabled()
+
+    assert g() is False and torch.is_grad_enabled() and g.__name__ == "g"
+    assert i() is False
+    with torch.no_grad():
+        assert e() is True and not torch.is_grad_enabled()
+
+
+def test_custom_function_saved_tensor_modified_in_place_raises():
+    class Sq(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    x = a * 1
+    y = Sq.apply(x)
+    with torch.no_grad():
+        x.mul_(10)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+    class Ex(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            r = x.exp()
+            ctx.save_for_backward(r)
+            return r
+
+        @staticmethod
+        def backward(ctx, g):
+            (r,) = ctx.saved_tensors
+            return r * g
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    y = Ex.apply(a)
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    a = torch.tensor([0., 1.], requires_grad=True)
+    Ex.apply(a).sum().backward()
+    assert np.allclose(a.grad.tolist(), [1., math.e])
+
+
+def test_hook_changing_size_or_type_raises():
+    x = torch.ones(3, requires_grad=True)
+    x.register_hook(lambda g: g[:2])
+    with pytest.raises(RuntimeError, match="hook '<lambda>' has changed the size of value"):
+        x.sum().backward()
+
+    def myhook(g):
+        return g.double()
+
+    x = torch.ones(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(myhook)
+    with pytest.raises(RuntimeError, match=r"hook 'myhook' has changed the type of value \(was torch.FloatTensor "
+                                           r"got torch.DoubleTensor\)"):
+        y.sum().backward()
+    x = torch.ones(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match="has changed the size of value"):
+        y.sum().backward()
+    x = torch.ones(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: g * 10)
+    y.sum().backward()
+    assert x.grad.tolist() == [20., 20., 20.]
+
+
+def test_custom_function_backward_gets_a_slot_for_every_output():
+    seen = {}
+
+    class Many(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = (x > 1).long()
+            m = x * 0 + 5
+            ctx.mark_non_differentiable(m)
+            return x * 2, m, idx, 3, None
+
+        @staticmethod
+        def backward(ctx, g, gm, gi, g3, gn):
+            seen.update(g=g.tolist(), gm=gm.tolist(), gi=gi.tolist(), gi_float=gi.dtype.is_floating_point,
+                        g3=g3, gn=gn)
+            return g * 2
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    y, m, idx, three, none = Many.apply(a)
+    assert y.requires_grad and not m.requires_grad and not idx.requires_grad and three == 3 and none is None
+    y.sum().backward()
+    assert a.grad.tolist() == [2., 2.]
+    assert seen == dict(g=[1., 1.], gm=[0., 0.], gi=[0, 0], gi_float=False, g3=None, gn=None)
+
+
+def test_custom_function_mark_dirty():
+    class Inc(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    c = a.clone()
+    o = Inc.apply(c)
+    assert o is c and o.requires_grad and o.tolist() == [2., 3.]
+    assert type(o.grad_fn).__name__ == "IncBackward"
+    (o * 1).sum().backward()
+    assert a.grad.tolist() == [3., 3.]
+
+
+def test_custom_function_setup_context_and_once_differentiable():
+    class Mul(torch.autograd.Function):
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, k = inputs
+            ctx.k = k
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    o = Mul.apply(a, 3.0)
+    assert o.tolist() == [3., 6.]
+    o.sum().backward()
+    assert a.grad.tolist() == [3., 3.]
+
+    modes = []
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            modes.append(torch.is_grad_enabled())
+            return 3 * x * x * g
+
+    a = torch.tensor([1., 2.], requires_grad=True)
+    (g,) = torch.autograd.grad(Cube.apply(a).sum(), a, create_graph=True)
+    assert g.tolist() == [3., 12.] and not g.requires_grad and modes == [False]
+
+
+def test_functional_create_graph_connects_to_inputs():
+    F = torch.autograd.functional
+    xx = torch.tensor([1., 2.], requires_grad=True)
+    J = F.jacobian(lambda x: x ** 3, xx, create_graph=True)
+    assert J.requires_grad and J.tolist() == [[3., 0.], [0., 12.]]
+    assert torch.autograd.grad(J.sum(), xx)[0].tolist() == [6., 12.]
+    H = F.hessian(lambda x: (x ** 3).sum(), xx, create_graph=True)
+    assert H.tolist() == [[6., 0.], [0., 12.]]
+    assert torch.autograd.grad(H.sum(), xx)[0].tolist() == [6., 6.]
+    o, v = F.vjp(lambda x: x ** 3, xx, torch.ones(2), create_graph=True)
+    assert v.tolist() == [3., 12.] and torch.autograd.grad(v.sum(), xx)[0].tolist() == [6., 12.]
+
+
+def test_functional_of_constant_functions_gives_zeros_and_strict_raises():
+    F = torch.autograd.functional
+    assert F.jacobian(lambda x: torch.ones(3), torch.tensor([1., 2.])).tolist() == [[0., 0.]] * 3
+    j = F.jacobian(lambda x, y: x * 2, (torch.tensor([1., 2.]), torch.tensor([3.])))
+    assert j[0].tolist() == [[2., 0.], [0., 2.]] and j[1].tolist() == [[0.], [0.]]
+    assert F.hessian(lambda x: torch.tensor(1.), torch.tensor([1., 2.])).tolist() == [[0., 0.]] * 2
+    assert F.hessian(lambda x: x.sum(), torch.tensor([1., 2.])).tolist() == [[0., 0.]] * 2
+    assert F.vjp(lambda x: torch.ones(2), torch.tensor([1., 2.]), torch.ones(2))[1].tolist() == [0., 0.]
+    with pytest.raises(RuntimeError, match="Output 0 of the user-provided function does not require gradients"):
+        F.jacobian(lambda x: torch.ones(3), torch.tensor([1., 2.]), strict=True)
+    with pytest.raises(RuntimeError, match="Output 0 of the user-provided function does not require gradients"):
+        F.vjp(lambda x: torch.ones(2), torch.tensor([1., 2.]), torch.ones(2), strict=True)
+    with pytest.raises(RuntimeError, match="Output 0 of the user-provided function is independent of input 1"):
+        F.jacobian(lambda x, y: x * 2, (torch.tensor([1., 2.]), torch.tensor([3.])), strict=True)
+    with pytest.raises(RuntimeError, match="jacobian of the user-provided function with respect to input 0 is "
+                                           "independent of the input"):
+        F.hessian(lambda x: x.sum(), torch.tensor([1., 2.]), strict=True)
+
+
+def test_detach_shares_storage_both_ways():
+    x = torch.tensor([1., 2., 3.])
+    d = x.detach()
+    d[0] = 5.
+    assert x.tolist() == [5., 2., 3.] and x._version == 1 and d._version == 1
+
+    x = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = x * x
+    x.detach()[0] = 5.
+    assert x.tolist() == [5., 2., 3.] and x.requires_grad and x.is_leaf
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+    x = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = x.exp()
+    y.detach().zero_()
+    assert y.tolist() == [0., 0., 0.] and y.grad_fn.name() == "ExpBackward0"
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+    x = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = x * 2
+    y.detach().zero_()
+    (y * x).sum().backward()
+    assert x.grad.tolist() == [2., 4., 6.]
+
+    p = torch.ones(3, requires_grad=True)
+    sd = p.detach()
+    with torch.no_grad():
+        p.fill_(7.)
+    assert sd.tolist() == [7., 7., 7.] and sd._version == 1
+
+    x = torch.zeros(4)
+    v = x[1:3]
+    v.detach().fill_(2.)
+    assert x.tolist() == [0., 2., 2., 0.] and v.tolist() == [2., 2.]
+
+
+def test_data_shares_storage_without_version_checks():
+    p = torch.ones(3, requires_grad=True)
+    dd = p.data
+    dd.mul_(3)
+    assert p.tolist() == [3., 3., 3.] and p._version == 0 and dd._version == 1
+    p = torch.ones(3, requires_grad=True)
+    dd = p.data
+    with torch.no_grad():
+        p.add_(1)
+    assert dd.tolist() == [2., 2., 2.] and p._version == 1 and dd._version == 0
+    q = torch.zeros(3)
+    p.data = q
+    q.add_(1)
+    assert p.tolist() == [1., 1., 1.] and p.requires_grad
+
+
+def test_grad_accumulates_into_the_same_tensor():
+    x = torch.tensor([1., 2.], requires_grad=True)
+    (x * 3).sum().backward()
+    g = x.grad
+    (x * x).sum().backward()
+    assert g is x.grad and g.tolist() == [5., 7.]
+    (x * 3).sum().backward()
+    assert g is x.grad and g.tolist() == [8., 10.]

@@ -1129,3 +1129,30 @@ def test_failed_op_leaves_operands_usable():
     with pytest.raises(RuntimeError):
         a + b
     close(a + 1, np.full((2, 3), 2.0))
+
+
+def test_integer_and_bool_products_and_scans_are_int64():
+    # PyTorch: prod/cumsum/cumprod of integer or bool tensors give int64, like sum
+    for dt in (torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool, torch.int64):
+        t = torch.tensor([1, 2, 0, 1]).to(dt)
+        p = t.prod()
+        assert p.dtype == torch.int64 and t.prod(0).dtype == torch.int64
+        assert (p + 1).item() == 1
+        c = t.cumsum(0)
+        assert c.dtype == torch.int64 and c.tolist() == ([1, 2, 2, 3] if dt == torch.bool else [1, 3, 3, 4])
+        assert t.cumprod(0).dtype == torch.int64
+    assert torch.tensor([True, True, False, True]).cumsum(0).tolist() == [1, 2, 2, 3]
+    assert torch.tensor([1., 2., 3.]).cumprod(0).tolist() == [1., 2., 6.]
+    assert torch.tensor([1, 2, 3], dtype=torch.int32).cumsum(0, dtype=torch.float32).dtype == torch.float32
+
+
+def test_products_over_empty_dims_are_one():
+    assert torch.ones(0).prod().item() == 1.0
+    assert torch.ones(2, 0).prod(1).tolist() == [1.0, 1.0]
+    assert tuple(torch.ones(2, 0).prod(0).shape) == (0,)
+
+
+def test_cumprod_gradient_is_exact_at_zeros():
+    x = torch.tensor([[2., 0., 3., 4.], [1., 2., 0., 0.5]], requires_grad=True)
+    (x.cumprod(1) * torch.tensor([1., 2., 3., 4.])).sum().backward()
+    assert x.grad.tolist() == [[1., 118., 0., 0.], [5., 2., 10., 0.]]

@@ -11,6 +11,8 @@ when it reaches the ``fn_out`` nodes, and calls ``backward`` once, at the
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from .. import dtypes as D
@@ -23,21 +25,48 @@ class FunctionCtx:
     """The ``ctx`` of a custom Function: save tensors and any attributes for backward."""
 
     def __init__(self) -> None:
-        self.saved_tensors: tuple = ()
+        self._saved: tuple = ()
+        self._saved_versions: list | None = None  # set when apply returns
+        self._fn_name = "a custom Function"
         self.needs_input_grad: tuple = ()
         self.materialize_grads = True
         self._non_differentiable: set[int] = set()
+        self._dirty: set[int] = set()
         self._out_grads: dict[int, Any] = {}
-        self._outputs: dict[int, Any] = {}
+        # per output of forward: ("diff", fn_out node), ("zeros", shape, dtype, device), or None
+        self._out_specs: list = []
 
     def save_for_backward(self, *tensors: Any) -> None:
-        self.saved_tensors = tuple(tensors)
+        self._saved = tuple(tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``; raises PyTorch's error when one of
+        them has been modified in place since ``apply`` returned."""
+        versions = self._saved_versions
+        if versions is not None:
+            for k, (t, v) in enumerate(zip(self._saved, versions)):
+                if v is not None and t._version != v:
+                    n = t._node
+                    kind = {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(n.dtype.name, "Tensor")
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation has been modified by an "
+                        f"inplace operation: [torch.{kind} {list(n.shape)}], which is saved tensor {k} of "
+                        f"{self._fn_name}, is at version "
+                        f"{t._version}; expected version {v} instead. Hint: use an out-of-place op or "
+                        f".clone() the tensor before changing it.")
+        return self._saved
+
+    @saved_tensors.setter
+    def saved_tensors(self, value: tuple) -> None:
+        self._saved = tuple(value)
 
     def mark_non_differentiable(self, *tensors: Any) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
 
     def mark_dirty(self, *tensors: Any) -> None:
-        pass  # in-place ops inside forward already make new nodes in srcgrad
+        """Declare tensors that forward modified in place (they must be returned as outputs)."""
+        self._dirty.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = bool(value)
@@ -47,12 +76,33 @@ class FunctionCtx:
         self._out_grads[k] = g if prev is None else prev + g
 
 
+def once_differentiable(fn: Callable) -> Callable:
+    """Decorate a custom Function's ``backward`` that cannot itself be differentiated:
+    it runs without recording, so its results carry no graph."""
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any) -> Any:
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
+        try:
+            return fn(ctx, *args)
+        finally:
+            _grad_state.enabled = prev
+    return wrapper
+
+
 class Function:
-    """Base class for custom differentiable functions (``forward``/``backward`` static methods)."""
+    """Base class for custom differentiable functions (``forward``/``backward`` static methods).
+
+    ``forward(ctx, *args)`` may instead be written ``forward(*args)`` together with
+    ``setup_context(ctx, inputs, output)``, as in PyTorch 2."""
 
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> None:
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
@@ -62,50 +112,85 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = FunctionCtx()
+        ctx._fn_name = cls.__name__
         tensor_args = [a for a in args if isinstance(a, T.Tensor)]
+        in_nodes = tuple(t._node for t in tensor_args)  # before forward changes any in place
         ctx.needs_input_grad = tuple(isinstance(a, T.Tensor) and a.requires_grad for a in args)
         ctx._arg_is_tensor = [isinstance(a, T.Tensor) for a in args]
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
-            result = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is not Function.setup_context:
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, result)
+            else:
+                result = cls.forward(ctx, *args, **kwargs)
         finally:
             _grad_state.enabled = prev
-        if not (prev and any(t.requires_grad for t in tensor_args)):
-            return result
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
+        if not (prev and any(n.requires_grad for n in in_nodes)):
+            _note_versions(ctx)
+            return result
+        for o in outs:
+            if isinstance(o, T.Tensor) and id(o) in ctx._dirty and o._node.leaf and o._node.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
         device = tensor_args[0]._node.device
-        call = ir.new_node("fn_call", tuple(t._node for t in tensor_args), (cls, ctx), (), D.float32, device, True)
+        call = ir.new_node("fn_call", in_nodes, (cls, ctx), (), D.float32, device, True)
         call.sig = ("fn_call", (cls,), (), D.float32)  # the ctx is not part of the cache key
         call.special = True
         wrapped = []
         for k, o in enumerate(outs):
-            if not isinstance(o, T.Tensor) or id(o) in ctx._non_differentiable or not o.dtype.is_floating_point:
+            if not isinstance(o, T.Tensor):
+                ctx._out_specs.append(None)
                 wrapped.append(o)
                 continue
-            n = ir.new_node("fn_out", (o._node, call), (cls, ctx, k), o._node.shape, o._node.dtype, device, True)
+            on = o._node
+            if id(o) in ctx._non_differentiable or not on.dtype.is_floating_point:
+                ctx._out_specs.append(("zeros", on.shape, on.dtype, on.device))
+                wrapped.append(o)
+                continue
+            n = ir.new_node("fn_out", (on, call), (cls, ctx, k), on.shape, on.dtype, device, True)
             n.sig = ("fn_out", (cls, k), n.shape, n.dtype)
             n.special = True
+            ctx._out_specs.append(("diff", n))
+            if id(o) in ctx._dirty:
+                # modified in place by forward: the same tensor comes back, now with this history
+                o._node = n
+                o._version += 1
+                ir.set_owner(n, o)
+                wrapped.append(o)
+                continue
             t = T.wrap(n)
             ir.set_owner(n, t)
-            ctx._outputs[k] = n
             wrapped.append(t)
         # Outputs saved for backward are the differentiable outputs, so that a backward
         # written with them can be differentiated again (create_graph=True).
         raw_to_wrapped = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
-        ctx.saved_tensors = tuple(raw_to_wrapped.get(id(t), t) for t in ctx.saved_tensors)
+        ctx._saved = tuple(raw_to_wrapped.get(id(t), t) for t in ctx._saved)
+        _note_versions(ctx)
         return wrapped[0] if single else tuple(wrapped)
+
+
+def _note_versions(ctx: FunctionCtx) -> None:
+    ctx._saved_versions = [t._version if isinstance(t, T.Tensor) else None for t in ctx._saved]
 
 
 def call_backward(call: Any, create_graph: bool) -> list:
     """Run the user's backward for one ``apply``; return one gradient per tensor argument."""
     cls, ctx = call.attrs
     grads = []
-    for k, node in sorted(ctx._outputs.items()):
-        g = ctx._out_grads.get(k)
+    for k, spec in enumerate(ctx._out_specs):
+        if spec is None:  # not a tensor
+            grads.append(None)
+            continue
+        g = ctx._out_grads.get(k) if spec[0] == "diff" else None
         if g is None and ctx.materialize_grads:
-            g = T.zeros(node.shape, dtype=node.dtype, device=node.device)
+            if spec[0] == "diff":
+                node = spec[1]
+                g = T.zeros(node.shape, dtype=node.dtype, device=node.device)
+            else:
+                g = T.zeros(spec[1], dtype=spec[2], device=spec[3])
         grads.append(g)
     ctx._out_grads = {}
     result = cls.backward(ctx, *grads)

@@ -74,6 +74,8 @@ _classes: dict[str, type] = {}
 
 
 def grad_fn_of(node: Node) -> Node_:
+    while node.op == "nograd_update":  # a change autograd does not see keeps the old grad_fn
+        node = node.inputs[0]
     gf = getattr(node, "gradfn", None)
     if gf is None:
         probe = Node_(node)
