@@ -81,16 +81,43 @@ def _getter(path: tuple) -> Callable[[tuple, dict, Callable], Any]:
     return _lambda(_expr(path, keys), keys)
 
 
+class _Reader:
+    """Generated code reading values at paths, each container read once: the prefix a path
+    shares with another (``model._modules['0']`` of its weight and bias) becomes a local
+    assigned on first use, so a guard over a model and its optimiser stays a few µs."""
+
+    def __init__(self, env: dict | None = None) -> None:
+        self.env = {} if env is None else env
+        self.keys: list = self.env.setdefault("_keys", [])  # dict keys that are objects
+        self.lines: list[str] = []
+        self.local: dict = {}
+
+    def read(self, path: tuple) -> str:
+        """A local holding the value at ``path``."""
+        name = self.local.get(path)
+        if name is None:
+            expr = (_expr(path, self.keys) if len(path) == 1 else
+                    _steps_expr(self.read(path[:-1]), path[-1:], self.keys))
+            name = self.local[path] = f"v{len(self.local)}"
+            self.lines.append(f"    {name} = {expr}")
+        return name
+
+    def function(self, name: str, params: str, result: str) -> Callable:
+        # built from ints, the reprs of strings, identifiers and names only
+        exec("\n".join([f"def {name}({params}):", *self.lines, f"    return {result}"]), self.env)  # noqa: S102
+        return self.env[name]
+
+
 def _gatherer(sources: list) -> Callable:
     """One compiled function returning the program's arguments for a call, in order."""
-    keys: list = []
     consts: list = []
+    reader = _Reader({"_c": consts})
     parts = []
     for kind, src in sources:
         if kind == "tensor":
-            parts.append(f"{_expr(src, keys)}._value()")
+            parts.append(f"{reader.read(src)}._value()")
         elif kind == "get":
-            parts.append(_expr(src, keys))
+            parts.append(reader.read(src))
         elif kind == "ref":
             consts.append(src)
             parts.append(f"_c[{len(consts) - 1}]()._value()")
@@ -99,9 +126,7 @@ def _gatherer(sources: list) -> Callable:
             parts.append(f"_c[{len(consts) - 1}]")
         else:
             parts.append(f"_r[{src}][{0 if kind == 'rng_seed' else 1}]")
-    body = "[" + ", ".join(parts) + "]"
-    # built from ints, the reprs of strings and identifiers only
-    return eval(f"lambda a, k, f, _r, _keys=_keys, _c=_c: {body}", {"_keys": keys, "_c": consts})  # noqa: S307
+    return reader.function("gather", "a, k, f, _r", "[" + ", ".join(parts) + "]")
 
 
 def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
@@ -112,26 +137,26 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
     requires_grad, containers by length (a parameter appended to a list the body loops over),
     and ``.grad`` by whether it is None (accumulate or not): checking a call is one function
     call and one tuple comparison."""
-    keys: list = []
+    reader = _Reader()
     parts, expect = [], []
     for path, value in scalars:
-        e = _expr(path, keys)
+        e = reader.read(path)
         parts += [e, f"type({e})"]
         expect += [value, type(value)]
     for first, other in aliases:
-        parts.append(f"{_expr(first, keys)} is {_expr(other, keys)}")
+        parts.append(f"{reader.read(first)} is {reader.read(other)}")
         expect.append(True)
     for path, t in tensors:
-        e = _expr(path, keys)
+        e = reader.read(path)
         parts += [f"{e}._node.shape", f"{e}._node.dtype", f"{e}._node.requires_grad"]
         expect += [t._node.shape, t._node.dtype, t._node.requires_grad]
     for path, n in lengths:
-        parts.append(f"len({_expr(path, keys)})")
+        parts.append(f"len({reader.read(path)})")
         expect.append(n)
     for path, was_none in grads:
-        parts.append(f"{_expr(path, keys)}._grad is None")
+        parts.append(f"{reader.read(path)}._grad is None")
         expect.append(was_none)
-    return _lambda("(" + "".join(p + ", " for p in parts) + ")", keys), tuple(expect)
+    return reader.function("guard", "a, k, f", "(" + "".join(p + ", " for p in parts) + ")"), tuple(expect)
 
 
 def _root_name(path: tuple, fn: Callable) -> str:
@@ -763,31 +788,20 @@ def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:
     """One compiled function handing a replay's outputs to the tensors it updated and the
     ``.grad`` it changed. A tensor whose node nothing else holds (no graph, view or alias)
     takes the new value in its node; otherwise it gets a new node (``_replace_value``)."""
-    keys: list = []
-    env: dict = {"_rc": sys.getrefcount, "_SOLE": _SOLE_NODE, "_replace": _replace_value, "_set_grad": _set_grad,
-                 "_keys": keys}
-
-    lines = ["def scatter(out, a, k, f):"]
-    found: dict = {}  # path or reference -> the local holding that tensor
-    holders: dict = {}  # a path's container -> the local holding it (read once for all its items)
+    env: dict = {"_rc": sys.getrefcount, "_SOLE": _SOLE_NODE, "_replace": _replace_value, "_set_grad": _set_grad}
+    reader = _Reader(env)
+    lines = reader.lines
+    found: dict = {}  # a reference -> the local holding its tensor
 
     def find(where: Any) -> str:
         # a path is read from this call's arguments and the function; a reference is called
-        if where in found:
-            return found[where]
-        name = found[where] = f"t{len(found)}"
-        if not isinstance(where, tuple):
-            env[f"_r{name}"] = where
-            lines.append(f"    {name} = _r{name}()")
-        elif len(where) == 1:
-            lines.append(f"    {name} = {_expr(where, keys)}")
-        else:
-            box = holders.get(where[:-1])
-            if box is None:
-                box = holders[where[:-1]] = f"c{len(holders)}"
-                lines.append(f"    {box} = {_expr(where[:-1], keys)}")
-            lines.append(f"    {name} = {_steps_expr(box, where[-1:], keys)}")
-        return name
+        if isinstance(where, tuple):
+            return reader.read(where)
+        if where not in found:
+            name = found[where] = f"r{len(found)}"
+            env[f"_{name}"] = where
+            lines.append(f"    {name} = _{name}()")
+        return found[where]
 
     for i, (where, k, like) in enumerate(updated):
         if k is None:
@@ -806,9 +820,7 @@ def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:
         env[f"_gl{i}"] = like
         lines += [f"    t = {find(where)}", "    if t is not None:",
                   "        t._grad = None" if like is None else f"        _set_grad(t, out[{k}], _gl{i})"]
-    lines.append("    return None")
-    exec("\n".join(lines), env)  # noqa: S102 - built from ints and names only
-    return env["scatter"]
+    return reader.function("scatter", "out, a, k, f", "None")
 
 
 def _updated_input(n: Any, inplace: dict) -> bool:
