@@ -14,6 +14,7 @@ import keyword
 import linecache
 import os
 import re
+from typing import Any
 
 from . import dtypes as D
 from .ir import Node
@@ -97,6 +98,13 @@ def expression(node: Node, names: list[str]) -> str:
     """The JAX expression computing ``node`` from its inputs' names."""
     op = OPS[node.op]
     ins = node.inputs
+    if op.cast == "result":
+        # An op computing in its inputs' common dtype and storing into the node's (an
+        # optimiser's float32 buffer updated with a float64 gradient, as PyTorch does it).
+        expr = expression_of(op, node, names)
+        if any(not i.dtype.weak and i.dtype is not node.dtype for i in ins):
+            expr = f"({expr}).astype({lit(node.dtype)})"
+        return expr
     if op.cast is not None:
         if op.cast == "common":
             want = _promoted(ins)
@@ -106,6 +114,11 @@ def expression(node: Node, names: list[str]) -> str:
             names = list(names)
             for p in positions:
                 names[p] = _cast(names[p], ins[p].dtype, node.dtype)
+    return expression_of(op, node, names)
+
+
+def expression_of(op: Any, node: Node, names: list[str]) -> str:
+    """``op``'s lowering filled in with ``names`` and ``node``'s attributes."""
     attrs = dict(zip(op.attr_names, node.attrs))
     if callable(op.lower):
         return op.lower(names, attrs)

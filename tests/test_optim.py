@@ -614,3 +614,30 @@ def test_step_state_is_a_float32_tensor_and_a_loaded_number_becomes_one():
     (a * 3).sum().backward()
     fresh.step()
     assert float(fresh.state[a]["step"]) == 2.0
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: optim.Adam(ps, lr=0.1),
+                                  lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.5)])
+def test_state_of_another_dtype_than_the_gradient_keeps_its_dtype(make):
+    # model.double() leaves the optimiser's float32 state as it is (as in PyTorch); every
+    # update must store its result in the state's dtype (a stored program checks exactly).
+    sg.manual_seed(0)
+    m = sg.nn.Linear(3, 1)
+    opt = make(m.parameters())
+    x = sg.ones(4, 3)
+
+    def step(x):
+        opt.zero_grad()
+        m(x).sum().backward()
+        opt.step()
+
+    step(x)
+    m.double()
+    step(x.double())
+    step(x.double())
+    m.float()
+    step(x)
+    for t in [p for p in m.parameters()] + [v for st in opt.state.values() for v in st.values()
+                                             if isinstance(v, sg.Tensor)]:
+        assert np.dtype(t.detach()._value().dtype) == t.dtype.np, (t.dtype, t.detach()._value().dtype)

@@ -25,6 +25,10 @@ Conventions shared by every op:
   value=-step_size)``), and the bias corrections are computed in float64 from
   the ``step`` tensor, as PyTorch computes them in Python doubles from
   ``step.item()``, then rounded to the parameter's dtype.
+* A state tensor may have another dtype than the gradient (a float32 momentum
+  buffer after ``model.double()``): each op computes in its inputs' common dtype
+  and its result is cast to the dtype of the tensor it updates, as PyTorch's
+  in-place ops do (``cast="result"``).
 * The PyTorch name of an op is the in-place call it stands for (``lerp_``,
   ``addcmul_``, ``addcdiv_``, ``add_``): that is what an error about a tensor
   modified in place names. These ops have no derivative rules: optimisers
@@ -117,10 +121,10 @@ def lower_add_sq(names: list, a: dict) -> str:
 
 MOMENT_ATTRS = ("maximize", "l2")
 # avg, grad, beta[, param, weight_decay]
-defop("_ema", same_as_first, lower_ema, "LerpBackward0", MOMENT_ATTRS, saves="")
-defop("_ema_sq", same_as_first, lower_ema_sq, "AddcmulBackward0", MOMENT_ATTRS, saves="")
+defop("_ema", same_as_first, lower_ema, "LerpBackward0", MOMENT_ATTRS, saves="", cast="result")
+defop("_ema_sq", same_as_first, lower_ema_sq, "AddcmulBackward0", MOMENT_ATTRS, saves="", cast="result")
 # acc, grad[, param, weight_decay]
-defop("_add_sq", same_as_first, lower_add_sq, "AddcmulBackward0", MOMENT_ATTRS, saves="")
+defop("_add_sq", same_as_first, lower_add_sq, "AddcmulBackward0", MOMENT_ATTRS, saves="", cast="result")
 
 
 def lower_sgd_buf(names: list, a: dict) -> str:
@@ -130,7 +134,7 @@ def lower_sgd_buf(names: list, a: dict) -> str:
 
 
 # buf, grad, momentum[, dampening][, param, weight_decay]
-defop("_sgd_buf", same_as_first, lower_sgd_buf, "AddBackward0", MOMENT_ATTRS + ("dampening",), saves="")
+defop("_sgd_buf", same_as_first, lower_sgd_buf, "AddBackward0", MOMENT_ATTRS + ("dampening",), saves="", cast="result")
 
 
 # ---------------------------------------------------------------------------
@@ -187,16 +191,16 @@ def lower_sgd_param(names: list, a: dict) -> str:
 
 PARAM_ATTRS = ("dtype", "lr_tensor")
 # param, exp_avg, exp_avg_sq (or max_exp_avg_sq), step, lr, beta1, beta2, eps[, weight_decay]
-defop("_adam_param", same_as_first, lower_adam_param, "AddcdivBackward0", PARAM_ATTRS + ("decoupled",), saves="")
+defop("_adam_param", same_as_first, lower_adam_param, "AddcdivBackward0", PARAM_ATTRS + ("decoupled",), saves="", cast="result")
 # param, grad, sum, step, lr, lr_decay, eps[, param, weight_decay]
 defop("_adagrad_param", same_as_first, lower_adagrad_param, "AddcdivBackward0", PARAM_ATTRS + MOMENT_ATTRS,
-      saves="")
+      saves="", cast="result")
 # param (or buf), grad, square_avg[, grad_avg], lr (or momentum), eps[, param, weight_decay]
 defop("_rmsprop", same_as_first, lower_rmsprop, "AddcdivBackward0",
-      PARAM_ATTRS + MOMENT_ATTRS + ("centered", "buffer"), saves="")
+      PARAM_ATTRS + MOMENT_ATTRS + ("centered", "buffer"), saves="", cast="result")
 # param, grad (or the momentum buffer), lr[, buf, momentum][, param, weight_decay]
 defop("_sgd_param", same_as_first, lower_sgd_param, "AddBackward0", PARAM_ATTRS + MOMENT_ATTRS + ("nesterov",),
-      saves="")
+      saves="", cast="result")
 
 
 def decay_args(p: Tensor, wd: Tensor | None, maximize: bool) -> tuple[tuple, tuple]:
