@@ -18,6 +18,7 @@ names the line. Results are always what the undecorated function gives.
 
 from __future__ import annotations
 
+import dis
 import functools
 import sys
 import time
@@ -108,35 +109,44 @@ class _Reader:
         return self.env[name]
 
 
-def _gatherer(sources: list) -> Callable:
-    """One compiled function returning the program's arguments for a call, in order."""
+def _gatherer(sources: list, donate: tuple = ()) -> Callable:
+    """One compiled function returning the program's arguments for a call, in order, and
+    whether the buffers at positions ``donate`` may be donated this call: the node of each
+    such tensor is held by the tensor alone (no pending op reads the old value, no alias)."""
     consts: list = []
-    reader = _Reader({"_c": consts})
-    parts = []
-    for kind, src in sources:
-        if kind == "tensor":
-            parts.append(f"{reader.read(src)}._value()")
+    reader = _Reader({"_c": consts, "_rc": sys.getrefcount, "_SOLE": _SOLE_NODE})
+    parts, sole = [], []
+    for j, (kind, src) in enumerate(sources):
+        if kind in ("tensor", "ref"):
+            if kind == "tensor":
+                t = reader.read(src)
+            else:
+                consts.append(src)
+                t = f"t{j}"
+                reader.lines.append(f"    {t} = _c[{len(consts) - 1}]()")
+            parts.append(f"{t}._value()")
+            if j in donate:
+                sole.append(f"_rc({t}._node) == _SOLE and {t}._base is None")
         elif kind == "get":
             parts.append(reader.read(src))
-        elif kind == "ref":
-            consts.append(src)
-            parts.append(f"_c[{len(consts) - 1}]()._value()")
         elif kind == "const":
             consts.append(src)
             parts.append(f"_c[{len(consts) - 1}]")
         else:
             parts.append(f"_r[{src}][{0 if kind == 'rng_seed' else 1}]")
-    return reader.function("gather", "a, k, f, _r", "[" + ", ".join(parts) + "]")
+    donatable = " and ".join(sole) if sole else "False"
+    return reader.function("gather", "a, k, f, _r", f"[{', '.join(parts)}], {donatable}")
 
 
 def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
-           grads: list = ()) -> tuple[Callable, tuple]:
+           grads: list = (), distinct: tuple | None = None) -> tuple[Callable, tuple]:
     """One compiled function reading everything an entry is guarded on, and the tuple it must equal.
 
     Scalars compare by type and value, aliased paths by identity, tensors by shape, dtype and
     requires_grad, containers by length (a parameter appended to a list the body loops over),
-    and ``.grad`` by whether it is None (accumulate or not): checking a call is one function
-    call and one tuple comparison."""
+    ``.grad`` by whether it is None (accumulate or not), and ``distinct`` (paths, count) by how
+    many different tensors sit at those paths: checking a call is one function call and one
+    tuple comparison."""
     reader = _Reader()
     parts, expect = [], []
     for path, value in scalars:
@@ -156,6 +166,10 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
     for path, was_none in grads:
         parts.append(f"{reader.read(path)}._grad is None")
         expect.append(was_none)
+    if distinct is not None:
+        paths, count = distinct
+        parts.append("len({" + ", ".join(reader.read(p) for p in paths) + "})")
+        expect.append(count)
     return reader.function("guard", "a, k, f", "(" + "".join(p + ", " for p in parts) + ")"), tuple(expect)
 
 
@@ -228,7 +242,7 @@ def _captured_roots(fn: Callable) -> list[tuple]:
         for i, name in enumerate(code.co_freevars):
             found.append(((("cell", i),) if not base else
                           base + (("attr", "__closure__"), ("item", i), ("attr", "cell_contents")), name))
-        for name in code.co_names:
+        for name in _global_names(code):
             if name in f.__globals__:
                 found.append(((("global", name),) if not base or f.__globals__ is fn.__globals__ else
                               base + (("attr", "__globals__"), ("item", name)), name))
@@ -247,11 +261,24 @@ def _captured_roots(fn: Callable) -> list[tuple]:
     return roots
 
 
+def _global_names(code: types.CodeType) -> list[str]:
+    """The globals a code object (and the comprehensions and lambdas inside it) loads;
+    ``co_names`` also lists attribute names (the ``step`` of ``opt.step()``)."""
+    names: dict = {}
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            names[ins.argval] = None
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(dict.fromkeys(_global_names(const)))
+    return list(names)
+
+
 def _is_state_object(obj: Any) -> bool:
     """An instance holding state (a model, an optimiser), as opposed to a function, class or module."""
     return hasattr(obj, "__dict__") and not isinstance(
         obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.ModuleType,
-              functools.partial))
+              functools.partial, CompiledFunction))
 
 
 def _python_state_change(before: list, after: list, fn: Callable) -> str | None:
@@ -295,7 +322,7 @@ def _arg_signature(obj: Any) -> Any:
     if isinstance(obj, _SCALARS):
         return ("v", obj)
     if hasattr(obj, "__dict__") and not callable(obj):
-        return ("obj", type(obj), id(obj))  # its tensors and floats are guarded, not keyed
+        return ("obj", type(obj))  # what it holds is guarded (tensors' shapes, numbers), not keyed
     try:
         hash(obj)
     except TypeError:
@@ -349,19 +376,26 @@ class _TraceState:
         self.grad_owner: dict[int, int] = {}  # id(.grad's node) -> id(its tensor)
         self.grad_was_none: dict[int, bool] = {}  # id(tensor) -> whether its .grad was None
         self.float_paths: dict[int, list] = {}  # one float object may sit at several paths (lr and initial_lr)
+        self.wants_grad: set[int] = set()  # id(tensor) of the tensors that require grad
+        self.at_path: dict[tuple, Tensor] = {}  # path -> the tensor (or .grad) there
         for p, v in leaves:
             if isinstance(v, Tensor):
                 if id(v) in self.path_of:  # (a parameter seen by its module and its optimiser)
                     self.tensor_aliases.append((self.path_of[id(v)], p))
                     continue
                 self.path_of[id(v)] = p
+                self.at_path[p] = v
                 self.tensors_with_paths.append((p, v))
                 self.tensor_paths[id(v._node)] = (p, v)
                 self.value_paths.setdefault(id(v._node.value), p)
                 self.grad_was_none[id(v)] = v._grad is None
+                if v._node.requires_grad:
+                    self.wants_grad.add(id(v))
                 if v._grad is not None:
-                    self.grad_paths[id(v._grad._node)] = p + (("attr", "_grad"),)
+                    gp = p + (("attr", "_grad"),)
+                    self.grad_paths[id(v._grad._node)] = gp
                     self.grad_owner[id(v._grad._node)] = id(v)
+                    self.at_path[gp] = v._grad
             elif isinstance(v, float):
                 self.float_paths.setdefault(id(v), []).append(p)
 
@@ -416,7 +450,9 @@ class CompiledFunction:
         self.last_entry: Entry | None = None
         self.arg_names = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
         self.warned = False
-        self.state_changes = 0
+        self.state_changes = 0  # traces in a row that changed Python state
+        self.eager_keys: set = set()  # signatures whose result requires grad: run define-by-run
+        self.warned_eager = False
 
     # -- public inspection ----------------------------------------------------
 
@@ -466,6 +502,8 @@ class CompiledFunction:
                 self.entries.move_to_end(key)
                 self.hits += 1
                 return self._replay(entry, args, kwargs)
+        if key in self.eager_keys:
+            return self.fn(*args, **kwargs)
         return self._trace(key, args, kwargs)
 
     def _bad_argument(self, args: tuple, kwargs: dict) -> str:
@@ -535,11 +573,15 @@ class CompiledFunction:
             # step, a counter): a replay would not. Run it as traced, and trace again next
             # call; a function that does so every call runs define-by-run from then on.
             self.state_changes += 1
-            if self.state_changes > 1:
+            if self.state_changes > 3:
                 self._go_dynamic(None, f"it changes Python state on every call ({changed})")
             return result
+        self.state_changes = 0  # (counted in a row: two models' optimisers each create state once)
         entry, inputs, outputs = self._build_entry(tracer, result, state)
         if entry is None:
+            if outputs:  # this signature's result requires grad: it runs define-by-run
+                self.eager_keys.add(key)
+                self._warn_eager(outputs[0])
             return result
         entry.trace_s = time.perf_counter() - t0
         entry.reason = self._why(key)
@@ -558,6 +600,12 @@ class CompiledFunction:
             warnings.warn(f"srcgrad.compile: {self.__name__} has been compiled {self.compiles} times; last "
                           f"change: {entry.reason}", CompileWarning, stacklevel=3)
         return self._finish_first_call(entry, inputs, outputs, result)
+
+    def _warn_eager(self, why: str) -> None:
+        if not self.warned_eager:
+            self.warned_eager = True
+            warnings.warn(f"srcgrad.compile: {self.__name__} runs define-by-run for calls like this one: {why}",
+                          CompileWarning, stacklevel=4)
 
     def _go_dynamic(self, loc: tuple | None, why: str | None = None) -> None:
         self.dynamic_at = loc or ("<python state>", 0)
@@ -606,11 +654,10 @@ class CompiledFunction:
                             "and lists/tuples/dicts of them")
         if not tracer.grads and any(r._node.requires_grad and not r._node.leaf for r in flat_result):
             # A result to differentiate later (`grad(compile(f))`, a compiled model's output):
-            # a replay returns values without a graph, so this function records every call.
-            self._go_dynamic(None, "its result requires grad and no backward ran inside it (a replay returns "
-                                   "no graph: call .backward() inside the compiled function to compile the "
-                                   "backward too, or run it under no_grad for inference)")
-            return None, [], []
+            # a replay returns values without a graph, so calls like this one record.
+            return None, [], ["its result requires grad and no backward ran inside it (a replay returns no "
+                              "graph: call .backward() inside the compiled function to compile the backward "
+                              "too, or run it under no_grad for inference)"]
         structure = _bind_python_results(structure, state)
         if structure is None:
             self._go_dynamic(None, "it returns a Python float that may be computed from a float it reads")
@@ -661,8 +708,15 @@ class CompiledFunction:
         # the containers on the way and whether each .grad the body touches is None.
         used_floats = {id(n.value) for n in inputs if n.op == "scalar"}
         grad_read = {state.grad_owner[id(n)] for n in inputs if id(n) in state.grad_owner}
+        # (every tensor that requires grad: the body may branch on `p.grad is None`, as an
+        # optimiser's step does)
         grad_guards = [(p, state.grad_was_none[id(t)]) for p, t in state.tensors_with_paths
-                       if id(t) in tracer.grads or id(t) in grad_read]
+                       if id(t) in state.wants_grad or id(t) in tracer.grads or id(t) in grad_read]
+        # The tensors the program reads and updates must be as distinct as when traced (the
+        # same tensor passed as two arguments both updated in place is another program).
+        touched = list(dict.fromkeys([src for kind, src in sources if kind == "tensor"]
+                                     + [state.path_of[id(t)] for t in updated if id(t) in state.path_of]))
+        distinct = (touched, len({id(state.at_path[p]) for p in touched})) if len(touched) > 1 else None
         entry = Entry()
         # (direct tensor arguments are covered by the cache key already)
         entry.guard, entry.guard_expect = _guard(
@@ -671,9 +725,13 @@ class CompiledFunction:
             aliases,
             [(p, t) for p, t in state.leaves
              if isinstance(t, Tensor) and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))],
-            state.lengths, grad_guards)
+            state.lengths, grad_guards, distinct)
         entry.sources = sources
-        entry.gather = _gatherer(sources)
+        # Arguments whose tensors the program updates in place (parameters, optimizer
+        # state): their buffers may be donated to the program's outputs, as jax.jit's
+        # donate_argnums does, when nothing else holds them (checked on every call).
+        entry.donate = tuple(j for j, n in enumerate(inputs) if _updated_input(n, tracer.inplace))
+        entry.gather = _gatherer(sources, entry.donate)
         pos = {id(n): k for k, n in enumerate(outputs)}
         # A returned tensor the program does not compute (an argument returned as it is) is
         # read again from where it came from; one made in the body is the traced one.
@@ -691,10 +749,6 @@ class CompiledFunction:
         entry.n_rng = len(tracer.rng)
         entry.calls = 0
         entry.scatter = _scatterer(*entry.outputs)
-        # Arguments whose tensors the program updates in place (parameters, optimizer
-        # state): their buffers may be donated to the program's outputs, as jax.jit's
-        # donate_argnums does, when nothing else holds them (checked on every call).
-        entry.donate = tuple(j for j, n in enumerate(inputs) if _updated_input(n, tracer.inplace))
         fn_name = self.__name__ if self.__name__.isidentifier() else "compiled"
         hints = {}
         for n, (kind, src) in zip(inputs, sources):
@@ -711,7 +765,7 @@ class CompiledFunction:
 
     def _finish_first_call(self, entry: Entry, inputs: list, outputs: list, result: Any) -> Any:
         # The first call's values come from running the new program on the traced inputs.
-        values = self._run(entry, [n.value for n in inputs])
+        values = self._run(entry, [n.value for n in inputs], donate=False)
         for n, v in zip(outputs, values):
             n.value = v
             n.program = entry.program
@@ -720,10 +774,10 @@ class CompiledFunction:
         entry.calls += 1
         return result
 
-    def _run(self, entry: Entry, args: list) -> Any:
+    def _run(self, entry: Entry, args: list, donate: bool) -> Any:
         prog = entry.program
         t0 = time.perf_counter() if prog.calls == 0 else 0.0
-        out = compiler.call_program(prog, args, entry.donate)
+        out = compiler.call_program(prog, args, entry.donate if donate else ())
         if t0:
             prog.compile_s += time.perf_counter() - t0
             compiler.CACHE.compile_s += prog.compile_s
@@ -733,13 +787,13 @@ class CompiledFunction:
     def _replay(self, entry: Entry, args: tuple, kwargs: dict) -> Any:
         rng = [next_key() for _ in range(entry.n_rng)] if entry.n_rng else ()
         try:
-            values = entry.gather(args, kwargs, self.fn, rng)
+            values, donate = entry.gather(args, kwargs, self.fn, rng)
         except AttributeError:
             if any(kind == "ref" and src() is None for kind, src in entry.sources):
                 raise RuntimeError(f"srcgrad.compile: a tensor {self.__name__} read when traced no longer "
                                    "exists; call srcgrad.compile again") from None
             raise
-        out = self._run(entry, values)
+        out = self._run(entry, values, donate)
         entry.calls += 1
         entry.program.hits += 1
         compiler.CACHE.hits += 1
@@ -766,6 +820,10 @@ def _replace_value(t: Tensor, value: jax.Array, like: Any) -> None:
     """A compiled in-place update seen by others: a new node, the old one marked overwritten
     (so a graph that saved it raises PyTorch's error), leaf status kept."""
     old, new = t._node, _value_node(value, like)
+    if t._view is not None or t._base is not None:
+        # a view writes through to its base, a detach()/.data alias shares the change
+        t._replace_node(new, opname="compiled update")
+        return
     t._version += 1
     old.overwritten = ("compiled update", new.loc, t._version, new)
     old.special = True
@@ -781,7 +839,7 @@ def _set_grad(t: Tensor, value: jax.Array, like: Any) -> None:
     t._grad = g
 
 
-_SOLE_EXPR = "_rc(t._node) == _SOLE"
+_SOLE_EXPR = "_rc(t._node) == _SOLE and t._base is None and t._view is None"
 
 
 def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:

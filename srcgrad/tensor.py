@@ -1290,10 +1290,14 @@ class _Storage:
 
 def _share(t: Tensor, src: Tensor, own_version: bool) -> None:
     """Make ``t`` an alias of ``src``'s storage."""
+    if t is src:  # (`p.data = p.data` on a tensor that stays where it is)
+        return
     group = src._base
     if group is None:
         group = src._base = _Storage()
         group.members.append((ir.weakref.ref(src), False))
+    if t._base is group:
+        return
     group.members.append((ir.weakref.ref(t), own_version))
     t._base = group
 
@@ -1320,7 +1324,7 @@ def _write_through(src: Tensor, new: Node, bump: bool, opname: str) -> None:
             src_own = m[1]
     if len(live) != len(members):
         group.members = live
-    if len(live) < 2:
+    if all(m[0]() is src for m in live):  # no alias left: in-place ops on src are plain again
         src._base = None
         return
     for ref, own in live:
