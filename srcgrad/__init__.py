@@ -18,6 +18,7 @@ from typing import Any
 
 from . import autograd, conv, nn, optim  # noqa: E402
 from .autodiff import backward as _backward  # noqa: E402, F401
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .compiler import CACHE as _CACHE  # noqa: E402
 from .device import cuda, device  # noqa: E402
 from .dtypes import (  # noqa: E402
@@ -36,7 +37,7 @@ from .dtypes import (
     set_default_dtype,
     uint8,
 )
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .printing import set_printoptions  # noqa: E402
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
 from .serialization import load, save  # noqa: E402
@@ -65,6 +66,7 @@ from .tensor import (  # noqa: E402
     randn,
     randn_like,
     randperm,
+    return_types,
     set_float32_matmul_precision,
     stack,
     tensor,
@@ -114,7 +116,7 @@ for _name in (
     "reshape flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
     "gather take_along_dim scatter_add index_select masked_fill softmax log_softmax mm bmm dot mv "
     "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf isfinite logical_not "
-    "detach clone lerp addcmul addcdiv repeat_interleave"
+    "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add"
 ).split():
     if hasattr(Tensor, _name):
         globals()[_name] = _method(_name)

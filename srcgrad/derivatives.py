@@ -211,6 +211,7 @@ defvjp("round",       lambda g, out, x: (g * 0,))
 defvjp("trunc",       lambda g, out, x: (g * 0,))
 defvjp("reciprocal",  lambda g, out, x: (-g * out * out,))
 defvjp("softplus",    lambda g, out, x, beta, threshold: (T.where(x * beta > threshold, g, g * (x * beta).sigmoid()),))
+defvjp("hardtanh",    lambda g, out, x, min_val, max_val: (T.where((x > min_val) & (x < max_val), g, 0.0),))
 defvjp("gelu",        lambda g, out, x, approximate: (gelu_grad(g, x, approximate),))
 
 defvjp("add",         lambda g, out, x, y: (g, g))

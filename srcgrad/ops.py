@@ -354,6 +354,10 @@ def take_along_rule(x: Any, index: Any, dim: int, keepdim: bool) -> tuple:
     return reduced_shape(x.shape, (dim,), keepdim), x.dtype
 
 
+def argsort_rule(x: Any, dim: int, descending: bool, stable: bool) -> tuple:
+    return x.shape, D.int64
+
+
 def scatter_add_rule(base: Any, index: Any, src: Any, dim: int) -> tuple:
     return base.shape, base.dtype
 
@@ -432,6 +436,11 @@ def lower_linear(names: list, a: dict) -> str:
     return f"{prod} + {names[2]}" if a["bias"] else prod
 
 
+def lower_argsort(names: list, a: dict) -> str:
+    return (f"jnp.argsort({names[0]}, axis={a['dim']}, stable=True"
+            + (", descending=True)" if a["descending"] else ")"))
+
+
 def lower_cat(names: list, a: dict) -> str:
     return f"jnp.concatenate([{', '.join(names)}], axis={a['dim']})"
 
@@ -501,6 +510,8 @@ for _name, _rule, _low, _grad in [
 defop("softplus", to_float,
       "jnp.where({0} * {beta} > {threshold}, {0}, jnp.logaddexp({0} * {beta}, 0) / {beta})",
       "SoftplusBackward0", attrs=("beta", "threshold"), cast="out")
+defop("hardtanh", same, "jnp.clip({0}, {min_val}, {max_val})", "HardtanhBackward0",
+      attrs=("min_val", "max_val"), cast="out")
 defop("gelu", to_float, "jax.nn.gelu({0}, approximate={approximate})", "GeluBackward0",
       attrs=("approximate",), cast="out")
 
@@ -547,6 +558,7 @@ defop("norm",   reduction("float"), "jnp.sqrt(jnp.sum({0} * {0}, axis={dims}, ke
       "LinalgVectorNormBackward0", RED, saves="x")
 defop("argmax", reduction("index"), lambda n, a: f"jnp.argmax({n[0]}, axis={a['dims'][0]}, keepdims={a['keepdim']})",
       "NotImplemented", RED)
+defop("argsort", argsort_rule, lower_argsort, "NotImplemented", ("dim", "descending", "stable"))
 defop("argmin", reduction("index"), lambda n, a: f"jnp.argmin({n[0]}, axis={a['dims'][0]}, keepdims={a['keepdim']})",
       "NotImplemented", RED)
 defop("logsumexp", reduction("float"), "jax.nn.logsumexp({0}, axis={dims}, keepdims={keepdim})",
@@ -644,6 +656,23 @@ ALIASES = {
     "linear_view": ("linear", "ViewBackward0"),
     "linear_unsafe_view": ("linear", "UnsafeViewBackward0"),
     "linear_squeeze": ("linear", "SqueezeBackward4"),
+    # composites whose last node PyTorch names after the whole op
+    "square": ("mul", "PowBackward0"),
+    "masked_fill": ("where", "MaskedFillBackward0"),
+    "var": ("div", "VarBackward0"),
+    "std": ("sqrt", "StdBackward0"),
+    "unbind": ("index", "UnbindBackward0"),
+    "repeat": ("reshape", "RepeatBackward0"),
+    "sort": ("gather", "SortBackward0"),
+    "index_add": ("index_put", "IndexAddBackward0"),
+    "setitem": ("index_put", "CopySlices"),  # an in-place write through basic indexing
+    "mse_loss": ("mul", "MseLossBackward0"),
+    "mse_loss_mean": ("mean", "MseLossBackward0"),
+    "mse_loss_sum": ("sum", "MseLossBackward0"),
+    "nll_loss": ("mul", "NllLossBackward0"),
+    "nll_loss_mean": ("div", "NllLossBackward0"),
+    "nll_loss_sum": ("sum", "NllLossBackward0"),
+    "nll_loss_squeeze": ("reshape", "NllLossBackward0"),
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

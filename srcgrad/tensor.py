@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 import warnings
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,21 @@ from .ir import Node
 from .ops import OPS, fmt_shape
 
 _Number = (int, float, bool)
-values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _return_type(name: str) -> type:
+    """A ``(values, indices)`` named tuple called as PyTorch's ``torch.return_types.<name>``."""
+    base = namedtuple(name, ["values", "indices"])
+
+    def __repr__(self: Any) -> str:  # noqa: N807
+        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": "torch.return_types"})
+
+
+# ``torch.return_types``: the result types of max(dim), min(dim) and sort
+return_types = types.SimpleNamespace(**{n: _return_type(n) for n in ("max", "min", "sort")})
+values_indices = return_types.max  # (the old name)
 _matmul_precision = ["highest"]
 
 
@@ -302,13 +317,16 @@ class Tensor:
         return format_tensor(arr, dtype_name=n.dtype.name, default_dtype_name=D.get_default_dtype().name,
                              device=None if n.device.type == "cpu" else str(n.device),
                              requires_grad=n.requires_grad and gf is None,
-                             grad_fn_name=gf.name() if gf is not None else None)
+                             grad_fn_name=type(gf).__name__ if gf is not None else None)
 
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if not self._node.shape and spec:
+        # PyTorch: a 0-d tensor formats as its number; others only with an empty spec
+        if not self._node.shape:
             return format(self.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
         return repr(self)
 
     # -- attributes ---------------------------------------------------------
@@ -353,6 +371,23 @@ class Tensor:
 
     def element_size(self) -> int:
         return self._node.dtype.itemsize
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype (itself when the dtype already matches)."""
+        return self.to(other.dtype)
+
+    def is_inference(self) -> bool:
+        """True for a tensor made inside ``inference_mode()``."""
+        from .autograd.grad_mode import _is_inference_node
+        return _is_inference_node(self._node)
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """As PyTorch would say for this tensor: False for transposed, expanded and strided views."""
+        return _contiguous(self._node.shape, _strides(self._node))
+
+    def stride(self, dim: int | None = None) -> Any:
+        st = _strides(self._node)
+        return st if dim is None else st[_dim(dim, len(st))]
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
@@ -431,13 +466,25 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
-        from . import autodiff
-        autodiff.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph,
-                          inputs=inputs)
+        run_backward([self], [gradient], retain_graph, create_graph, inputs)
 
     def register_hook(self, hook: Any) -> Any:
         from .autodiff import register_hook
         return register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(tensor)`` after a backward has accumulated into this leaf's ``.grad``."""
+        n = self._node
+        if not n.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not n.leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autodiff import RemovableHandle
+        entry = _post_hooks.get(id(self))
+        if entry is None or entry[0]() is not self:
+            entry = _post_hooks[id(self)] = (ir.weakref.ref(self), [])
+        entry[1].append(hook)
+        return RemovableHandle(entry[1], hook)
 
     def retain_grad(self) -> None:
         n = self._node
@@ -527,7 +574,7 @@ class Tensor:
             if bn.requires_grad and bn.leaf and _grad_state.enabled and not hidden:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
-            written = record("index_put", (base, wrap(new)), (spec, False))
+            written = record("setitem", (base, wrap(new)), (spec, False))
             written._node.owner = None
             base._replace_node(written._node, opname=opname, hidden=hidden)
         if tracing.ACTIVE is not None:
@@ -566,6 +613,8 @@ class Tensor:
         return self._inplace("div", other)
 
     def pow_(self, other: Any) -> Tensor:
+        if isinstance(other, int) and not isinstance(other, bool) and other < 0 and self._node.dtype.category < 2:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return self._inplace("pow", other)
 
     def lerp_(self, end: Any, weight: Any) -> Tensor:
@@ -668,6 +717,8 @@ class Tensor:
         if isinstance(o, Tensor):
             return record("pow_tensor", (self, o))
         if isinstance(o, int) and not isinstance(o, bool):
+            if o < 0 and self._node.dtype.category < 2:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
             # an integer exponent is structure (x ** 2), written into the program as it is
             return record("pow", (self, wrap(scalar_node(o, literal=True))))
         return record("pow", (self, o))
@@ -758,7 +809,7 @@ class Tensor:
         return self ** exponent
 
     def square(self) -> Tensor:
-        return record("mul", (self, self))
+        return record("square", (self, self))
 
     def maximum(self, other: Any) -> Tensor:
         return record("maximum", (self, other))
@@ -796,7 +847,7 @@ class Tensor:
         return record("lerp_tensor" if isinstance(weight, Tensor) else "lerp", (self, end, weight))
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
-        return where(mask, value, self)
+        return record("masked_fill", (mask, value, self))
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
         return where(condition, self, other)
@@ -857,6 +908,9 @@ class Tensor:
 
     def relu(self) -> Tensor:
         return record("relu", (self,))
+
+    def relu_(self) -> Tensor:
+        return self._inplace("relu")
 
     def erf(self) -> Tensor:
         return record("erf", (self,))
@@ -950,16 +1004,31 @@ class Tensor:
             return record(f"{kind}_all", (self,), (tuple(range(self.dim())), False))
         d = _dim(dim, self.dim())
         idx = record("argmax" if kind == "max" else "argmin", (self,), ((d,), True))
+        result = getattr(return_types, kind)
         if self.dim() == 0:
-            return values_indices(self.clone(), idx.reshape(()))
+            return result(self.clone(), idx.reshape(()))
         values = record(f"{kind}_dim", (self, idx), (d, bool(keepdim)))
-        return values_indices(values, idx if keepdim else idx.squeeze(d))
+        return result(values, idx if keepdim else idx.squeeze(d))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         return self._extreme("max", dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         return self._extreme("min", dim, keepdim)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool | None = False) -> Any:
+        """``(values, indices)`` sorted along ``dim``; ties keep their order (a stable sort).
+        The gradient flows to the values."""
+        if self.dim() == 0:
+            return return_types.sort(self.clone(), zeros((), dtype=D.int64, device=self.device))
+        d = _dim(dim, self.dim())
+        idx = record("argsort", (self,), (d, bool(descending), True))
+        return return_types.sort(record("sort", (self, idx), (d,)), idx)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        if self.dim() == 0:
+            return zeros((), dtype=D.int64, device=self.device)
+        return record("argsort", (self,), (_dim(dim, self.dim()), bool(descending), True))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
@@ -990,14 +1059,19 @@ class Tensor:
             correction: Any = None) -> Tensor:
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
+        return self._var("var", dim, correction, keepdim)
+
+    def _var(self, op: str, dim: Any, correction: Any, keepdim: bool) -> Tensor:
         dims = _dims(dim, self.dim())
         n = math.prod(self.shape[d] for d in dims)
         centred = self - self.mean(dims, keepdim=True)
-        return (centred * centred).sum(dims, keepdim) / max(n - correction, 0)
+        return record(op, ((centred * centred).sum(dims, keepdim), max(n - correction, 0)))
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return record("std", (self._var("div", dim, correction, keepdim),))
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         x = self if self.dtype.is_floating_point else self.float()
@@ -1131,7 +1205,8 @@ class Tensor:
         shape = (1,) * (len(sizes) - self.dim()) + tuple(self.shape)
         interleaved = tuple(v for s in shape for v in (1, s))
         expanded = tuple(v for r, s in zip(sizes, shape) for v in (r, s))
-        return self.reshape(interleaved).expand(expanded).reshape(tuple(r * s for r, s in zip(sizes, shape)))
+        return record("repeat", (self.reshape(interleaved).expand(expanded),),
+                      (tuple(r * s for r, s in zip(sizes, shape)),))
 
     def split(self, split_size: Any, dim: int = 0) -> tuple:
         d = _dim(dim, self.dim())
@@ -1156,7 +1231,13 @@ class Tensor:
 
     def unbind(self, dim: int = 0) -> tuple:
         d = _dim(dim, self.dim())
-        return tuple(self.select(d, i) for i in range(self.shape[d]))
+        out = []
+        for i in range(self.shape[d]):
+            spec = (("slice", None, None, None),) * d + (i,)
+            t = record("unbind", (self,), (spec,))
+            t._view = (self, spec)  # views of self, as select's
+            out.append(t)
+        return tuple(out)
 
     def select(self, dim: int, index: int) -> Tensor:
         d = _dim(dim, self.dim())
@@ -1180,6 +1261,10 @@ class Tensor:
         return self[(slice(None),) * d + (index,)]
 
     def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Itself, or a copy (``CloneBackward0``) where PyTorch's strides would not be contiguous."""
+        n = self._node
+        if n.op in _STRIDED_OPS and not _contiguous(n.shape, _strides(n)):
+            return record("clone", (self,))
         return self
 
     def clone(self, memory_format: Any = None) -> Tensor:
@@ -1198,16 +1283,46 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         from .indexing import normalize
         spec, tensors, _ = normalize(index, self._node.shape, tensor)
-        self._inplace("index_put", value, *tensors, attrs=(spec, False))
+        if tensors:  # advanced indexing: index_put_
+            self._inplace("index_put", value, *tensors, attrs=(spec, False))
+            return
+        n = self._node
+        if n.requires_grad and n.leaf and _grad_state.enabled \
+                and not all(s == ("slice", None, None, None) or s == "..." for s in spec):
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        self._inplace("setitem", value, attrs=(spec, False))
 
     def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
         from .indexing import normalize
         spec, tensors, _ = normalize(tuple(indices), self._node.shape, tensor)
         return self._inplace("index_put", values, *tensors, attrs=(spec, bool(accumulate)))
 
-    def index_add_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    def _index_add_args(self, dim: int, index: Any, source: Any, alpha: Any) -> tuple:
         d = _dim(dim, self.dim())
-        return self.index_put_((slice(None),) * d + (index,), source, accumulate=True)
+        index = index if isinstance(index, Tensor) else tensor(index)
+        source = source if isinstance(source, Tensor) else tensor(source, dtype=self.dtype)
+        if index.dim() > 1:
+            raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.dim()} with "
+                             f"type: {_TORCH_NAMES()[index.dtype.name]} and size: {fmt_shape(index.shape)}")
+        if index.dtype.name not in ("int64", "int32"):
+            raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
+                               f"{_TORCH_NAMES()[index.dtype.name]}")
+        count = index.numel()
+        if source.dim() and count != source.shape[d if d < source.dim() else -1]:
+            raise RuntimeError(f"index_add_(): Number of indices ({count}) should be equal to source.size(dim): "
+                               f"({source.shape[d if d < source.dim() else -1]}), for dim: {d}")
+        spec = (("slice", None, None, None),) * d + ("T",)
+        return (source if alpha == 1 else source * alpha, index.reshape(-1)), spec
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        """``self`` with ``alpha * source`` added at ``index`` along ``dim`` (repeated indices add up)."""
+        args, spec = self._index_add_args(dim, index, source, alpha)
+        return record("index_add", (self,) + args, (spec, True))
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        args, spec = self._index_add_args(dim, index, source, alpha)
+        return self._inplace("index_add", *args, attrs=(spec, True))
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
         return self.copy_(self.masked_fill(mask, value))
@@ -1269,10 +1384,113 @@ class Tensor:
         return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
 
 
+_INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_"}
+
+
 @functools.cache
 def _inplace_name(op: str) -> str:
     """PyTorch's name of the in-place form of ``op`` (``sub`` -> ``sub_``), as its errors say."""
-    return OPS[op].grad_name.replace("Backward0", "").lower() + "_"
+    return _INPLACE_NAMES.get(op) or OPS[op].grad_name.replace("Backward0", "").lower() + "_"
+
+
+def _TORCH_NAMES() -> dict:  # noqa: N802
+    from .ops import TORCH_TYPE_NAMES
+    return TORCH_TYPE_NAMES
+
+
+# -- strides, as PyTorch would have them (for is_contiguous/contiguous/stride) ----------
+
+_STRIDED_OPS = frozenset(("permute", "transpose", "t", "expand", "slice", "select", "unbind"))
+
+
+def _dense_strides(shape: tuple) -> tuple:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(out))
+
+
+def _strides(n: Node) -> tuple:
+    """The strides PyTorch's view ops would give ``n``: permutations, expansions and basic
+    indexing of a tensor are views; every other op makes a fresh, contiguous tensor."""
+    op = n.op
+    if op not in _STRIDED_OPS or not n.inputs:
+        return _dense_strides(n.shape)
+    src = n.inputs[0]
+    st = _strides(src)
+    if op in ("permute", "transpose", "t"):
+        return tuple(st[p] for p in n.attrs[0])
+    if op == "expand":
+        lead = len(n.shape) - len(src.shape)
+        return tuple(0 if i < lead or src.shape[i - lead] != s else st[i - lead]
+                     for i, s in enumerate(n.shape))
+    spec = n.attrs[0]
+    if any(s == "T" or s == "..." for s in spec):
+        return _dense_strides(n.shape)
+    out, k = [], 0
+    for s in spec:
+        if s is None:
+            out.append(0)
+        elif isinstance(s, tuple):
+            out.append(st[k] * (s[3] or 1))
+            k += 1
+        else:
+            k += 1
+    out.extend(st[k:])
+    return tuple(out) if len(out) == len(n.shape) else _dense_strides(n.shape)
+
+
+def _contiguous(shape: tuple, strides: tuple) -> bool:
+    expected = 1
+    for size, st in zip(reversed(shape), reversed(strides)):
+        if size == 1:
+            continue
+        if size == 0:
+            return True
+        if st != expected:
+            return False
+        expected *= size
+    return True
+
+
+# -- backward, and the hooks that run after a leaf's .grad is accumulated -------------
+
+_post_hooks: dict[int, tuple] = {}  # id(tensor) -> (weak reference, [hook, ...])
+
+
+def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_graph: bool | None,
+                 create_graph: bool, inputs: Any) -> None:
+    """``Tensor.backward`` and ``autograd.backward``: the transformer, then post-accumulate hooks."""
+    from . import autodiff
+    if inputs is not None and not isinstance(inputs, Tensor):
+        inputs = list(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    if not _post_hooks:
+        autodiff.backward(tensors, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
+                          inputs=inputs)
+        return
+    before = []
+    for key, (ref, hooks) in list(_post_hooks.items()):
+        t = ref()
+        if t is None or not hooks:
+            del _post_hooks[key]
+            continue
+        g = t._grad
+        before.append((t, hooks, g, g._node if g is not None else None))
+    autodiff.backward(tensors, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
+                      inputs=inputs)
+    for t, hooks, g, gn in before:
+        now = t._grad
+        if now is None or (now is g and now._node is gn):
+            continue  # backward did not reach this leaf
+        if tracing.ACTIVE is not None:
+            tracing.ACTIVE.note_realize()  # a Python side effect: no replay may skip it
+        for hook in list(hooks):
+            r = hook(t)
+            if r is not None:
+                raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
 
 
 class _Storage:

@@ -1246,3 +1246,139 @@ def test_grad_accumulates_into_the_same_tensor():
     assert g is x.grad and g.tolist() == [5., 7.]
     (x * 3).sum().backward()
     assert g is x.grad and g.tolist() == [8., 10.]
+
+
+# -- grad_fn names of ops srcgrad builds from others, as PyTorch names them ---------------
+
+
+def test_grad_fn_names_of_composite_ops_as_pytorch():
+    F = torch.nn.functional
+    x = torch.tensor([[1.0, -2.0, 3.0], [0.5, 2.0, -1.0]], requires_grad=True)
+    target = torch.tensor([0, 2])
+    cases = [
+        ("MaskedFillBackward0", lambda: x.masked_fill(x > 0, 0.0)), ("VarBackward0", lambda: x.var()),
+        ("VarBackward0", lambda: x.var(1)), ("StdBackward0", lambda: x.std()), ("StdBackward0", lambda: x.std(0)),
+        ("CumsumBackward0", lambda: x.cumsum(0)), ("UnbindBackward0", lambda: x.unbind()[0]),
+        ("UnbindBackward0", lambda: torch.unbind(x, 1)[2]), ("RepeatBackward0", lambda: x.repeat(2, 1)),
+        ("PowBackward0", lambda: x.square()), ("CloneBackward0", lambda: x.t().contiguous()),
+        ("MseLossBackward0", lambda: F.mse_loss(x, torch.zeros(2, 3))),
+        ("MseLossBackward0", lambda: F.mse_loss(x, torch.zeros(2, 3), reduction="sum")),
+        ("MseLossBackward0", lambda: F.mse_loss(x, torch.zeros(2, 3), reduction="none")),
+        ("NllLossBackward0", lambda: F.nll_loss(x, target)),
+        ("NllLossBackward0", lambda: F.nll_loss(x, target, reduction="sum")),
+        ("NllLossBackward0", lambda: F.nll_loss(x, target, reduction="none")),
+        ("NllLossBackward0", lambda: F.nll_loss(x[0], torch.tensor(1), reduction="none")),
+        ("NllLossBackward0", lambda: F.cross_entropy(x, target)),
+        ("MeanBackward0", lambda: F.l1_loss(x, torch.zeros(2, 3))),
+        ("SumBackward0", lambda: F.l1_loss(x, torch.zeros(2, 3), reduction="sum")),
+        ("AbsBackward0", lambda: F.l1_loss(x, torch.zeros(2, 3), reduction="none")),
+        ("SortBackward0", lambda: x.sort().values), ("HardtanhBackward0", lambda: F.hardtanh(x)),
+        ("IndexAddBackward0", lambda: x.index_add(0, torch.tensor([1]), torch.ones(1, 3))),
+    ]
+    for name, make in cases:
+        assert make().grad_fn.name() == name, name
+    y = x * 1
+    y[0] = 5.0
+    assert y.grad_fn.name() == "torch::autograd::CopySlices" and type(y.grad_fn).__name__ == "CopySlices"
+    assert repr(y).endswith("grad_fn=<CopySlices>)") and repr(y.grad_fn).startswith("<CopySlices object at")
+    y = x * 1
+    y[0].fill_(1.0)
+    assert y.grad_fn.name() == "torch::autograd::CopySlices"
+    y = x * 1
+    y[[0]] = 1.0
+    assert y.grad_fn.name() == "IndexPutBackward0"
+    y = x * 1
+    y[0] = 5.0
+    y.sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+
+
+def test_in_place_write_to_a_view_of_a_leaf_is_refused_as_pytorch():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    for index in (0, slice(0, 1)):
+        with pytest.raises(RuntimeError, match="^a view of a leaf Variable that requires grad is being used in an "
+                                               "in-place operation.$"):
+            w[index] = 5.0
+    for index in ([0], w > 1, Ellipsis, slice(None)):
+        with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad is being used in an in-place "
+                                               "operation.$"):
+            w[index] = 5.0
+    with torch.no_grad():
+        w[0] = 5.0
+    assert w.tolist() == [5.0, 2.0]
+
+
+def test_backward_with_empty_inputs_raises():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    for call in (lambda: (w * 2).sum().backward(inputs=[]), lambda: w.backward(inputs=[]),
+                 lambda: torch.autograd.backward((w * 2).sum(), inputs=[])):
+        with pytest.raises(RuntimeError, match="^`inputs` argument to `backward\\(\\)` cannot be empty.$"):
+            call()
+    assert w.grad is None
+
+
+def _fn_with_backward(ret):
+    class X(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, *rest):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return ret(g)
+
+    return X
+
+
+def test_custom_function_backward_results_are_checked_as_pytorch():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    for ret, args, err in [
+        (lambda g: 1.0, (w,), "expected Variable or None (got float)"),
+        (lambda g: [g], (w,), "expected Variable or None (got list)"),
+        (lambda g: (g, g), (w, 3), "function XBackward returned a gradient different than None at position 2, but "
+                                   "the corresponding forward input was not a Variable"),
+        (lambda g: torch.ones(3), (w,), "Function XBackward returned an invalid gradient at index 0 - got [3] but "
+                                        "expected shape compatible with [2]"),
+        (lambda g: (g, torch.ones(3)), (w, torch.ones(2, requires_grad=True)),
+         "Function XBackward returned an invalid gradient at index 1 - got [3] but expected shape compatible with [2]"),
+        (lambda g: torch.tensor(1.0), (w,), "Function XBackward returned an invalid gradient at index 0 - got [] but "
+                                            "expected shape compatible with [2]"),
+        (lambda g: (g, g), (w,), "function XBackward returned an incorrect number of gradients (expected 1, got 2)"),
+    ]:
+        fn = _fn_with_backward(ret)
+        fn.__name__ = "X"
+        with pytest.raises(RuntimeError) as info:
+            fn.apply(*args).sum().backward()
+        assert str(info.value) == err
+    # a gradient that broadcasts to the input is summed back to its shape; inputs without grad are not checked
+    for ret, args, expect in [(lambda g: torch.ones(3, 2), (w,), [3.0, 3.0]),
+                              (lambda g: (g, torch.ones(3)), (w, torch.ones(2)), [1.0, 1.0])]:
+        w.grad = None
+        _fn_with_backward(ret).apply(*args).sum().backward()
+        assert w.grad.tolist() == expect
+
+
+def test_post_accumulate_grad_hook():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+        torch.ones(2).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
+        (w * 2).register_post_accumulate_grad_hook(lambda t: None)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (w * 3).sum().backward()
+    (w * w).sum().backward()
+    assert seen == [[3.0, 3.0], [5.0, 7.0]]
+    other = torch.tensor([1.0, 2.0], requires_grad=True)
+    (w * other).sum().backward(inputs=[other])  # w's .grad is not accumulated: no call
+    torch.autograd.grad((w * 3).sum(), w)  # autograd.grad accumulates nothing
+    assert len(seen) == 2
+    torch.autograd.backward((w * 3).sum())
+    assert len(seen) == 3
+    handle.remove()
+    (w * 3).sum().backward()
+    assert len(seen) == 3
+    handle = w.register_post_accumulate_grad_hook(lambda t: 5)
+    with pytest.raises(TypeError, match="expected Variable, but hook returned 'int'"):
+        (w * 3).sum().backward()
+    handle.remove()

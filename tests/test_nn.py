@@ -928,3 +928,19 @@ def test_state_dict_holds_detached_aliases_not_copies():
     assert sd["weight"] is not m.weight and not sd["weight"].requires_grad and sd["weight"].grad_fn is None
     np.testing.assert_array_equal(sd["weight"].numpy(), m.weight.detach().numpy())
     assert m.state_dict(keep_vars=True)["weight"] is m.weight
+
+
+def test_hardtanh_as_pytorch():
+    x = sg.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0], requires_grad=True)
+    y = F.hardtanh(x)
+    assert y.grad_fn.name() == "HardtanhBackward0"
+    np.testing.assert_array_equal(y.detach().numpy(), [-1.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.0])
+    y.sum().backward()
+    # zero at the bounds themselves (PyTorch's hardtanh_backward), unlike clamp
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(F.hardtanh(sg.tensor([1, 5, -3]), -2, 2).numpy(), [1, 2, -2])
+    np.testing.assert_allclose(F.hardtanh(sg.tensor([0.3, 7.0]), 0.0, 6.0).numpy(), [0.3, 6.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        F.hardtanh(x, 2.0, 1.0)
+    t = sg.tensor([-3.0, 0.25])
+    assert F.hardtanh(t, inplace=True) is t and t.tolist() == [-1.0, 0.25]

@@ -179,7 +179,40 @@ CASES = [
     Case("to_copy",    lambda x: x.to(sg.float64),   lambda xp, x: x),
     Case("clone",      lambda x: x.clone(),          lambda xp, x: x),
     Case("identity",   lambda x: x.detach() if False else x.clone(), lambda xp, x: x, name="identity_clone"),
-    Case("index_put",  lambda x, v: _setitem(x, v),  lambda xp, x, v: _setitem_ref(xp, x, v), [[(3, 4), (4,)]]),
+    Case("setitem",    lambda x, v: _setitem(x, v),  lambda xp, x, v: _setitem_ref(xp, x, v), [[(3, 4), (4,)]]),
+    Case("index_put",  lambda x, v: _setitem(x, v, [2, 0]), lambda xp, x, v: _setitem_ref(xp, x, v, [2, 0]),
+         [[(3, 4), (4,)]]),
+    Case("index_add",  lambda x, s: x.index_add(1, sg.tensor([0, 2, 0]), s, alpha=2),
+         lambda xp, x, s: _index_add_ref(xp, x, s), [[(3, 4), (3, 3)]]),
+    Case("sort",       lambda x: x.sort(1).values,   lambda xp, x: xp.sort(x, axis=1)),
+    Case("sort",       lambda x: sg.sort(x, 0, descending=True)[0], lambda xp, x: -xp.sort(-x, axis=0),
+         [[(3, 4)], [(5,)]], name="sort_descending"),
+    Case("argsort",    lambda x: x.sort(0, stable=True).indices, lambda xp, x: xp.argsort(x, axis=0, stable=True),
+         grad=False),
+    Case("argsort",    lambda x: x.argsort(descending=True), lambda xp, x: xp.argsort(-x, axis=-1, stable=True),
+         grad=False, name="argsort_descending"),
+    Case("hardtanh",   lambda x: F.hardtanh(x, -0.5, 0.7), lambda xp, x: xp.clip(x, -0.5, 0.7), domain="away0"),
+    Case("masked_fill", lambda x: x.masked_fill(x > 0, 0.5), lambda xp, x: xp.where(x > 0, 0.5, x), domain="away0"),
+    Case("square",     lambda x: x.square(),         lambda xp, x: x * x),
+    Case("var",        lambda x: x.var(1),           lambda xp, x: xp.var(x, axis=1, ddof=1)),
+    Case("var",        lambda x: x.var(correction=0), lambda xp, x: xp.var(x), name="var_all"),
+    Case("std",        lambda x: x.std(0, keepdim=True), lambda xp, x: xp.std(x, axis=0, ddof=1, keepdims=True)),
+    Case("unbind",     lambda x: x.unbind(1)[2],     lambda xp, x: x[:, 2]),
+    Case("repeat",     lambda x: x.repeat(2, 1, 3),  lambda xp, x: xp.tile(x, (2, 1, 3))),
+    Case("mse_loss",   lambda x, y: F.mse_loss(x, y, reduction="none"), lambda xp, x, y: (x - y) ** 2,
+         [[(3, 4), (3, 4)]]),
+    Case("mse_loss_mean", lambda x, y: F.mse_loss(x, y), lambda xp, x, y: ((x - y) ** 2).mean(), [[(3, 4), (3, 4)]]),
+    Case("mse_loss_sum", lambda x, y: F.mse_loss(x, y, reduction="sum"), lambda xp, x, y: ((x - y) ** 2).sum(),
+         [[(3, 4), (3, 4)]]),
+    Case("nll_loss",   lambda x: F.nll_loss(x, sg.tensor([1, 0, 3]), reduction="none"),
+         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])]),
+    Case("nll_loss_mean", lambda x: F.nll_loss(x, sg.tensor([1, 0, 3])),
+         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])].mean()),
+    Case("nll_loss_mean", lambda x: F.cross_entropy(x, sg.tensor([1, 0, 3])),
+         lambda xp, x: -_log_softmax(xp, x, 1)[np.arange(3), np.array([1, 0, 3])].mean(), name="cross_entropy"),
+    Case("nll_loss_sum", lambda x: F.nll_loss(x, sg.tensor([1, 0, 3]), reduction="sum"),
+         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])].sum()),
+    Case("nll_loss_squeeze", lambda x: F.nll_loss(x, sg.tensor(2), reduction="none"), lambda xp, x: -x[2], [[(4,)]]),
     Case("lt",         lambda x, y: x < y,           lambda xp, x, y: x < y, BIN_SHAPES, grad=False),
     Case("le",         lambda x, y: x <= y,          lambda xp, x, y: x <= y, BIN_SHAPES, grad=False),
     Case("gt",         lambda x, y: x > y,           lambda xp, x, y: x > y, BIN_SHAPES, grad=False),
@@ -206,18 +239,28 @@ def _scatter_add(xp, x, s):
     return out
 
 
-def _setitem(x, v):
+def _setitem(x, v, index=1):
     y = x * 1
-    y[1] = v
+    y[index] = v
     return y
 
 
-def _setitem_ref(xp, x, v):
+def _setitem_ref(xp, x, v, index=1):
+    index = np.asarray(index)
     if xp is jnp:
-        return x.at[1].set(v)
+        return x.at[index].set(v)
     y = np.array(x)
-    y[1] = v
+    y[index] = v
     return y
+
+
+def _index_add_ref(xp, x, s):
+    idx = np.array([0, 2, 0])
+    if xp is jnp:
+        return x.at[:, idx].add(2 * s)
+    out = np.array(x)
+    np.add.at(out, (slice(None), idx), 2 * s)
+    return out
 
 
 # Ops the table does not exercise through a Case, and why.
@@ -343,7 +386,7 @@ def test_gradients_match_finite_differences_and_jax(case, shapes):
 
 SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "div", "pow", "pow_tensor", "softplus",
           "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt", "lerp_tensor",
-          "addcmul", "addcdiv", "linear", "linear_view"}
+          "addcmul", "addcdiv", "linear", "linear_view", "var", "std", "square", "mse_loss_mean"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params() if p.values[0].op in SMOOTH and p.values[0].grad])

@@ -1156,3 +1156,124 @@ def test_cumprod_gradient_is_exact_at_zeros():
     x = torch.tensor([[2., 0., 3., 4.], [1., 2., 0., 0.5]], requires_grad=True)
     (x.cumprod(1) * torch.tensor([1., 2., 3., 4.])).sum().backward()
     assert x.grad.tolist() == [[1., 118., 0., 0.], [5., 2., 10., 0.]]
+
+
+# -- sort, relu_, index_add, type_as, return types, format, integer powers -------------
+
+
+def test_sort_values_indices_and_gradient_as_pytorch():
+    x = torch.tensor([[3.0, 1.0, 2.0, 1.0], [0.5, -1.0, 4.0, 0.5]], requires_grad=True)
+    out = x.sort(1)
+    assert type(out).__name__ == "sort" and out.values is out[0] and out.indices is out[1]
+    assert repr(out).startswith("torch.return_types.sort(\nvalues=tensor(")
+    np.testing.assert_array_equal(out.values.detach().numpy(), [[1, 1, 2, 3], [-1, 0.5, 0.5, 4]])
+    np.testing.assert_array_equal(out.indices.numpy(), [[1, 3, 2, 0], [1, 0, 3, 2]])  # ties keep their order
+    assert out.values.grad_fn.name() == "SortBackward0" and out.indices.dtype is torch.int64
+    (out.values * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[4, 1, 3, 2], [2, 1, 4, 3]])
+    desc = torch.sort(torch.tensor([1.0, 2.0, 1.0, 2.0, 1.0]), descending=True, stable=True)
+    np.testing.assert_array_equal(desc.indices.numpy(), [1, 3, 0, 2, 4])
+    v, i = torch.sort(torch.tensor([1.0, float("nan"), -1.0]), descending=True)
+    assert np.isnan(v.numpy()[0]) and i.tolist() == [1, 0, 2]
+    v, i = torch.tensor(3.0).sort()
+    assert v.item() == 3.0 and i.item() == 0 and i.shape == ()
+    assert torch.tensor([3, 1, 2]).sort(stable=True).indices.tolist() == [1, 2, 0]
+    assert torch.tensor([[3, 1, 2]]).argsort(dim=1, descending=True).tolist() == [[0, 2, 1]]
+
+
+def test_max_min_result_types_are_named_as_pytorch():
+    x = torch.tensor([[1.0, 5.0], [3.0, 2.0]])
+    assert type(x.max(1)).__name__ == "max" and type(torch.min(x, 0)).__name__ == "min"
+    assert repr(x.max(1)).startswith("torch.return_types.max(\nvalues=tensor([5., 3.]),\nindices=tensor([1, 0]))")
+
+
+def test_relu_in_place():
+    t = torch.tensor([-1.0, 2.0, -0.5])
+    assert t.relu_() is t and t.tolist() == [0.0, 2.0, 0.0] and t._version == 1
+    assert torch.relu_(torch.tensor([-3.0, 4.0])).tolist() == [0.0, 4.0]
+    y = torch.tensor([1.0, -2.0], requires_grad=True) * 1
+    assert y.relu_().grad_fn.name() == "ReluBackward0"
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        torch.tensor([1.0], requires_grad=True).relu_()
+
+
+def test_index_add_as_pytorch():
+    x = torch.zeros(3, 2)
+    out = x.index_add(0, torch.tensor([0, 0, 2]), torch.ones(3, 2), alpha=2)
+    assert out.tolist() == [[4.0, 4.0], [0.0, 0.0], [2.0, 2.0]] and x.tolist() == [[0.0] * 2] * 3
+    assert x.index_add_(1, torch.tensor([1]), torch.ones(3, 1)) is x and x.tolist() == [[0.0, 1.0]] * 3
+    with pytest.raises(IndexError, match=r"Index is supposed to be a vector, but got dim: 2 with type: Long and "
+                                         r"size: \[1, 2\]"):
+        x.index_add(0, torch.tensor([[0, 0]]), torch.ones(2, 2))
+    with pytest.raises(RuntimeError, match="Expected dtype int32/int64 for index but got: Float"):
+        x.index_add(0, torch.tensor([0.0, 0.0]), torch.ones(2, 2))
+    with pytest.raises(RuntimeError, match=r"Number of indices \(2\) should be equal to source.size\(dim\): "
+                                           r"\(3\), for dim: 0"):
+        x.index_add(0, torch.tensor([0, 1]), torch.ones(3, 2))
+    w = torch.ones(3, 2, requires_grad=True)
+    s = torch.ones(2, 2, requires_grad=True)
+    y = w.index_add(0, torch.tensor([1, 1]), s, alpha=3)
+    assert y.grad_fn.name() == "IndexAddBackward0"
+    (y * torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])).sum().backward()
+    assert w.grad.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    assert s.grad.tolist() == [[9.0, 12.0], [9.0, 12.0]]
+
+
+def test_type_as():
+    x = torch.tensor([1.5, 2.0], requires_grad=True)
+    d = x.type_as(torch.zeros(1, dtype=torch.float64))
+    assert d.dtype is torch.float64 and d.grad_fn.name() == "ToCopyBackward0"
+    assert x.type_as(torch.zeros(1)) is x
+    assert torch.tensor([1.7]).type_as(torch.tensor([1])).tolist() == [1]
+
+
+def test_contiguous_and_strides_as_pytorch():
+    z = torch.ones(3, 4, requires_grad=True)
+    assert z.is_contiguous() and not z.t().is_contiguous() and z.t().stride() == (1, 4)
+    assert z[:, ::2].stride() == (4, 2) and z.expand(2, 3, 4).stride() == (0, 4, 1)
+    assert z.t().contiguous().grad_fn.name() == "CloneBackward0"
+    assert z.t().t().contiguous().grad_fn.name() == "TBackward0"
+    assert z[:, 1].contiguous().grad_fn.name() == "CloneBackward0"
+    assert z[1].contiguous().grad_fn.name() == "SelectBackward0"
+    assert torch.ones(1, 4, requires_grad=True).t().contiguous().grad_fn.name() == "TBackward0"
+    assert z.expand(2, 3, 4).contiguous().grad_fn.name() == "CloneBackward0"
+
+
+def test_format_as_pytorch():
+    assert format(torch.tensor(2.0)) == "2.0" and f"{torch.tensor(2.0):.2f}" == "2.00"
+    assert f"{torch.tensor(3):d}" == "3" and format(torch.tensor(2.0, requires_grad=True)) == "2.0"
+    assert format(torch.tensor([2.0, 3.0])) == "tensor([2., 3.])"
+    for t in (torch.tensor([2.0, 3.0]), torch.tensor([2.0])):
+        with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
+            f"{t:.2f}"
+
+
+def test_integers_to_negative_integer_powers():
+    for make in (lambda: torch.tensor([1, 2]) ** -1, lambda: torch.tensor([1, 2]).pow(-2),
+                 lambda: torch.tensor([True]) ** -1, lambda: torch.tensor([2]).pow_(-1)):
+        with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed."):
+            make()
+    assert (torch.tensor([1, 2]) ** -1.0).tolist() == [1.0, 0.5]
+    assert (torch.tensor([1, 2]) ** 0).tolist() == [1, 1]
+    assert (torch.tensor([2.0]) ** -1).tolist() == [0.5]
+
+
+def test_inference_mode_tensors():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert not torch.is_inference_mode_enabled() and not w.is_inference()
+    with torch.inference_mode():
+        assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+        a, b = torch.ones(2), w * 2
+        assert a.is_inference() and b.is_inference() and not b.requires_grad
+        with torch.inference_mode(False):
+            assert not torch.is_inference_mode_enabled() and not torch.ones(1).is_inference()
+        assert torch.is_inference_mode_enabled()
+    assert a.is_inference() and not torch.ones(1).is_inference() and not torch.is_inference_mode_enabled()
+    with torch.no_grad():
+        assert not torch.is_inference_mode_enabled()
+
+    @torch.inference_mode
+    def f():
+        return torch.ones(1).is_inference(), torch.is_inference_mode_enabled()
+
+    assert f() == (True, True) and not torch.is_inference_mode_enabled()

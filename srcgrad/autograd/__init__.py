@@ -5,14 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from .. import tensor as T
-from ..autodiff import backward, grad
-from . import functional
+from ..autodiff import grad
+from . import functional, grad_mode
 from .function import Function, FunctionCtx
+from .grad_mode import inference_mode, is_inference_mode_enabled
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import AccumulateGrad
 
 __all__ = ["Variable", "Function", "FunctionCtx", "grad", "backward", "gradcheck", "gradgradcheck",
-           "functional", "AccumulateGrad", "set_detect_anomaly", "detect_anomaly"]
+           "functional", "AccumulateGrad", "inference_mode", "is_inference_mode_enabled", "set_detect_anomaly",
+           "detect_anomaly"]
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables: Any = None, inputs: Any = None) -> None:
+    """``torch.autograd.backward``: accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
+    if isinstance(tensors, T.Tensor):
+        tensors = [tensors]
+    tensors = list(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    if isinstance(grad_tensors, T.Tensor):
+        grad_tensors = [grad_tensors]
+    grad_tensors = list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    T.run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
 def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> T.Tensor:  # noqa: N802

@@ -199,4 +199,29 @@ def call_backward(call: Any, create_graph: bool) -> list:
     if len(result) != n_args:
         raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients "
                            f"(expected {n_args}, got {len(result)})")
-    return [g for g, is_t in zip(result, ctx._arg_is_tensor) if is_t]
+    out = []
+    inputs = call.inputs
+    for k, (g, is_t) in enumerate(zip(result, ctx._arg_is_tensor)):
+        if not is_t:
+            if g is not None:
+                raise RuntimeError(f"function {cls.__name__}Backward returned a gradient different than None at "
+                                   f"position {k + 1}, but the corresponding forward input was not a Variable")
+            continue
+        if g is not None:
+            if not isinstance(g, T.Tensor):
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+            i = len(out)
+            x = inputs[i]
+            if x.requires_grad and not _expandable(x.shape, g._node.shape):
+                raise RuntimeError(f"Function {cls.__name__}Backward returned an invalid gradient at index {i} - "
+                                   f"got {list(g._node.shape)} but expected shape compatible with "
+                                   f"{list(x.shape)}")
+        out.append(g)
+    return out
+
+
+def _expandable(shape: tuple, to: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``to`` (PyTorch then sums the gradient back to ``shape``)."""
+    if len(shape) > len(to):
+        return False
+    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(to)))

@@ -21,7 +21,8 @@ class Node_:  # noqa: N801 - base of the grad_fn classes, like torch.autograd.gr
         n = self._node
         if n.op == "fn_out":
             return f"{n.attrs[0].__name__}Backward"
-        return OPS[n.op].grad_name
+        name = OPS[n.op].grad_name
+        return _QUALIFIED.get(name, name)
 
     @property
     def next_functions(self) -> tuple:
@@ -43,7 +44,7 @@ class Node_:  # noqa: N801 - base of the grad_fn classes, like torch.autograd.gr
         raise NotImplementedError("grad_fn hooks are not supported by srcgrad; use Tensor.register_hook")
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
 
     def __call__(self, *grads: Any) -> Any:
         raise RuntimeError("calling a grad_fn directly is not supported by srcgrad; use autograd.grad")
@@ -71,6 +72,9 @@ class AccumulateGrad:
 
 
 _classes: dict[str, type] = {}
+# grad_fn kinds whose name() PyTorch qualifies with their C++ namespace
+_QUALIFIED = {"CopySlices": "torch::autograd::CopySlices"}
+_SHORT = {v: k for k, v in _QUALIFIED.items()}
 
 
 def grad_fn_of(node: Node) -> Node_:
@@ -80,6 +84,7 @@ def grad_fn_of(node: Node) -> Node_:
     if gf is None:
         probe = Node_(node)
         name = probe.name()
+        name = _SHORT.get(name, name)  # the class is CopySlices, its name() torch::autograd::CopySlices
         cls = _classes.get(name)
         if cls is None:
             cls = _classes[name] = type(name, (Node_,), {"__slots__": ()})

@@ -29,6 +29,19 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return x.softplus(beta, threshold)
 
 
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` clamped to ``[min_val, max_val]``; the gradient is zero at and beyond the bounds."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return x._inplace("hardtanh", attrs=(min_val, max_val))
+    return record("hardtanh", (x,), (min_val, max_val))
+
+
+def hardtanh_(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(x, min_val, max_val, inplace=True)
+
+
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
@@ -77,10 +90,22 @@ def _same_shape(name: str, input: Tensor, target: Tensor) -> None:
                       "Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
+def _named_reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    """``_reduce`` whose last node carries PyTorch's grad_fn name for the whole loss (``name`` op aliases)."""
+    if reduction == "mean":
+        return record(name + "_mean", (loss,), (tuple(range(loss.dim())), False))
+    if reduction == "sum":
+        return record(name + "_sum", (loss,), (tuple(range(loss.dim())), False))
+    return _reduce(loss, reduction)
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _same_shape("mse_loss", input, target)
+    _check_reduction(reduction)
     d = input - target
-    return _reduce(d * d, reduction)
+    if reduction == "none":
+        return record("mse_loss", (d, d))
+    return _named_reduce(d * d, reduction, "mse_loss")
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -187,12 +212,12 @@ def _nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int
     w = valid.to(input.dtype)
     if weight is not None:
         w = w * weight[safe]
-    loss = -picked * w
     if reduction == "mean":
-        return loss.sum() / w.sum()
-    if reduction == "none" and unbatched:
-        return loss.squeeze(0)
-    return _reduce(loss, reduction)
+        return record("nll_loss_mean", ((-picked * w).sum(), w.sum()))
+    if reduction == "sum":
+        return _named_reduce(-picked * w, reduction, "nll_loss")
+    loss = record("nll_loss", (-picked, w))
+    return record("nll_loss_squeeze", (loss,), ((),)) if unbatched else loss
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
