@@ -944,3 +944,18 @@ def test_hardtanh_as_pytorch():
         F.hardtanh(x, 2.0, 1.0)
     t = sg.tensor([-3.0, 0.25])
     assert F.hardtanh(t, inplace=True) is t and t.tolist() == [-1.0, 0.25]
+
+
+def test_hardtanh_and_relu6_modules():
+    x = sg.tensor([-8.0, -1.5, -0.5, 0.5, 3.0, 7.0], requires_grad=True)
+    m = nn.Hardtanh(-1.0, 2.0)
+    assert repr(m) == "Hardtanh(min_val=-1.0, max_val=2.0)"
+    assert repr(nn.ReLU6()) == "ReLU6()" and repr(nn.Hardtanh(inplace=True)) == \
+        "Hardtanh(min_val=-1.0, max_val=1.0, inplace=True)"
+    out = m(x)
+    np.testing.assert_array_equal(out.detach().numpy(), [-1, -1, -0.5, 0.5, 2, 2])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(nn.ReLU6()(x).detach().numpy(), [0, 0, 0, 0.5, 3, 6])
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        nn.Hardtanh(2.0, 1.0)

@@ -14,6 +14,7 @@ from .modules import (
     Dropout,
     Embedding,
     Flatten,
+    Hardtanh,
     Identity,
     L1Loss,
     LayerNorm,
@@ -28,6 +29,7 @@ from .modules import (
     ParameterDict,
     ParameterList,
     ReLU,
+    ReLU6,
     Sequential,
     Sigmoid,
     SiLU,
@@ -39,7 +41,7 @@ from .modules import (
 from .parameter import Parameter
 
 __all__ = ["functional", "init", "utils", "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict",
-           "ParameterList", "ParameterDict", "Linear", "Identity", "Flatten", "Unflatten", "ReLU", "Tanh", "Sigmoid",
+           "ParameterList", "ParameterDict", "Linear", "Identity", "Flatten", "Unflatten", "ReLU", "ReLU6", "Hardtanh", "Tanh", "Sigmoid",
            "SiLU", "GELU", "LeakyReLU", "ELU", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Embedding",
            "LayerNorm", "Conv1d", "Conv2d", "Conv3d", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
            "BCEWithLogitsLoss", "BCELoss"]
