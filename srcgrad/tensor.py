@@ -715,7 +715,7 @@ class Tensor:
 
     def __pow__(self, o: Any) -> Tensor:
         if isinstance(o, Tensor):
-            return record("pow_tensor", (self, o))
+            return _integer_pow(record("pow_tensor", (self, o)), self, o)
         if isinstance(o, int) and not isinstance(o, bool):
             if o < 0 and self._node.dtype.category < 2:
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -724,7 +724,7 @@ class Tensor:
         return record("pow", (self, o))
 
     def __rpow__(self, o: Any) -> Tensor:
-        return record("pow_scalar_base", (o, self))
+        return _integer_pow(record("pow_scalar_base", (o, self)), o, self)
 
     def __neg__(self) -> Tensor:
         return record("neg", (self,))
@@ -1551,6 +1551,17 @@ def _write_through(src: Tensor, new: Node, bump: bool, opname: str) -> None:
             continue
         t._replace_node(_alias(new), bump=bump and not own and not src_own, keep_leaf=True, opname=opname,
                         hidden=True, share=False)
+
+
+def _integer_pow(out: Tensor, base: Any, exponent: Tensor) -> Tensor:
+    """PyTorch's integer power at negative exponents, which XLA leaves undefined: 1 for a base
+    of 1, +-1 for -1 (by the exponent's parity), else 0 (the integer part of base ** e)."""
+    if out._node.dtype.category != 1:
+        return out
+    with _NoGrad():
+        base = base if isinstance(base, Tensor) else full((), base, dtype=out.dtype)
+        at_negative = where(base == 1, 1, where(base == -1, 1 - 2 * (exponent % 2), 0)).to(out.dtype)
+        return where(exponent < 0, at_negative, out)
 
 
 def _alias(node: Node) -> Node:

@@ -1277,3 +1277,12 @@ def test_inference_mode_tensors():
         return torch.ones(1).is_inference(), torch.is_inference_mode_enabled()
 
     assert f() == (True, True) and not torch.is_inference_mode_enabled()
+
+
+def test_integer_powers_at_negative_exponents_follow_pytorch():
+    # XLA leaves them undefined; PyTorch: 1 for base 1, +-1 for base -1, else 0
+    e = torch.tensor([-3, -2, -1, 0, 2])
+    np.testing.assert_array_equal((2 ** e).numpy(), [0, 0, 0, 1, 4])
+    np.testing.assert_array_equal(((-1) ** e).numpy(), [-1, 1, -1, 1, 1])
+    np.testing.assert_array_equal((torch.tensor([1, -1, 5, 3, 3]) ** e).numpy(), [1, 1, 0, 1, 9])
+    np.testing.assert_allclose((torch.tensor([2.0, 3.0]) ** torch.tensor([-1, 2])).numpy(), [0.5, 9.0])
