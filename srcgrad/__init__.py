@@ -18,7 +18,6 @@ from typing import Any
 
 from . import autograd, conv, nn, optim  # noqa: E402
 from .autodiff import backward as _backward  # noqa: E402, F401
-from .autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .compiler import CACHE as _CACHE  # noqa: E402
 from .device import cuda, device  # noqa: E402
 from .dtypes import (  # noqa: E402
@@ -37,7 +36,14 @@ from .dtypes import (
     set_default_dtype,
     uint8,
 )
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .grad_mode import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .printing import set_printoptions  # noqa: E402
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
 from .serialization import load, save  # noqa: E402

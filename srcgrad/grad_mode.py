@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from . import ir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,8 +91,54 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         return super().__call__(fn)
 
 
+# Inference mode marks the stretches of node ids recorded while it is on
+# (``Tensor.is_inference()``): alternating start and end ids, an odd length while the
+# last stretch is still open. Nothing on the recording path changes: ids are counted anyway.
+_inference_bounds: list[int] = []
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` (and False inside ``inference_mode(False)``)."""
+    return len(_inference_bounds) % 2 == 1
+
+
+def _set_inference(flag: bool) -> None:
+    if flag != is_inference_mode_enabled():
+        at = ir._next_id()
+        if flag and _inference_bounds and _inference_bounds[-1] >= at - 1:
+            _inference_bounds.pop()  # nothing recorded since the last stretch ended: extend it (a loop of blocks)
+        else:
+            _inference_bounds.append(at)
+
+
+def is_inference_node(node: Any) -> bool:
+    """Whether ``node`` was recorded in inference mode."""
+    return bisect.bisect_right(_inference_bounds, node.id) % 2 == 1
+
+
 class inference_mode(no_grad):  # noqa: N801
-    """Same as ``no_grad`` here (srcgrad has no separate inference tensors)."""
+    """``no_grad`` whose tensors report ``is_inference()``; ``inference_mode(False)`` turns it off
+    inside an inference-mode region (process-wide, not per thread). ``with`` block or decorator."""
 
     def __init__(self, mode: bool = True) -> None:
         self._mode = not mode
+        self._inference = bool(mode)
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        self._prev_inference = is_inference_mode_enabled()
+        _set_inference(self._inference)
+
+    def __exit__(self, *exc: object) -> None:
+        _set_inference(self._prev_inference)
+        super().__exit__(*exc)
+
+    def __call__(self, fn: F) -> F:
+        inference = self._inference
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(inference):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

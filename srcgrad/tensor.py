@@ -378,8 +378,8 @@ class Tensor:
 
     def is_inference(self) -> bool:
         """True for a tensor made inside ``inference_mode()``."""
-        from .autograd.grad_mode import _is_inference_node
-        return _is_inference_node(self._node)
+        from .grad_mode import is_inference_node
+        return is_inference_node(self._node)
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         """As PyTorch would say for this tensor: False for transposed, expanded and strided views."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import grad_mode  # (torch.autograd.grad_mode)
 from .. import tensor as T
 from ..autodiff import grad
-from . import functional, grad_mode
+from ..grad_mode import inference_mode, is_inference_mode_enabled
+from . import functional
 from .function import Function, FunctionCtx
-from .grad_mode import inference_mode, is_inference_mode_enabled
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import AccumulateGrad
 
