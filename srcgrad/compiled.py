@@ -964,7 +964,10 @@ def compile(fn: Callable | None = None, *, cache_size: int = 32, recompile_warni
     ``fullgraph=`` ...) are accepted and ignored.
     """
     def wrap(f: Callable) -> CompiledFunction:
-        if not hasattr(f, "__code__") and callable(f):  # torch.compile(model): compile its calls
+        if not callable(f):
+            raise TypeError(f"srcgrad.compile expects a function, a method or a module to compile, not a "
+                            f"{type(f).__name__}")
+        if not hasattr(f, "__code__"):  # torch.compile(model): compile its calls
             f = _calls_of(f)
         return CompiledFunction(f, cache_size=cache_size, recompile_warning=recompile_warning,
                                 static_argnums=static_argnums)

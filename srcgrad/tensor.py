@@ -1125,6 +1125,8 @@ class Tensor:
         if self.dim() == 0:
             return self.reshape(1)
         s, e = _dim(start_dim, self.dim()), _dim(end_dim, self.dim())
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self.shape[:s] + (math.prod(self.shape[s:e + 1]),) + self.shape[e + 1:]
         return record("view", (self,), (tuple(shape),))
 
@@ -1226,6 +1228,8 @@ class Tensor:
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[_dim(dim, self.dim())]
         return self.split(max(1, -(-n // chunks)), dim)
 
@@ -1245,16 +1249,24 @@ class Tensor:
 
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         d = _dim(dim, self.dim())
+        size = self.shape[d]
+        start = start + size if start < 0 else start
+        if length < 0 or start < 0 or start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
-        return record("gather", (self, index), (_dim(dim, self.dim()),))
+        d = _dim(dim, self.dim())
+        _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        return record("gather", (self, index), (d,))
 
     def take_along_dim(self, indices: Tensor, dim: int) -> Tensor:
         return self.gather(dim, indices)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
-        return record("scatter_add", (self, index, src), (_dim(dim, self.dim()),))
+        d = _dim(dim, self.dim())
+        _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        return record("scatter_add", (self, index, src), (d,))
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
@@ -1308,6 +1320,7 @@ class Tensor:
         if index.dtype.name not in ("int64", "int32"):
             raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
                                f"{_TORCH_NAMES()[index.dtype.name]}")
+        _check_known_indices(index, self.shape[d] if self.shape else 1, d)
         count = index.numel()
         if source.dim() and count != source.shape[d if d < source.dim() else -1]:
             raise RuntimeError(f"index_add_(): Number of indices ({count}) should be equal to source.size(dim): "
@@ -1562,6 +1575,18 @@ def _integer_pow(out: Tensor, base: Any, exponent: Tensor) -> Tensor:
         base = base if isinstance(base, Tensor) else full((), base, dtype=out.dtype)
         at_negative = where(base == 1, 1, where(base == -1, 1 - 2 * (exponent % 2), 0)).to(out.dtype)
         return where(exponent < 0, at_negative, out)
+
+
+def _check_known_indices(index: Any, size: int, dim: int) -> None:
+    """PyTorch's out-of-bounds error for an index tensor whose values are already known on the
+    host (a pending one is never computed for this: XLA clamps or drops such indices silently)."""
+    value = index._node.value if isinstance(index, Tensor) else None
+    if value is None or index.device.type != "cpu" or math.prod(index.shape) == 0:
+        return
+    a = np.asarray(value)
+    if a.min() < 0 or a.max() >= size:  # (negative indices too, as PyTorch's gather/scatter/index_add)
+        bad = a[(a < 0) | (a >= size)].flat[0]
+        raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {dim} with size {size}")
 
 
 def _alias(node: Node) -> Node:

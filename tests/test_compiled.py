@@ -785,3 +785,8 @@ def test_a_call_whose_result_requires_grad_does_not_disable_the_others():
         h(x)  # traced again: w.grad is no longer None
         h(x)
     assert h.dynamic_at is None and h.hits == 2
+
+
+def test_compiling_a_non_callable_is_a_clear_error():
+    with pytest.raises(TypeError, match="srcgrad.compile expects a function, a method or a module"):
+        torch.compile(5)

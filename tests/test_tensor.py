@@ -1286,3 +1286,24 @@ def test_integer_powers_at_negative_exponents_follow_pytorch():
     np.testing.assert_array_equal(((-1) ** e).numpy(), [-1, 1, -1, 1, 1])
     np.testing.assert_array_equal((torch.tensor([1, -1, 5, 3, 3]) ** e).numpy(), [1, 1, 0, 1, 9])
     np.testing.assert_allclose((torch.tensor([2.0, 3.0]) ** torch.tensor([-1, 2])).numpy(), [0.5, 9.0])
+
+
+def test_known_out_of_range_indices_and_bad_sizes_raise_as_pytorch():
+    a = torch.arange(6.).reshape(2, 3)
+    for call, message in [
+        (lambda: torch.gather(a, 1, torch.tensor([[0, 5], [1, 0]])), "index 5 is out of bounds for dimension 1 with size 3"),
+        (lambda: torch.gather(a, 1, torch.tensor([[0, -1], [1, 0]])), "index -1 is out of bounds for dimension 1"),
+        (lambda: torch.zeros(2, 3).scatter_add(1, torch.tensor([[0, 5]]), torch.ones(1, 2)), "index 5 is out of bounds"),
+        (lambda: torch.nn.functional.one_hot(torch.tensor([0, 5]), 3), "Class values must be smaller than num_classes"),
+        (lambda: a.narrow(1, 2, 5), r"start \(2\) \+ length \(5\) exceeds dimension size \(3\)"),
+        (lambda: a.flatten(1, 0), "start_dim cannot come after end_dim"),
+        (lambda: a.chunk(0), "chunk expects `chunks` to be greater than 0, got: 0"),
+    ]:
+        with pytest.raises(RuntimeError, match=message):
+            call()
+    z = torch.zeros(3, 2)
+    with pytest.raises(RuntimeError, match="index 4 is out of bounds for dimension 0 with size 3"):
+        z.index_add_(0, torch.tensor([0, 4]), torch.ones(2, 2))
+    if torch.__name__ == "srcgrad":  # (PyTorch writes the rows before the bad one; srcgrad changes nothing)
+        assert z._version == 0 and z.tolist() == [[0.0, 0.0]] * 3
+    np.testing.assert_array_equal(torch.arange(6.).narrow(0, -2, 2).numpy(), [4, 5])

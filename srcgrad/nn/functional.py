@@ -368,6 +368,12 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     n = int(tensor.max().item()) + 1 if num_classes < 0 else num_classes
+    a = _host_value(tensor)  # classes already known: refuse those out of range, as PyTorch does
+    if a is not None and a.size:
+        if a.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if a.max() >= n:
+            raise RuntimeError("Class values must be smaller than num_classes.")
     return (tensor.unsqueeze(-1) == T.arange(n, device=tensor.device)).long()
 
 
