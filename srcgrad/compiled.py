@@ -168,7 +168,7 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
         expect.append(was_none)
     if distinct is not None:
         paths, count = distinct
-        parts.append("len({" + ", ".join(reader.read(p) for p in paths) + "})")
+        parts.append("len({" + ", ".join(f"id({reader.read(p)})" for p in paths) + "})")  # (not Tensor.__hash__)
         expect.append(count)
     return reader.function("guard", "a, k, f", "(" + "".join(p + ", " for p in parts) + ")"), tuple(expect)
 
