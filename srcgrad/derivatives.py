@@ -253,6 +253,10 @@ defvjp("cat",         cat_grads)
 defvjp("stack",       stack_grads)
 defvjp("index",       index_grads)
 defvjp("index_put",   index_put_grads)
+defvjp("nll_loss",    lambda g, out, logp, target, *w, ignore_index, reduction:
+       (T.record("nll_loss_backward", (g, target, *w), (ignore_index, reduction, logp.shape[1])), None, None))
+defvjp("nll_loss_backward", lambda g, out, gl, target, *w, ignore_index, reduction, classes:
+       (T.record("nll_loss", (g, target, *w), (ignore_index, reduction)), None, None))
 defvjp("gather",      lambda g, out, x, idx, dim: (zeros_for(x).scatter_add(dim, idx, g), None))
 defvjp("scatter_add", lambda g, out, b, idx, src, dim: (g, None, g.gather(dim, idx)))
 defvjp("cast",        lambda g, out, x, dtype: (g.to(x.dtype),))

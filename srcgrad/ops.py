@@ -470,6 +470,25 @@ def lower_bernoulli_mask(names: list, a: dict) -> str:
     return f"jax.random.bernoulli({_rng_key(names[1:])}, {names[0]}, {a['shape']!r})"
 
 
+def nll_rule(logp: Any, target: Any, *weight: Any, ignore_index: int, reduction: str) -> tuple:
+    """``nll_loss`` over class dim 1 of ``logp`` (N, C, d1, ...) at ``target`` (N, d1, ...)."""
+    return (target.shape if reduction == "none" else ()), logp.dtype
+
+
+def nll_backward_rule(g: Any, target: Any, *weight: Any, ignore_index: int, reduction: str, classes: int) -> tuple:
+    return target.shape[:1] + (classes,) + target.shape[1:], g.dtype
+
+
+def lower_nll(names: list, a: dict) -> str:
+    weight = names[2] if len(names) > 2 else "None"
+    return f"sg.nll_loss({names[0]}, {names[1]}, {weight}, {a['ignore_index']!r}, {a['reduction']!r})"
+
+
+def lower_nll_backward(names: list, a: dict) -> str:
+    weight = names[2] if len(names) > 2 else "None"
+    return (f"sg.nll_loss_backward({names[0]}, {names[1]}, {weight}, {a['ignore_index']!r}, "
+            f"{a['reduction']!r}, {a['classes']!r})")
+
 # ---------------------------------------------------------------------------
 # the table
 
@@ -593,6 +612,11 @@ defop("take_along", take_along_rule,
       "MaxBackward0", ("dim", "keepdim"), saves="")
 defop("scatter_add", scatter_add_rule,
       "sg.scatter_add_along({0}, {1}, {2}, {dim})", "ScatterAddBackward0", ("dim",), cast=(0, 2), saves="")
+# losses: nll_loss is one op (as PyTorch's NllLossBackward0 is one node), its gradient another
+defop("nll_loss",  nll_rule,     lower_nll,                         "NllLossBackward0",   ("ignore_index", "reduction"),
+      saves="")
+defop("nll_loss_backward", nll_backward_rule, lower_nll_backward,  "NllLossBackwardBackward0",
+      ("ignore_index", "reduction", "classes"), saves="")
 defop("cast",      cast_rule,    "{0}.astype({dtype})",             "ToCopyBackward0",   ("dtype",), saves="")
 defop("identity",  same,         "{0}",                             "AliasBackward0",    saves="")
 
@@ -669,10 +693,8 @@ ALIASES = {
     "mse_loss": ("mul", "MseLossBackward0"),
     "mse_loss_mean": ("mean", "MseLossBackward0"),
     "mse_loss_sum": ("sum", "MseLossBackward0"),
-    "nll_loss": ("mul", "NllLossBackward0"),
-    "nll_loss_mean": ("div", "NllLossBackward0"),
-    "nll_loss_sum": ("sum", "NllLossBackward0"),
     "nll_loss_squeeze": ("reshape", "NllLossBackward0"),
+    "nll_loss2d": ("nll_loss", "NllLoss2DBackward0"),
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

@@ -542,6 +542,47 @@ def test_nll_loss(reduction):
         F.nll_loss(t64(logp), sg.tensor([0, 1]))
 
 
+@pytest.mark.parametrize("shape", [(5, 4), (3, 4, 2), (3, 4, 2, 2), (2, 4, 2, 1, 2), (4,)])
+def test_cross_entropy_with_class_indices_as_pytorch(shape):
+    """Values, input gradients and grad_fn names (NllLossBackward0 / NllLoss2DBackward0 / views) of the
+    one-op nll_loss, for every reduction, with and without weights and ignore_index."""
+    torch = pytest.importorskip("torch")
+    target = RNG.integers(0, 4, shape[:1] + shape[2:]) if len(shape) > 1 else np.array(2)
+    for reduction in ("mean", "sum", "none"):
+        for ignore_index in (-100, 1):
+            for w in (None, RNG.random(4) + 0.5):
+                x = RNG.standard_normal(shape)
+                a = t64(x, True)
+                b = torch.tensor(x, requires_grad=True)
+                kw = dict(reduction=reduction, ignore_index=ignore_index)
+                out = F.cross_entropy(a, sg.tensor(target), weight=None if w is None else t64(w), **kw)
+                ref = torch.nn.functional.cross_entropy(b, torch.tensor(target),
+                                                        weight=None if w is None else torch.tensor(w), **kw)
+                assert out.grad_fn.name() == ref.grad_fn.name()
+                close(out, ref.detach().numpy())
+                g = RNG.standard_normal(tuple(ref.shape))
+                out.backward(t64(g))
+                ref.backward(torch.tensor(g))
+                close(a.grad, b.grad.numpy())
+
+
+def test_nll_loss_edge_cases_as_pytorch():
+    # every target ignored: the mean is 0/0 (nan) and the gradient 0, as in PyTorch
+    x = t64(RNG.standard_normal((3, 4)), True)
+    out = F.nll_loss(x, sg.tensor([-100, -100, -100]))
+    assert math.isnan(out.item())
+    out.backward()
+    close(x.grad, np.zeros((3, 4)))
+    # the weight is not differentiable: PyTorch refuses it at the call
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        F.nll_loss(x, sg.tensor([0, 1, 2]), weight=sg.ones(4, requires_grad=True))
+    with sg.no_grad():
+        F.nll_loss(x, sg.tensor([0, 1, 2]), weight=sg.ones(4, requires_grad=True))
+    # second derivatives through the one-op loss and its one-op gradient
+    x = t64(RNG.standard_normal((3, 4)), True)
+    assert sg.autograd.gradgradcheck(lambda x: F.cross_entropy(x, sg.tensor([0, 3, 1]), label_smoothing=0.1), (x,))
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_bce_with_logits(reduction):
     x = RNG.standard_normal((4, 3)) * 3

@@ -48,6 +48,13 @@ def _log_softmax(xp, x, axis):
     return x - m - xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True))
 
 
+def _nll_grad(g):
+    """nll_loss's gradient for its input, given the incoming gradient ``g`` (differentiable in ``g``)."""
+    x = sg.zeros(3, 4, dtype=g.dtype, requires_grad=True)
+    loss = F.nll_loss(x, sg.tensor([1, 0, 3]), reduction="none")
+    return sg.autograd.grad(loss, x, grad_outputs=g, create_graph=True)[0]
+
+
 BIN_SHAPES = [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (3,)]]
 TERN_SHAPES = [[(3, 4), (3, 4), (3, 4)], [(3, 4), (4,), (3, 1)], [(), (2, 1), (3,)]]
 
@@ -206,12 +213,21 @@ CASES = [
          [[(3, 4), (3, 4)]]),
     Case("nll_loss",   lambda x: F.nll_loss(x, sg.tensor([1, 0, 3]), reduction="none"),
          lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])]),
-    Case("nll_loss_mean", lambda x: F.nll_loss(x, sg.tensor([1, 0, 3])),
-         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])].mean()),
-    Case("nll_loss_mean", lambda x: F.cross_entropy(x, sg.tensor([1, 0, 3])),
+    Case("nll_loss",   lambda x: F.nll_loss(x, sg.tensor([1, 0, 3])),
+         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])].mean(), name="nll_loss_mean"),
+    Case("nll_loss",   lambda x: F.cross_entropy(x, sg.tensor([1, 0, 3])),
          lambda xp, x: -_log_softmax(xp, x, 1)[np.arange(3), np.array([1, 0, 3])].mean(), name="cross_entropy"),
-    Case("nll_loss_sum", lambda x: F.nll_loss(x, sg.tensor([1, 0, 3]), reduction="sum"),
-         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])].sum()),
+    Case("nll_loss",   lambda x: F.nll_loss(x, sg.tensor([1, 0, 3]), reduction="sum"),
+         lambda xp, x: -x[np.arange(3), np.array([1, 0, 3])].sum(), name="nll_loss_sum"),
+    Case("nll_loss",   lambda x: F.nll_loss(x, sg.tensor([1, 0, 3]), weight=sg.tensor([1.0, 2.0, 3.0, 0.5]),
+                                            ignore_index=0),
+         lambda xp, x: -(x[np.arange(3), np.array([1, 0, 3])] * np.array([2.0, 0.0, 0.5])).sum() / 2.5,
+         name="nll_loss_weight_ignore"),
+    Case("nll_loss2d", lambda x: F.nll_loss(x, sg.tensor([[1, 0], [3, 2]]), reduction="sum"),
+         lambda xp, x: -(x[0, 1, 0] + x[0, 0, 1] + x[1, 3, 0] + x[1, 2, 1]), [[(2, 4, 2)]]),
+    # the gradient of nll_loss for its input, as a function of the incoming gradient
+    Case("nll_loss_backward",
+         _nll_grad, lambda xp, g: -(g[:, None] * (np.arange(4) == np.array([1, 0, 3])[:, None])), [[(3,)]]),
     Case("nll_loss_squeeze", lambda x: F.nll_loss(x, sg.tensor(2), reduction="none"), lambda xp, x: -x[2], [[(4,)]]),
     Case("lt",         lambda x, y: x < y,           lambda xp, x, y: x < y, BIN_SHAPES, grad=False),
     Case("le",         lambda x, y: x <= y,          lambda xp, x, y: x <= y, BIN_SHAPES, grad=False),

@@ -199,25 +199,26 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
 
 
 def _nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str) -> Tensor:
+    """One ``nll_loss`` op over class dim 1 (an unbatched input as a batch of one)."""
     if target.dtype.name == "uint8":
         target = target.long()
-    if weight is not None and weight.dim() != 1:
-        weight = weight.reshape(-1)
+    if weight is not None:
+        if weight.requires_grad and is_grad_enabled():
+            raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
+                               "'weight'. This input cannot have requires_grad True.")
+        weight = weight.reshape(-1) if weight.dim() != 1 else weight
     unbatched = input.dim() == 1
     if unbatched:
         input, target = input.unsqueeze(0), target.reshape(1)
-    valid = target != ignore_index
-    safe = T.where(valid, target, 0)
-    picked = input.gather(1, safe.unsqueeze(1)).squeeze(1)
-    w = valid.to(input.dtype)
-    if weight is not None:
-        w = w * weight[safe]
-    if reduction == "mean":
-        return record("nll_loss_mean", ((-picked * w).sum(), w.sum()))
-    if reduction == "sum":
-        return _named_reduce(-picked * w, reduction, "nll_loss")
-    loss = record("nll_loss", (-picked, w))
-    return record("nll_loss_squeeze", (loss,), ((),)) if unbatched else loss
+    nd = input.dim()
+    # PyTorch computes inputs of 3 or more dims as 4-d images (NllLoss2dBackward0), through views
+    loss = record("nll_loss" if nd < 3 else "nll_loss2d",
+                  (input, target) if weight is None else (input, target, weight), (ignore_index, reduction))
+    if reduction == "none" and unbatched:
+        return record("nll_loss_squeeze", (loss,), ((),))
+    if reduction == "none" and nd > 2 and nd != 4:
+        return record("view", (loss,), (tuple(loss.shape),))
+    return loss
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
