@@ -764,7 +764,10 @@ class CompiledFunction:
         return entry, inputs, outputs
 
     def _finish_first_call(self, entry: Entry, inputs: list, outputs: list, result: Any) -> Any:
-        # The first call's values come from running the new program on the traced inputs.
+        # The first call's values come from running the new program on the traced inputs
+        # (their buffers are still held, so the donating variant that replays use runs on copies).
+        if entry.donate and entry.program.donation is None:
+            entry.program.donation = entry.donate
         values = self._run(entry, [n.value for n in inputs], donate=False)
         for n, v in zip(outputs, values):
             n.value = v

@@ -251,8 +251,21 @@ def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
                 donate = chosen if set(chosen) <= set(donate) else ()
     run = prog.runners.get(donate)
     if run is None:
-        run = prog.runners[donate] = _runner(prog, donate)
+        if not donate and prog.donation and prog.calls < _FIRST_CALLS:
+            # A program's first calls often cannot donate (the traced or previous values are
+            # still held); rather than compile a plain variant for them, the donating one runs
+            # on copies of the buffers it consumes (a copy is microseconds, a compile 0.1-1 s).
+            donate = prog.donation
+            args = list(args)
+            for j in donate:
+                args[j] = jax.device_put(args[j], may_alias=False)
+            run = prog.runners.get(donate)
+        if run is None:
+            run = prog.runners[donate] = _runner(prog, donate)
     return run(*args)
+
+
+_FIRST_CALLS = 4  # (after these, a call that cannot donate compiles the plain variant)
 
 
 def _runner(prog: Program, donate: tuple) -> Any:

@@ -396,6 +396,22 @@ def test_updated_parameters_donate_their_buffers_and_match_eager():
         np.testing.assert_allclose(w.detach().numpy(), v.detach().numpy(), rtol=1e-5)
 
 
+def test_a_step_that_donates_compiles_one_executable():
+    # The first call (and first replays, whose old values are still held) run the donating
+    # variant on copies of the buffers it consumes: no second, plain executable is compiled.
+    torch.clear_cache()  # (a define-by-run step of the same graph shares the program)
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    eager, compiled = _mlp_params(), _mlp_params()
+    first = [w.detach().numpy() for w in compiled]  # views of the buffers the first call reads
+    step = torch.compile(_sgd_step)
+    losses = [step(compiled, x, y, 0.1).item() for _ in range(6)]
+    entry = _entry(step)
+    assert list(entry.program.runners) == [entry.donate]
+    assert losses == pytest.approx([_sgd_step(eager, x, y, 0.1).item() for _ in range(6)], rel=1e-5)
+    for old, w in zip(first, _mlp_params()):
+        np.testing.assert_array_equal(old, w.detach().numpy())  # the copies were consumed, not these
+
+
 @pytest.mark.parametrize("hold", ["detach", "data", "numpy"])
 def test_a_buffer_something_else_holds_is_not_donated(hold):
     x, y = torch.randn(16, 4), torch.randn(16, 1)
