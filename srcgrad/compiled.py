@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dis
 import functools
+import inspect
 import sys
 import time
 import types
@@ -453,6 +454,14 @@ class CompiledFunction:
         self.state_changes = 0  # traces in a row that changed Python state
         self.eager_keys: set = set()  # signatures whose result requires grad: run define-by-run
         self.warned_eager = False
+        if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+            # Its body runs when the caller iterates (or awaits), after the call: nothing to trace.
+            code = fn.__code__
+            self.dynamic_at = (code.co_filename, code.co_firstlineno)
+            kind = "a coroutine" if inspect.iscoroutinefunction(fn) else "a generator"
+            warnings.warn_explicit(f"srcgrad.compile: {self.__name__} is {kind} function: it runs define-by-run "
+                                   "(compile a function that it calls instead)", CompileWarning,
+                                   code.co_filename, code.co_firstlineno)
 
     # -- public inspection ----------------------------------------------------
 

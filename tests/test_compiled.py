@@ -806,3 +806,14 @@ def test_a_call_whose_result_requires_grad_does_not_disable_the_others():
 def test_compiling_a_non_callable_is_a_clear_error():
     with pytest.raises(TypeError, match="srcgrad.compile expects a function, a method or a module"):
         torch.compile(5)
+
+
+def test_a_generator_function_runs_define_by_run_with_a_warning():
+    with pytest.warns(CompileWarning, match="gen is a generator function: it runs define-by-run"):
+        @torch.compile
+        def gen(x):
+            for i in range(3):
+                yield x * i
+
+    assert [t.tolist() for t in gen(torch.ones(2))] == [[0, 0], [1, 1], [2, 2]]
+    assert gen.compiles == 0
