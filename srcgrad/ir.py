@@ -88,6 +88,29 @@ _loc_override: tuple[str, int] | None = None
 _block: Node | None = None
 
 
+class at_user_line:  # noqa: N801 - used like a function: `with ir.at_user_line():`
+    """Record every op inside at the user's current line, found once: an optimiser's
+    ``step()`` records dozens of ops for one line of the user's. ``own=True`` undoes it
+    inside (a closure that ``step`` calls records at its own lines)."""
+
+    __slots__ = ("own", "prev")
+
+    def __init__(self, own: bool = False) -> None:
+        self.own = own
+
+    def __enter__(self) -> None:
+        global _loc_override
+        self.prev = _loc_override
+        if self.own:
+            _loc_override = None
+        elif _loc_override is None:
+            _loc_override = user_loc()
+
+    def __exit__(self, *exc: Any) -> None:
+        global _loc_override
+        _loc_override = self.prev
+
+
 def set_block(node: Node | None) -> None:
     global _loc_override, _block
     _block = node

@@ -641,3 +641,25 @@ def test_state_of_another_dtype_than_the_gradient_keeps_its_dtype(make):
     for t in [p for p in m.parameters()] + [v for st in opt.state.values() for v in st.values()
                                              if isinstance(v, sg.Tensor)]:
         assert np.dtype(t.detach()._value().dtype) == t.dtype.np, (t.dtype, t.detach()._value().dtype)
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.Adam(ps),
+                                  lambda ps: optim.RMSprop(ps), lambda ps: optim.Adagrad(ps)])
+def test_a_step_records_its_updates_at_the_users_line_and_a_closure_at_its_own(make):
+    import inspect
+    w = sg.randn(3, requires_grad=True)
+    opt = make([w])
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum(); line = inspect.currentframe().f_lineno  # noqa: E702
+        loss.backward()
+        seen.append((loss._node.loc, line))
+        return loss
+
+    seen: list = []
+    opt.step(closure); line = inspect.currentframe().f_lineno  # noqa: E702
+    (loss_loc, loss_line), = seen
+    assert loss_loc == (__file__, loss_line)  # the closure's ops: their own lines
+    assert w._node.loc == (__file__, line)  # the update: the line calling step()
+    assert w.requires_grad and w.is_leaf

@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..dtypes import float32
-from ..grad_mode import no_grad
 from ..tensor import Tensor, full_like, zeros
 from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters
+from .optimizer import Optimizer, check_hyperparameters, update_step
 
 
 class Adagrad(Optimizer):
@@ -29,7 +28,7 @@ class Adagrad(Optimizer):
                 self.state[p]["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
                 self.state[p]["sum"] = full_like(p, float(group["initial_accumulator_value"]))
 
-    @no_grad()
+    @update_step
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
 

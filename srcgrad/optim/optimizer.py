@@ -13,6 +13,7 @@ force a realisation per call.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -20,7 +21,20 @@ from itertools import chain
 from typing import Any
 
 from ..dtypes import float32
+from ..grad_mode import no_grad
+from ..ir import at_user_line
 from ..tensor import Tensor, tensor
+
+
+def update_step(step: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorates an optimiser's ``step()``: it runs under ``no_grad``, and every op it records
+    carries the user's line of the call, found once rather than per op (a step records a few
+    ops a parameter; the closure, if any, records at its own lines)."""
+    @functools.wraps(step)
+    def run(self: Any, closure: Callable[[], Any] | None = None) -> Any:
+        with no_grad(), at_user_line():
+            return step(self, closure)
+    return run
 
 
 class _RequiredParameter:
@@ -124,7 +138,7 @@ class Optimizer:
         if closure is None:
             return None
         from ..grad_mode import enable_grad
-        with enable_grad():
+        with enable_grad(), at_user_line(own=True):
             return closure()
 
     # -- state dicts -------------------------------------------------------------

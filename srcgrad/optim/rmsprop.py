@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..dtypes import float32
-from ..grad_mode import no_grad
 from ..tensor import Tensor, zeros, zeros_like
 from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters
+from .optimizer import Optimizer, check_hyperparameters, update_step
 
 
 class RMSprop(Optimizer):
@@ -24,7 +23,7 @@ class RMSprop(Optimizer):
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    @no_grad()
+    @update_step
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..grad_mode import no_grad
 from ..tensor import Tensor
 from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters
+from .optimizer import Optimizer, check_hyperparameters, update_step
 
 
 class SGD(Optimizer):
@@ -30,7 +29,7 @@ class SGD(Optimizer):
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    @no_grad()
+    @update_step
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient (recorded lazily, see ``Optimizer``).
 
