@@ -663,3 +663,119 @@ def test_a_step_records_its_updates_at_the_users_line_and_a_closure_at_its_own(m
     assert loss_loc == (__file__, loss_line)  # the closure's ops: their own lines
     assert w._node.loc == (__file__, line)  # the update: the line calling step()
     assert w.requires_grad and w.is_leaf
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda w: optim.Adam([w], lr=sg.tensor([0.1, 0.2])), ValueError, "Tensor lr must be 1-element"),
+    (lambda w: optim.SGD([w], lr=None), TypeError, "'<' not supported between instances of 'NoneType' and 'float'"),
+    (lambda w: optim.SGD([w], lr="a"), TypeError, "'<' not supported between instances of 'str' and 'float'"),
+    (lambda w: optim.SGD([w], lr=0.1, fused=True, foreach=True), RuntimeError,
+     "`fused` and `foreach` cannot be `True` together."),
+    (lambda w: optim.Adam([w], fused=True, foreach=True), RuntimeError, "`fused` and `foreach` cannot be `True`"),
+    (lambda w: optim.Adam([w], lr=sg.tensor(0.1), foreach=True), ValueError,
+     "lr as a Tensor is not supported for capturable=False and foreach=True"),
+    (lambda w: optim.SGD([w]).add_param_group([w]), TypeError, "param_group must be a dict, but got <class 'list'>"),
+])
+def test_bad_hyperparameters_raise_as_pytorch(call, error, message):
+    with pytest.raises(error, match=re_escape(message)):
+        call(sg.ones(2, requires_grad=True))
+
+
+def re_escape(text):
+    import re
+    return re.escape(text)
+
+
+@pytest.mark.parametrize("make, options", [
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), ["maximize", "foreach", "differentiable", "fused", "nesterov"]),
+    (lambda ps: optim.Adam(ps), ["amsgrad", "maximize", "foreach", "capturable", "differentiable",
+                                 "decoupled_weight_decay", "fused"]),
+    (lambda ps: optim.AdamW(ps), ["decoupled_weight_decay", "maximize"]),
+    (lambda ps: optim.RMSprop(ps, momentum=0.5), ["centered", "maximize", "foreach"]),
+    (lambda ps: optim.Adagrad(ps), ["maximize", "foreach", "fused"]),
+])
+def test_a_state_dict_from_before_an_option_existed_loads_with_its_default(make, options):
+    # (PyTorch's per-class __setstate__ fills them in; older checkpoints lack them)
+    def run(drop):
+        w = sg.tensor([1.0, -2.0], requires_grad=True)
+        opt = make([w])
+        for _ in range(2):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+        sd = opt.state_dict()
+        for k in drop:
+            del sd["param_groups"][0][k]
+        fresh = make([w])
+        fresh.load_state_dict(sd)
+        for _ in range(2):
+            fresh.zero_grad()
+            (w * w).sum().backward()
+            fresh.step()
+        return w.detach().numpy(), fresh.param_groups[0]
+
+    expect, _ = run([])
+    got, group = run(options)
+    np.testing.assert_allclose(got, expect, rtol=1e-6)
+    assert set(options) <= set(group)
+    if isinstance(group.get("decoupled_weight_decay"), bool) and "amsgrad" not in options:
+        assert group["decoupled_weight_decay"] is True  # AdamW's own default
+
+
+def test_step_and_state_dict_hooks_as_pytorch():
+    from srcgrad.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+    w = sg.ones(2, requires_grad=True)
+    opt = optim.SGD([w], lr=0.5)
+    calls = []
+    h1 = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", o is opt, args, kwargs)))
+    opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post",)))
+    g1 = register_optimizer_step_pre_hook(lambda o, args, kwargs: calls.append(("global pre",)))
+    g2 = register_optimizer_step_post_hook(lambda o, args, kwargs: calls.append(("global post",)))
+    try:
+        (w * w).sum().backward()
+        opt.step()
+        assert calls == [("global pre",), ("pre", True, (), {}), ("post",), ("global post",)]
+    finally:
+        g1.remove()
+        g2.remove()
+    h1.remove()
+    calls.clear()
+    opt.step()
+    assert calls == [("post",)]
+    # a pre-hook may replace the arguments: here, a closure
+    opt.register_step_pre_hook(lambda o, args, kwargs: ((), {"closure": lambda: 7.0}))
+    assert opt.step() == 7.0
+    opt.register_step_pre_hook(lambda o, args, kwargs: 5)
+    with pytest.raises(RuntimeError, match="must return None or a tuple of \\(new_args, new_kwargs\\), but got 5"):
+        opt.step()
+    # state dict hooks; prepend puts a hook first
+    order = []
+    opt.register_state_dict_pre_hook(lambda o: order.append("pre"))
+    opt.register_state_dict_pre_hook(lambda o: order.append("pre first"), prepend=True)
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    sd = opt.state_dict()
+    assert order == ["pre first", "pre"] and sd["extra"] == 1
+    loaded = []
+    opt.register_load_state_dict_pre_hook(lambda o, sd: {k: v for k, v in sd.items() if k != "extra"})
+    opt.register_load_state_dict_post_hook(lambda o: loaded.append(True))
+    opt.load_state_dict(sd)
+    assert loaded == [True]
+
+
+def test_a_custom_optimizer_gets_step_hooks_too():
+    class Halve(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+
+        @sg.no_grad()
+        def step(self, closure=None):
+            for g in self.param_groups:
+                for p in g["params"]:
+                    p.mul_(0.5)
+
+    w = sg.ones(2, requires_grad=True)
+    opt = Halve([w])
+    seen = []
+    opt.register_step_post_hook(lambda o, a, k: seen.append(w.tolist()))
+    opt.step()
+    assert seen == [[0.5, 0.5]]

@@ -14,11 +14,14 @@ from .optimizer import Optimizer, check_hyperparameters, update_step
 class Adagrad(Optimizer):
     r"""``s += g²``; ``p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)``."""
 
+    _option_defaults = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         check_hyperparameters(lr, differentiable, lr_decay=lr_decay, weight_decay=weight_decay,
-                              initial_accumulator_value=initial_accumulator_value, eps=eps)
+                              initial_accumulator_value=initial_accumulator_value, eps=eps, foreach=foreach,
+                              fused=fused)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)

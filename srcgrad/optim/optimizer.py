@@ -23,6 +23,7 @@ from typing import Any
 from ..dtypes import float32
 from ..grad_mode import no_grad
 from ..ir import at_user_line
+from ..nn.modules.module import _RemovableHandle
 from ..tensor import Tensor, tensor
 
 
@@ -35,6 +36,57 @@ def update_step(step: Callable[..., Any]) -> Callable[..., Any]:
         with no_grad(), at_user_line():
             return step(self, closure)
     return run
+
+
+# Step hooks of every optimiser (torch.optim.optimizer.register_optimizer_step_pre_hook / _post_hook).
+_global_step_pre_hooks: dict[int, Callable] = {}
+_global_step_post_hooks: dict[int, Callable] = {}
+
+
+def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(optimizer, args, kwargs)`` before every optimiser's ``step``; it may return ``(args, kwargs)``."""
+    handle = _RemovableHandle(_global_step_pre_hooks)
+    _global_step_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(optimizer, args, kwargs)`` after every optimiser's ``step``."""
+    handle = _RemovableHandle(_global_step_post_hooks)
+    _global_step_post_hooks[handle.id] = hook
+    return handle
+
+
+def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` calling the global and the optimiser's own step hooks around it (as PyTorch
+    patches every optimiser class's ``step``)."""
+    @functools.wraps(step)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pre, post = self._optimizer_step_pre_hooks, self._optimizer_step_post_hooks
+        if not (pre or post or _global_step_pre_hooks or _global_step_post_hooks):
+            return step(self, *args, **kwargs)
+        for hook in chain(_global_step_pre_hooks.values(), pre.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                                       f"{result}.")
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        for hook in chain(post.values(), _global_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    run._step_hooks = True  # type: ignore[attr-defined]
+    return run
+
+
+def _add_hook(hooks: dict, hook: Callable[..., Any], prepend: bool) -> _RemovableHandle:
+    handle = _RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        for k in [k for k in hooks if k != handle.id]:
+            hooks[k] = hooks.pop(k)
+    return handle
 
 
 class _RequiredParameter:
@@ -51,23 +103,54 @@ def _typename(v: Any) -> str:
     return v.type() if isinstance(v, Tensor) else type(v).__name__
 
 
-def check_hyperparameters(lr: Any = None, differentiable: bool = False, **nonnegative: float) -> None:
-    """PyTorch's checks, in the order given: a learning rate and the named values must not be
-    negative (``eps`` is called epsilon in the message); ``differentiable`` is not supported."""
-    if isinstance(lr, (int, float)) and lr < 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
+_UNSET = object()
+
+
+def check_hyperparameters(lr: Any = _UNSET, differentiable: bool = False, *, foreach: bool | None = None,
+                          fused: bool | None = None, tensor_lr_foreach: bool = False, **nonnegative: float) -> None:
+    """PyTorch's checks, in the order given: a learning rate (a 1-element tensor, or a number:
+    ``None`` or a string fail the comparison with PyTorch's TypeError) and the named values must
+    not be negative (``eps`` is called epsilon in the message); ``differentiable`` is not
+    supported; ``fused`` and ``foreach`` exclude each other. ``tensor_lr_foreach``: Adam's refusal
+    of a tensor ``lr`` with ``foreach=True``."""
+    if lr is not _UNSET and lr is not required:
+        if isinstance(lr, Tensor):
+            if tensor_lr_foreach and foreach:
+                raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
+            if lr.numel() != 1:
+                raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
     for name, v in nonnegative.items():
         if v < 0.0:
             raise ValueError(f"Invalid {'epsilon' if name == 'eps' else name} value: {v}")
     if differentiable:
         raise NotImplementedError("differentiable=True is not supported by srcgrad optimizers")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts) and ``state`` (a dict keyed by parameter)."""
 
+    # Options that PyTorch's optimisers added over time, with the value a state dict saved
+    # without them means (PyTorch's per-class __setstate__); subclasses list theirs.
+    _option_defaults: dict[str, Any] = {"maximize": False, "foreach": None, "differentiable": False}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_step_hooks", False):
+            cls.step = _with_step_hooks(step)  # type: ignore[method-assign]
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
+        self._optimizer_step_pre_hooks: dict[int, Callable] = {}
+        self._optimizer_step_post_hooks: dict[int, Callable] = {}
+        self._optimizer_state_dict_pre_hooks: dict[int, Callable] = {}
+        self._optimizer_state_dict_post_hooks: dict[int, Callable] = {}
+        self._optimizer_load_state_dict_pre_hooks: dict[int, Callable] = {}
+        self._optimizer_load_state_dict_post_hooks: dict[int, Callable] = {}
         self.state: defaultdict[Any, dict] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
@@ -84,7 +167,7 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyperparameters (missing ones come from ``defaults``)."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
@@ -126,6 +209,32 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
 
+    # -- hooks (PyTorch's signatures; each returns a handle whose remove() unregisters) ----
+
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> _RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` before each ``step``; it may return new ``(args, kwargs)``."""
+        return _add_hook(self._optimizer_step_pre_hooks, hook, False)
+
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> _RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _add_hook(self._optimizer_step_post_hooks, hook, False)
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _RemovableHandle:
+        """``hook(optimizer)`` before ``state_dict()`` builds its result."""
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _RemovableHandle:
+        """``hook(optimizer, state_dict)``, which may return a state dict to use instead."""
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _RemovableHandle:
+        """``hook(optimizer, state_dict)`` before loading, which may return a state dict to load instead."""
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any], prepend: bool = False) -> _RemovableHandle:
+        """``hook(optimizer)`` after loading."""
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
     @staticmethod
     def _direction(p: Tensor, g: Tensor, group: dict[str, Any], wd: float) -> Tensor:
         """The gradient as the update rules read it: negated under ``maximize``, plus the
@@ -149,6 +258,8 @@ class Optimizer:
         Parameters are numbered in group order; ``step`` counters are float32 0-d tensors. The
         tensors are the live state (not copies), as in PyTorch.
         """
+        for pre in self._optimizer_state_dict_pre_hooks.values():
+            pre(self)
         index: dict[int, int] = {}
         groups = []
         start = 0
@@ -164,10 +275,19 @@ class Optimizer:
             key = index[id(p)] if isinstance(p, Tensor) else p
             state[key] = {k: (tensor(float(v)) if k == "step" and not isinstance(v, Tensor) else v)
                           for k, v in s.items()}
-        return {"state": state, "param_groups": groups}
+        result = {"state": state, "param_groups": groups}
+        for post in self._optimizer_state_dict_post_hooks.values():
+            changed = post(self, result)
+            if changed is not None:
+                result = changed
+        return result
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load state saved by ``state_dict()`` (tensors follow each parameter's dtype and device)."""
+        for pre in self._optimizer_load_state_dict_pre_hooks.values():
+            changed = pre(self, state_dict)
+            if changed is not None:
+                state_dict = changed
         groups = self.param_groups
         saved = [dict(g) for g in state_dict["param_groups"]]
         if len(groups) != len(saved):
@@ -206,9 +326,13 @@ class Optimizer:
             s["params"] = g["params"]
             if "param_names" in g and "param_names" not in s:
                 s["param_names"] = g["param_names"]
+            for k, v in self._option_defaults.items():  # a state dict from before an option existed
+                s.setdefault(k, v)
             new_groups.append(s)
         self.state = state
         self.param_groups = new_groups
+        for post in self._optimizer_load_state_dict_post_hooks.values():
+            post(self)
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("
@@ -224,3 +348,9 @@ class Optimizer:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        for name in ("step_pre", "step_post", "state_dict_pre", "state_dict_post", "load_state_dict_pre",
+                     "load_state_dict_post"):
+            self.__dict__.setdefault(f"_optimizer_{name}_hooks", {})
+        for group in self.param_groups:
+            for k, v in self._option_defaults.items():
+                group.setdefault(k, v)

@@ -15,6 +15,9 @@ class RMSprop(Optimizer):
     r"""``v = α v + (1-α) g²``; ``avg = sqrt(v - ḡ²) + eps`` (centered, ``ḡ`` the running mean of ``g``)
     or ``sqrt(v) + eps``; with momentum ``b = μ b + g / avg`` and ``p -= lr b``, else ``p -= lr g / avg``."""
 
+    _option_defaults = {"momentum": 0, "centered": False, "foreach": None, "maximize": False, "differentiable": False,
+                        "capturable": False}
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:

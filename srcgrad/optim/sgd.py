@@ -18,13 +18,16 @@ class SGD(Optimizer):
     ``g = g + momentum * b`` (Nesterov) or ``g = b``; then ``p -= lr * g``.
     """
 
+    _option_defaults = {"nesterov": False, "maximize": False, "foreach": None, "differentiable": False,
+                        "fused": False}
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
         check_hyperparameters(lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        check_hyperparameters(differentiable=differentiable)
+        check_hyperparameters(differentiable=differentiable, foreach=foreach, fused=fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
