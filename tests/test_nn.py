@@ -1000,3 +1000,95 @@ def test_hardtanh_and_relu6_modules():
     np.testing.assert_array_equal(nn.ReLU6()(x).detach().numpy(), [0, 0, 0, 0.5, 3, 6])
     with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
         nn.Hardtanh(2.0, 1.0)
+
+
+def test_init_samplers_and_deprecated_names():
+    import warnings
+    sg.manual_seed(0)
+    w = sg.empty(200, 300)
+    assert nn.init.trunc_normal_(w, mean=0.1, std=0.5, a=-0.6, b=0.9) is w
+    a = w.numpy()
+    assert a.min() >= -0.6 and a.max() <= 0.9 and abs(a.mean() - 0.12) < 0.02  # the truncated N(0.1, 0.25)'s mean
+    q = nn.init.orthogonal_(sg.empty(4, 6), gain=2).numpy()
+    np.testing.assert_allclose(q @ q.T, 4 * np.eye(4), atol=1e-5)
+    q = nn.init.orthogonal_(sg.empty(6, 3, 2)).numpy().reshape(6, 6)
+    np.testing.assert_allclose(q.T @ q, np.eye(6), atol=1e-5)
+    c = nn.init.dirac_(sg.empty(4, 2, 3, 3), groups=2).numpy()
+    np.testing.assert_array_equal(c[:, :, 1, 1], [[1, 0], [0, 1], [1, 0], [0, 1]])
+    assert c.sum() == 4
+    s = nn.init.sparse_(sg.empty(5, 4), 0.4).numpy()
+    np.testing.assert_array_equal((s == 0).sum(0), [2, 2, 2, 2])
+    with pytest.raises(ValueError, match="Only tensors with 2 or more dimensions are supported"):
+        nn.init.orthogonal_(sg.empty(3))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        np.testing.assert_array_equal(nn.init.eye(sg.empty(2, 2)).numpy(), np.eye(2))
+        nn.init.normal(sg.empty(2))
+        nn.Linear(0, 3)
+    assert [str(w.message) for w in seen] == ["`nn.init.eye` is now deprecated in favor of `nn.init.eye_`.",
+                                               "`nn.init.normal` is now deprecated in favor of `nn.init.normal_`.",
+                                               "Initializing zero-element tensors is a no-op"]
+    assert seen[0].category is FutureWarning
+
+
+def test_forward_hooks_with_kwargs_and_prepend():
+    m = nn.Linear(2, 2)
+    calls = []
+    h = m.register_forward_pre_hook(lambda mod, args, kwargs: ((args[0] * 0,), kwargs), with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, kwargs, out: calls.append(("kw", kwargs)), with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, out: calls.append("first"), prepend=True)
+    out = m(sg.ones(1, 2))
+    close(out, m.bias.detach().numpy()[None])  # the pre-hook zeroed the input
+    assert calls == ["first", ("kw", {})]
+    h.remove()
+    assert m._forward_hooks_with_kwargs == {next(k for k in m._forward_hooks if k in m._forward_hooks_with_kwargs)}
+    m.register_forward_pre_hook(lambda mod, args, kwargs: 3, with_kwargs=True)
+    with pytest.raises(RuntimeError, match=r"must return None or a tuple of \(new_args, new_kwargs\)"):
+        m(sg.ones(1, 2))
+    with pytest.raises(TypeError, match="nn.Module.to only accepts floating point or complex dtypes, but got "
+                                        "desired dtype=torch.int64"):
+        nn.Linear(2, 2).to(sg.int64)
+
+
+def test_container_operations_as_pytorch():
+    pd = nn.ParameterDict({"a": nn.Parameter(sg.ones(1))})
+    with pytest.raises(AttributeError, match="'ParameterDict' object has no attribute 'zz'"):
+        pd["zz"]
+    assert pd.get("zz") is None and pd.get("a") is pd["a"]
+    assert pd.setdefault("b", sg.zeros(2)) is pd["b"] and list(pd.copy().keys()) == ["a", "b"]
+    assert isinstance(pd.pop("a"), nn.Parameter) and list(pd) == ["b"]
+    pl = nn.ParameterList([sg.ones(1), sg.zeros(2)])
+    part = pl[0:1]
+    assert isinstance(part, nn.ParameterList) and len(part) == 1 and part[0] is pl[0]
+    same = pl
+    pl += [sg.ones(3)]
+    assert pl is same and len(pl) == 3
+    s = nn.Sequential(nn.ReLU(), nn.Tanh())
+    twice = s * 2
+    assert isinstance(twice, nn.Sequential) and len(twice) == 4 and twice[0] is twice[2] and len(2 * s) == 4
+    with pytest.raises(ValueError, match="Non-positive multiplication factor 0"):
+        s * 0
+    same = s
+    s += nn.Sequential(nn.Sigmoid())
+    assert s is same and len(s) == 3
+    with pytest.raises(AssertionError, match="module should be of type"):
+        s.insert(0, 3)
+    with pytest.raises(TypeError, match="ModuleDict.update should be called with an iterable of key/value pairs, "
+                                        "but got int"):
+        nn.ModuleDict().update(3)
+    with pytest.raises(TypeError, match="unflattened_size must be a tuple of ints, but found type int"):
+        nn.Unflatten(1, 3)
+
+
+def test_clip_grads_with_norm_and_mixed_dtype_total_norm():
+    a = sg.ones(2, requires_grad=True)
+    b = sg.ones(2, dtype=sg.float64, requires_grad=True)
+    (a.sum() + b.sum()).backward()
+    total = nn.utils.clip_grad_norm_([a, b], 1.0)
+    assert total.dtype == sg.float64  # stack promotes, as PyTorch's
+    close(total, 2.0, tol=1e-6)
+    close(a.grad, [0.5, 0.5], tol=1e-6)
+    close(b.grad, [0.5, 0.5], tol=1e-6)
+    a.grad = sg.tensor([3.0, 4.0])
+    nn.utils.clip_grads_with_norm_([a], 1.0, nn.utils.get_total_norm([a.grad]))
+    close(a.grad, [0.6, 0.8], tol=1e-5)

@@ -28,7 +28,7 @@ def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0, error_if_n
         return tensor(0.0)
     norm_type = float(norm_type)
     with no_grad():
-        total = _norm(stack([_norm(t, norm_type).to(tensors[0].dtype) for t in tensors]), norm_type)
+        total = _norm(stack([_norm(t, norm_type) for t in tensors]), norm_type)  # (stack promotes dtypes)
     if error_if_nonfinite and (bool(total.isnan()) or bool(total.isinf())):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
                            "so it cannot be clipped. To disable this error and scale the gradients by the "
@@ -47,11 +47,22 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if not grads:
         return tensor(0.0)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    _scale(grads, max_norm, total)
+    return total
+
+
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, total_norm: Tensor,
+                          foreach: bool | None = None) -> None:
+    """Scale gradients in place by ``min(1, max_norm / (total_norm + 1e-6))`` (the second half of
+    ``clip_grad_norm_``, for a ``total_norm`` computed elsewhere, e.g. with ``get_total_norm``)."""
+    _scale(_grads(parameters), max_norm, total_norm)
+
+
+def _scale(grads: list[Tensor], max_norm: float, total_norm: Tensor) -> None:
     with no_grad():
-        coef = (float(max_norm) / (total + 1e-6)).clamp(max=1.0)
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(coef.to(g.dtype))
-    return total
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:

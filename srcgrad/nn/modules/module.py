@@ -42,13 +42,16 @@ class _RemovableHandle:
 
     _next = 0
 
-    def __init__(self, hooks: dict) -> None:
+    def __init__(self, hooks: dict, extra: set | None = None) -> None:
         self.hooks = hooks
+        self.extra = extra  # a set of ids that also forgets this one
         self.id = _RemovableHandle._next
         _RemovableHandle._next += 1
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+        if self.extra is not None:
+            self.extra.discard(self.id)
 
     def __enter__(self) -> _RemovableHandle:
         return self
@@ -75,6 +78,7 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = set()  # ids of hooks that take the keyword arguments too
 
     # -- forward -------------------------------------------------------------
 
@@ -84,28 +88,47 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._forward_pre_hooks and not self._forward_hooks:
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            r = hook(self, args)
-            if r is not None:
-                args = r if isinstance(r, tuple) else (r,)
+        with_kwargs = self.__dict__.get("_forward_hooks_with_kwargs", ())
+        for k, hook in list(self._forward_pre_hooks.items()):
+            if k in with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {r}.")
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            r = hook(self, args, out)
+        for k, hook in list(self._forward_hooks.items()):
+            r = hook(self, args, kwargs, out) if k in with_kwargs else hook(self, args, out)
             if r is not None:
                 out = r
         return out
 
-    def register_forward_hook(self, hook: Callable) -> _RemovableHandle:
-        """``hook(module, args, output)`` runs after ``forward``; a non-None result replaces the output."""
-        h = _RemovableHandle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
+    def _add_forward_hook(self, hooks: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool) -> _RemovableHandle:
+        kw_ids = self.__dict__.setdefault("_forward_hooks_with_kwargs", set())
+        h = _RemovableHandle(hooks, kw_ids)
+        hooks[h.id] = hook
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        if with_kwargs:
+            kw_ids.add(h.id)
         return h
 
-    def register_forward_pre_hook(self, hook: Callable) -> _RemovableHandle:
-        """``hook(module, args)`` runs before ``forward``; a non-None result replaces the arguments."""
-        h = _RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[h.id] = hook
-        return h
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> _RemovableHandle:
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` ``with_kwargs``) runs
+        after ``forward``; a non-None result replaces the output. ``prepend`` runs it first."""
+        return self._add_forward_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; a non-None result replaces the arguments
+        (``with_kwargs``: ``hook(module, args, kwargs)`` may return ``(args, kwargs)``)."""
+        return self._add_forward_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
     # -- registration ----------------------------------------------------------
 
@@ -351,6 +374,11 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Move and/or cast parameters and buffers (floating point ones only for a dtype)."""
+        for d in [*args, kwargs.get("dtype")]:
+            if _is_dtype(d) and not d.is_floating_point:
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                                f"dtype={d}")
+
         def convert(t: Tensor) -> Tensor:
             a = [x for x in args if not (_is_dtype(x) and not t.is_floating_point())]
             kw = dict(kwargs)
