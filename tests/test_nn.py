@@ -1092,3 +1092,35 @@ def test_clip_grads_with_norm_and_mixed_dtype_total_norm():
     a.grad = sg.tensor([3.0, 4.0])
     nn.utils.clip_grads_with_norm_([a], 1.0, nn.utils.get_total_norm([a.grad]))
     close(a.grad, [0.6, 0.8], tol=1e-5)
+
+
+def test_full_backward_hooks_as_pytorch():
+    m = nn.Linear(3, 2)
+    seen = []
+    h = m.register_full_backward_hook(lambda mod, gi, go: seen.append((mod, gi, go)))
+    x = sg.tensor(RNG.standard_normal((4, 3)), dtype=sg.float32, requires_grad=True)
+    m(x).sum().backward()
+    (mod, grad_input, grad_output), = seen
+    assert mod is m and isinstance(grad_input, tuple) and len(grad_input) == 1 and len(grad_output) == 1
+    close(grad_output[0], np.ones((4, 2)))
+    close(grad_input[0], x.grad.numpy())
+    close(x.grad, np.ones((4, 2)) @ m.weight.detach().numpy(), tol=1e-6)
+    h.remove()
+    # a hook may replace grad_input; a pre-hook grad_output
+    m.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0,))
+    m.register_full_backward_pre_hook(lambda mod, go: (go[0] * 10,))
+    x.grad = None
+    m.zero_grad()
+    y = m(x)
+    assert y.grad_fn.name() == "BackwardHookFunctionBackward"
+    y.sum().backward()
+    close(x.grad, np.zeros((4, 3)))
+    close(m.bias.grad, [40.0, 40.0])  # 4 rows of 10
+    # no input needs a gradient: the hook fires with the output gradients, grad_input (None,)
+    m2 = nn.Linear(3, 2)
+    got = []
+    m2.register_full_backward_hook(lambda mod, gi, go: got.append(gi))
+    with pytest.warns(UserWarning, match="Full backward hook is firing when gradients are computed with respect to "
+                                         "module outputs"):
+        m2(sg.ones(1, 3)).sum().backward()
+    assert got == [(None,)]

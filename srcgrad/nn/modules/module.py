@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ...grad_mode import no_grad
+from ...autograd.function import Function
+from ...grad_mode import is_grad_enabled, no_grad
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -60,6 +62,76 @@ class _RemovableHandle:
         self.remove()
 
 
+class BackwardHookFunction(Function):
+    """Identity on a module's tensor inputs (``side`` "inputs") or outputs ("outputs"), whose
+    backward runs the module's backward hooks, as PyTorch's function of that name: on the
+    outputs' side it sees ``grad_output`` and runs the pre-hooks; on the inputs' side it sees
+    ``grad_input`` and runs the full backward hooks (on the outputs' side when no input needs a
+    gradient)."""
+
+    @staticmethod
+    def forward(ctx: Any, state: dict, side: str, *xs: Tensor) -> tuple:
+        ctx.state, ctx.side = state, side
+        return xs
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> tuple:
+        state = ctx.state
+        module = state["module"]
+        if ctx.side == "inputs":
+            grad_input = list(state["template"])
+            for k, g in zip(state["positions"], grads):
+                grad_input[k] = g
+            grad_input = _run_backward_hooks(module, tuple(grad_input), state["grad_output"])
+            return (None, None, *(grad_input[k] for k in state["positions"]))
+        for hook in list(module.__dict__.get("_backward_pre_hooks", {}).values()):
+            r = hook(module, grads)
+            if r is not None:
+                grads = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+        state["grad_output"] = grads
+        if not state["positions"] and module.__dict__.get("_backward_hooks"):
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
+                          "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",
+                          stacklevel=2)
+            _run_backward_hooks(module, state["template"], grads)
+        return (None, None, *grads)
+
+
+def _run_backward_hooks(module: Module, grad_input: tuple, grad_output: Any) -> tuple:
+    for hook in list(module.__dict__.get("_backward_hooks", {}).values()):
+        r = hook(module, grad_input, grad_output)
+        if r is not None:
+            r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+            if len(r) != len(grad_input):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(r)}, but "
+                                   f"expected {len(grad_input)}")
+            grad_input = r
+    return grad_input
+
+
+def _call_with_backward_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
+    """``module.forward`` between the two identity Functions that run its backward hooks."""
+    if not is_grad_enabled():
+        return module.forward(*args, **kwargs)
+    positions = [k for k, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    state = {"module": module, "positions": positions, "template": (None,) * len(args), "grad_output": None}
+    if positions:
+        wrapped = BackwardHookFunction.apply(state, "inputs", *(args[k] for k in positions))
+        args = list(args)
+        for k, w in zip(positions, wrapped):
+            args[k] = w
+        args = tuple(args)
+    out = module.forward(*args, **kwargs)
+    single = isinstance(out, Tensor)
+    outs = (out,) if single else out
+    if not (isinstance(outs, tuple) and all(isinstance(o, Tensor) for o in outs)
+            and any(o.requires_grad for o in outs)):
+        return out
+    hooked = BackwardHookFunction.apply(state, "outputs", *outs)
+    return hooked[0] if single else tuple(hooked)
+
+
 class Module:
     """Base class of all layers: assign ``Parameter``s, tensors registered with
     ``register_buffer`` and sub-``Module``s as attributes; define ``forward``."""
@@ -87,6 +159,8 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._forward_pre_hooks and not self._forward_hooks:
+            if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+                return _call_with_backward_hooks(self, args, kwargs)
             return self.forward(*args, **kwargs)
         with_kwargs = self.__dict__.get("_forward_hooks_with_kwargs", ())
         for k, hook in list(self._forward_pre_hooks.items()):
@@ -101,7 +175,10 @@ class Module:
                 r = hook(self, args)
                 if r is not None:
                     args = r if isinstance(r, tuple) else (r,)
-        out = self.forward(*args, **kwargs)
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            out = _call_with_backward_hooks(self, args, kwargs)
+        else:
+            out = self.forward(*args, **kwargs)
         for k, hook in list(self._forward_hooks.items()):
             r = hook(self, args, kwargs, out) if k in with_kwargs else hook(self, args, out)
             if r is not None:
@@ -129,6 +206,19 @@ class Module:
         """``hook(module, args)`` runs before ``forward``; a non-None result replaces the arguments
         (``with_kwargs``: ``hook(module, args, kwargs)`` may return ``(args, kwargs)``)."""
         return self._add_forward_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> _RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` once the gradients for the module's positional
+        tensor inputs are computed (``None`` for inputs that need none); it may return new
+        ``grad_input``. With no input needing a gradient it fires with the output gradients."""
+        hooks = self.__dict__.setdefault("_backward_hooks", OrderedDict())
+        return self._add_forward_hook(hooks, hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> _RemovableHandle:
+        """``hook(module, grad_output)`` when the gradients for the module's outputs are computed; it may
+        return new ``grad_output``."""
+        hooks = self.__dict__.setdefault("_backward_pre_hooks", OrderedDict())
+        return self._add_forward_hook(hooks, hook, prepend, False)
 
     # -- registration ----------------------------------------------------------
 
