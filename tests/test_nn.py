@@ -1124,3 +1124,18 @@ def test_full_backward_hooks_as_pytorch():
                                          "module outputs"):
         m2(sg.ones(1, 3)).sum().backward()
     assert got == [(None,)]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m: nn.Module(foo=1), TypeError, "Module.__init__() got an unexpected keyword argument 'foo'"),
+    (lambda m: nn.Module(1), TypeError, "Module.__init__() takes 1 positional argument but 2 were given"),
+    (lambda m: m.add_module("a.b", nn.ReLU()), KeyError, 't contain ".", got: a.b'),  # (KeyError quotes)
+    (lambda m: m.register_buffer("a.b", None), KeyError, 't contain "."'),
+    (lambda m: m.get_parameter("zz"), AttributeError, "Linear has no attribute `zz`"),
+    (lambda m: m.get_buffer("zz"), AttributeError, "Linear has no attribute `zz`"),
+    (lambda m: m.get_buffer("weight"), AttributeError, "`weight` is not a buffer"),
+])
+def test_module_errors_as_pytorch(call, error, message):
+    import re
+    with pytest.raises(error, match=re.escape(message)):
+        call(nn.Linear(2, 2))
