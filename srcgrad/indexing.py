@@ -27,11 +27,17 @@ def spec_to_index(spec: tuple, tensors: list) -> tuple:
     return tuple(out)
 
 
-def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, str]:
-    """Check ``index`` against ``shape``; return (spec, index tensors, kind).
+def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, str, bool]:
+    """Check ``index`` against ``shape``; return (spec, index tensors, kind, view).
 
-    ``as_tensor`` turns lists/arrays into srcgrad tensors. ``kind`` is the
-    PyTorch name of the op: "select" (ints only), "slice" or "index".
+    ``as_tensor`` turns lists/arrays into srcgrad tensors. ``kind`` names the op
+    as PyTorch does: "index" when an index tensor other than a 0-dim integer one
+    takes part (advanced indexing, a copy); else the last view op PyTorch applies
+    left to right ("select" for ints and 0-dim integer tensors, "slice" for a slice
+    that does not cover its dim, "unsqueeze" for None), or, when there is none,
+    "slice" for a lone slice (``x[:]``) and "alias" otherwise (``x[...]``,
+    ``x[:, :]``). ``view``: some index makes a view (so an assignment through it
+    copies into a view of the tensor, not into the tensor itself).
     """
     from .tensor import Tensor
 
@@ -41,6 +47,9 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
     for it in items:
         if isinstance(it, (list, np.ndarray)) or (isinstance(it, Tensor)):
             t = it if isinstance(it, Tensor) else as_tensor(it)
+            if t.dtype.category == 0 and not t._node.shape:
+                raise IndexError("srcgrad does not support indexing with a 0-dim bool tensor (a new dim of size "
+                                 "1 or 0); use None, or a 1-dim mask")
             if t.dtype.category == 0:
                 # A bool mask selects data-dependent positions: realise it, one index tensor per dim.
                 mask = t.detach().numpy()
@@ -49,7 +58,7 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
                 continue
             if t.dtype.category != 1:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            expanded.append(t)
+            expanded.append(("int0", t) if not t._node.shape else t)
         elif isinstance(it, (bool, np.bool_)):
             raise IndexError("srcgrad does not support indexing with a Python bool; use a bool tensor mask")
         else:
@@ -63,7 +72,8 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
     spec: list[Any] = []
     tensors: list[Any] = []
     dim = 0
-    kind = "select"
+    last = None  # the last view op PyTorch applies
+    advanced = False
     for e in expanded:
         if e is Ellipsis:
             skip = len(shape) - used
@@ -72,7 +82,7 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
             continue
         if e is None:
             spec.append(None)
-            kind = "slice" if kind == "select" else kind
+            last = "unsqueeze"
             continue
         if isinstance(e, tuple) and e and e[0] == "mask":
             if e[2][e[3]] != shape[dim]:
@@ -80,21 +90,33 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
                                  f"shape of the indexed tensor {list(shape)} at index {dim}")
             spec.append("T")
             tensors.append(e[1])
-            kind = "index"
+            advanced = True
+            dim += 1
+            continue
+        if isinstance(e, tuple) and e and e[0] == "int0":
+            # A 0-dim integer tensor selects, as an int does (PyTorch: a view); it stays a
+            # program input, so each value does not compile a program of its own.
+            _check_tensor_bounds(e[1], shape[dim], dim)
+            spec.append("T")
+            tensors.append(e[1])
+            last = "select"
             dim += 1
             continue
         if isinstance(e, Tensor):
             _check_tensor_bounds(e, shape[dim], dim)
             spec.append("T")
             tensors.append(e)
-            kind = "index"
+            advanced = True
             dim += 1
             continue
         if isinstance(e, slice):
             if e.step is not None and e.step <= 0:
                 raise ValueError("step must be greater than zero")
-            spec.append(("slice", _int_or_none(e.start), _int_or_none(e.stop), _int_or_none(e.step)))
-            kind = "slice" if kind == "select" else kind
+            a, b, c = _int_or_none(e.start), _int_or_none(e.stop), _int_or_none(e.step)
+            spec.append(("slice", a, b, c))
+            size = shape[dim]
+            if not ((c is None or c == 1) and (a is None or a == 0) and (b is None or b >= size)):
+                last = "slice"  # (PyTorch skips a slice from 0 to the end or past it: x[:], x[0:9])
             dim += 1
             continue
         try:
@@ -106,8 +128,10 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
         if not -size <= i < size:
             raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {size}")
         spec.append(i % size)
+        last = "select"
         dim += 1
-    return tuple(spec), tensors, kind
+    kind = "index" if advanced else last or ("slice" if isinstance(index, slice) else "alias")
+    return tuple(spec), tensors, kind, last is not None
 
 
 def _int_or_none(v: Any) -> Any:

@@ -157,6 +157,7 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     t._version = 0
     t._base = None
     t._view = None
+    t._st = None
     node.owner = ir.weakref.ref(t)
     return t
 
@@ -169,6 +170,7 @@ def wrap(node: Node) -> Tensor:
     t._version = 0
     t._base = None
     t._view = None
+    t._st = None
     return t
 
 
@@ -218,8 +220,10 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array that records the ops applied to it."""
 
-    # _base: the tensor whose `.data` this is; _view: (base, index spec) of a basic-indexing view
-    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "__weakref__")
+    # _base: the storage this tensor shares with its detach()/.data aliases; _view: (base, index
+    # spec, index tensors) of a view that in-place ops write through to; _st: the strides PyTorch
+    # would give this tensor, None for contiguous ones (see _strides_of)
+    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_st", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -383,10 +387,10 @@ class Tensor:
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         """As PyTorch would say for this tensor: False for transposed, expanded and strided views."""
-        return _contiguous(self._node.shape, _strides(self._node))
+        return _layout_of(self) is None or _contiguous(self._node.shape, _strides_of(self))
 
     def stride(self, dim: int | None = None) -> Any:
-        st = _strides(self._node)
+        st = _strides_of(self)
         return st if dim is None else st[_dim(dim, len(st))]
 
     def type(self, dtype: Any = None) -> Any:
@@ -507,6 +511,7 @@ class Tensor:
         """A tensor that shares this one's storage and version counter, outside autograd:
         in-place changes of either show in the other (PyTorch's ``detach``)."""
         t = self._detached()
+        t._st = _layout_of(self)  # (the same storage, so the same strides)
         _share(t, self, own_version=False)
         return t
 
@@ -529,6 +534,7 @@ class Tensor:
         """Like ``detach()``, but with a version counter of its own: in-place changes made
         through ``.data`` are not seen by autograd's version checks (as in PyTorch)."""
         t = self._detached()
+        t._st = _layout_of(self)
         _share(t, self, own_version=True)
         return t
 
@@ -536,6 +542,7 @@ class Tensor:
     def data(self, other: Tensor) -> None:
         _unshare(self)
         self._replace_node(other._detached()._node, bump=False, keep_leaf=True, share=False)
+        self._st = _layout_of(other)
         _share(self, other, own_version=True)
 
     # -- in-place machinery --------------------------------------------------
@@ -569,12 +576,12 @@ class Tensor:
             _write_through(self, new, bump, opname)
         if self._view is not None and bump:
             # An in-place op on a view writes through to its base (PyTorch's CopySlices).
-            base, spec = self._view
+            base, spec, idx = self._view
             bn = base._node
             if bn.requires_grad and bn.leaf and _grad_state.enabled and not hidden:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
-            written = record("setitem", (base, wrap(new)), (spec, False))
+            written = record("setitem", (base, wrap(new)) + idx, (spec, False))
             written._node.owner = None
             base._replace_node(written._node, opname=opname, hidden=hidden)
         if tracing.ACTIVE is not None:
@@ -1105,21 +1112,65 @@ class Tensor:
             shape = tuple(total // known if s == -1 else s for s in shape)
         return shape
 
+    def _same_view(self, name: str, attrs: tuple) -> Tensor:
+        """A view op that changes nothing (``expand`` to the same shape, ``t()`` of a vector):
+        PyTorch still makes a new tensor, whose grad_fn is the op's. Without grad there is
+        nothing to tell them apart, so the tensor itself is returned (the cheap path)."""
+        if not self._node.requires_grad:
+            return self
+        out = record(name, (self,), attrs)
+        out._view = (self, _WHOLE, ())  # in-place ops on it write through to self
+        out._st = _layout_of(self)
+        return out
+
+    def _reshaped(self, shape: tuple) -> Tensor:
+        out = record("view", (self,), (shape,))
+        try:
+            st = self._st
+        except AttributeError:
+            st = _layout_of(self)
+        if st is not None:  # (views of contiguous tensors are contiguous: nothing to record)
+            out._st = ("reshape", shape, self._node.shape, st)
+        return out
+
     def reshape(self, *shape: Any) -> Tensor:
         shape = self._infer_shape(shape)
         if shape == self._node.shape:
-            return self if not self.requires_grad else record("view", (self,), (shape,))
-        return record("view", (self,), (shape,))
+            return self._same_view("view", (shape,))
+        out = record("view", (self,), (shape,))
+        try:
+            st = self._st
+        except AttributeError:
+            st = _layout_of(self)
+        if st is not None:
+            out._st = ("reshape", shape, self._node.shape, st)
+        return out
 
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], D.dtype):
             raise RuntimeError("view(dtype) is not supported by srcgrad; use .to(dtype)")
-        return record("view", (self,), (self._infer_shape(shape),))
+        shape = self._infer_shape(shape)
+        n = self._node
+        try:
+            st = new = self._st
+        except AttributeError:
+            st = new = _layout_of(self)
+        if st is not None and math.prod(shape) == math.prod(n.shape):  # (else record says the size is wrong)
+            new = _view_strides(n.shape, _strides_of(self), shape)
+            if new is None:
+                raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                                   "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        out = record("view", (self,), (shape,))
+        out._st = new
+        if shape == n.shape:
+            out._view = (self, _WHOLE, ())
+        return out
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
 
-    reshape_as = view_as
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.dim() == 0:
@@ -1127,8 +1178,10 @@ class Tensor:
         s, e = _dim(start_dim, self.dim()), _dim(end_dim, self.dim())
         if s > e:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self  # (as PyTorch: nothing to flatten)
         shape = self.shape[:s] + (math.prod(self.shape[s:e + 1]),) + self.shape[e + 1:]
-        return record("view", (self,), (tuple(shape),))
+        return self._reshaped(tuple(shape))
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         d = _dim(dim, self.dim())
@@ -1143,40 +1196,67 @@ class Tensor:
         perm = tuple(_dim(d, self.dim()) for d in dims)
         if sorted(perm) != list(range(self.dim())):
             raise RuntimeError("permute(): duplicate dims are not allowed.")
-        return record("permute", (self,), (perm,))
+        return self._permuted("permute", perm)
+
+    def _permuted(self, name: str, perm: tuple) -> Tensor:
+        out = record(name, (self,), (perm,))
+        try:
+            out._st = ("perm", perm, self._node.shape, self._st)
+        except AttributeError:
+            out._st = _taken("perm", perm, self)
+        return out
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         n = self.dim()
-        if n == 0:
-            return self
         a, b = _dim(dim0, n), _dim(dim1, n)
+        if n == 0:
+            return self._same_view("transpose", ((),))
         perm = list(range(n))
         perm[a], perm[b] = perm[b], perm[a]
-        return record("transpose", (self,), (tuple(perm),))
+        return self._permuted("transpose", tuple(perm))
 
     swapaxes = transpose
 
     def t(self) -> Tensor:
-        if self.dim() > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
-        if self.dim() < 2:
-            return self
-        return record("t", (self,), ((1, 0),))
+        n = self._node
+        nd = len(n.shape)
+        if nd == 2:
+            out = record("t", (self,), ((1, 0),))
+            try:
+                out._st = ("perm", (1, 0), n.shape, self._st)
+            except AttributeError:
+                out._st = _taken("perm", (1, 0), self)
+            return out
+        if nd > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+        return self._same_view("t", (tuple(range(nd)),))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - the PyTorch name
         if self.dim() < 2:
-            return self
-        return record("permute", (self,), (tuple(reversed(range(self.dim()))),))
+            return self._same_view("permute", (tuple(range(self.dim())),))
+        return self._permuted("permute", tuple(reversed(range(self.dim()))))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
+        if self.dim() < 2:
+            if self.dim() == 0:
+                return self  # (PyTorch: deprecated on 0-dim tensors, where it is the identity)
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                               f"{self.dim()}-D tensor.")
         return self.transpose(-2, -1)
 
     def unsqueeze(self, dim: int) -> Tensor:
         d = _dim(dim, self.dim() + 1)
         shape = self.shape[:d] + (1,) + self.shape[d:]
-        return record("unsqueeze", (self,), (tuple(shape),))
+        out = record("unsqueeze", (self,), (tuple(shape),))
+        try:
+            st = self._st
+        except AttributeError:
+            st = _layout_of(self)
+        if st is not None:
+            out._st = ("unsqueeze", d, self._node.shape, st)
+        return out
 
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
@@ -1184,15 +1264,20 @@ class Tensor:
         else:
             dims = tuple(d for d in _dims(dim, self.dim()) if self.shape[d] == 1)
         shape = tuple(s for i, s in enumerate(self.shape) if i not in dims)
-        return record("squeeze" if dim is None else "squeeze_dim", (self,), (shape,))
+        out = record("squeeze" if dim is None else "squeeze_dim", (self,), (shape,))
+        if _layout_of(self) is not None:
+            out._st = _taken("squeeze", dims, self)
+        return out
 
     def expand(self, *sizes: Any) -> Tensor:
         sizes = _shape_arg(sizes)
         lead = len(sizes) - self.dim()
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-        if shape == tuple(self.shape):
-            return self
-        return record("expand", (self,), (shape,))
+        if shape == self._node.shape:
+            return self._same_view("expand", (shape,))
+        out = record("expand", (self,), (shape,))
+        out._st = _taken("expand", shape, self)
+        return out
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
@@ -1223,7 +1308,9 @@ class Tensor:
         out, start = [], 0
         for s in sizes:
             spec = (("slice", None, None, None),) * d + (("slice", start, start + s, None),)
-            out.append(record("split", (self,), (spec,)))
+            t = record("split", (self,), (spec,))
+            t._st = _taken("index", spec, self)
+            out.append(t)
             start += s
         return tuple(out)
 
@@ -1239,7 +1326,8 @@ class Tensor:
         for i in range(self.shape[d]):
             spec = (("slice", None, None, None),) * d + (i,)
             t = record("unbind", (self,), (spec,))
-            t._view = (self, spec)  # views of self, as select's
+            t._view = (self, spec, ())  # views of self, as select's
+            t._st = _taken("index", spec, self)
             out.append(t)
         return tuple(out)
 
@@ -1253,7 +1341,9 @@ class Tensor:
         start = start + size if start < 0 else start
         if length < 0 or start < 0 or start + length > size:
             raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-        return self[(slice(None),) * d + (slice(start, start + length),)]
+        # a slice (SliceBackward0) even where it covers the whole dim
+        spec = (("slice", None, None, None),) * d + (("slice", start, start + length, None),)
+        return self._basic_view("slice", spec)
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
@@ -1270,12 +1360,12 @@ class Tensor:
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
-        return self[(slice(None),) * d + (index,)]
+        index = index if isinstance(index, Tensor) else tensor(index)
+        return self[(slice(None),) * d + (index if index.dim() else index.reshape(1),)]  # (0-dim: the dim stays)
 
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """Itself, or a copy (``CloneBackward0``) where PyTorch's strides would not be contiguous."""
-        n = self._node
-        if n.op in _STRIDED_OPS and not _contiguous(n.shape, _strides(n)):
+        if _layout_of(self) is not None and not _contiguous(self._node.shape, _strides_of(self)):
             return record("clone", (self,))
         return self
 
@@ -1284,30 +1374,52 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         from .indexing import normalize
-        spec, tensors, kind = normalize(index, self._node.shape, tensor)
-        if all(s == ("slice", None, None, None) or s == "..." for s in spec):
-            return self
-        out = record(kind, (self,) + tuple(tensors), (spec,))
-        if not tensors:  # basic indexing gives a view: in-place ops on it write through to self
-            out._view = (self, spec)
+        spec, tensors, kind, _ = normalize(index, self._node.shape, tensor)
+        if kind == "index":  # advanced indexing: a copy
+            return record("index", (self,) + tuple(tensors), (spec,))
+        if kind == "alias":  # x[...], x[:, :]
+            return self._same_view("identity", ())
+        if kind == "slice" and len(spec) == 1 and spec[0][1:] == (None, None, None):  # x[:]
+            return self._same_view("slice", (spec,))
+        return self._basic_view(kind, spec, tuple(tensors))
+
+    def _basic_view(self, kind: str, spec: tuple, tensors: tuple = ()) -> Tensor:
+        """A view by basic indexing; ``kind`` is the last op PyTorch would apply (its grad_fn)."""
+        if kind == "unsqueeze":
+            # slicing and selecting first, then the new dims (UnsqueezeBackward0)
+            inner = all(s is None or s == "..." or (isinstance(s, tuple) and s[1:] == (None, None, None))
+                        for s in spec)
+            src = self if inner else record(
+                "select" if any(s == "T" or isinstance(s, int) for s in spec) else "slice",
+                (self,) + tensors, (tuple(s for s in spec if s is not None),))
+            out = record("unsqueeze", (src,), (_unsqueezed_shape(spec, self._node.shape, src._node.shape),))
+        else:
+            out = record(kind, (self,) + tensors, (spec,))
+        out._view = (self, spec, tensors)  # in-place ops on it write through to self
+        try:
+            out._st = ("index", spec, self._node.shape, self._st)
+        except AttributeError:
+            out._st = _taken("index", spec, self)
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
         from .indexing import normalize
-        spec, tensors, _ = normalize(index, self._node.shape, tensor)
-        if tensors:  # advanced indexing: index_put_
-            self._inplace("index_put", value, *tensors, attrs=(spec, False))
-            return
+        spec, tensors, kind, view = normalize(index, self._node.shape, tensor)
         n = self._node
-        if n.requires_grad and n.leaf and _grad_state.enabled \
-                and not all(s == ("slice", None, None, None) or s == "..." for s in spec):
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
-        self._inplace("setitem", value, attrs=(spec, False))
+        if n.requires_grad and n.leaf and _grad_state.enabled:
+            # PyTorch copies into a view of self where some index makes one (ints, 0-dim index
+            # tensors, slices that do not cover their dim, None); else into self itself.
+            if view:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        # index_put_ on self (IndexPutBackward0), or a copy into a view of self (CopySlices)
+        self._inplace("index_put" if kind == "index" and not view else "setitem", value, *tensors,
+                      attrs=(spec, False))
 
     def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
         from .indexing import normalize
-        spec, tensors, _ = normalize(tuple(indices), self._node.shape, tensor)
+        spec, tensors, _, _ = normalize(tuple(indices), self._node.shape, tensor)
         return self._inplace("index_put", values, *tensors, attrs=(spec, bool(accumulate)))
 
     def _index_add_args(self, dim: int, index: Any, source: Any, alpha: Any) -> tuple:
@@ -1411,9 +1523,25 @@ def _TORCH_NAMES() -> dict:  # noqa: N802
     return TORCH_TYPE_NAMES
 
 
-# -- strides, as PyTorch would have them (for is_contiguous/contiguous/stride) ----------
+# -- strides, as PyTorch would have them (is_contiguous, contiguous, stride, view) -------------
+#
+# Only view ops give a tensor other strides than the contiguous ones of its shape. A view
+# records, in the new tensor's `_st`, how it was taken: (how, argument, input shape, input's
+# `_st`); `_strides_of` works the strides out when they are first asked for, and keeps them.
+# A tensor whose `_st` is None is contiguous: the common case costs one attribute.
 
-_STRIDED_OPS = frozenset(("permute", "transpose", "t", "expand", "slice", "select", "unbind"))
+
+def _layout_of(t: Tensor) -> Any:
+    try:
+        return t._st
+    except AttributeError:  # a tensor made outside record()/wrap() (nn.Parameter): contiguous
+        t._st = None
+        return None
+
+
+def _taken(how: str, arg: Any, src: Tensor) -> tuple:
+    """``_st`` of a view taken from ``src``."""
+    return (how, arg, src._node.shape, _layout_of(src))
 
 
 def _dense_strides(shape: tuple) -> tuple:
@@ -1424,37 +1552,131 @@ def _dense_strides(shape: tuple) -> tuple:
     return tuple(reversed(out))
 
 
-def _strides(n: Node) -> tuple:
-    """The strides PyTorch's view ops would give ``n``: permutations, expansions and basic
-    indexing of a tensor are views; every other op makes a fresh, contiguous tensor."""
-    op = n.op
-    if op not in _STRIDED_OPS or not n.inputs:
-        return _dense_strides(n.shape)
-    src = n.inputs[0]
-    st = _strides(src)
-    if op in ("permute", "transpose", "t"):
-        return tuple(st[p] for p in n.attrs[0])
-    if op == "expand":
-        lead = len(n.shape) - len(src.shape)
-        return tuple(0 if i < lead or src.shape[i - lead] != s else st[i - lead]
-                     for i, s in enumerate(n.shape))
-    spec = n.attrs[0]
-    if any(s == "T" or s == "..." for s in spec):
-        return _dense_strides(n.shape)
-    out, k = [], 0
+def _strides_of(t: Tensor) -> tuple:
+    st = _layout_of(t)
+    if st is None:
+        return _dense_strides(t._node.shape)
+    if type(st[0]) is not str:
+        return st
+    chain = []
+    while st is not None and type(st[0]) is str:  # (a loop: chains of views can be long)
+        chain.append(st)
+        st = st[3]
+    strides = _dense_strides(chain[-1][2]) if st is None else st
+    for how, arg, shape, _ in reversed(chain):
+        strides = _VIEW_STRIDES[how](shape, strides, arg)
+    t._st = strides if strides else None
+    return strides
+
+
+def _index_strides(shape: tuple, st: tuple, spec: tuple) -> tuple:
+    """Basic indexing (ints and 0-dim index tensors "T", slices, None, "...") applied left to right."""
+    consumed = sum(1 for s in spec if s is not None and s != "...")
+    out: list = []
+    k = 0
     for s in spec:
-        if s is None:
-            out.append(0)
+        if s is None:  # unsqueeze before the next dim of the input
+            out.append(shape[k] * st[k] if k < len(shape) else 1)
+        elif s == "...":
+            skip = len(shape) - consumed
+            out.extend(st[k:k + skip])
+            k += skip
         elif isinstance(s, tuple):
             out.append(st[k] * (s[3] or 1))
             k += 1
         else:
             k += 1
     out.extend(st[k:])
-    return tuple(out) if len(out) == len(n.shape) else _dense_strides(n.shape)
+    return tuple(out)
+
+
+def _expand_strides(shape: tuple, st: tuple, sizes: tuple) -> tuple:
+    """ATen's inferExpandGeometry."""
+    if not shape:
+        return (0,) * len(sizes)
+    out = [0] * len(sizes)
+    lead = len(sizes) - len(shape)
+    for i in range(len(sizes) - 1, -1, -1):
+        d = i - lead
+        size = shape[d] if d >= 0 else 1
+        stride = st[d] if d >= 0 else sizes[i + 1] * out[i + 1]
+        out[i] = 0 if size != sizes[i] else stride
+    return tuple(out)
+
+
+def _view_strides(shape: tuple, st: tuple, new: tuple) -> tuple | None:
+    """ATen's computeStride: the strides of a view of ``new`` shape, or None where no view of
+    these strides has that shape (a dim of it would span two contiguous subspaces)."""
+    if not shape:
+        return (1,) * len(new)
+    numel = math.prod(shape)
+    if numel == 0:
+        return tuple(st) if tuple(shape) == tuple(new) else _dense_strides(new)
+    out = [0] * len(new)
+    view_d = len(new) - 1
+    chunk_base = st[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or (shape[d - 1] != 1 and st[d - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or new[view_d] == 1):
+                out[view_d] = view_numel * chunk_base
+                view_numel *= new[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_base = st[d - 1]
+                tensor_numel = view_numel = 1
+    return tuple(out) if view_d == -1 else None
+
+
+def _reshape_strides(shape: tuple, st: tuple, new: tuple) -> tuple:
+    # reshape is a view where one is possible, else a (contiguous) copy
+    v = _view_strides(shape, st, new)
+    return _dense_strides(new) if v is None else v
+
+
+def _unsqueeze_strides(shape: tuple, st: tuple, d: int) -> tuple:
+    return st[:d] + (shape[d] * st[d] if d < len(shape) else 1,) + st[d:]
+
+
+_VIEW_STRIDES = {
+    "perm": lambda shape, st, perm: tuple(st[p] for p in perm),
+    "index": _index_strides,
+    "expand": _expand_strides,
+    "reshape": _reshape_strides,
+    "unsqueeze": _unsqueeze_strides,
+    "squeeze": lambda shape, st, dims: tuple(s for i, s in enumerate(st) if i not in dims),
+}
+
+
+_WHOLE = ("...",)  # the index spec of a whole tensor (writing back a view that changes nothing)
+
+
+def _unsqueezed_shape(spec: tuple, shape: tuple, inner: tuple) -> tuple:
+    """The shape of ``x[spec]`` (basic indexing) from ``inner``, that of ``x`` indexed without
+    the Nones of ``spec``."""
+    consumed = sum(1 for s in spec if s is not None and s != "...")
+    out: list = []
+    k = 0
+    for s in spec:
+        if s is None:
+            out.append(1)
+        elif s == "...":
+            skip = len(shape) - consumed
+            out.extend(inner[k:k + skip])
+            k += skip
+        elif isinstance(s, tuple):
+            out.append(inner[k])
+            k += 1
+    out.extend(inner[k:])
+    return tuple(out)
 
 
 def _contiguous(shape: tuple, strides: tuple) -> bool:
+    if 0 in shape:
+        return True
     expected = 1
     for size, st in zip(reversed(shape), reversed(strides)):
         if size == 1:

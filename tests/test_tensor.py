@@ -1307,3 +1307,137 @@ def test_known_out_of_range_indices_and_bad_sizes_raise_as_pytorch():
     if torch.__name__ == "srcgrad":  # (PyTorch writes the rows before the bad one; srcgrad changes nothing)
         assert z._version == 0 and z.tolist() == [[0.0, 0.0]] * 3
     np.testing.assert_array_equal(torch.arange(6.).narrow(0, -2, 2).numpy(), [4, 5])
+
+
+# ---------------------------------------------------------------------------
+# views that change nothing, and view() against the strides PyTorch would have
+
+
+@pytest.mark.parametrize("make, grad_fn", [
+    (lambda x: x.expand(*x.shape), "ExpandBackward0"),
+    (lambda x: x.expand(-1, -1), "ExpandBackward0"),
+    (lambda x: x.expand_as(torch.zeros(2, 3)), "ExpandBackward0"),
+    (lambda x: x.broadcast_to((2, 3)), "ExpandBackward0"),
+    (lambda x: x.reshape(2, 3), "ViewBackward0"),
+    (lambda x: x.reshape_as(x), "ViewBackward0"),
+    (lambda x: x.view(2, 3), "ViewBackward0"),
+    (lambda x: x.view_as(x), "ViewBackward0"),
+    (lambda x: x.squeeze(), "SqueezeBackward0"),
+    (lambda x: x.squeeze(0), "SqueezeBackward1"),
+    (lambda x: x.transpose(1, 1), "TransposeBackward0"),
+    (lambda x: x.permute(0, 1), "PermuteBackward0"),
+    (lambda x: x[0].t(), "TBackward0"),
+    (lambda x: x[0, 0].t(), "TBackward0"),
+    (lambda x: x[0, 0].transpose(0, -1), "TransposeBackward0"),
+    (lambda x: x[0, 0].expand(()), "ExpandBackward0"),
+    (lambda x: x[0, 0].flatten(), "ViewBackward0"),
+    (lambda x: x.narrow(1, 0, 3), "SliceBackward0"),
+])
+@pytest.mark.parametrize("leaf", [True, False])
+def test_views_that_change_nothing_are_new_tensors_with_their_grad_fn(make, grad_fn, leaf):
+    w = torch.arange(1.0, 7.0).reshape(2, 3).requires_grad_()
+    x = w if leaf else w * 1
+    out = make(x)
+    assert out is not x and out.grad_fn.name() == grad_fn
+    (out * torch.arange(2.0, 2.0 + out.numel()).reshape(out.shape)).sum().backward()
+    g = torch.zeros(6)
+    g[:out.numel()] = torch.arange(2.0, 2.0 + out.numel())
+    assert w.grad.tolist() == g.reshape(2, 3).tolist()
+
+
+def test_ops_that_return_self_as_pytorch_does():
+    x = torch.ones(2, 3, requires_grad=True)
+    assert x.contiguous() is x and x.to(torch.float32) is x and x.float() is x and x.cpu() is x
+    assert x.flatten(1, 1) is x and x.flatten(-1) is x and x[0].flatten() is not x[0]
+    v = torch.ones(3, requires_grad=True)
+    assert v.flatten() is v and v.flatten(0, 0) is v
+    s = torch.tensor(2.0, requires_grad=True)
+    assert s.mT is s
+    with pytest.raises(RuntimeError, match=r"tensor\.mT is only supported on matrices or batches of matrices\. "
+                                           r"Got 1-D tensor\."):
+        _ = v.mT
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-1, 0\], but "
+                                         r"got 1\)"):
+        s.transpose(0, 1)
+
+
+def test_in_place_through_a_view_that_changes_nothing_writes_the_tensor():
+    w = torch.arange(1.0, 7.0).reshape(2, 3).requires_grad_()
+    for make in (lambda y: y.expand(2, 3), lambda y: y.reshape(2, 3), lambda y: y[...], lambda y: y[:]):
+        y = w * 1
+        make(y).mul_(2)
+        assert y.tolist() == [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]]
+        assert y.grad_fn.name() == "torch::autograd::CopySlices"
+        w.grad = None
+        (y * torch.arange(1.0, 7.0).reshape(2, 3)).sum().backward()
+        assert w.grad.tolist() == [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]]
+
+
+VIEW_STRIDES = ("view size is not compatible with input tensor's size and stride (at least one dimension spans "
+                "across two contiguous subspaces). Use .reshape(...) instead.")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.arange(6.0).reshape(2, 3).t().view(-1),
+    lambda: torch.arange(6.0).reshape(2, 3).transpose(0, 1).view(6),
+    lambda: torch.arange(6.0).reshape(2, 3).t().view(6, 1),
+    lambda: torch.arange(6.0).reshape(2, 3).t().unsqueeze(0).view(-1),
+    lambda: torch.arange(6.0).reshape(2, 3).t().view_as(torch.ones(6)),
+    lambda: torch.arange(24.0).reshape(4, 6)[:, :3].view(12),
+    lambda: torch.arange(24.0).reshape(4, 6)[::2].view(12),
+    lambda: torch.arange(6.0).reshape(2, 3).expand(3, 2, 3).view(6, 3),
+    lambda: torch.ones(2, 3, 4).permute(0, 2, 1).view(2, 12),
+])
+def test_view_across_non_contiguous_dims_raises(make):
+    with pytest.raises(RuntimeError) as info:
+        make()
+    assert str(info.value) == VIEW_STRIDES
+
+
+@pytest.mark.parametrize("make, shape, stride", [
+    (lambda: torch.arange(6.0).reshape(2, 3).t().view(3, 2), (3, 2), (1, 3)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().view(3, 1, 2), (3, 1, 2), (1, 6, 3)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().view(1, 3, 2), (1, 3, 2), (3, 1, 3)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().unsqueeze(0), (1, 3, 2), (3, 1, 3)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().unsqueeze(1).squeeze(1), (3, 2), (1, 3)),
+    (lambda: torch.arange(24.0).reshape(4, 6)[:, :3].view(2, 2, 3), (2, 2, 3), (12, 6, 1)),
+    (lambda: torch.arange(24.0).reshape(4, 6)[::2].view(2, 2, 3), (2, 2, 3), (12, 3, 1)),
+    (lambda: torch.arange(24.0).reshape(4, 6)[:, ::2].view(12), (12,), (2,)),
+    (lambda: torch.arange(6.0).reshape(2, 3).expand(3, 2, 3).view(3, 6), (3, 6), (0, 1)),
+    (lambda: torch.ones(1, 3).t().view(3), (3,), (1,)),
+    (lambda: torch.ones(2, 3, 4).permute(0, 2, 1).view(2, 2, 2, 3), (2, 2, 2, 3), (12, 2, 1, 4)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().reshape(-1), (6,), (1,)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().reshape_as(torch.ones(6)), (6,), (1,)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().flatten(), (6,), (1,)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().contiguous().view(-1), (6,), (1,)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t().detach(), (3, 2), (1, 3)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t()[None], (1, 3, 2), (3, 1, 3)),
+    (lambda: torch.arange(6.0).reshape(2, 3).t()[:, None], (3, 1, 2), (1, 6, 3)),
+    (lambda: torch.arange(3.0).expand(1, 3), (1, 3), (3, 1)),
+    (lambda: torch.arange(3.0).expand(2, 1, 3), (2, 1, 3), (0, 3, 1)),
+])
+def test_views_of_non_contiguous_tensors_have_pytorch_strides(make, shape, stride):
+    out = make()
+    assert tuple(out.shape) == shape and out.stride() == stride
+
+
+def test_strides_survive_computing_the_value_and_in_place_ops():
+    y = torch.arange(6.0).reshape(2, 3).t()
+    assert y.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]  # (computed now)
+    y.mul_(2)
+    assert y.stride() == (1, 3) and not y.is_contiguous()
+    with pytest.raises(RuntimeError) as info:
+        y.view(-1)
+    assert str(info.value) == VIEW_STRIDES
+    assert y.reshape(-1).tolist() == [0.0, 6.0, 2.0, 8.0, 4.0, 10.0]
+    assert torch.ones(0, 3).t().is_contiguous() and torch.ones(0, 3).t().stride() == (1, 3)
+    with pytest.raises(RuntimeError, match=r"shape '\[5\]' is invalid for input of size 6"):
+        torch.arange(6.0).reshape(2, 3).t().view(5)
+
+
+def test_view_of_a_non_contiguous_tensor_is_differentiable():
+    w = torch.arange(24.0).reshape(4, 6).requires_grad_()
+    out = w[:, ::2].view(12)
+    assert out.grad_fn.name() == "ViewBackward0"
+    (out * torch.arange(12.0)).sum().backward()
+    assert w.grad[1].tolist() == [3.0, 0.0, 4.0, 0.0, 5.0, 0.0]
