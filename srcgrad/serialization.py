@@ -3,23 +3,40 @@
 A checkpoint is a ZIP archive (NumPy's ``.npz`` layout) holding
 
 * ``srcgrad_manifest.json``: the object's structure as tagged JSON (dicts
-  with their key types, lists, tuples, ``OrderedDict``, numbers, strings,
-  bools, ``None``, dtypes, devices, and references to tensors), and
+  with their key types, ``OrderedDict``, ``Counter``, ``defaultdict`` with a
+  built-in default factory, lists, tuples, ``Size``, sets, frozensets,
+  numbers (``complex`` and NumPy scalars included), strings, bytes, bools,
+  ``None``, dtypes, devices, and references to tensors), and
 * ``tensors/<k>.npy``: one NumPy array per distinct tensor, written and read
   with ``allow_pickle=False``.
 
 Loading parses JSON and reads plain numeric arrays, nothing else: pickles
 (``torch.save`` files, ``pickle.dump`` output), object arrays, unknown tags
 and malformed archives are refused with an error that says why.
+
+A tensor that is a view with strides other than the contiguous ones of its
+shape (``x.t()``, ``x[::2]``, ``x.expand(...)``) is stored densely, with its
+strides in the manifest; it loads with those strides (``stride()``,
+``is_contiguous()`` and ``view`` answer as for the saved tensor), as its own
+storage: views that shared storage when saved do not share it when loaded.
+
+``load`` reads the archive that starts at a stream's current position and
+leaves the stream just after it, so checkpoints saved one after the other into
+one stream (or appended to one file) load one after the other.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
 import os
+import pickle
+import struct
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
@@ -27,17 +44,30 @@ import numpy as np
 from . import compiler
 from . import dtypes as D
 from .device import device as Device
-from .tensor import Tensor, tensor
+from .tensor import Size, Tensor, tensor
 
 FORMAT = "srcgrad-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: Counter, defaultdict, Size, sets, bytes, complex, NumPy scalars; version 1 files still load
 MANIFEST = "srcgrad_manifest.json"
 _MAX_DEPTH = 200
 _NUMERIC_KINDS = "biuf"
 
 
-class UnpicklingError(RuntimeError):
-    """Raised when a file is not a srcgrad checkpoint or does not pass validation."""
+class UnpicklingError(pickle.UnpicklingError, RuntimeError):
+    """Raised when a file is not a srcgrad checkpoint or does not pass validation. A
+    ``pickle.UnpicklingError``, as ``torch.load``'s refusals are, and a ``RuntimeError``."""
+
+
+# The default factories a saved defaultdict may have: looked up by name when loading, never imported.
+_FACTORIES: dict[str, Callable[[], Any]] = {
+    f.__name__: f for f in (int, float, complex, bool, str, bytes, bytearray, list, tuple, dict, set, frozenset,
+                            OrderedDict, Counter, defaultdict)}
+# NumPy scalar types a checkpoint stores exactly (as text), by dtype name.
+_NP_SCALARS = {np.dtype(t).name: np.dtype(t).type for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.float16, np.float32, np.float64, np.complex64, np.complex128)}
+# Tags that version-1 readers do not know: a manifest that uses one is written as version 2.
+_V2_TAGS = frozenset({"counter", "defaultdict", "size", "set", "frozenset", "bytes", "bytearray", "complex", "np"})
 
 
 # ---------------------------------------------------------------------------
@@ -48,6 +78,7 @@ class _Writer:
     def __init__(self) -> None:
         self.tensors: list[Tensor] = []
         self.seen: dict[int, int] = {}
+        self.version = 1  # the oldest format version that reads the manifest written so far
 
     def arrays(self) -> list[np.ndarray]:
         """The tensors' values; pending ones (e.g. the last optimizer update) are computed in one program."""
@@ -59,35 +90,75 @@ class _Writer:
     def encode(self, obj: Any, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
             raise ValueError(f"srcgrad.save: object nested deeper than {_MAX_DEPTH} levels")
+        out = self._encode(obj, depth)
+        if out["t"] in _V2_TAGS:
+            self.version = 2
+        return out
+
+    def _encode(self, obj: Any, depth: int) -> dict:
         if obj is None:
             return {"t": "none"}
+        if isinstance(obj, np.generic) and not isinstance(obj, (np.str_, np.bytes_)):
+            return self.np_scalar(obj)  # (before float and complex: np.float64 is a float)
         if isinstance(obj, bool):
             return {"t": "bool", "v": obj}
         if isinstance(obj, int):
             return {"t": "int", "v": str(obj)}
         if isinstance(obj, float):
             return {"t": "float", "v": repr(obj)}
+        if isinstance(obj, complex):
+            return {"t": "complex", "v": [repr(obj.real), repr(obj.imag)]}
         if isinstance(obj, str):
             return {"t": "str", "v": obj}
+        if isinstance(obj, (bytes, bytearray)):
+            return {"t": "bytearray" if isinstance(obj, bytearray) else "bytes",
+                    "v": base64.b64encode(bytes(obj)).decode("ascii")}
         if isinstance(obj, Tensor):
             return self.tensor(obj)
         if isinstance(obj, D.dtype):
             return {"t": "dtype", "v": obj.name}
         if isinstance(obj, Device):
             return {"t": "device", "v": str(obj)}
-        if isinstance(obj, (np.integer, np.floating, np.bool_)):
-            return self.encode(obj.item(), depth)
         if isinstance(obj, dict):
-            kind = "odict" if isinstance(obj, OrderedDict) else "dict"
-            return {"t": kind, "items": [[self.encode(k, depth + 1), self.encode(v, depth + 1)]
-                                         for k, v in obj.items()]}
+            return self.mapping(obj, depth)
+        if isinstance(obj, Size):
+            return {"t": "size", "v": [int(s) for s in obj]}
         if isinstance(obj, (list, tuple)):
-            if isinstance(obj, tuple) and type(obj) is not tuple:  # namedtuple, torch.Size ...
-                obj = tuple(obj)
+            # (other tuple subclasses, namedtuples included, are stored as tuples)
             return {"t": "list" if isinstance(obj, list) else "tuple",
                     "items": [self.encode(v, depth + 1) for v in obj]}
+        if isinstance(obj, (set, frozenset)):
+            return {"t": "frozenset" if isinstance(obj, frozenset) else "set",
+                    "items": [self.encode(v, depth + 1) for v in obj]}
         raise TypeError(f"srcgrad.save cannot store an object of type {type(obj).__name__}: checkpoints hold "
-                        "tensors, numbers, strings, bools, None, dtypes, devices and dicts/lists/tuples of them")
+                        "tensors, numbers (complex and NumPy scalars included), strings, bytes, bools, None, "
+                        "dtypes, devices, Size, and dicts (OrderedDict, Counter, defaultdict), lists, tuples, "
+                        "sets and frozensets of them; nothing that would run code when loaded")
+
+    def mapping(self, obj: dict, depth: int) -> dict:
+        items = [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in obj.items()]
+        if isinstance(obj, Counter):
+            return {"t": "counter", "items": items}
+        if isinstance(obj, defaultdict):
+            factory = obj.default_factory
+            if factory is not None and not any(factory is f for f in _FACTORIES.values()):
+                raise TypeError(f"srcgrad.save cannot store a defaultdict whose default_factory is {factory!r}: a "
+                                "checkpoint would have to run it when loaded. Allowed factories: None, "
+                                f"{', '.join(_FACTORIES)}; or save dict(d) instead")
+            return {"t": "defaultdict", "factory": None if factory is None else factory.__name__, "items": items}
+        # (other dict subclasses are stored as dicts)
+        return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+
+    @staticmethod
+    def np_scalar(obj: np.generic) -> dict:
+        name = obj.dtype.name
+        if name not in _NP_SCALARS:  # (np.longlong loads as np.int64: the same dtype)
+            raise TypeError(f"srcgrad.save cannot store a NumPy scalar of type {type(obj).__name__}: checkpoints "
+                            f"hold NumPy scalars of types {', '.join(_NP_SCALARS)}")
+        kind = obj.dtype.kind
+        v: Any = (bool(obj) if kind == "b" else str(int(obj)) if kind in "iu" else
+                  repr(float(obj)) if kind == "f" else [repr(float(obj.real)), repr(float(obj.imag))])
+        return {"t": "np", "dtype": name, "v": v}
 
     def tensor(self, t: Tensor) -> dict:
         from .nn.parameter import Parameter
@@ -95,18 +166,36 @@ class _Writer:
         if key is None:
             key = self.seen[id(t)] = len(self.tensors)
             self.tensors.append(t)
-        return {"t": "tensor", "key": key, "dtype": t.dtype.name, "shape": list(t.shape),
-                "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter),
-                "device": str(t.device)}
+        out = {"t": "tensor", "key": key, "dtype": t.dtype.name, "shape": list(t.shape),
+               "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter),
+               "device": str(t.device)}
+        strides = [int(s) for s in t.stride()]
+        if strides != _dense_strides(list(t.shape)):  # a view (x.t(), x[::2], x.expand(...)): keep its strides
+            out["stride"] = strides
+        return out
+
+
+def _dense_strides(shape: list) -> list:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= max(s, 1)
+    return out[::-1]
 
 
 def save(obj: Any, f: str | os.PathLike | IO[bytes], pickle_module: Any = None, pickle_protocol: int = 2,
          _use_new_zipfile_serialization: bool = True) -> None:
-    """Write ``obj`` (tensors, state dicts, nested containers of plain values) to a path or binary file."""
+    """Write ``obj`` (tensors, state dicts, nested containers of plain values) to a path or binary file.
+    A file object is written from its current position, so several checkpoints can follow each other."""
     if pickle_module is not None:
         raise ValueError("srcgrad.save does not use pickle; pickle_module is not supported")
+    if isinstance(f, (str, os.PathLike)):
+        parent = os.path.dirname(os.fsdecode(f))
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
     writer = _Writer()
-    manifest = {"format": FORMAT, "version": VERSION, "root": writer.encode(obj), "tensors": len(writer.tensors)}
+    root = writer.encode(obj)
+    manifest = {"format": FORMAT, "version": writer.version, "root": root, "tensors": len(writer.tensors)}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as z:
         z.writestr(MANIFEST, json.dumps(manifest, allow_nan=False))
@@ -167,11 +256,7 @@ class _Reader:
             except ValueError:
                 raise _refuse(f"bad integer {v[:40]!r} in manifest") from None
         if t == "float":
-            v = self._typed(node, str)
-            try:
-                return float(v)
-            except ValueError:
-                raise _refuse(f"bad float {v[:40]!r} in manifest") from None
+            return self._float(self._typed(node, str))
         if t == "str":
             return self._typed(node, str)
         if t == "dtype":
@@ -182,18 +267,42 @@ class _Reader:
             items = self._items(node)
             out = [self.decode(v, depth + 1) for v in items]
             return out if t == "list" else tuple(out)
-        if t in ("dict", "odict"):
-            out_d: dict = OrderedDict() if t == "odict" else {}
+        if t in ("set", "frozenset"):
+            members = [self._hashable(self.decode(v, depth + 1), "set member") for v in self._items(node)]
+            return set(members) if t == "set" else frozenset(members)
+        if t in ("dict", "odict", "counter", "defaultdict"):
+            out_d: dict
+            if t == "defaultdict":
+                name = node.get("factory")
+                if name is not None and (type(name) is not str or name not in _FACTORIES):
+                    raise _refuse(f"defaultdict with unknown default factory {str(name)[:40]!r} in manifest")
+                out_d = defaultdict(None if name is None else _FACTORIES[name])
+            else:
+                out_d = {"dict": dict, "odict": OrderedDict, "counter": Counter}[t]()
             for pair in self._items(node):
                 if not isinstance(pair, list) or len(pair) != 2:
                     raise _refuse("malformed dict entry in manifest")
-                k = self.decode(pair[0], depth + 1)
-                try:
-                    hash(k)
-                except TypeError:
-                    raise _refuse("unhashable dict key in manifest") from None
+                k = self._hashable(self.decode(pair[0], depth + 1), "dict key")
                 out_d[k] = self.decode(pair[1], depth + 1)
             return out_d
+        if t == "size":
+            v = node.get("v")
+            if not isinstance(v, list) or not all(type(s) is int for s in v):
+                raise _refuse("malformed size entry in manifest")
+            return Size(v)
+        if t == "complex":
+            v = node.get("v")
+            if not isinstance(v, list) or len(v) != 2 or not all(isinstance(x, str) for x in v):
+                raise _refuse("malformed complex entry in manifest")
+            return complex(self._float(v[0]), self._float(v[1]))
+        if t in ("bytes", "bytearray"):
+            try:
+                raw = base64.b64decode(self._typed(node, str), validate=True)
+            except (binascii.Error, ValueError):
+                raise _refuse(f"malformed {t} entry in manifest (not base64)") from None
+            return raw if t == "bytes" else bytearray(raw)
+        if t == "np":
+            return self._np_scalar(node)
         if t == "tensor":
             return self._tensor(node)
         raise _refuse(f"unknown entry type {t[:40]!r} in manifest (a newer or foreign format?)")
@@ -204,6 +313,46 @@ class _Reader:
         if type(v) is not kind:
             raise _refuse(f"malformed {node.get('t')} entry in manifest")
         return v
+
+    @staticmethod
+    def _float(v: str) -> float:
+        try:
+            return float(v)
+        except ValueError:
+            raise _refuse(f"bad float {v[:40]!r} in manifest") from None
+
+    @staticmethod
+    def _hashable(v: Any, what: str) -> Any:
+        try:
+            hash(v)
+        except TypeError:
+            raise _refuse(f"unhashable {what} in manifest") from None
+        return v
+
+    def _np_scalar(self, node: dict) -> Any:
+        name, v = node.get("dtype"), node.get("v")
+        kind_of = _NP_SCALARS.get(name) if isinstance(name, str) else None
+        if kind_of is None:
+            raise _refuse(f"unknown NumPy scalar type {str(name)[:40]!r} in manifest")
+        kind = np.dtype(kind_of).kind
+        ok = (type(v) is bool if kind == "b" else isinstance(v, str) if kind in "iuf" else
+              isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v))
+        if not ok:
+            raise _refuse(f"malformed NumPy {name} entry in manifest")
+        if kind == "b":
+            return kind_of(v)
+        if kind == "f":
+            return kind_of(self._float(v))
+        if kind == "c":
+            return kind_of(complex(self._float(v[0]), self._float(v[1])))
+        try:
+            i = int(v)
+        except ValueError:
+            raise _refuse(f"bad integer {v[:40]!r} in manifest") from None
+        info = np.iinfo(kind_of)
+        if not info.min <= i <= info.max:
+            raise _refuse(f"integer {v[:40]} out of range for NumPy {name} in manifest")
+        return kind_of(i)
 
     @staticmethod
     def _items(node: dict) -> list:
@@ -247,8 +396,12 @@ class _Reader:
         shape = node.get("shape")
         if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
             raise _refuse("malformed tensor shape in manifest")
+        strides = node.get("stride")
+        if strides is not None and (not isinstance(strides, list) or len(strides) != len(shape)
+                                    or not all(type(s) is int and s >= 0 for s in strides)):
+            raise _refuse("malformed tensor stride in manifest")
         declared = (dt.name, shape, node.get("device", "cpu"), node.get("parameter") is True,
-                    node.get("requires_grad") is True)
+                    node.get("requires_grad") is True, strides)
         cached = self.cache.get(key)
         if cached is not None:
             first, out = cached
@@ -279,6 +432,8 @@ class _Reader:
             out = Parameter(out, requires_grad=node.get("requires_grad") is True)
         elif node.get("requires_grad") is True and dt.is_floating_point:
             out.requires_grad_(True)
+        if strides is not None:
+            _restore_strides(out, tuple(strides))
         if callable(self.map_location):
             mapped = self.map_location(out, saved_device)
             out = mapped if isinstance(mapped, Tensor) else out
@@ -286,9 +441,21 @@ class _Reader:
         return out
 
 
+def _restore_strides(t: Tensor, strides: tuple) -> None:
+    """Give a loaded tensor the strides it was saved with (those of a view: ``x.t()``, ``x[::2]``), so that
+    ``stride()``, ``is_contiguous()`` and ``view`` answer as for the saved tensor. The values are stored
+    densely either way; a srcgrad whose tensors keep no strides of their own loads them contiguous."""
+    try:
+        t._st = strides  # tensor.py: a tuple of ints in ``_st`` is the tensor's strides
+    except AttributeError:
+        pass
+
+
 def _describe(declared: tuple) -> str:
-    dtype, shape, device, parameter, requires_grad = declared
+    dtype, shape, device, parameter, requires_grad, strides = declared
     text = f"{dtype}{shape} on {str(device)[:40]}"
+    if strides is not None:
+        text += f" with strides {strides}"
     if parameter:
         text += ", a Parameter"
     if requires_grad:
@@ -299,44 +466,183 @@ def _describe(declared: tuple) -> str:
 def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, pickle_module: Any = None, *,
          weights_only: bool | None = None, mmap: bool | None = None, **pickle_load_args: Any) -> Any:
     """Read an object written by ``save``. ``map_location`` (a device, a string, or a dict from saved to
-    wanted device names) places every tensor. Never unpickles and never runs code from the file."""
+    wanted device names) places every tensor. Never unpickles and never runs code from the file.
+
+    A file object is read from its current position: the checkpoint that starts there is loaded and the
+    file is left just after it, so checkpoints saved one after another into one stream load in turn (a
+    path loads the first checkpoint in the file). An empty stream, or one at its end, raises ``EOFError``
+    as ``torch.load`` does."""
     if pickle_module is not None:
         raise ValueError("srcgrad.load does not use pickle; pickle_module is not supported")
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
             data = fh.read()
-    else:
-        data = f.read()
-    _sniff(data[:8])
+        return _load_bytes(data, map_location, weights_only)[0]
+    start = _tell(f)
+    data = f.read()
+    data = b"" if data is None else bytes(data)  # (None: a non-blocking stream with nothing to read)
     try:
-        z = zipfile.ZipFile(io.BytesIO(data))
+        obj, end = _load_bytes(data, map_location, weights_only)
+    except BaseException:
+        if start is not None:
+            f.seek(start)  # (a refused file is left as it was found)
+        raise
+    if start is not None:
+        f.seek(start + end)
+    return obj
+
+
+def _tell(f: Any) -> int | None:
+    """The position of a seekable file object, None for a stream that cannot seek back."""
+    try:
+        seekable = getattr(f, "seekable", None)
+        if seekable is None or seekable():
+            return f.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def _load_bytes(data: bytes, map_location: Any, weights_only: bool | None) -> tuple[Any, int]:
+    """The object in the checkpoint at the start of ``data``, and where that checkpoint ends."""
+    if not data:  # torch.load's EOFError (its message depends on the unpickler it would have used)
+        raise EOFError("Ran out of input" if weights_only is False else "")
+    _sniff(data[:8])
+    end = _archive_end(data)
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data if end is None else data[:end]))
     except zipfile.BadZipFile as e:
         raise _refuse(f"not a srcgrad checkpoint (broken ZIP archive: {e})") from None
     with z:
-        names = set(z.namelist())
-        if MANIFEST not in names:
-            hint = " (it looks like a torch.save archive, which holds a pickle)" \
-                if any(n.endswith("data.pkl") for n in names) else ""
-            raise _refuse(f"not a srcgrad checkpoint: no {MANIFEST} in the archive{hint}")
-        try:
-            manifest = json.loads(z.read(MANIFEST).decode("utf-8"), parse_constant=_no_constant)
-        except RecursionError:
-            raise _refuse("manifest nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as e:
-            raise _refuse(f"unreadable manifest ({type(e).__name__}: {str(e)[:80]})") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise _refuse("not a srcgrad checkpoint (wrong format tag in the manifest)")
-        version = manifest.get("version")
-        if type(version) is not int or version > VERSION:
-            raise _refuse(f"checkpoint format version {version!r} is newer than this srcgrad reads ({VERSION})")
-        n = manifest.get("tensors")
-        if type(n) is not int or n < 0:
-            raise _refuse("malformed manifest (tensor count)")
-        reader = _Reader(z, n, map_location)
-        try:
-            return reader.decode(manifest.get("root"))
-        except RecursionError:
-            raise _refuse("manifest nested too deeply") from None
+        if end is None:
+            # The archive could not be walked record by record (sizes in data descriptors, say), so zipfile
+            # found it from the last end-of-central-directory record. Accept it only if it starts where
+            # the data does: never load a later archive in place of the first.
+            infos = z.infolist()
+            if infos and min(i.header_offset for i in infos) > 0:
+                raise _refuse("the data holds more than one ZIP archive and the first one cannot be "
+                              "delimited; srcgrad will not load a later archive in its place")
+            end = len(data)
+        return _read_archive(z, map_location), end
+
+
+def _read_archive(z: zipfile.ZipFile, map_location: Any) -> Any:
+    names = set(z.namelist())
+    if MANIFEST not in names:
+        hint = " (it looks like a torch.save archive, which holds a pickle)" \
+            if any(n.endswith("data.pkl") for n in names) else ""
+        raise _refuse(f"not a srcgrad checkpoint: no {MANIFEST} in the archive{hint}")
+    try:
+        manifest = json.loads(z.read(MANIFEST).decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise _refuse("manifest nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _refuse(f"unreadable manifest ({type(e).__name__}: {str(e)[:80]})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _refuse("not a srcgrad checkpoint (wrong format tag in the manifest)")
+    version = manifest.get("version")
+    if type(version) is not int or version > VERSION:
+        raise _refuse(f"checkpoint format version {version!r} is newer than this srcgrad reads ({VERSION})")
+    n = manifest.get("tensors")
+    if type(n) is not int or n < 0:
+        raise _refuse("malformed manifest (tensor count)")
+    reader = _Reader(z, n, map_location)
+    try:
+        return reader.decode(manifest.get("root"))
+    except RecursionError:
+        raise _refuse("manifest nested too deeply") from None
+
+
+_LOCAL_HEADER, _CENTRAL_HEADER = b"PK\x03\x04", b"PK\x01\x02"
+_END64_RECORD, _END64_LOCATOR, _END_RECORD = b"PK\x06\x06", b"PK\x06\x07", b"PK\x05\x06"
+
+
+def _archive_end(data: bytes) -> int | None:
+    """Where the ZIP archive that starts at ``data[0]`` ends, found by walking its records in order (local
+    file headers and their data, the central directory, the end records), so that a stream holding several
+    archives one after another is read one archive at a time. None when the records cannot be walked."""
+    pos, n = 0, len(data)
+    try:
+        while data.startswith(_LOCAL_HEADER, pos):
+            flags, = struct.unpack_from("<H", data, pos + 6)
+            csize, usize, name_len, extra_len = struct.unpack_from("<IIHH", data, pos + 18)
+            if flags & 0x08:  # sizes in a data descriptor after the data
+                return None
+            if csize == 0xFFFFFFFF:
+                extra = data[pos + 30 + name_len:pos + 30 + name_len + extra_len]
+                csize = _zip64_compressed_size(extra, usize == 0xFFFFFFFF)
+                if csize is None:
+                    return None
+            pos += 30 + name_len + extra_len + csize
+        while data.startswith(_CENTRAL_HEADER, pos):
+            name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, pos + 28)
+            pos += 46 + name_len + extra_len + comment_len
+        if data.startswith(_END64_RECORD, pos):
+            size, = struct.unpack_from("<Q", data, pos + 4)
+            pos += 12 + size
+        if data.startswith(_END64_LOCATOR, pos):
+            pos += 20
+        if not data.startswith(_END_RECORD, pos):
+            return None
+        comment_len, = struct.unpack_from("<H", data, pos + 20)
+    except struct.error:
+        return None
+    end = pos + 22 + comment_len
+    return end if end <= n else None
+
+
+def _zip64_compressed_size(extra: bytes, has_size: bool) -> int | None:
+    """The compressed size in a local header's ZIP64 extra field (after the size when that is there too)."""
+    i = 0
+    while i + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, i)
+        if tag == 1:
+            at = i + 4 + (8 if has_size else 0)
+            return struct.unpack_from("<Q", extra, at)[0] if at + 8 <= i + 4 + size else None
+        i += 4 + size
+    return None
+
+
+# ---------------------------------------------------------------------------
+# torch.serialization's allow-list of globals for weights_only unpickling
+
+
+SafeGlobal = Callable[..., Any] | tuple[Callable[..., Any], str]
+_safe_globals: set[SafeGlobal] = set()
+
+
+def add_safe_globals(safe_globals: list[SafeGlobal]) -> None:
+    """Records globals as safe for ``weights_only`` loading, as ``torch.serialization.add_safe_globals``.
+    srcgrad never unpickles (a checkpoint is JSON and plain arrays), so nothing ever looks at this list:
+    it is kept so that code written for PyTorch runs, and ``get_safe_globals`` returns it."""
+    global _safe_globals
+    _safe_globals = _safe_globals.union(set(safe_globals))
+
+
+def get_safe_globals() -> list[SafeGlobal]:
+    """The globals recorded by ``add_safe_globals`` (unused by srcgrad, which never unpickles)."""
+    return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    """Empties the list that ``add_safe_globals`` records to."""
+    global _safe_globals
+    _safe_globals = set()
+
+
+class safe_globals:  # noqa: N801 (torch's name)
+    """Context manager that records globals as safe while it is active, as
+    ``torch.serialization.safe_globals``; like ``add_safe_globals``, a record only."""
+
+    def __init__(self, safe_globals: list[SafeGlobal]) -> None:
+        self.safe_globals = safe_globals
+
+    def __enter__(self) -> None:
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc: object) -> None:
+        global _safe_globals
+        _safe_globals = _safe_globals - set(self.safe_globals)
 
 
 def _no_constant(name: str) -> Any:

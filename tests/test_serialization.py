@@ -276,3 +276,435 @@ def test_refuses_real_torch_save_file(tmp_path, marker):
     torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(UnpicklingError, match="pickle"):
         load(tmp_path / "legacy.pt")
+
+
+# ---------------------------------------------------------------------------
+# several checkpoints in one stream: each load reads the archive at the current position
+
+
+def _saved(obj):
+    buf = io.BytesIO()
+    save(obj, buf)
+    return buf.getvalue()
+
+
+def test_checkpoints_saved_into_one_stream_load_one_after_another():
+    buf = io.BytesIO()
+    save({"epoch": 1}, buf)
+    first_end = buf.tell()
+    save({"epoch": 2, "w": sg.arange(100.0)}, buf)  # a different size and layout: no accidental match
+    buf.seek(0)
+    assert load(buf) == {"epoch": 1}
+    assert buf.tell() == first_end  # just after the first archive
+    second = load(buf)
+    assert second["epoch"] == 2 and second["w"].tolist() == list(map(float, range(100)))
+    assert buf.tell() == len(buf.getvalue())
+    with pytest.raises(EOFError):
+        load(buf)
+    # the archive that starts where the stream is, whatever comes before it
+    data = b"header" + _saved({"a": sg.ones(3)}) + _saved([7])
+    buf = io.BytesIO(data)
+    buf.seek(6)
+    assert load(buf)["a"].tolist() == [1.0, 1.0, 1.0] and load(buf) == [7] and buf.tell() == len(data)
+
+
+def test_checkpoints_appended_to_one_file(tmp_path):
+    path = tmp_path / "log.pt"
+    for epoch in (1, 2, 3):
+        with open(path, "ab") as fh:
+            save({"epoch": epoch, "w": sg.full((epoch,), float(epoch))}, fh)
+    assert load(path)["epoch"] == 1  # a path: the first checkpoint in the file
+    with open(path, "rb") as fh:
+        assert [load(fh)["epoch"] for _ in range(3)] == [1, 2, 3]
+        with pytest.raises(EOFError):
+            load(fh)
+
+
+class _WriteOnly(io.RawIOBase):
+    """A stream that cannot seek: zipfile then puts each entry's sizes in a data descriptor after its data."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        return self.sink.write(b)
+
+
+def _descriptor_archive(obj):
+    """A srcgrad checkpoint whose entries use data descriptors (not walkable record by record)."""
+    data = io.BytesIO(_saved(obj))
+    sink = io.BytesIO()
+    with zipfile.ZipFile(data) as src, zipfile.ZipFile(_WriteOnly(sink), "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+    out = sink.getvalue()
+    assert int.from_bytes(out[6:8], "little") & 0x08  # (the case under test)
+    return out
+
+
+def test_a_later_archive_is_never_loaded_in_place_of_the_first():
+    one = _descriptor_archive({"epoch": 1})
+    assert load(io.BytesIO(one)) == {"epoch": 1}  # alone it loads
+    for data in (one + _descriptor_archive({"epoch": 2}), one + _saved({"epoch": 2})):
+        with pytest.raises(UnpicklingError, match="more than one ZIP archive"):
+            load(io.BytesIO(data))
+    # a walkable first archive followed by anything: the first one
+    assert load(io.BytesIO(_saved({"epoch": 1}) + one)) == {"epoch": 1}
+
+
+def test_a_stream_that_cannot_seek_back_is_read():
+    class ReadOnly:
+        def __init__(self, data):
+            self.data = data
+
+        def read(self, n=-1):
+            out, self.data = self.data, b""
+            return out
+
+    assert load(ReadOnly(_saved({"a": 1}) + _saved({"b": 2}))) == {"a": 1}
+
+
+def test_a_refused_stream_is_left_where_it_was():
+    buf = io.BytesIO(b"xx" + pickle.dumps({"a": 1}))
+    buf.seek(2)
+    with pytest.raises(UnpicklingError):
+        load(buf)
+    assert buf.tell() == 2
+
+
+def test_concatenated_checkpoints_first_one_as_torch():
+    torch = pytest.importorskip("torch")
+    buf = io.BytesIO()
+    torch.save({"epoch": 1}, buf)
+    torch.save({"epoch": 2}, buf)
+    buf.seek(0)
+    assert torch.load(buf) == {"epoch": 1}
+    # torch leaves the stream inside the first archive (after its data.pkl, not after the archive), so
+    # its second load fails; srcgrad leaves it after the first archive and the second load reads the next
+    buf = io.BytesIO()
+    save({"epoch": 1}, buf)
+    save({"epoch": 2}, buf)
+    buf.seek(0)
+    assert load(buf) == {"epoch": 1} and load(buf) == {"epoch": 2}
+
+
+# ---------------------------------------------------------------------------
+# types that survive a round trip
+
+
+def test_round_trip_keeps_container_types():
+    from collections import Counter, defaultdict
+
+    dd = defaultdict(list, {"a": [1]})
+    obj = {
+        "counter": Counter({3: 1, 5: 2}),
+        "dd": dd,
+        "dd_none": defaultdict(None, {1: 2}),
+        "dd_int": defaultdict(int, {"x": 3}),
+        "dd_nested": defaultdict(dict, {"k": defaultdict(set)}),
+        "od": OrderedDict([("z", 1), ("a", 2)]),
+        "size": sg.Size([2, 3]),
+        "shape": sg.ones(4, 5).shape,
+        "set": {1, "two", (3, 4)},
+        "frozenset": frozenset({1.5, None}),
+        "set_of_frozensets": {frozenset({1}), frozenset()},
+        "bytes": b"\x00\xffab",
+        "bytearray": bytearray(b"xy"),
+        "complex": 1.5 - 2j,
+        frozenset({"key"}): b"bytes value",
+        b"bytes key": complex("nan+infj"),
+    }
+    out = roundtrip(obj)
+    assert list(out) == list(obj)
+    for k, v in obj.items():
+        if k != b"bytes key":
+            assert out[k] == v and type(out[k]) is type(v), k
+    assert type(out["dd_nested"]["k"]) is defaultdict and out["dd_nested"]["k"].default_factory is set
+    assert out["dd"].default_factory is list and out["dd_int"].default_factory is int
+    assert out["dd_none"].default_factory is None
+    out["dd"]["new"].append(1)
+    assert out["dd"]["new"] == [1]
+    assert repr(out["size"]) == "torch.Size([2, 3])" and out["size"].numel() == 6
+    assert list(out["od"]) == ["z", "a"] and list(out["counter"].elements()) == [3, 5, 5]
+    c = out[b"bytes key"]
+    assert type(c) is complex and np.isnan(c.real) and c.imag == float("inf")
+
+
+@pytest.mark.parametrize("value", [
+    np.bool_(True), np.int8(-128), np.int16(7), np.int32(-2 ** 31), np.int64(2 ** 63 - 1), np.uint8(255),
+    np.uint16(1), np.uint32(2 ** 32 - 1), np.uint64(2 ** 64 - 1), np.float16(0.1), np.float32(1.5),
+    np.float32(0.1), np.float64(0.1), np.float64("inf"), np.complex64(1 + 2j), np.complex128(0.1 - 1e300j)])
+def test_numpy_scalars_keep_their_type_and_value(value):
+    out = roundtrip({"v": value})["v"]
+    assert type(out) is type(value) and out.dtype == value.dtype and out == value
+
+
+def test_scheduler_state_dict_with_counter_milestones_round_trips():
+    def make():
+        opt = optim.SGD([nn.Parameter(sg.zeros(1))], lr=1.0)
+        return opt, optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4, 4], gamma=0.5)
+
+    opt, sched = make()
+    state = roundtrip(sched.state_dict())
+    assert type(state["milestones"]) is type(sched.state_dict()["milestones"])
+    opt2, sched2 = make()
+    sched2.load_state_dict(state)
+    with pytest.warns(UserWarning):  # (step(epoch) is deprecated; it uses the Counter's elements())
+        sched2.step(4)
+    assert opt2.param_groups[0]["lr"] == 0.125
+
+
+def test_round_trip_types_as_torch():
+    torch = pytest.importorskip("torch")
+    from collections import Counter, defaultdict
+
+    def torch_roundtrip(obj):
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        buf.seek(0)
+        return torch.load(buf, weights_only=False)  # (defaultdict, frozenset, NumPy scalars need it)
+
+    values = [Counter({3: 1, 5: 2}), defaultdict(list, {"a": [1]}), defaultdict(None, {1: 2}), {1, 2},
+              frozenset({3}), b"\x00ab", bytearray(b"xy"), 1 + 2j, OrderedDict(a=1), np.float32(1.5), np.int64(3),
+              np.bool_(True), np.complex64(1j)]
+    for v in values:
+        ours, theirs = roundtrip(v), torch_roundtrip(v)
+        assert type(ours) is type(theirs) is type(v) and ours == theirs == v
+        if isinstance(v, defaultdict):
+            assert ours.default_factory is theirs.default_factory
+    assert repr(roundtrip(sg.Size([2, 3]))) == repr(torch_roundtrip(torch.Size([2, 3]))) == "torch.Size([2, 3])"
+
+
+def test_unsupported_values_are_refused_clearly_when_saving():
+    from collections import defaultdict
+
+    with pytest.raises(TypeError, match=r"defaultdict whose default_factory is <function .*lambda.*run it when "
+                                        r"loaded"):
+        save(defaultdict(lambda: 0), io.BytesIO())
+
+    def make():
+        return 0
+
+    make.__name__ = "int"  # a look-alike of an allowed factory is refused too
+    with pytest.raises(TypeError, match="default_factory"):
+        save(defaultdict(make), io.BytesIO())
+    with pytest.raises(TypeError, match="NumPy scalar of type longdouble"):
+        save(np.longdouble(1), io.BytesIO())
+    for value in (slice(1, 2), range(3), np.zeros(2), Ellipsis):
+        with pytest.raises(TypeError, match="cannot store an object of type"):
+            save([value], io.BytesIO())
+
+
+def test_version_1_manifests_for_plain_objects():
+    """Objects that version-1 readers understand are written as version 1; the new tags need version 2."""
+    def version(obj):
+        with zipfile.ZipFile(io.BytesIO(_saved(obj))) as z:
+            return json.loads(z.read("srcgrad_manifest.json"))["version"]
+
+    assert version({"a": [sg.ones(2).t(), 1.5, OrderedDict()]}) == 1
+    assert version({"a": [1, {2}]}) == 2 and version(np.float32(1)) == 2 and version(sg.Size([1])) == 2
+
+
+# ---------------------------------------------------------------------------
+# strides
+
+
+VIEWS = {"x[::2]": lambda x: x[::2], "x.t()": lambda x: x.t(), "x[:, 1:3]": lambda x: x[:, 1:3],
+         "x.expand(2, 3, 4)": lambda x: x.expand(2, 3, 4), "x[:, :1]": lambda x: x[:, :1],
+         "x.reshape(2, 6)[:, ::3]": lambda x: x.reshape(2, 6)[:, ::3], "x": lambda x: x}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_views_keep_their_strides(view):
+    t = VIEWS[view](sg.arange(12.0).reshape(3, 4))
+    stride, contiguous = t.stride(), t.is_contiguous()  # (before saving computes t)
+    out = roundtrip({"t": t})["t"]
+    assert out.tolist() == t.tolist() and out.stride() == stride and out.is_contiguous() == contiguous
+    assert out.contiguous().is_contiguous() and out.contiguous().tolist() == t.tolist()
+
+
+def test_views_keep_their_strides_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def loaded(lib, view):
+        buf = io.BytesIO()
+        lib.save(VIEWS[view](lib.arange(12.0).reshape(3, 4)), buf)
+        buf.seek(0)
+        return lib.load(buf)
+
+    for view in VIEWS:
+        ours, theirs = loaded(sg, view), loaded(torch, view)
+        assert ours.stride() == theirs.stride() and ours.is_contiguous() == theirs.is_contiguous(), view
+    for lib in (sg, torch):  # view() needs strides it can reuse, as for the saved tensor
+        with pytest.raises(RuntimeError, match="view size is not compatible"):
+            loaded(lib, "x.t()").view(-1)
+
+
+def test_loaded_parameter_keeps_saved_strides(tmp_path):
+    path = tmp_path / "p.pt"
+    entry = dict(TENSOR, shape=[4, 3], stride=[1, 4], parameter=True, requires_grad=True)
+    _craft(path, _manifest(entry), {"tensors/0.npy": np.arange(12, dtype=np.float32).reshape(4, 3)})
+    p = load(path)
+    assert isinstance(p, nn.Parameter) and p.requires_grad and p.stride() == (1, 4) and not p.is_contiguous()
+    assert p.tolist() == np.arange(12).reshape(4, 3).tolist()
+
+
+@pytest.mark.parametrize("stride", [[1], [1, -4], [1, 4.0], "1,4", [1, True]])
+def test_refuses_malformed_strides(tmp_path, stride):
+    path = tmp_path / "s.pt"
+    _craft(path, _manifest(dict(TENSOR, shape=[4, 3], stride=stride)),
+           {"tensors/0.npy": np.zeros((4, 3), np.float32)})
+    with pytest.raises(UnpicklingError, match="malformed tensor stride"):
+        load(path)
+
+
+@pytest.mark.parametrize("root,match", [
+    ({"t": "defaultdict", "factory": "os.system", "items": []}, "unknown default factory 'os.system'"),
+    ({"t": "defaultdict", "factory": "eval", "items": []}, "unknown default factory 'eval'"),
+    ({"t": "defaultdict", "factory": ["int"], "items": []}, "unknown default factory"),
+    ({"t": "counter", "items": [[{"t": "list", "items": []}, {"t": "int", "v": "1"}]]}, "unhashable dict key"),
+    ({"t": "set", "items": [{"t": "set", "items": []}]}, "unhashable set member"),
+    ({"t": "frozenset", "items": "ab"}, "malformed frozenset entry"),
+    ({"t": "bytes", "v": "not base64!"}, "malformed bytes entry"),
+    ({"t": "bytearray", "v": 3}, "malformed bytearray entry"),
+    ({"t": "complex", "v": ["1", "x"]}, "bad float 'x'"),
+    ({"t": "complex", "v": [1, 2]}, "malformed complex entry"),
+    ({"t": "size", "v": [2, "3"]}, "malformed size entry"),
+    ({"t": "size", "v": [True]}, "malformed size entry"),
+    ({"t": "np", "dtype": "object", "v": "1"}, "unknown NumPy scalar type 'object'"),
+    ({"t": "np", "dtype": "longdouble", "v": "1"}, "unknown NumPy scalar type"),
+    ({"t": "np", "dtype": "int8", "v": "300"}, "out of range for NumPy int8"),
+    ({"t": "np", "dtype": "uint8", "v": "-1"}, "out of range"),
+    ({"t": "np", "dtype": "int64", "v": "1e3"}, "bad integer"),
+    ({"t": "np", "dtype": "float32", "v": 1.5}, "malformed NumPy float32 entry"),
+    ({"t": "np", "dtype": "bool", "v": "True"}, "malformed NumPy bool entry"),
+    ({"t": "np", "dtype": "complex64", "v": ["1"]}, "malformed NumPy complex64 entry"),
+])
+def test_refuses_malformed_entries_of_the_newer_types(tmp_path, root, match):
+    path = tmp_path / "bad.pt"
+    _craft(path, dict(_manifest(root, n=0), version=2))
+    with pytest.raises(UnpicklingError, match=match):
+        load(path)
+
+
+# ---------------------------------------------------------------------------
+# errors as torch's
+
+
+def test_unpickling_error_is_a_pickle_unpickling_error_and_a_runtime_error(tmp_path):
+    assert issubclass(UnpicklingError, pickle.UnpicklingError) and issubclass(UnpicklingError, RuntimeError)
+    path = tmp_path / "p.pkl"
+    with open(path, "wb") as fh:
+        pickle.dump({"a": 1}, fh)
+    with pytest.raises(pickle.UnpicklingError, match="looks like a pickle"):
+        load(path)
+    with pytest.raises(RuntimeError, match="looks like a pickle"):
+        load(path)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_unpickling_error_as_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "p.pkl"
+    # torch raises pickle.UnpicklingError for pickle.dump's default protocol and RuntimeError ("Invalid
+    # magic number") for protocol 2: srcgrad's error is both
+    for protocol, error in ((pickle.DEFAULT_PROTOCOL, pickle.UnpicklingError), (2, RuntimeError)):
+        with open(path, "wb") as fh:
+            pickle.dump({"a": 1}, fh, protocol=protocol)
+        for lib in (sg, torch):
+            with pytest.raises(error):
+                lib.load(path)
+
+
+def test_saving_into_a_missing_directory(tmp_path, monkeypatch):
+    missing = tmp_path / "nonexistent_dir"
+    with pytest.raises(RuntimeError, match=f"^Parent directory {missing} does not exist.$"):
+        save({}, missing / "x.pt")
+    with pytest.raises(RuntimeError, match=f"^Parent directory {missing} does not exist.$"):
+        save({}, str(missing / "x.pt"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RuntimeError, match="^Parent directory a/b does not exist.$"):
+        save({}, "a/b/x.pt")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RuntimeError, match="^Parent directory file does not exist.$"):
+        save({}, "file/x.pt")
+    assert not missing.exists()
+    save({"a": 1}, "x.pt")  # no directory part: the current one
+    assert load("x.pt") == {"a": 1}
+
+
+def test_saving_into_a_missing_directory_as_torch(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    for path in (tmp_path / "nonexistent_dir" / "x.pt", "a/b/x.pt"):
+        messages = [str(pytest.raises(RuntimeError, lib.save, {}, path).value) for lib in (sg, torch)]
+        assert messages[0] == messages[1]
+
+
+def test_loading_an_empty_stream_or_one_at_its_end(tmp_path):
+    for weights_only, message in ((None, ""), (True, ""), (False, "Ran out of input")):
+        buf = io.BytesIO()
+        with pytest.raises(EOFError) as info:
+            load(buf, weights_only=weights_only)
+        assert str(info.value) == message
+        save({"a": 1}, buf)  # at its end, not rewound
+        with pytest.raises(EOFError) as info:
+            load(buf, weights_only=weights_only)
+        assert str(info.value) == message
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(EOFError):
+        load(tmp_path / "empty.pt")
+
+
+def test_loading_an_empty_stream_as_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    for kw in ({}, {"weights_only": True}, {"weights_only": False}):
+        for source in (io.BytesIO, lambda: tmp_path / "empty.pt"):
+            messages = [str(pytest.raises(EOFError, lib.load, source(), **kw).value) for lib in (sg, torch)]
+            assert messages[0] == messages[1], kw
+
+
+@pytest.fixture
+def clean_safe_globals():
+    from srcgrad import serialization
+
+    serialization.clear_safe_globals()
+    yield serialization
+    serialization.clear_safe_globals()
+
+
+def test_safe_globals_are_recorded(clean_safe_globals):
+    serialization = clean_safe_globals
+    assert sg.serialization is serialization and serialization.get_safe_globals() == []
+    serialization.add_safe_globals([OrderedDict, (np.float32, "numpy.float32")])
+    serialization.add_safe_globals([OrderedDict])
+    assert sorted(map(repr, serialization.get_safe_globals())) == sorted(
+        map(repr, [OrderedDict, (np.float32, "numpy.float32")]))
+    with serialization.safe_globals([set]) as entered:
+        assert entered is None and set in serialization.get_safe_globals()
+        assert roundtrip({1}) == {1}  # (nothing consults the list: srcgrad never unpickles)
+    assert set not in serialization.get_safe_globals() and OrderedDict in serialization.get_safe_globals()
+    serialization.clear_safe_globals()
+    assert serialization.get_safe_globals() == []
+
+
+def test_safe_globals_as_torch(clean_safe_globals):
+    torch = pytest.importorskip("torch")
+    saved = torch.serialization.get_safe_globals()
+    try:
+        for ser in (clean_safe_globals, torch.serialization):
+            ser.clear_safe_globals()
+            ser.add_safe_globals([int, int, (float, "builtins.float")])
+            with ser.safe_globals([set]):
+                inside = sorted(map(repr, ser.get_safe_globals()))
+            after = sorted(map(repr, ser.get_safe_globals()))
+            if ser is clean_safe_globals:
+                ours = inside, after
+        assert ours == (inside, after)
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(saved)
