@@ -180,6 +180,93 @@ def take_along_grad(g: Any, x: Any, idx: Any, dim: int, keepdim: bool) -> Any:
     return zeros_for(x).scatter_add(dim, idx, g if keepdim else g.unsqueeze(dim))
 
 
+def layer_norm_grads(g: Any, out: Any, x: Any, *params: Any, k: int, eps: float, has_weight: bool,
+                     has_bias: bool, upcast: Any) -> tuple:
+    # PyTorch's native_layer_norm_backward, written with tensor ops (so it differentiates again)
+    dims = tuple(range(x.dim() - k, x.dim()))
+    xf, gf = (x.float(), g.float()) if upcast is not None else (x, g)
+    xc = xf - xf.mean(dims, keepdim=True)
+    rstd = ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
+    xhat = xc * rstd
+    gxhat = gf * params[0] if has_weight else gf
+    gx = rstd * (gxhat - gxhat.mean(dims, keepdim=True) - xhat * (gxhat * xhat).mean(dims, keepdim=True))
+    # (the weight's and bias's gradients are summed over the leading dims centrally)
+    return (gx,) + ((gf * xhat,) if has_weight else ()) + ((gf,) if has_bias else ())
+
+
+def _loss_scale(g: Any, x: Any, reduction: str) -> Any:
+    """The incoming gradient of a loss for each element (PyTorch divides by numel for "mean")."""
+    return g / x.numel() if reduction == "mean" else g
+
+
+# PyTorch's `constexpr float EPSILON = 1e-12` (a float even for double tensors)
+_BCE_EPS = 9.999999960041972e-13
+
+
+def bce_grads(g: Any, out: Any, x: Any, t: Any, *w: Any, reduction: str) -> tuple:
+    # PyTorch's: grad * (x - t) / max((1 - x) * x, 1e-12) * weight; the target's: -grad * logit(x) * weight
+    s = _loss_scale(g, x, reduction)
+    if w:
+        s = s * w[0]
+    gx = s * (x - t) / ((1 - x) * x).clamp(min=_BCE_EPS)
+    gt = -s * (x / (1 - x)).log() if t.requires_grad else None
+    return (gx, gt) + (None,) * len(w)
+
+
+def bce_logits_grads(g: Any, out: Any, x: Any, t: Any, *wp: Any, reduction: str, has_weight: bool,
+                     has_pos_weight: bool) -> tuple:
+    # PyTorch's binary_cross_entropy_with_logits_backward and _target_backward
+    it = iter(wp)
+    w = next(it) if has_weight else None
+    pw = next(it) if has_pos_weight else None
+    s = _loss_scale(g, x, reduction)
+    if w is not None:
+        s = s * w
+    if pw is None:
+        gx = s * (x.sigmoid() - t)
+        gt = -s * x if t.requires_grad else None
+    else:
+        tpw = pw * t
+        gx = s * ((tpw + 1 - t) * x.sigmoid() - tpw)
+        gt = s * (T.record("log_sigmoid", (-x,)) - T.record("log_sigmoid", (x,)) * pw) \
+            if t.requires_grad else None
+    return (gx, gt) + (None,) * len(wp)
+
+
+def embedding_grads(g: Any, out: Any, w: Any, idx: Any, padding_idx: Any) -> tuple:
+    # rows of the weight gather the gradients of their lookups; the padding row gets none
+    if padding_idx is not None:
+        g = T.where((idx != padding_idx).unsqueeze(-1), g, 0.0)
+    return T.record("index_put", (zeros_for(w), g, idx), (("T",), True)), None
+
+
+def silu_grad(g: Any, out: Any, x: Any) -> tuple:
+    s = x.sigmoid()
+    return (g * s * (1 + x * (1 - s)),)
+
+
+def _negative_slope_inplace(what: str, slope: float) -> None:
+    if slope < 0:
+        name = "leakyReLu" if what == "leaky_relu" else "elu"
+        raise RuntimeError(
+            f"In-place {name} backward calculation is triggered with a negative slope which is not supported. "
+            "This is caused by calling in-place forward function with a negative slope, please call out-of-place "
+            "version instead." + (" File an issue at https://github.com/pytorch/pytorch if you do require "
+                                  "supporting in-place leakRelu backward calculation with negative slope"
+                                  if what == "leaky_relu" else ""))
+
+
+def leaky_relu_inplace_grad(g: Any, out: Any, x: Any, negative_slope: float) -> tuple:
+    _negative_slope_inplace("leaky_relu", negative_slope)
+    return (T.where(out > 0, g, g * negative_slope),)
+
+
+def elu_inplace_grad(g: Any, out: Any, x: Any, alpha: float) -> tuple:
+    # PyTorch's elu_ saves its result: out + alpha is alpha * exp(x) where x <= 0
+    _negative_slope_inplace("elu", alpha)
+    return (T.where(out > 0, g, g * (out + alpha)),)
+
+
 def invert_perm(perm: tuple) -> tuple:
     inv = [0] * len(perm)
     for i, p in enumerate(perm):
@@ -203,7 +290,7 @@ defvjp("cos",         lambda g, out, x: (-g * x.sin(),))
 defvjp("tan",         lambda g, out, x: (g * (1 + out * out),))
 defvjp("tanh",        lambda g, out, x: (g * (1 - out * out),))
 defvjp("sigmoid",     lambda g, out, x: (g * out * (1 - out),))
-defvjp("relu",        lambda g, out, x: (T.where(out > 0, g, 0.0),))
+defvjp("relu",        lambda g, out, x: (T.where(out <= 0, 0.0, g),))  # PyTorch's: 1 at NaN
 defvjp("erf",         lambda g, out, x: (g * _2_OVER_SQRT_PI * (-x * x).exp(),))
 defvjp("floor",       lambda g, out, x: (g * 0,))
 defvjp("ceil",        lambda g, out, x: (g * 0,))
@@ -213,6 +300,15 @@ defvjp("reciprocal",  lambda g, out, x: (-g * out * out,))
 defvjp("softplus",    lambda g, out, x, beta, threshold: (T.where(x * beta > threshold, g, g * (x * beta).sigmoid()),))
 defvjp("hardtanh",    lambda g, out, x, min_val, max_val: (T.where((x > min_val) & (x < max_val), g, 0.0),))
 defvjp("gelu",        lambda g, out, x, approximate: (gelu_grad(g, x, approximate),))
+defvjp("leaky_relu",  lambda g, out, x, negative_slope: (T.where(x > 0, g, g * negative_slope),))
+# (exp of min(x, 0): the branch not taken never overflows, so its second derivative is no 0 * inf)
+defvjp("elu",         lambda g, out, x, alpha: (T.where(x > 0, g, g * alpha * x.clamp(max=0).exp()),))
+defvjp("silu",        silu_grad)
+defvjp("log_sigmoid", lambda g, out, x: (g * (-x).sigmoid(),))
+defvjp("layer_norm",  layer_norm_grads)
+defvjp("binary_cross_entropy", bce_grads)
+defvjp("binary_cross_entropy_with_logits", bce_logits_grads)
+defvjp("embedding",   embedding_grads)
 
 defvjp("add",         lambda g, out, x, y: (g, g))
 defvjp("sub",         lambda g, out, x, y: (g, -g))
@@ -266,3 +362,7 @@ defvjp("nograd_update", lambda g, out, old, new: (g, None))
 
 for _alias, (_base, _grad_name) in ALIASES.items():
     OPS[_alias].vjp = OPS[_base].vjp
+
+# in-place forms whose PyTorch derivative reads the result (and refuses a negative slope)
+defvjp("leaky_relu_", leaky_relu_inplace_grad)
+defvjp("elu_", elu_inplace_grad)

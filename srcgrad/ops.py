@@ -644,6 +644,120 @@ defop("randn",    creation_rule, lower_randn, "NotImplemented", ("shape", "dtype
 defop("randint",  creation_rule, lower_randint, "NotImplemented", ("low", "high", "shape", "dtype"))
 defop("bernoulli", creation_rule, lower_bernoulli_mask, "NotImplemented", ("shape", "dtype"))
 
+# ---------------------------------------------------------------------------
+# activations and losses computed as one op each (one recorded node, PyTorch's grad_fn name)
+
+
+def float_kernel(kernel: str) -> Callable:
+    """An elementwise op PyTorch implements for floating types only (``"elu_cpu" not implemented for 'Long'``)."""
+    def rule(x: Any, **_: Any) -> tuple:
+        if not x.dtype.is_floating_point:
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{TORCH_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}'")
+        return x.shape, x.dtype
+    return rule
+
+
+def _into(out: tuple, other: tuple) -> None:
+    """PyTorch's in-place broadcast check: ``other`` must broadcast into ``out`` without growing it."""
+    got = broadcast_shapes(out, other, "mul_")
+    if got != out:
+        raise RuntimeError(f"output with shape {fmt_shape(out)} doesn't match the broadcast shape {fmt_shape(got)}")
+
+
+def layer_norm_rule(x: Any, *params: Any, k: int, eps: float, has_weight: bool, has_bias: bool,
+                    upcast: Any) -> tuple:
+    """``F.layer_norm`` over the last ``k`` dims (its arguments are checked by ``F.layer_norm``);
+    ``upcast``: the input's dtype when it is computed in float32 (float16, as PyTorch on the CPU), else None."""
+    return x.shape, x.dtype
+
+
+def lower_layer_norm(names: list, a: dict) -> str:
+    x = f"({names[0]}).astype(jnp.float32)" if a["upcast"] else names[0]
+    axes = tuple(range(-a["k"], 0))
+    out = (f"({x} - jnp.mean({x}, axis={axes}, keepdims=True)) * "
+           f"lax.rsqrt(jnp.var({x}, axis={axes}, keepdims=True) + {a['eps']!r})")
+    it = iter(names[1:])
+    if a["has_weight"]:
+        out = f"{out} * {next(it)}"
+    if a["has_bias"]:
+        out = f"{out} + {next(it)}"
+    return f"({out}).astype({lit(a['upcast'])})" if a["upcast"] else out
+
+
+def _loss_reduce(expr: str, reduction: str) -> str:
+    return expr if reduction == "none" else f"jnp.mean({expr})" if reduction == "mean" else f"jnp.sum({expr})"
+
+
+def bce_rule(x: Any, t: Any, *w: Any, reduction: str) -> tuple:
+    """``binary_cross_entropy(x, t, weight)``: the weight multiplies the loss in place, as PyTorch's."""
+    if w:
+        _into(x.shape, w[0].shape)
+    return (x.shape if reduction == "none" else ()), x.dtype
+
+
+def lower_bce(names: list, a: dict) -> str:
+    # PyTorch's kernel: (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100)
+    x, t = names[0], names[1]
+    loss = f"({t} - 1) * jnp.maximum(jnp.log1p(-{x}), -100) - {t} * jnp.maximum(jnp.log({x}), -100)"
+    if len(names) > 2:
+        loss = f"({loss}) * {names[2]}"
+    return _loss_reduce(loss, a["reduction"])
+
+
+def bce_logits_rule(x: Any, t: Any, *wp: Any, reduction: str, has_weight: bool, has_pos_weight: bool) -> tuple:
+    """``binary_cross_entropy_with_logits``: PyTorch computes ``(1 - t).mul_(x).sub_(...)`` in the target's
+    dtype, and multiplies the weights in place."""
+    name = TORCH_TYPE_NAMES.get
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"log_sigmoid_cpu\" not implemented for '{name(x.dtype.name, x.dtype.name)}'")
+    if t.dtype.category == 0:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if not t.dtype.is_floating_point:
+        d = _promoted((x, t))
+        raise RuntimeError(f"result type {name(d.name, d.name)} can't be cast to the desired output type "
+                           f"{name(t.dtype.name, t.dtype.name)}")
+    it = iter(wp)
+    if has_weight:
+        _into(x.shape, next(it).shape)
+    if has_pos_weight:
+        _into(x.shape, broadcast_shapes(next(it).shape, t.shape, "mul"))
+    return (x.shape if reduction == "none" else ()), t.dtype
+
+
+def lower_bce_logits(names: list, a: dict) -> str:
+    # PyTorch's: (1 - t) * x - log_sigmoid(x) * ((pos_weight - 1) * t + 1), times weight
+    x, t = names[0], names[1]
+    it = iter(names[2:])
+    w = next(it) if a["has_weight"] else None
+    log_sig = f"jax.nn.log_sigmoid({x})"
+    if a["has_pos_weight"]:
+        log_sig = f"{log_sig} * (({next(it)} - 1) * {t} + 1)"
+    loss = f"(1 - {t}) * {x} - {log_sig}"
+    if w is not None:
+        loss = f"({loss}) * {w}"
+    return _loss_reduce(loss, a["reduction"])
+
+
+def embedding_rule(w: Any, idx: Any, padding_idx: Any) -> tuple:
+    return idx.shape + w.shape[1:], w.dtype
+
+
+defop("leaky_relu", float_kernel("leaky_relu_cpu"), "jnp.where({0} > 0, {0}, {0} * {negative_slope})",
+      "LeakyReluBackward0", attrs=("negative_slope",))
+defop("elu", float_kernel("elu_cpu"), "jnp.where({0} > 0, {0}, {alpha} * jnp.expm1({0}))", "EluBackward0",
+      attrs=("alpha",))
+defop("silu", float_kernel("silu_cpu"), "jax.nn.silu({0})", "SiluBackward0")
+defop("log_sigmoid", float_kernel("log_sigmoid_cpu"), "jax.nn.log_sigmoid({0})", "LogSigmoidBackward0")
+defop("layer_norm", layer_norm_rule, lower_layer_norm, "NativeLayerNormBackward0",
+      attrs=("k", "eps", "has_weight", "has_bias", "upcast"))
+defop("binary_cross_entropy", bce_rule, lower_bce, "BinaryCrossEntropyBackward0", attrs=("reduction",))
+defop("binary_cross_entropy_with_logits", bce_logits_rule, lower_bce_logits,
+      "BinaryCrossEntropyWithLogitsBackward0", attrs=("reduction", "has_weight", "has_pos_weight"), cast="out")
+# (reads the indices only, as PyTorch's EmbeddingBackward0 saves them and the weight's size)
+defop("embedding", embedding_rule, "{0}[{1}]", "EmbeddingBackward0", attrs=("padding_idx",), saves="y")
+
 # Aliases: the same primitive under PyTorch's name for what the user called.
 ALIASES = {
     "view": ("reshape", "ViewBackward0"),
@@ -695,6 +809,11 @@ ALIASES = {
     "mse_loss_sum": ("sum", "MseLossBackward0"),
     "nll_loss_squeeze": ("reshape", "NllLossBackward0"),
     "nll_loss2d": ("nll_loss", "NllLoss2DBackward0"),
+    # in-place activations PyTorch names after the form that saves its result
+    "leaky_relu_": ("leaky_relu", "LeakyReluBackward1"),
+    "elu_": ("elu", "EluBackward1"),
+    # cross_entropy with class probabilities: -(logp * target).sum() / (numel / classes)
+    "cross_entropy_div": ("div", "DivBackward1"),
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

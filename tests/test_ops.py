@@ -55,6 +55,35 @@ def _nll_grad(g):
     return sg.autograd.grad(loss, x, grad_outputs=g, create_graph=True)[0]
 
 
+def _layer_norm(xp, x, k, eps=1e-3):
+    axes = tuple(range(-k, 0))
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    return (x - mean) / xp.sqrt(var + eps)
+
+
+def _sigmoid(xp, x):
+    return 1 / (1 + xp.exp(-x))
+
+
+def _bce(xp, x, t):
+    """PyTorch's binary cross-entropy of probabilities sigmoid(x) and targets sigmoid(t)."""
+    p, q = _sigmoid(xp, x), _sigmoid(xp, t)
+    return -(q * xp.log(p) + (1 - q) * xp.log1p(-p))
+
+
+def _bce_logits(xp, x, t, pos_weight=None):
+    q = _sigmoid(xp, t)
+    log_sig = -xp.logaddexp(0, -x)
+    if pos_weight is not None:
+        log_sig = log_sig * ((pos_weight - 1) * q + 1)
+    return (1 - q) * x - log_sig
+
+
+BCE_W = np.array([0.5, 1.0, 2.0, 0.25])
+BCE_PW = np.array([3.0, 0.5, 1.0, 2.0])
+CE_P = np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25], [0.0, 1.0, 0.0, 0.0]])
+
 BIN_SHAPES = [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (3,)]]
 TERN_SHAPES = [[(3, 4), (3, 4), (3, 4)], [(3, 4), (4,), (3, 1)], [(), (2, 1), (3,)]]
 
@@ -229,6 +258,43 @@ CASES = [
     Case("nll_loss_backward",
          _nll_grad, lambda xp, g: -(g[:, None] * (np.arange(4) == np.array([1, 0, 3])[:, None])), [[(3,)]]),
     Case("nll_loss_squeeze", lambda x: F.nll_loss(x, sg.tensor(2), reduction="none"), lambda xp, x: -x[2], [[(4,)]]),
+    # activations and losses recorded as one op each (tests/test_nn_functional.py compares them with PyTorch)
+    Case("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda xp, x: xp.where(x > 0, x, 0.2 * x), domain="away0"),
+    Case("leaky_relu_", lambda x: F.leaky_relu(x * 1, 0.2, inplace=True), lambda xp, x: xp.where(x > 0, x, 0.2 * x),
+         domain="away0"),
+    Case("elu",        lambda x: F.elu(x, 1.5),      lambda xp, x: xp.where(x > 0, x, 1.5 * xp.expm1(x)), domain="away0"),
+    Case("elu_",       lambda x: F.elu(x * 1, 1.5, inplace=True), lambda xp, x: xp.where(x > 0, x, 1.5 * xp.expm1(x)),
+         domain="away0"),
+    Case("silu",       lambda x: F.silu(x),          lambda xp, x: x / (1 + xp.exp(-x))),
+    Case("log_sigmoid", lambda x: F.logsigmoid(x * 4), lambda xp, x: -xp.logaddexp(0, -4 * x)),
+    Case("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b, eps=1e-3), lambda xp, x, w, b: _layer_norm(xp, x, 1) * w + b,
+         [[(3, 4), (4,), (4,)]]),
+    Case("layer_norm", lambda x: F.layer_norm(x, [3, 4]), lambda xp, x: _layer_norm(xp, x, 2, 1e-5), [[(2, 3, 4)]],
+         name="layer_norm_2d_no_affine"),
+    Case("layer_norm", lambda x, w: F.layer_norm(x, (4,), w), lambda xp, x, w: _layer_norm(xp, x, 1, 1e-5) * w,
+         [[(3, 4), (4,)]], name="layer_norm_weight_only"),
+    Case("binary_cross_entropy", lambda x, t: F.binary_cross_entropy(x.sigmoid(), t.sigmoid()),
+         lambda xp, x, t: _bce(xp, x, t).mean(), [[(3, 4), (3, 4)]]),
+    Case("binary_cross_entropy", lambda x, t: F.binary_cross_entropy(x.sigmoid(), t.sigmoid(), sg.tensor(BCE_W),
+                                                                     reduction="none"),
+         lambda xp, x, t: _bce(xp, x, t) * BCE_W, [[(3, 4), (3, 4)]], name="bce_weight_none"),
+    Case("binary_cross_entropy", lambda x, t: F.binary_cross_entropy(x.sigmoid(), t.sigmoid(), reduction="sum"),
+         lambda xp, x, t: _bce(xp, x, t).sum(), [[(3, 4), (3, 4)]], name="bce_sum"),
+    Case("binary_cross_entropy_with_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid()),
+         lambda xp, x, t: _bce_logits(xp, x, t).mean(), [[(3, 4), (3, 4)]]),
+    Case("binary_cross_entropy_with_logits",
+         lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid(), sg.tensor(BCE_W), reduction="none",
+                                                         pos_weight=sg.tensor(BCE_PW)),
+         lambda xp, x, t: _bce_logits(xp, x, t, BCE_PW) * BCE_W, [[(3, 4), (3, 4)]], name="bce_logits_weights"),
+    Case("binary_cross_entropy_with_logits",
+         lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid(), reduction="sum", pos_weight=sg.tensor(BCE_PW)),
+         lambda xp, x, t: _bce_logits(xp, x, t, BCE_PW).sum(), [[(3, 4), (3, 4)]], name="bce_logits_sum"),
+    Case("embedding",  lambda w: F.embedding(sg.tensor([[0, 2], [3, 2]]), w),
+         lambda xp, w: w[np.array([[0, 2], [3, 2]])], [[(4, 3)]]),
+    Case("embedding",  lambda w: F.embedding(sg.tensor(1, dtype=sg.int32), w), lambda xp, w: w[1], [[(4, 3)]],
+         name="embedding_0d_int32"),
+    Case("cross_entropy_div", lambda x: F.cross_entropy(x, sg.tensor(CE_P, dtype=x.dtype)),
+         lambda xp, x: -(_log_softmax(xp, x, 1) * CE_P).sum() / 3),
     Case("lt",         lambda x, y: x < y,           lambda xp, x, y: x < y, BIN_SHAPES, grad=False),
     Case("le",         lambda x, y: x <= y,          lambda xp, x, y: x <= y, BIN_SHAPES, grad=False),
     Case("gt",         lambda x, y: x > y,           lambda xp, x, y: x > y, BIN_SHAPES, grad=False),
@@ -402,7 +468,9 @@ def test_gradients_match_finite_differences_and_jax(case, shapes):
 
 SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "div", "pow", "pow_tensor", "softplus",
           "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt", "lerp_tensor",
-          "addcmul", "addcdiv", "linear", "linear_view", "var", "std", "square", "mse_loss_mean"}
+          "addcmul", "addcdiv", "linear", "linear_view", "var", "std", "square", "mse_loss_mean", "silu",
+          "log_sigmoid", "elu", "layer_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+          "cross_entropy_div"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params() if p.values[0].op in SMOOTH and p.values[0].grad])

@@ -4,72 +4,112 @@ convolutions."""
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import tensor as T
-from ..grad_mode import is_grad_enabled
+from ..dtypes import result_type
+from ..grad_mode import is_grad_enabled, no_grad
+from ..ops import broadcast_shapes
 from ..tensor import Tensor, record
 
-
-def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    return x.relu()
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    return x.sigmoid()
+# PyTorch's names of the in-place activations recorded under an alias of their own (LeakyReluBackward1,
+# EluBackward1), for the op ``Tensor._inplace`` names in its note on a value overwritten in place
+getattr(T, "_INPLACE_NAMES", {}).update({"leaky_relu_": "leaky_relu_", "elu_": "elu_"})
 
 
-def tanh(x: Tensor) -> Tensor:
-    return x.tanh()
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)``; ``inplace=True`` overwrites ``input`` (an in-place op autograd sees) and returns it."""
+    return input._inplace("relu") if inplace else input.relu()
 
 
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return x.softplus(beta, threshold)
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
-    """``x`` clamped to ``[min_val, max_val]``; the gradient is zero at and beyond the bounds."""
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return input.softplus(beta, threshold)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``input`` clamped to ``[min_val, max_val]``; the gradient is zero at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     if inplace:
-        return x._inplace("hardtanh", attrs=(min_val, max_val))
-    return record("hardtanh", (x,), (min_val, max_val))
+        return input._inplace("hardtanh", attrs=(min_val, max_val))
+    return record("hardtanh", (input,), (min_val, max_val))
 
 
-def hardtanh_(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    return hardtanh(x, min_val, max_val, inplace=True)
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
 
 
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
-    return record("gelu", (x,), (approximate == "tanh",))
+    return record("gelu", (input,), (approximate == "tanh",))
 
 
-def silu(x: Tensor) -> Tensor:
-    return x * x.sigmoid()
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``input * sigmoid(input)`` as one op (``SiluBackward0``)."""
+    return input._inplace("silu") if inplace else record("silu", (input,))
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return T.where(x > 0, x, x * negative_slope)
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``input`` where positive, else ``input * negative_slope``, as one op (``LeakyReluBackward0``; the
+    in-place form is ``LeakyReluBackward1``, as PyTorch names it)."""
+    if inplace:
+        return input._inplace("leaky_relu_", attrs=(float(negative_slope),))
+    return record("leaky_relu", (input,), (float(negative_slope),))
 
 
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    return T.where(x > 0, x, alpha * x.expm1())
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``input`` where positive, else ``alpha * (exp(input) - 1)``, as one op (``EluBackward0``/``1``)."""
+    if inplace:
+        return input._inplace("elu_", attrs=(float(alpha),))
+    return record("elu", (input,), (float(alpha),))
 
 
-def _softmax_dim(ndim: int) -> int:
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(input))``, computed stably, as one op (``LogSigmoidBackward0``)."""
+    return record("log_sigmoid", (input,))
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's implicit softmax dim, with its deprecation warning."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
+                  "an argument.", UserWarning, stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    return x.softmax(_softmax_dim(x.dim()) if dim is None else dim, dtype)
+def _softmax_input(name: str, input: Tensor, dim: int, dtype: Any) -> None:
+    """PyTorch's kernels refuse integer and bool input unless a floating ``dtype`` is given."""
+    d = input.dtype
+    if dtype is None and not d.is_floating_point:
+        nd = input.dim()
+        last = nd == 0 or dim in (nd - 1, -1)
+        raise NotImplementedError(f'"{name}_{"lastdim_" if last else ""}kernel_impl" not implemented for '
+                                  f"'{_type_name(d)}'")
 
 
-def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    return x.log_softmax(_softmax_dim(x.dim()) if dim is None else dim, dtype)
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim(), _stacklevel)
+    _softmax_input("softmax", input, dim, dtype)
+    return input.softmax(dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
+    _softmax_input("log_softmax", input, dim, dtype)
+    return input.log_softmax(dim, dtype)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -99,18 +139,57 @@ def _named_reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     return _reduce(loss, reduction)
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def _reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """The reduction a loss applies: the legacy ``size_average``/``reduce`` pair when either is given
+    (with PyTorch's deprecation warning), else ``reduction`` (checked)."""
+    if size_average is not None or reduce is not None:
+        from .modules.loss import _legacy_reduction  # (the loss modules' helper; imported on this rare path)
+        return _legacy_reduction(size_average, reduce, stacklevel=4)
+    if reduction == "mean" or reduction == "sum" or reduction == "none":
+        return reduction
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+                      UserWarning, stacklevel=3)
+        return "mean"
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _weighted_loss(loss: Tensor, input: Tensor, weight: Tensor, reduction: str) -> Tensor:
+    """PyTorch's per-element ``weight`` of ``mse_loss``/``l1_loss``: the mean divides by the weights' sum."""
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _same_shape("mse_loss", input, target)
-    _check_reduction(reduction)
+    if weight is not None:
+        if size_average is not None or reduce is not None:
+            reduction = _reduction(size_average, reduce, reduction)
+        return _weighted_loss((input - target) ** 2, input, weight, reduction)
+    reduction = _reduction(size_average, reduce, reduction)
     d = input - target
     if reduction == "none":
         return record("mse_loss", (d, d))
     return _named_reduce(d * d, reduction, "mse_loss")
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _same_shape("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
+    if weight is not None:
+        if size_average is not None or reduce is not None:
+            reduction = _reduction(size_average, reduce, reduction)
+        return _weighted_loss((input - target).abs(), input, weight, reduction)
+    return _reduce((input - target).abs(), _reduction(size_average, reduce, reduction))
 
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
@@ -189,11 +268,11 @@ def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     _check_class_targets(target, classes, ignore_index)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices ``target`` (int64 or uint8) given log-probabilities
     ``input`` of shape (C,), (N, C) or (N, C, d1, ...)."""
-    _check_reduction(reduction)
+    reduction = _reduction(size_average, reduce, reduction)
     _check_nll(input, target, weight, ignore_index)
     return _nll(input, target, weight, ignore_index, reduction)
 
@@ -221,12 +300,13 @@ def _nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int
     return loss
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Log-softmax over the class dim (1, or 0 for unbatched input) followed by ``nll_loss``;
     ``target`` holds class indices, or class probabilities when it has the input's shape (as PyTorch
-    decides)."""
-    _check_reduction(reduction)
+    decides). A ``label_smoothing`` of 0 or less smooths nothing (as PyTorch)."""
+    reduction = _reduction(size_average, reduce, reduction)
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 1 if input.dim() > 1 else 0
@@ -247,9 +327,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         prod = logp * target
         if weight is not None:
             prod = prod * weight.reshape((classes,) + (1,) * (input.dim() - class_dim - 1))
+        # PyTorch's: -(logp * target).sum() / (numel / classes) (DivBackward1: NaN for an empty
+        # input), -(...).sum() or -(...).sum(class_dim) (NegBackward0)
         if reduction == "mean":
-            return -prod.sum() / max(input.numel() // classes, 1)
-        return _reduce(-prod.sum(class_dim), reduction)
+            return record("cross_entropy_div", (-prod.sum(), input.numel() // classes if classes else 0))
+        return -prod.sum() if reduction == "sum" else -prod.sum(class_dim)
     _check_nll(input, target, weight, ignore_index)
     logp = log_softmax(input, class_dim)
     classes = input.shape[class_dim]
@@ -258,7 +340,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     if weight is not None and weight.dim() != 1:
         weight = weight.reshape(-1)
     nll = _nll(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0.0:
+    if label_smoothing <= 0.0:
         return nll
     lp = logp if logp.dim() > 1 else logp.unsqueeze(0)
     tg = target if target.dim() > 0 else target.unsqueeze(0)
@@ -290,154 +372,262 @@ def _bce_same_shape(input: Tensor, target: Tensor, logits: bool) -> None:
                      f"({input.shape!r}) is deprecated. Please ensure they have the same size.")
 
 
+def _not_differentiable(name: str, arg: str, t: Tensor | None) -> None:
+    if t is not None and t.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{name}' is not differentiable with respect to argument '{arg}'. "
+                           "This input cannot have requires_grad True.")
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
-    _check_reduction(reduction)
+    """Sigmoid + binary cross-entropy as one op (``BinaryCrossEntropyWithLogitsBackward0``), PyTorch's
+    formula ``(1 - t) * x - log_sigmoid(x) * ((pos_weight - 1) * t + 1)``, times ``weight``; the result
+    has the target's dtype, as PyTorch's."""
+    reduction = _reduction(size_average, reduce, reduction)
     _bce_same_shape(input, target, logits=True)
-    # log(1 + exp(-|x|)) form: stable for large |x|
-    log_sig = -(-input).softplus()
-    log_one_minus = -input.softplus()
-    if pos_weight is not None:
-        loss = -(pos_weight * target * log_sig + (1 - target) * log_one_minus)
-    else:
-        loss = -(target * log_sig + (1 - target) * log_one_minus)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-# PyTorch's BCE backward: grad * (x - y) / max((1 - x) * x, _BCE_EPS)
-_BCE_EPS = 1e-12
-
-
-def _bce_value(x: Tensor, target: Tensor) -> Tensor:
-    """PyTorch's forward: both log terms clamped at -100."""
-    return -(target * x.log().clamp(min=-100) + (1 - target) * (-x).log1p().clamp(min=-100))
+    _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
+    _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
+    args = (input, target) + ((weight,) if weight is not None else ()) + \
+        ((pos_weight,) if pos_weight is not None else ())
+    return record("binary_cross_entropy_with_logits", args, (reduction, weight is not None, pos_weight is not None))
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of probabilities, with PyTorch's values and gradients.
-
-    Where ``x * (1 - x) >= 1e-12`` (everywhere but ``x`` within 1e-12 of 0, or exactly 1, in
-    float32) the loss is the plain expression and its derivative ``(x - y) / (x * (1 - x))`` is
-    PyTorch's. Elsewhere (``x`` exactly 0 or 1 included, where the plain expression's derivative is
-    NaN) the value is PyTorch's clamped one and the derivative is PyTorch's
-    ``(x - y) / 1e-12``, written as ``value(x.detach()) + (x - x.detach()) * c`` (exactly the value;
-    gradient ``c``). A ``where`` selects between the two, and the plain branch reads ``x`` through
-    ``where(safe, x, 0.5)`` so that its masked-out NaN derivatives never reach ``x``.
-    """
-    _check_reduction(reduction)
+    """Binary cross-entropy of probabilities as one op (``BinaryCrossEntropyBackward0``), with PyTorch's
+    values (each log clamped at -100) and gradients (``grad * (x - t) / max(x * (1 - x), 1e-12)``, so
+    finite at ``x`` = 0 or 1)."""
+    reduction = _reduction(size_average, reduce, reduction)
     _bce_same_shape(input, target, logits=False)
-    a = _host_value(input)  # probabilities already known: refuse values outside [0, 1] (and NaN) as PyTorch
-    if a is not None and a.size and not (a.min() >= 0 and a.max() <= 1):
-        raise RuntimeError("all elements of input should be between 0 and 1")
-    if not (input.requires_grad and is_grad_enabled()):
-        loss = _bce_value(input, target)
-    else:
-        xd = input.detach()
-        safe = xd * (1 - xd) >= _BCE_EPS
-        plain = _bce_value(T.where(safe, input, 0.5), target)
-        edge = _bce_value(xd, target) + (input - xd) * ((xd - target.detach()) / _BCE_EPS)
-        loss = T.where(safe, plain, edge)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"Found dtype {_type_name(target.dtype)} but expected {_type_name(input.dtype)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"binary_cross_entropy\" not implemented for '{_type_name(input.dtype)}'")
+    for t, what in ((input, "input"), (target, "target")):  # values already known: PyTorch's range checks
+        a = _host_value(t)
+        if a is not None and a.size and not (a.min() >= 0 and a.max() <= 1):
+            raise RuntimeError(f"all elements of {what} should be between 0 and 1")
+    if weight is None:
+        return record("binary_cross_entropy", (input, target), (reduction,))
+    _not_differentiable("binary_cross_entropy", "weight", weight)
+    if weight.dtype is not input.dtype:  # (PyTorch multiplies the loss by it in place)
+        weight = weight.to(input.dtype)
+    return record("binary_cross_entropy", (input, target, weight), (reduction,))
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ weight.T + bias`` as one op (its grad_fn named as PyTorch names it)."""
+def _linear_vector(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``F.linear`` with a 1-D weight: PyTorch's matrix-vector (or dot) product."""
+    if bias is not None:
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+    if input.dim() == 1:
+        if input.dtype is not weight.dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{_type_name(input.dtype)} and {_type_name(weight.dtype)}")
+        return input.matmul(weight)
+    rows = math.prod(input.shape[:-1])
+    if input.shape[-1] != weight.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{input.shape[-1]}), "
+                           f"vec ({weight.shape[0]})")
+    if input.dtype is not weight.dtype:
+        w, x = _type_name(weight.dtype), _type_name(input.dtype)
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {w}, {x}, and {w}")
+    return input.matmul(weight)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` as one op (its grad_fn named as PyTorch names it)."""
     has_bias = bias is not None
-    nd = x.dim()
+    nd = input.dim()
+    wd = weight.dim()
+    if nd == 0 or wd != 2:
+        if nd == 0 or wd == 0:
+            raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {nd}D and {wd}D")
+        if wd == 1:
+            return _linear_vector(input, weight, bias)
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {wd}D")
     op = ("linear" if has_bias else "linear_mm") if nd == 2 else \
         ("linear_view" if has_bias else "linear_squeeze" if nd == 1 else "linear_unsafe_view")
-    args = (x, weight, bias) if has_bias else (x, weight)
+    args = (input, weight, bias) if has_bias else (input, weight)
     precision = "highest" if T.get_float32_matmul_precision() == "highest" else "default"
     return record(op, args, (precision, has_bias))
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``: ``input * mask``, as
+    PyTorch computes it (``MulBackward0``); ``inplace=True`` multiplies ``input`` in place."""
     if p < 0 or p > 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0:
-        return x
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    d = input.dtype
+    if not d.is_floating_point:
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {_type_name(d)}")
     if p == 1:
-        return x * 0
-    keep = (T.rand(x.shape, dtype=x.dtype, device=x.device) >= p).to(x.dtype)
-    return x * keep / (1 - p)
+        mask: Any = 0
+    else:
+        mask = (T.rand(input.shape, dtype=d, device=input.device) >= p).to(d) / (1 - p)
+    return input._inplace("mul", mask) if inplace else input * mask
 
 
-def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    n = int(tensor.max().item()) + 1 if num_classes < 0 else num_classes
-    a = _host_value(tensor)  # classes already known: refuse those out of range, as PyTorch does
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
+    """``input``'s int64 class indices as one-hot int64 vectors (``num_classes=-1``: max + 1)."""
+    if input.dtype.name != "int64":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if input.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        n = int(input.max().item()) + 1
+    else:
+        n = num_classes
+    a = _host_value(input)  # classes already known: refuse those out of range, as PyTorch does
     if a is not None and a.size:
         if a.min() < 0:
             raise RuntimeError("Class values must be non-negative.")
         if a.max() >= n:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    return (tensor.unsqueeze(-1) == T.arange(n, device=tensor.device)).long()
+    elif n < 0 and input.numel():
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return (input.unsqueeze(-1) == T.arange(n, device=input.device)).long()
 
 
-def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    return x / x.norm(p, dim, keepdim=True).clamp(min=eps)
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``); written into ``out`` when given."""
+    result = input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+    if out is None:
+        return result
+    return out.copy_(result)
 
 
-def layer_norm(x: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
+def _check_layer_norm(input: Tensor, shape: tuple, weight: Tensor | None, bias: Tensor | None) -> None:
+    """PyTorch's argument checks of ``layer_norm`` (CPU), in its order."""
+    dt = input.dtype
+    params = [t for t in (weight, bias) if t is not None]
+    if params and params[0].dtype is not dt:
+        # "mixed" dtypes: only a float16 input with float32 parameters
+        if any(t.dtype.name != "float32" for t in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if dt.name not in ("float16", "bfloat16"):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {what} to be of same shape as normalized_shape, but got {what} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(shape)}")
+    k = len(shape)
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"LayerNormKernelImpl\" not implemented for '{_type_name(dt)}'")
+    if params and params[0].dtype is dt:
+        for t in params:
+            if t.dtype is not dt:
+                raise RuntimeError(f"expected scalar type {_type_name(dt)} but found {_type_name(t.dtype)}")
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    dims = tuple(range(x.dim() - len(shape), x.dim()))
-    mean = x.mean(dims, keepdim=True)
-    centred = x - mean
-    var = (centred * centred).mean(dims, keepdim=True)
-    out = centred * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    """Normalise over the trailing ``normalized_shape`` dims, then scale and shift: one op
+    (``NativeLayerNormBackward0``); float16 input is computed in float32, as PyTorch does on the CPU."""
+    if not isinstance(normalized_shape, tuple):
+        if not isinstance(normalized_shape, (list, T.Size)):
+            raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                            f"{type(normalized_shape).__name__}")
+        normalized_shape = tuple(normalized_shape)
+    _check_layer_norm(input, normalized_shape, weight, bias)
+    args = (input,) + ((weight,) if weight is not None else ()) + ((bias,) if bias is not None else ())
+    upcast = input.dtype if input.dtype.name == "float16" else None
+    return record("layer_norm", args, (len(normalized_shape), float(eps), weight is not None, bias is not None,
+                                       upcast))
+
+
+_LEGACY_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int8": "Char",
+                 "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long"}
+
+
+def _legacy_type(t: Tensor) -> str:
+    """PyTorch's legacy type name of a tensor (``torch.FloatTensor``), as its argument checks print it."""
+    cuda = t.device.type == "cuda"
+    if t.dtype.name == "bool":
+        return "CUDABoolType" if cuda else "CPUBoolType"
+    return f"torch.{'cuda.' if cuda else ''}{_LEGACY_TYPES.get(t.dtype.name, t.dtype.name)}Tensor"
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``; the ``padding_idx`` row gets no gradient."""
+    """Rows of ``weight`` picked by the integer ``input``, as one op (``EmbeddingBackward0``); the
+    ``padding_idx`` row gets no gradient."""
+    rows = weight.shape[0] if weight.dim() else 0
+    if padding_idx is not None:
+        if padding_idx >= rows if padding_idx > 0 else padding_idx < -rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        if padding_idx < 0:
+            padding_idx += rows
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported by srcgrad")
-    if input.dtype.category != 1:
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype.name not in ("int64", "int32"):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                           f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)")
+                           f"Long, Int; but got {_legacy_type(input)} instead (while checking arguments for "
+                           "embedding)")
     a = _host_value(input)  # indices already known: refuse negative / too large ones as PyTorch does
-    if a is not None and a.size and (a.min() < 0 or a.max() >= weight.shape[0]):
+    if a is not None and a.size and (a.min() < 0 or a.max() >= rows):
         raise IndexError("index out of range in self")
-    out = weight[input]
-    if padding_idx is not None and weight.requires_grad:
-        if padding_idx < 0:
-            padding_idx += weight.shape[0]
-        keep = (input != padding_idx).unsqueeze(-1)
-        out = T.where(keep, out, weight.detach()[input])
-    return out
-
-
-def logsigmoid(x: Tensor) -> Tensor:
-    return -(-x).softplus()
+    return record("embedding", (weight, input), (padding_idx,))
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    num = (x1 * x2).sum(dim)
-    return num / (x1.norm(dim=dim) * x2.norm(dim=dim)).clamp(min=eps)
+    """PyTorch's current formula: ``sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps), dim)``, each norm
+    clamped separately (in place, unseen by autograd, as PyTorch does) after broadcasting."""
+    d1, d2 = x1.dtype, x2.dtype
+    if not (d1.is_floating_point and d2.is_floating_point):
+        common = result_type(((x1.dim(), d1), (x2.dim(), d2)))
+        if not common.is_floating_point:
+            raise RuntimeError("expected common dtype to be floating point, yet common dtype is "
+                               f"{_type_name(common)}")
+        x1, x2 = x1.to(common) if x1.dtype is not common else x1, x2.to(common) if x2.dtype is not common else x2
+    if x1.shape != x2.shape:
+        shape = broadcast_shapes(tuple(x1.shape), tuple(x2.shape), "cosine_similarity")
+        x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1 = x1.norm(dim=dim, keepdim=True)
+    n2 = x2.norm(dim=dim, keepdim=True)
+    with no_grad():
+        n1.clamp_(min=eps)
+        n2.clamp_(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None) -> Tensor:
-    s = (1.0 / math.sqrt(q.shape[-1])) if scale is None else scale
-    scores = (q @ k.transpose(-2, -1)) * s
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(query @ key^T * scale + mask) @ value`` (``enable_gqa``: key/value heads shared by
+    groups of query heads)."""
+    if enable_gqa and query.dim() >= 3:
+        heads = query.shape[-3]
+        for name in ("key", "value"):
+            t = key if name == "key" else value
+            if t.dim() >= 3 and t.shape[-3] != heads:
+                if heads % t.shape[-3]:
+                    raise RuntimeError("Number of heads in key and value must divide the number of heads in ")
+                # (each key/value head repeated for its group of query heads: repeat_interleave on dim -3)
+                r = heads // t.shape[-3]
+                t = t.unsqueeze(-3).expand(*t.shape[:-2], r, *t.shape[-2:]).reshape(*t.shape[:-3], heads,
+                                                                                   *t.shape[-2:])
+                key, value = (t, value) if name == "key" else (key, t)
+    s = (1.0 / math.sqrt(query.shape[-1])) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * s
     if is_causal:
-        n, m = q.shape[-2], k.shape[-2]
+        n, m = query.shape[-2], key.shape[-2]
         causal = T.arange(n).unsqueeze(1) >= T.arange(m)
         scores = scores.masked_fill(~causal, -math.inf)
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype.name == "bool" else scores + attn_mask
-    return dropout(scores.softmax(-1), dropout_p, dropout_p > 0) @ v
+    return dropout(scores.softmax(-1), dropout_p, dropout_p > 0) @ value
 
 
 # ---------------------------------------------------------------------------
@@ -485,8 +675,15 @@ def _conv(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | Non
     dilation = _tuple(dilation, nsp, "dilation")
     kernel = tuple(weight.shape[2:])
     pads = conv_padding(padding, kernel, stride, dilation)
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
     if groups < 1:
         raise RuntimeError("non-positive groups is not supported")
+    if any(d <= 0 for d in dilation):  # (PyTorch computes a 1-d convolution as a 2-d one)
+        shown = [1, *dilation] if nsp == 1 else list(dilation)
+        raise RuntimeError(f"dilation should be greater than zero, but got {shown}")
     if weight.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
                            f"but got weight of size {list(weight.shape)} instead")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ...tensor import Tensor
@@ -9,17 +10,23 @@ from .. import functional as F
 from .module import Module
 
 
-def _legacy_reduction(size_average: Any, reduce: Any) -> str:
+def _legacy_reduction(size_average: Any, reduce: Any, emit_warning: bool = True, stacklevel: int = 4) -> str:
+    """The reduction the legacy ``size_average``/``reduce`` arguments ask for, with PyTorch's deprecation
+    warning (``stacklevel`` counts from here to the user's call)."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    return "mean" if size_average and reduce else "sum" if reduce else "none"
+    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    if emit_warning:
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                      UserWarning, stacklevel=stacklevel)
+    return reduction
 
 
 class _Loss(Module):
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__()
         if size_average is not None or reduce is not None:
-            reduction = _legacy_reduction(size_average, reduce)
+            reduction = _legacy_reduction(size_average, reduce, stacklevel=3)
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction = reduction
@@ -65,8 +72,7 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight: Tensor | None = None, size_average: Any = None, ignore_index: int = -100,
                  reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        # (checked by F.cross_entropy, as PyTorch: above 1 is an error, 0 or below smooths nothing)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 

@@ -40,10 +40,6 @@ class LayerNorm(Module):
                 init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        if tuple(input.shape[input.dim() - len(self.normalized_shape):]) != self.normalized_shape:
-            raise RuntimeError(f"Given normalized_shape={list(self.normalized_shape)}, expected input with shape "
-                               f"[*, {', '.join(map(str, self.normalized_shape))}], but got input of size"
-                               f"{input.shape!r}")
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
