@@ -610,8 +610,11 @@ def test_bce_with_logits(reduction):
 def test_loss_argument_checks():
     with pytest.raises(ValueError, match="bogus is not a valid value for reduction"):
         nn.MSELoss(reduction="bogus")
-    assert nn.MSELoss(size_average=False).reduction == "sum"
-    assert nn.L1Loss(reduce=False).reduction == "none"
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated, please use "
+                                         "reduction='sum' instead."):
+        assert nn.MSELoss(size_average=False).reduction == "sum"
+    with pytest.warns(UserWarning, match="reduction='none' instead"):
+        assert nn.L1Loss(reduce=False).reduction == "none"
     with pytest.raises(UserWarning, match="Using a target size"):
         import warnings
         with warnings.catch_warnings():

@@ -7,13 +7,14 @@ from typing import Any
 from .. import dtypes as D
 from .. import ir
 from ..printing import format_tensor
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, _share, zeros
 
 
 class Parameter(Tensor):
     """A leaf tensor that requires grad (by default) and is registered when assigned to a ``Module``.
 
-    ``Parameter(data)`` holds ``data``'s value as a new leaf; in-place updates
+    ``Parameter(data)`` is a new leaf sharing ``data``'s storage and version counter (as in
+    PyTorch, an in-place change of either shows in the other); in-place updates
     (``p.sub_(...)`` under ``no_grad``, ``p.data = ...``) keep the same object.
     """
 
@@ -30,6 +31,7 @@ class Parameter(Tensor):
         p._base = None
         p._view = None
         ir.set_owner(p._node, p)
+        _share(p, data, own_version=False)
         if requires_grad:
             p.requires_grad_(True)
         return p
