@@ -1142,3 +1142,18 @@ def test_module_errors_as_pytorch(call, error, message):
     import re
     with pytest.raises(error, match=re.escape(message)):
         call(nn.Linear(2, 2))
+
+
+def test_a_parameter_shares_its_sources_storage():
+    a = sg.zeros(3)
+    p = nn.Parameter(a)
+    a.add_(1)
+    close(p, [1.0, 1.0, 1.0])
+    assert p._version == a._version == 1 and p.requires_grad and p.is_leaf
+    with sg.no_grad():
+        p.sub_(0.5)
+    close(a, [0.5, 0.5, 0.5])
+    w = sg.zeros(2, 2)
+    e = nn.Embedding.from_pretrained(w)
+    w.add_(1)
+    close(e.weight, np.ones((2, 2)))
