@@ -191,8 +191,18 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         if getattr(n, "block", None) is not getattr(c, "block", None):
             return False
         if getattr(n, "block", None) is None:
-            return bool(getattr(n, "inner", False))
-        return getattr(n, "grad_of", None) is None
+            if not getattr(n, "inner", False):
+                return False
+        elif getattr(n, "grad_of", None) is not None:
+            return False
+        return written_once(c, n)
+
+    def written_once(c: Node, n: Node) -> bool:
+        # A lowering may write an input more than once (lerp's two formulas): pasting an
+        # expression there would copy it, and a chain of such ops would grow exponentially.
+        marks = [f"\x00{k}\x00" for k in range(len(c.inputs))]
+        probe = expression(c, marks)
+        return all(probe.count(marks[k]) == 1 for k, i in enumerate(c.inputs) if i is n)
 
     body: list[str] = []
     seen_exprs: dict[str, str] = {}

@@ -325,3 +325,19 @@ def test_a_program_has_at_most_one_donating_variant():
     progs = list(compiler.CACHE.programs.values())
     assert all(len(p.runners) <= 2 for p in progs)
     assert any(p.donation for p in progs)  # the steady state donates the weights and their Adam moments
+
+
+def test_an_input_a_lowering_writes_twice_is_named_not_pasted():
+    # lerp writes its inputs into both of PyTorch's formulas: a chain of pending lerp_ must
+    # generate code linear in its length (pasting each step into the next doubled it).
+    sizes = []
+    for n in (3, 5):
+        r = torch.zeros(3)
+        expect = np.zeros(3)
+        for _ in range(n):
+            end = torch.randn(3)
+            expect = expect + 0.1 * (end.numpy() - expect)
+            r.lerp_(end, 0.1)
+        np.testing.assert_allclose(r.numpy(), expect, rtol=1e-6, atol=1e-7)
+        sizes.append(len(torch.compiler.CACHE.history[-1].source))
+    assert sizes[1] < 2.5 * sizes[0]
