@@ -40,3 +40,189 @@ def nll_loss_backward(g: jnp.ndarray, target: jnp.ndarray, weight: jnp.ndarray |
     scale = jnp.where(w == 0, 0, -g * w / w.sum()) if reduction == "mean" else -g * w
     classes_along_1 = jnp.arange(classes).reshape((1, classes) + (1,) * (target.ndim - 1))
     return jnp.where(safe[:, None] == classes_along_1, scale[:, None], 0).astype(g.dtype)
+
+
+# ---------------------------------------------------------------------------
+# pooling: the JAX side of the primitives declared in srcgrad/pooling.py. The pooled dims are
+# the trailing len(kernel) dims; padding is one (lo, hi) pair per pooled dim. Max pooling finds each
+# window's first maximum one kernel offset at a time (the "slab" of an offset holds that element of
+# every window, shape (..., *out)), then scatters to / gathers from it by its flat index.
+
+import itertools  # noqa: E402
+
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+
+
+def _lowest(dtype: jnp.dtype) -> jnp.ndarray:
+    """-inf for floats, the smallest value for integers: what max-pool padding holds."""
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.array(-jnp.inf, dtype)
+    return jnp.array(jnp.iinfo(dtype).min, dtype)
+
+
+def _offsets(kernel: tuple) -> list:
+    """The kernel offsets of a window in row-major order (the order PyTorch scans a window in)."""
+    return list(itertools.product(*[range(k) for k in kernel]))
+
+
+def _pooled(size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> list:
+    return [(n + lo + hi - d * (k - 1) - 1) // s + 1
+            for n, k, s, (lo, hi), d in zip(size, kernel, stride, padding, dilation)]
+
+
+def _slabs(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+           fill: jnp.ndarray) -> list:
+    """For each kernel offset, that element of every window of ``x`` (padded with ``fill``): (..., *out)."""
+    n = len(kernel)
+    lead = x.ndim - n
+    xp = lax.pad(x, fill, [(0, 0, 0)] * lead + [(lo, hi, 0) for lo, hi in padding])
+    out = _pooled(x.shape[lead:], kernel, stride, padding, dilation)
+    slabs = []
+    for offset in _offsets(kernel):
+        start = [o * d for o, d in zip(offset, dilation)]
+        limit = [b + s * (m - 1) + 1 for b, s, m in zip(start, stride, out)]
+        slabs.append(lax.slice(xp, (0,) * lead + tuple(start), xp.shape[:lead] + tuple(limit), (1,) * lead + stride))
+    return slabs
+
+
+def _inside(size: tuple, out: list, offset: tuple, stride: tuple, padding: tuple, dilation: tuple) -> np.ndarray | None:
+    """Which windows have their element at ``offset`` inside the input (not in padding): a boolean
+    array broadcastable to (*out); None where all do."""
+    n = len(size)
+    inside = np.ones((1,) * n, bool)
+    for i in range(n):
+        pos = np.arange(out[i]) * stride[i] - padding[i][0] + offset[i] * dilation[i]
+        inside = inside & ((pos >= 0) & (pos < size[i])).reshape((1,) * i + (-1,) + (1,) * (n - 1 - i))
+    return None if inside.all() else inside
+
+
+def _first_max(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> jnp.ndarray:
+    """The offset number (0..K-1, row-major) of the first largest element of each window, as PyTorch
+    picks it: a later element must be strictly larger (ties go to the first), NaN beats everything,
+    and padding is never picked (a window of -inf picks its first element inside the input)."""
+    n = len(kernel)
+    size = x.shape[x.ndim - n:]
+    out = _pooled(size, kernel, stride, padding, dilation)
+    best = first = best_inside = None
+    for k, (offset, slab) in enumerate(zip(_offsets(kernel), _slabs(x, kernel, stride, padding, dilation,
+                                                                    _lowest(x.dtype)))):
+        inside = _inside(size, out, offset, stride, padding, dilation)
+        if best is None:
+            best, first = slab, jnp.zeros(slab.shape, jnp.int32)
+            best_inside = True if inside is None else jnp.asarray(inside)
+            continue
+        better = slab > best
+        if jnp.issubdtype(x.dtype, jnp.floating):
+            better = better | (jnp.isnan(slab) & ~jnp.isnan(best))
+        if best_inside is not True:  # a tie with padding picked so far goes to this element
+            better = better | ((slab == best) & ~best_inside)
+        if inside is not None:
+            better = better & inside
+        if best_inside is not True:
+            best_inside = best_inside | better
+        best = jnp.where(better, slab, best)
+        first = jnp.where(better, jnp.int32(k), first)
+    return first
+
+
+def max_pool(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> jnp.ndarray:
+    """The largest element of each window (padding holds -inf)."""
+    lead = x.ndim - len(kernel)
+    return lax.reduce_window(x, _lowest(x.dtype), lax.max, (1,) * lead + kernel, (1,) * lead + stride,
+                             ((0, 0),) * lead + padding, window_dilation=(1,) * lead + dilation)
+
+
+def _plane_index(first: jnp.ndarray, size: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                 dilation: tuple) -> jnp.ndarray:
+    """The flat index, within its plane (the pooled dims, of sizes ``size``), of the element at offset
+    number ``first`` of each window."""
+    n = len(kernel)
+    offsets = jnp.array(_offsets(kernel), jnp.int64).reshape(-1, n)
+    flat = jnp.zeros(first.shape, jnp.int64)
+    for i in range(n):
+        window = jnp.arange(first.shape[first.ndim - n + i], dtype=jnp.int64).reshape((-1,) + (1,) * (n - 1 - i))
+        flat = flat * size[i] + window * stride[i] - padding[i][0] + offsets[first, i] * dilation[i]
+    return flat
+
+
+def _rows(x_shape: tuple, flat: jnp.ndarray, n: int) -> jnp.ndarray:
+    """``flat`` (plane indices) as indices into ``x`` flattened: each plane is one row of the flat array."""
+    plane = int(np.prod(x_shape[len(x_shape) - n:]))
+    rows = int(np.prod(x_shape[:len(x_shape) - n]))
+    windows = int(np.prod(flat.shape[flat.ndim - n:]))
+    return (flat.reshape(rows, windows) + jnp.arange(rows, dtype=jnp.int64)[:, None] * plane).reshape(-1)
+
+
+def max_pool_backward(g: jnp.ndarray, x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple,
+                      dilation: tuple) -> jnp.ndarray:
+    """The gradient of ``max_pool`` for ``x``: each window's ``g`` added to the window's first maximum of
+    ``x`` (overlapping windows add up)."""
+    n = len(kernel)
+    flat = _plane_index(_first_max(x, kernel, stride, padding, dilation), x.shape[x.ndim - n:], kernel, stride,
+                        padding, dilation)
+    return jnp.zeros(x.size, g.dtype).at[_rows(x.shape, flat, n)].add(g.reshape(-1)).reshape(x.shape)
+
+
+def max_pool_select(h: jnp.ndarray, x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple,
+                    dilation: tuple) -> jnp.ndarray:
+    """``h`` (shaped like ``x``) read at each window's first maximum of ``x``: the adjoint of
+    ``max_pool_backward`` for its gradient argument."""
+    n = len(kernel)
+    flat = _plane_index(_first_max(x, kernel, stride, padding, dilation), x.shape[x.ndim - n:], kernel, stride,
+                        padding, dilation)
+    return h.reshape(-1)[_rows(x.shape, flat, n)].reshape(flat.shape)
+
+
+def max_pool_indices(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> jnp.ndarray:
+    """PyTorch's ``return_indices``: the flat index, within its plane (the pooled dims), of each window's
+    first maximum (int64)."""
+    n = len(kernel)
+    return _plane_index(_first_max(x, kernel, stride, padding, dilation), x.shape[x.ndim - n:], kernel, stride,
+                        padding, dilation)
+
+
+def pool_divisor(size: tuple, out: tuple, kernel: tuple, stride: tuple, padding: tuple, count_pad: tuple,
+                 divisor_override: int | None) -> np.ndarray | int:
+    """What ``avg_pool`` divides each window's sum by, as PyTorch counts it: the window's elements inside
+    the input widened by ``count_pad`` (the padding, when ``count_include_pad``), or ``divisor_override``."""
+    if divisor_override:
+        return divisor_override
+    div = np.ones(out, np.int64)
+    for i, (n, m, k, s, (lo, _), (clo, chi)) in enumerate(zip(size, out, kernel, stride, padding, count_pad)):
+        start = np.arange(m) * s - lo
+        count = np.minimum(start + k, n + chi) - np.maximum(start, -clo)
+        div = div * np.maximum(count, 1).reshape((-1,) + (1,) * (len(out) - 1 - i))
+    return div
+
+
+def avg_pool(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, count_pad: tuple,
+             divisor_override: int | None) -> jnp.ndarray:
+    """Each window's sum (zero padding) divided by ``pool_divisor``."""
+    lead = x.ndim - len(kernel)
+    sums = lax.reduce_window(x, jnp.zeros((), x.dtype), lax.add, (1,) * lead + kernel, (1,) * lead + stride,
+                             ((0, 0),) * lead + padding)
+    div = pool_divisor(x.shape[lead:], sums.shape[lead:], kernel, stride, padding, count_pad, divisor_override)
+    return sums / jnp.asarray(div, x.dtype)
+
+
+def avg_pool_backward(g: jnp.ndarray, size: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                      count_pad: tuple, divisor_override: int | None) -> jnp.ndarray:
+    """The adjoint of ``avg_pool``: each window's ``g / divisor`` added to every input element of the
+    window. The windows' values are spaced ``stride`` apart (interior padding) and summed over a
+    ``kernel``-sized window again; edge padding aligns them with the input (negative widths crop)."""
+    n = len(kernel)
+    lead = g.ndim - n
+    out = g.shape[lead:]
+    h = g / jnp.asarray(pool_divisor(size, out, kernel, stride, padding, count_pad, divisor_override), g.dtype)
+    config = [(0, 0, 0)] * lead
+    for length, m, k, s, (lo, _) in zip(size, out, kernel, stride, padding):
+        config.append((k - 1 - lo, length + lo - (m - 1) * s - 1, s - 1))
+    spaced = lax.pad(h, jnp.zeros((), g.dtype), config)
+    return lax.reduce_window(spaced, jnp.zeros((), g.dtype), lax.add, (1,) * lead + kernel, (1,) * (lead + n),
+                             ((0, 0),) * (lead + n))
+
+
+def constant_pad(x: jnp.ndarray, pads: tuple, value: float) -> jnp.ndarray:
+    """``x`` padded with ``value`` by one (lo, hi) pair per dim; negative widths crop."""
+    return lax.pad(x, jnp.array(value, x.dtype), [(lo, hi, 0) for lo, hi in pads])

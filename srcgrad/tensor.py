@@ -1509,7 +1509,8 @@ class Tensor:
         return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
 
 
-_INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_"}
+_INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_",
+                  "leaky_relu_": "leaky_relu_", "elu_": "elu_"}
 
 
 @functools.cache

@@ -359,6 +359,13 @@ NOT_IN_TABLE = {
                   "_rmsprop")},
     "convolution": "tests/test_conv.py (NumPy values, finite differences, jax.grad oracle)",
     "rev": "tests/test_conv.py (the flip used by the convolution's derivative)",
+    **{op: "tests/test_nn_pooling.py (NumPy values, finite differences, jax.grad oracle, gradgradcheck)"
+       for op in ("max_pool", "max_pool_backward", "max_pool_select", "max_pool_indices", "avg_pool",
+                  "avg_pool_backward", "adaptive_avg_pool", "adaptive_avg_pool_mm")},
+    **{op: "tests/test_nn_padding.py (np.pad values, finite differences, jax.grad of jnp.pad)"
+       for op in ("constant_pad", "circular_pad", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+                  "replication_pad1d", "replication_pad2d", "replication_pad3d")},
+    "batch_norm": "tests/test_nn_batchnorm.py (NumPy values, jax.grad oracle, running statistics)",
 }
 
 

@@ -1,12 +1,26 @@
 """``srcgrad.nn``: modules (layers, containers, losses), ``Parameter``, ``init``, ``utils`` and ``functional``."""
 
 from .. import conv as _conv  # noqa: F401 - registers the convolution primitive (until srcgrad/__init__ does)
+from .. import pooling as _pooling  # noqa: F401 - registers the pooling, padding and batch-norm primitives
 from . import functional, init, utils
 from .modules import (
     ELU,
     GELU,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
     BCELoss,
     BCEWithLogitsLoss,
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
     Conv1d,
     Conv2d,
     Conv3d,
@@ -21,6 +35,8 @@ from .modules import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool1d,
+    MaxPool2d,
     Module,
     ModuleDict,
     ModuleList,
@@ -28,8 +44,14 @@ from .modules import (
     NLLLoss,
     ParameterDict,
     ParameterList,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
     ReLU,
     ReLU6,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
     Sequential,
     Sigmoid,
     SiLU,
@@ -37,6 +59,9 @@ from .modules import (
     Softplus,
     Tanh,
     Unflatten,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
 )
 from .parameter import Parameter
 
@@ -44,4 +69,8 @@ __all__ = ["functional", "init", "utils", "Parameter", "Module", "Sequential", "
            "ParameterList", "ParameterDict", "Linear", "Identity", "Flatten", "Unflatten", "ReLU", "ReLU6", "Hardtanh", "Tanh", "Sigmoid",
            "SiLU", "GELU", "LeakyReLU", "ELU", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Embedding",
            "LayerNorm", "Conv1d", "Conv2d", "Conv3d", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
-           "BCEWithLogitsLoss", "BCELoss"]
+           "BCEWithLogitsLoss", "BCELoss",
+           "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+           "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+           "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d"]

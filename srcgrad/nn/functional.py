@@ -15,10 +15,6 @@ from ..grad_mode import is_grad_enabled, no_grad
 from ..ops import broadcast_shapes
 from ..tensor import Tensor, record
 
-# PyTorch's names of the in-place activations recorded under an alias of their own (LeakyReluBackward1,
-# EluBackward1), for the op ``Tensor._inplace`` names in its note on a value overwritten in place
-getattr(T, "_INPLACE_NAMES", {}).update({"leaky_relu_": "leaky_relu_", "elu_": "elu_"})
-
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)``; ``inplace=True`` overwrites ``input`` (an in-place op autograd sees) and returns it."""
@@ -720,3 +716,16 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+# pooling, padding and batch norm live with their primitives (srcgrad/pooling.py)
+from ..pooling import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    batch_norm,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
