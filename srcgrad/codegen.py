@@ -127,6 +127,28 @@ def expression_of(op: Any, node: Node, names: list[str]) -> str:
     return op.lower.format(*names, **{k: lit(v) for k, v in attrs.items()})
 
 
+# How many times an op's lowering writes each input, by (op, attributes, number of inputs).
+_COUNTS: dict[tuple, tuple] = {}
+
+
+def _input_counts(node: Node) -> tuple:
+    """How many times ``node``'s lowering writes each of its inputs. A lowering may write one
+    more than once (lerp's two formulas): pasting an expression there would copy it, and a
+    chain of such ops would grow exponentially, so such inputs are named, not inlined."""
+    key = (node.op, node.attrs, len(node.inputs))
+    try:
+        counts = _COUNTS.get(key)
+    except TypeError:  # unhashable attributes: probe every time
+        key, counts = None, None
+    if counts is None:
+        marks = [f"\x00{k}\x00" for k in range(len(node.inputs))]
+        probe = expression(node, marks)
+        counts = tuple(probe.count(m) for m in marks)
+        if key is not None and len(_COUNTS) < 4096:
+            _COUNTS[key] = counts
+    return counts
+
+
 def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name: str,
              input_names: dict | None = None) -> tuple[str, list[str]]:
     """Source of ``def fn_name(*inputs): ... return outputs`` computing ``order``.
@@ -198,11 +220,8 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         return written_once(c, n)
 
     def written_once(c: Node, n: Node) -> bool:
-        # A lowering may write an input more than once (lerp's two formulas): pasting an
-        # expression there would copy it, and a chain of such ops would grow exponentially.
-        marks = [f"\x00{k}\x00" for k in range(len(c.inputs))]
-        probe = expression(c, marks)
-        return all(probe.count(marks[k]) == 1 for k, i in enumerate(c.inputs) if i is n)
+        counts = _input_counts(c)
+        return all(counts[k] == 1 for k, i in enumerate(c.inputs) if i is n)
 
     body: list[str] = []
     seen_exprs: dict[str, str] = {}
