@@ -27,6 +27,48 @@ def spec_to_index(spec: tuple, tensors: list) -> tuple:
     return tuple(out)
 
 
+def split_selects(index: Any) -> tuple[tuple, tuple] | None:
+    """``(selects, rest)`` when ``index`` mixes integers with advanced indices (index
+    tensors, lists, masks), else None. PyTorch applies the integers (and 0-dim integer
+    tensors) first, as selects, then indexes the view with the rest; NumPy's rule, which
+    JAX follows, would instead broadcast them with the index tensors and, when a slice
+    separates them, move the result's dims to the front (``x[0, :, idx]``)."""
+    from .tensor import Tensor
+
+    items = index if isinstance(index, tuple) else (index,)
+
+    def is_int(it: Any) -> bool:
+        if isinstance(it, Tensor):
+            return not it._node.shape and it.dtype.category == 1
+        return isinstance(it, (int, np.integer)) and not isinstance(it, (bool, np.bool_))
+
+    def advanced_dims(it: Any) -> int:
+        """How many dims an advanced index consumes (0: not an advanced index)."""
+        if isinstance(it, Tensor):
+            return (len(it._node.shape) if it.dtype.category == 0 else 1) if it._node.shape else 0
+        if isinstance(it, (list, np.ndarray)):
+            a = np.asarray(it)
+            return a.ndim if a.dtype == np.bool_ else 1
+        return 0
+
+    if not any(is_int(it) for it in items) or not any(advanced_dims(it) for it in items):
+        return None
+    selects: list[Any] = []
+    rest: list[Any] = []
+    for it in items:
+        if is_int(it):
+            selects.append(it)
+        elif it is None:
+            rest.append(it)
+        elif it is Ellipsis:
+            selects.append(it)
+            rest.append(it)
+        else:
+            selects.extend([slice(None)] * max(advanced_dims(it), 1))
+            rest.append(it)
+    return tuple(selects), tuple(rest)
+
+
 def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, str, bool]:
     """Check ``index`` against ``shape``; return (spec, index tensors, kind, view).
 

@@ -1373,7 +1373,10 @@ class Tensor:
         return record("clone", (self,))
 
     def __getitem__(self, index: Any) -> Tensor:
-        from .indexing import normalize
+        from .indexing import normalize, split_selects
+        split = split_selects(index)
+        if split is not None:  # integers mixed with index tensors: selects first, as PyTorch
+            return self[split[0]][split[1]]
         spec, tensors, kind, _ = normalize(index, self._node.shape, tensor)
         if kind == "index":  # advanced indexing: a copy
             return record("index", (self,) + tuple(tensors), (spec,))
@@ -1403,7 +1406,11 @@ class Tensor:
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        from .indexing import normalize
+        from .indexing import normalize, split_selects
+        split = split_selects(index)
+        if split is not None:  # into the view the integers select, as PyTorch
+            self[split[0]][split[1]] = value
+            return
         spec, tensors, kind, view = normalize(index, self._node.shape, tensor)
         n = self._node
         if n.requires_grad and n.leaf and _grad_state.enabled:

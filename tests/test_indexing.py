@@ -206,3 +206,32 @@ def test_an_index_that_changes_nothing_is_the_tensor_itself_without_grad():
     y = x[0:2]  # a slice op all the same: a view, whose in-place changes write through
     y[0, 0] = 7
     assert x[0, 0].item() == 7
+
+
+@pytest.mark.parametrize("index, select_first, rest", [
+    ((slice(None), 0, slice(None), [0, 1]), (slice(None), 0), (slice(None), slice(None), [0, 1])),
+    ((0, slice(None), [2, 0]), (0,), (slice(None), [2, 0])),
+    ((0, [1, 1], slice(1, 3), -1), (0, slice(None), slice(None), -1), ([1, 1], slice(1, 3))),
+    ((Ellipsis, 1, [0, 3]), (Ellipsis, 1, slice(None)), (Ellipsis, [0, 3])),
+    ((None, 1, slice(None), [0, 2]), (1,), (None, slice(None), [0, 2])),
+])
+def test_integers_mixed_with_index_tensors_select_first_as_pytorch(index, select_first, rest):
+    # NumPy (and JAX) would broadcast the integer with the index tensor and, across a slice,
+    # put the indexed dims first; PyTorch selects first and indexes the view.
+    import numpy as np
+    x = np.arange(120.0).reshape(2, 3, 4, 5)
+    want = x[select_first][rest]
+    t = torch.tensor(x, requires_grad=True)
+    got = t[tuple(torch.tensor(i) if isinstance(i, list) else i for i in index)]
+    assert tuple(got.shape) == want.shape
+    np.testing.assert_array_equal(got.detach().numpy(), want)
+    got.sum().backward()
+    grad = np.zeros_like(x)
+    np.add.at(grad[select_first], rest, 1.0)  # (a view of grad: repeated indices add up)
+    np.testing.assert_array_equal(t.grad.numpy(), grad)
+    # assignment writes into the view the integers select
+    y = torch.tensor(x) * 1
+    y[tuple(torch.tensor(i) if isinstance(i, list) else i for i in index)] = -1.0
+    expect = x.copy()
+    expect[select_first][rest] = -1.0
+    np.testing.assert_array_equal(y.numpy(), expect)
