@@ -33,30 +33,20 @@ def split_selects(index: Any) -> tuple[tuple, tuple] | None:
     tensors) first, as selects, then indexes the view with the rest; NumPy's rule, which
     JAX follows, would instead broadcast them with the index tensors and, when a slice
     separates them, move the result's dims to the front (``x[0, :, idx]``)."""
-    from .tensor import Tensor
-
-    items = index if isinstance(index, tuple) else (index,)
-
-    def is_int(it: Any) -> bool:
-        if isinstance(it, Tensor):
-            return not it._node.shape and it.dtype.category == 1
-        return isinstance(it, (int, np.integer)) and not isinstance(it, (bool, np.bool_))
-
-    def advanced_dims(it: Any) -> int:
-        """How many dims an advanced index consumes (0: not an advanced index)."""
-        if isinstance(it, Tensor):
-            return (len(it._node.shape) if it.dtype.category == 0 else 1) if it._node.shape else 0
-        if isinstance(it, (list, np.ndarray)):
-            a = np.asarray(it)
-            return a.ndim if a.dtype == np.bool_ else 1
-        return 0
-
-    if not any(is_int(it) for it in items) or not any(advanced_dims(it) for it in items):
+    if type(index) is not tuple or len(index) < 2:
+        return None  # (one index cannot mix the two: the common case, x[i] or x[idx])
+    has_int = has_advanced = False
+    for it in index:
+        if _is_int(it):
+            has_int = True
+        elif _advanced_dims(it):
+            has_advanced = True
+    if not (has_int and has_advanced):
         return None
     selects: list[Any] = []
     rest: list[Any] = []
-    for it in items:
-        if is_int(it):
+    for it in index:
+        if _is_int(it):
             selects.append(it)
         elif it is None:
             rest.append(it)
@@ -64,9 +54,25 @@ def split_selects(index: Any) -> tuple[tuple, tuple] | None:
             selects.append(it)
             rest.append(it)
         else:
-            selects.extend([slice(None)] * max(advanced_dims(it), 1))
+            selects.extend([slice(None)] * max(_advanced_dims(it), 1))
             rest.append(it)
     return tuple(selects), tuple(rest)
+
+
+def _is_int(it: Any) -> bool:
+    if isinstance(it, (int, np.integer)):
+        return not isinstance(it, (bool, np.bool_))
+    return hasattr(it, "_node") and not it._node.shape and it._node.dtype.category == 1
+
+
+def _advanced_dims(it: Any) -> int:
+    """How many dims an advanced index consumes (0: not an advanced index)."""
+    if isinstance(it, (list, np.ndarray)):
+        a = np.asarray(it)
+        return a.ndim if a.dtype == np.bool_ else 1
+    if hasattr(it, "_node") and it._node.shape:  # a tensor of one or more dims
+        return len(it._node.shape) if it._node.dtype.category == 0 else 1
+    return 0
 
 
 def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, str, bool]:
