@@ -779,3 +779,17 @@ def test_a_custom_optimizer_gets_step_hooks_too():
     opt.register_step_post_hook(lambda o, a, k: seen.append(w.tolist()))
     opt.step()
     assert seen == [[0.5, 0.5]]
+
+
+def test_sgd_momentum_with_a_parameter_listed_twice_matches_pytorch() -> None:
+    # PyTorch gathers the momentum buffers before updating: a duplicate parameter gets two
+    # fresh buffers on the first step (the second one kept), then one buffer updated twice.
+    # Reference values from PyTorch 2.13 (SGD(lr=0.1, momentum=0.9), loss (w*w).sum(), 3 steps).
+    w = nn.Parameter(sg.tensor([1.0, 2.0, 3.0]))
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        opt = optim.SGD([w, w], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    np.testing.assert_allclose(w.detach().numpy(), [-0.7047, -1.4094, -2.1141], rtol=1e-5)

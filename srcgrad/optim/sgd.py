@@ -47,7 +47,11 @@ class SGD(Optimizer):
                 momentum = hyper(group["momentum"])
                 dampening = (hyper(group["dampening"]),) if group["dampening"] != 0 else ()
             lr_tensor = isinstance(group["lr"], Tensor)
-            for p in group["params"]:
+            # The buffers as the step starts, as PyTorch gathers them before updating: a
+            # parameter listed twice (deprecated) makes two fresh buffers on its first step.
+            bufs = [self.state[p].get("momentum_buffer") if use_momentum and p.grad is not None else None
+                    for p in group["params"]]
+            for p, buf in zip(group["params"], bufs):
                 g = p.grad
                 if g is None:
                     continue
@@ -57,7 +61,6 @@ class SGD(Optimizer):
                     p._inplace("_sgd_param", g, lr, *extra, attrs=pattrs + attrs + (False,))
                     continue
                 state = self.state[p]
-                buf = state.get("momentum_buffer")
                 if buf is None:  # the first step: the buffer is the direction itself
                     d = self._direction(p, g, group, float(group["weight_decay"]))
                     buf = state["momentum_buffer"] = d.clone()
