@@ -146,6 +146,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 _accumulate(n, in_grads, grads, useful)
                 continue
             for hook in getattr(n, "hooks", None) or ():
+                tracing.note_hook(hook)
                 r = hook(g)
                 if r is not None:
                     g = _checked_hook_result(hook, g, r)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dis
 import functools
 import inspect
+import os
 import sys
 import time
 import types
@@ -174,8 +175,10 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
     return reader.function("guard", "a, k, f", "(" + "".join(p + ", " for p in parts) + ")"), tuple(expect)
 
 
-def _root_name(path: tuple, fn: Callable) -> str:
+def _root_name(path: tuple, fn: Callable | None) -> str:
     kind, key = path[0]
+    if kind == "hook":  # (a path into what a hook reaches: ("hook", k), ("root", name), ...)
+        return path[1][1]
     if kind == "arg":
         names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
         return names[key] if key < len(names) else f"args[{key}]"
@@ -184,9 +187,9 @@ def _root_name(path: tuple, fn: Callable) -> str:
     return str(key)
 
 
-def _describe(path: tuple, fn: Callable) -> str:
+def _describe(path: tuple, fn: Callable | None) -> str:
     text = _root_name(path, fn)
-    for how, k in path[1:]:
+    for how, k in path[2 if path[0][0] == "hook" else 1:]:
         if how == "item":
             text += f"[{k!r}]" if isinstance(k, (str, int)) else f"[<{type(k).__name__}>]"
         else:
@@ -284,20 +287,75 @@ def _is_state_object(obj: Any) -> bool:
 
 def _python_state_change(before: list, after: list, fn: Callable) -> str | None:
     """The first Python-level difference between two walks of the reachable state, in words."""
+    diff = _first_difference(before, after)
+    return None if diff is None else _describe(diff[0], fn) + diff[1]
+
+
+def _first_difference(before: list, after: list) -> tuple[tuple, str] | None:
+    """(path, what happened there) of the first difference between two walks, or None."""
     old = {p: v for p, v in before}
     new = {p: v for p, v in after}
     for p, v in new.items():
         if p not in old:
-            return f"{_describe(p, fn)} appeared"
+            return p, " appeared"
         w = old[p]
         if isinstance(v, Tensor) or isinstance(w, Tensor):
             if v is not w:
-                return f"{_describe(p, fn)} is a different object"
+                return p, " is a different object"
         elif type(v) is not type(w) or v != w:
-            return f"{_describe(p, fn)} changed: {w!r} -> {v!r}"
+            return p, f" changed: {w!r} -> {v!r}"
     for p in old:
         if p not in new:
-            return f"{_describe(p, fn)} disappeared"
+            return p, " disappeared"
+    return None
+
+
+def _hook_roots(hook: Any) -> list[tuple[str, Any]]:
+    """(name, value) of the outside state a hook can change: its closure cells and the globals
+    it names, the object of a bound method or a callable instance, a partial's arguments."""
+    if isinstance(hook, functools.partial):
+        return ([(f"args[{i}]", v) for i, v in enumerate(hook.args)]
+                + [(k, v) for k, v in hook.keywords.items()] + _hook_roots(hook.func))
+    if isinstance(hook, types.MethodType):
+        return [("self", hook.__self__)] + _hook_roots(hook.__func__)
+    if isinstance(hook, types.FunctionType):
+        code = hook.__code__
+        roots = []
+        for name, cell in zip(code.co_freevars, hook.__closure__ or ()):
+            try:
+                roots.append((name, cell.cell_contents))
+            except ValueError:  # an empty cell
+                continue
+        roots += [(name, hook.__globals__[name]) for name in _global_names(code) if name in hook.__globals__]
+        return roots
+    return [("self", hook)] if _is_state_object(hook) else []
+
+
+def _hook_leaves(hooks: list) -> list:
+    """(path, leaf) of what ``hooks`` can reach, as ``_walk`` finds them; a path starts with
+    ``("hook", k)`` and the root's name."""
+    out: list = []
+    seen: set = set()
+    for k, hook in enumerate(hooks):
+        for name, value in _hook_roots(hook):
+            _walk(value, (("hook", k), ("root", name)), out, seen, 4)
+    return out
+
+
+def _hook_name(hook: Any) -> str:
+    name = (getattr(hook, "__qualname__", None) or type(hook).__qualname__).rpartition("<locals>.")[2]
+    code = getattr(getattr(hook, "__func__", hook), "__code__", None)
+    return f"hook {name}" + (f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})" if code else "")
+
+
+def _hooks_state_change(hooks: list) -> str | None:
+    """The first difference in what a hook of the trace can reach, between just before its
+    first call and the end of the trace, in words naming the hook; None when nothing changed."""
+    for hook, before in hooks:
+        diff = _first_difference(before, _hook_leaves([hook]))
+        if diff is not None:
+            path, what = diff
+            return f"{_describe(path, None)}{what}, through {_hook_name(hook)}"
     return None
 
 
@@ -346,6 +404,9 @@ class Tracer:
         self.grads: dict[int, Any] = {}  # id(tensor) -> tensor whose .grad changed
         self.rng: list[tuple[Any, Any]] = []
         self.broke_at: tuple | None = None
+        # each user hook that ran (tensor, module, optimiser hooks) with what it could reach
+        # just before its first call: (hook, _hook_leaves([hook]))
+        self.hooks: list[tuple[Any, list]] = []
 
     def note_inplace(self, t: Any) -> None:
         if id(t) not in self.inplace:
@@ -356,6 +417,10 @@ class Tracer:
 
     def note_rng(self, seed_node: Any, counter_node: Any) -> None:
         self.rng.append((seed_node, counter_node))
+
+    def note_hook(self, hook: Any) -> None:
+        if not any(h is hook for h, _ in self.hooks):
+            self.hooks.append((hook, _hook_leaves([hook])))
 
     def note_realize(self) -> None:
         if self.broke_at is None:
@@ -564,8 +629,6 @@ class CompiledFunction:
         if pending:
             compiler.realize(pending)
         state = _TraceState(leaves, lengths)
-
-
         tracer = Tracer()
         tracing.ACTIVE = tracer
         t0 = time.perf_counter()
@@ -577,6 +640,10 @@ class CompiledFunction:
             self._go_dynamic(tracer.broke_at)
             return result
         changed = _python_state_change(leaves, self._leaves(args, kwargs), self.fn)
+        if changed is None and tracer.hooks:
+            # A replay runs no hook: right for one that only computes (a gradient clamp is
+            # compiled into the program), wrong for one that records or counts.
+            changed = _hooks_state_change(tracer.hooks)
         if changed is not None:
             # The body changed Python state (an optimiser creating its buffers on the first
             # step, a counter): a replay would not. Run it as traced, and trace again next

@@ -377,6 +377,46 @@ def test_mutating_python_state_every_call_falls_back_with_a_clear_warning():
     assert seen == [2, 2, 2, 2, 2]
 
 
+def test_a_hook_that_only_computes_is_compiled_into_the_program():
+    w = torch.randn(3, 2, requires_grad=True)
+
+    def f(x):
+        h = x @ w
+        h.register_hook(lambda g: g.clamp(-0.1, 0.1))  # a new lambda every call; it changes nothing
+        (h.tanh() * 5).sum().backward()
+        g = w.grad
+        w.grad = None
+        return g
+
+    comp = torch.compile(f)
+    for _ in range(4):
+        x = torch.randn(4, 3)
+        np.testing.assert_allclose(comp(x).numpy(), f(x).numpy(), rtol=1e-6)
+    assert comp.compiles == 1 and comp.hits == 3 and comp.dynamic_at is None
+
+
+def test_a_hook_that_records_runs_on_every_call():
+    # A replay runs no Python: a hook that changes Python state each call (a log, a counter)
+    # sends the function to define-by-run, as the body's own state changes do.
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    norms = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: norms.append(model.weight.grad.norm()))
+
+    @torch.compile
+    def step(x):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+
+    with pytest.warns(CompileWarning, match=r"changes Python state on every call \(norms\[3\] appeared, "
+                                            r"through hook <lambda> \(test_compiled.py:\d+\)\)"):
+        for _ in range(6):
+            step(torch.randn(2, 3))
+    assert len(norms) == 6 and step.compiles == 0
+    assert all(n.item() > 0 for n in norms)
+
+
 def _entry(fn):
     return next(e for es in fn.entries.values() for e in es)
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
 
+from .. import tracing
 from ..dtypes import float32
 from ..grad_mode import no_grad
 from ..ir import at_user_line
@@ -66,6 +67,7 @@ def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
         if not (pre or post or _global_step_pre_hooks or _global_step_post_hooks):
             return step(self, *args, **kwargs)
         for hook in chain(_global_step_pre_hooks.values(), pre.values()):
+            tracing.note_hook(hook)
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -74,6 +76,7 @@ def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
                 args, kwargs = result
         out = step(self, *args, **kwargs)
         for hook in chain(post.values(), _global_step_post_hooks.values()):
+            tracing.note_hook(hook)
             hook(self, args, kwargs)
         return out
     run._step_hooks = True  # type: ignore[attr-defined]
