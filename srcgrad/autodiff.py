@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import warnings
 import weakref
 from collections.abc import Sequence
 from itertools import chain
@@ -242,12 +243,24 @@ def _root_grads(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any], what: 
     return out
 
 
+def _given_grads(tensors: Sequence[T.Tensor], grads: Sequence[Any]) -> list:
+    """The seed gradients a caller gave, checked as PyTorch checks them: each a tensor or
+    None, at least one per output (extra ones are ignored, as PyTorch's zip ignores them)."""
+    grads = list(grads)
+    for g in grads:
+        if g is not None and not isinstance(g, T.Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+    if len(grads) < len(tensors):
+        raise RuntimeError(f"got {len(tensors)} tensors and {len(grads)} gradients")
+    return grads[:len(tensors)]
+
+
 def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = None,
              retain_graph: bool | None = None, create_graph: bool = False, inputs: Any = None) -> None:
     """``torch.autograd.backward``: accumulate gradients into the leaves' ``.grad``."""
     if isinstance(tensors, T.Tensor):
         tensors = [tensors]
-    grad_tensors = list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    grad_tensors = _given_grads(tensors, grad_tensors) if grad_tensors is not None else [None] * len(tensors)
     if isinstance(inputs, T.Tensor):
         inputs = [inputs]
     if retain_graph is None:
@@ -492,8 +505,14 @@ def _record_plan(key: tuple, order: list, inputs: list, tensors: Sequence[T.Tens
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool | None = None, materialize_grads: bool = False,
-         only_inputs: bool = True) -> tuple:
-    """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs``, without touching ``.grad``."""
+         only_inputs: bool = True, is_grads_batched: bool = False) -> tuple:
+    """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs``, without touching ``.grad``.
+
+    With ``is_grads_batched`` the first dim of each ``grad_outputs`` entry is a batch of seed
+    gradients; the results carry that dim first (one backward per seed, each a cached replay)."""
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     outputs = [outputs] if isinstance(outputs, T.Tensor) else list(outputs)
     single = isinstance(inputs, T.Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -501,12 +520,20 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, T.Tensor):
         grad_outputs = [grad_outputs]
-    for k, t in enumerate(inputs):
+    else:
+        grad_outputs = _given_grads(outputs, grad_outputs)
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.",
+                      FutureWarning, stacklevel=2)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    for t in inputs:
         if not t.requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad (input {k})")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    grad_outputs = list(grad_outputs)
     if create_graph and retain_graph and tracing.ACTIVE is None:
         return _grad_from_template(outputs, inputs, grad_outputs, allow_unused, materialize_grads)
     if not create_graph and tracing.ACTIVE is None:
@@ -527,6 +554,22 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                                 [(i, g) for i, g in enumerate(out) if g is not None and g._node.value is not None])
                 return tuple(out)
     return tuple(_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)[1])
+
+
+def _batched_grad(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | None, create_graph: bool,
+                  allow_unused: bool | None, materialize_grads: bool) -> tuple:
+    outputs = [outputs] if isinstance(outputs, T.Tensor) else list(outputs)
+    seeds = [grad_outputs] if isinstance(grad_outputs, T.Tensor) else list(grad_outputs or ())
+    batch = {g.shape[0] for g in seeds if isinstance(g, T.Tensor) and g.dim() > 0}
+    if len(batch) != 1:
+        raise RuntimeError("is_grads_batched=True needs grad_outputs: tensors with the same batch size as their "
+                           f"first dim (got shapes {[tuple(g.shape) for g in seeds if isinstance(g, T.Tensor)]})")
+    (n,) = batch
+    keep = create_graph if retain_graph is None else retain_graph
+    rows = [grad(outputs, inputs, [None if g is None else g[b] for g in seeds], retain_graph=keep or b < n - 1,
+                 create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads)
+            for b in range(n)]
+    return tuple(None if col[0] is None else T.stack(list(col)) for col in zip(*rows))
 
 
 # -- replaying a differentiable backward (create_graph=True) ---------------------------
@@ -721,8 +764,18 @@ class RemovableHandle:
         self.hooks, self.fn = hooks, fn
 
     def remove(self) -> None:
-        if self.fn in self.hooks:
-            self.hooks.remove(self.fn)
+        # by identity (two equal callables registered twice are two hooks), once
+        for k, h in enumerate(self.hooks):
+            if h is self.fn:
+                del self.hooks[k]
+                break
+        self.fn = None
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 def register_hook(t: T.Tensor, fn: Any) -> RemovableHandle:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import srcgrad as torch
 from srcgrad import autodiff
@@ -105,3 +106,57 @@ def test_the_replay_check_finds_an_in_place_change_to_a_value_a_gradient_reads()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
     assert len(compiler.CACHE.plans) == plans
+
+
+# -- seed gradients and options checked as PyTorch checks them --------------------------
+
+
+def test_fewer_seed_gradients_than_outputs_is_an_error_and_extra_ones_are_ignored():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^got 2 tensors and 1 gradients$"):
+        torch.autograd.grad([x.sum(), (x * x).sum()], x, grad_outputs=[torch.tensor(1.0)])
+    with pytest.raises(RuntimeError, match="^got 2 tensors and 1 gradients$"):
+        torch.autograd.backward([x.sum(), (x * x).sum()], [torch.tensor(1.0)])
+    (g,) = torch.autograd.grad([x.sum()], x, grad_outputs=[torch.tensor(1.0), torch.tensor(5.0)])
+    np.testing.assert_array_equal(g.numpy(), [1.0, 1.0])
+
+
+def test_seed_gradients_must_be_tensors_or_none():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="gradients can be either Tensors or None, but got float"):
+        torch.autograd.grad((x * x).sum(), x, grad_outputs=[2.0])
+    with pytest.raises(TypeError, match="gradients can be either Tensors or None, but got float"):
+        (x * x).sum().backward(2.0)
+    assert x.grad is None
+
+
+def test_grad_option_checks():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="Expected allow_unused to be True or not passed when materialize_grads"):
+        torch.autograd.grad((x * x).sum(), x, materialize_grads=True, allow_unused=False)
+    with pytest.raises(RuntimeError, match="^One of the differentiated Tensors does not require grad$"):
+        torch.autograd.grad((x * x).sum(), [x, torch.ones(2)])
+    with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+        torch.autograd.grad((x * x).sum(), x, only_inputs=False)
+
+
+def test_is_grads_batched_gives_one_vector_jacobian_product_per_row():
+    # values from PyTorch 2.13
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0], requires_grad=True)
+    gx, gy = torch.autograd.grad([x ** 2, (y * x).sum()], [x, y], [torch.eye(2), torch.ones(2)],
+                                 is_grads_batched=True)
+    np.testing.assert_array_equal(gx.numpy(), [[5.0, 3.0], [3.0, 7.0]])
+    np.testing.assert_array_equal(gy.numpy(), [[3.0], [3.0]])
+    (j,) = torch.autograd.grad(x ** 3, x, torch.eye(2), is_grads_batched=True)  # the Jacobian, row by row
+    np.testing.assert_array_equal(j.numpy(), [[3.0, 0.0], [0.0, 12.0]])
+
+
+def test_hook_handle_is_a_context_manager():
+    x = torch.ones(2, requires_grad=True)
+    with x.register_hook(lambda g: g * 10):
+        (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [20.0, 20.0])
+    x.grad = None
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
