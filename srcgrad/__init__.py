@@ -52,6 +52,9 @@ from .tensor import (  # noqa: E402
     Tensor,
     arange,
     as_tensor,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
     cat,
     concat,
     concatenate,
@@ -119,7 +122,7 @@ for _name in (
     "exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative sign sin cos tan tanh sigmoid relu erf "
     "floor ceil round trunc reciprocal square clamp clip clamp_min clamp_max pow maximum minimum atan2 "
     "sum mean prod amax amin argmax argmin norm var std logsumexp max min all any cumsum cumprod "
-    "reshape flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
+    "reshape ravel flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
     "gather take_along_dim scatter_add index_select masked_fill softmax log_softmax mm bmm dot mv "
     "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf isfinite logical_not "
     "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add"

@@ -359,6 +359,7 @@ defvjp("cast",        lambda g, out, x, dtype: (g.to(x.dtype),))
 defvjp("identity",    lambda g, out, x: (g,))
 defvjp("to_device",   lambda g, out, x, device: (g.to(device),))
 defvjp("nograd_update", lambda g, out, old, new: (g, None))
+defvjp("nograd_view", lambda g, out, x: (None,))  # (nothing flows back through it, as in PyTorch)
 
 for _alias, (_base, _grad_name) in ALIASES.items():
     OPS[_alias].vjp = OPS[_base].vjp

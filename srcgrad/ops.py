@@ -629,6 +629,10 @@ defop("to_device", same, "{0}", "ToCopyBackward0", ("device",), saves="")
 # An in-place change autograd does not see (under no_grad, or made through a detached
 # alias) of a tensor with history: the value is the new one, the gradient goes to the old.
 defop("nograd_update", lambda old, new: (old.shape, old.dtype), "{1}", "CopyBackwards", saves="")
+# A view taken under no_grad of a tensor that requires grad: PyTorch's such views require grad
+# but have no grad_fn, and nothing flows back through them. Its input (the view, recorded under
+# no_grad) does not require grad, so the transformer never walks past it.
+defop("nograd_view", same, "{0}", "NoGradViewBackward", saves="")
 
 defop("const",     lambda *, value: ((), None), "{value}", "NotImplemented", ("value",))
 
@@ -773,6 +777,10 @@ ALIASES = {
     "max_dim": ("take_along", "MaxBackward0"),
     "min_dim": ("take_along", "MinBackward0"),
     "squeeze_dim": ("reshape", "SqueezeBackward1"),
+    "squeeze_dims": ("reshape", "SqueezeBackward2"),  # squeeze((0, 2)): a tuple of dims
+    # reshape where no view has the asked shape: PyTorch copies (CloneBackward0) then views it
+    "unsafe_view": ("reshape", "UnsafeViewBackward0"),
+    "reshape_alias": ("reshape", "ReshapeAliasBackward0"),  # reshape of a non-contiguous tensor, as a view
     "rdiv": ("div", "MulBackward0"),
     "rsub": ("sub", "RsubBackward1"),
     "pow_scalar_base": ("pow", "PowBackward2"),
@@ -784,6 +792,8 @@ ALIASES = {
     "slice": ("index", "SliceBackward0"),
     "select": ("index", "SelectBackward0"),
     "split": ("index", "SplitBackward0"),
+    "split_with_sizes": ("index", "SplitWithSizesBackward0"),
+    "index_select": ("index", "IndexSelectBackward0"),
     "copy": ("identity", "CopyBackwards"),
     "clone": ("identity", "CloneBackward0"),
     "to_copy": ("cast", "ToCopyBackward0"),
@@ -804,6 +814,12 @@ ALIASES = {
     "sort": ("gather", "SortBackward0"),
     "index_add": ("index_put", "IndexAddBackward0"),
     "setitem": ("index_put", "CopySlices"),  # an in-place write through basic indexing
+    # an assignment whose index selects the whole tensor (x[:] = v, x[...] = v): PyTorch copies
+    # into the tensor itself, fill_(0-dim tensor) for a number, else copy_ (as do copy_/fill_)
+    "fill_tensor": ("index_put", "FillBackward3"),
+    "fill_scalar": ("index_put", "FillBackward2"),
+    "zero": ("index_put", "ZeroBackward0"),
+    "copy_into": ("index_put", "CopyBackwards"),
     "mse_loss": ("mul", "MseLossBackward0"),
     "mse_loss_mean": ("mean", "MseLossBackward0"),
     "mse_loss_sum": ("sum", "MseLossBackward0"),

@@ -24,7 +24,7 @@ from . import dtypes as D
 from .device import CPU, device, from_jax
 from .grad_mode import _state as _grad_state
 from .ir import Node
-from .ops import OPS, fmt_shape
+from .ops import OPS, expand_rule, fmt_shape
 
 _Number = (int, float, bool)
 
@@ -223,7 +223,9 @@ class Tensor:
     # _base: the storage this tensor shares with its detach()/.data aliases; _view: (base, index
     # spec, index tensors) of a view that in-place ops write through to; _st: the strides PyTorch
     # would give this tensor, None for contiguous ones (see _strides_of)
-    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_st", "__weakref__")
+    # _ngv: (weak reference to the base, its version) of a view taken under no_grad of a tensor that
+    # requires grad (set only on those; see _nograd_view)
+    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_st", "_ngv", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -317,11 +319,15 @@ class Tensor:
         from .printing import format_tensor
         n = self._node
         arr = np.asarray(self._value())
-        gf = self.grad_fn
+        try:
+            gf = self.grad_fn
+            gf_name = type(gf).__name__ if gf is not None else None
+        except RuntimeError:  # a no_grad view changed in place since: PyTorch prints grad_fn=<Invalid>
+            gf, gf_name = None, "Invalid"
         return format_tensor(arr, dtype_name=n.dtype.name, default_dtype_name=D.get_default_dtype().name,
                              device=None if n.device.type == "cpu" else str(n.device),
-                             requires_grad=n.requires_grad and gf is None,
-                             grad_fn_name=type(gf).__name__ if gf is not None else None)
+                             requires_grad=n.requires_grad and gf_name is None,
+                             grad_fn_name=gf_name)
 
     __str__ = __repr__
 
@@ -413,6 +419,13 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         n = self._node
+        if n.op in _NGV_OPS and _ngv_root(n) is not None and self.is_leaf:
+            # a view taken under no_grad: it requires grad through its base whatever its own flag
+            # says; asking for grad makes it a leaf of its own that accumulates .grad (as PyTorch)
+            if requires_grad:
+                n.leaf = True
+                ir.set_owner(n, self)
+            return self
         if not self.is_leaf:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
@@ -427,13 +440,17 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         n = self._node
-        return not n.requires_grad or n.leaf
+        if not n.requires_grad or n.leaf:
+            return True
+        return n.op in _NGV_OPS and _check_nograd_view(self)
 
     @property
     def grad_fn(self) -> Any:
         n = self._node
         if not n.requires_grad or n.leaf:
             return None
+        if n.op in _NGV_OPS and _check_nograd_view(self):
+            return None  # a view taken under no_grad has no grad_fn, as in PyTorch
         from .autograd.graph import grad_fn_of
         return grad_fn_of(n)
 
@@ -442,7 +459,8 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         n = self._node
-        if n.requires_grad and not n.leaf and not getattr(n, "retains_grad", False):
+        if n.requires_grad and not n.leaf and not getattr(n, "retains_grad", False) \
+                and not (n.op in _NGV_OPS and _ngv_root(n) is not None):
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
                 "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
@@ -494,7 +512,7 @@ class Tensor:
         n = self._node
         if not n.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if not n.leaf:
+        if not n.leaf and not (n.op in _NGV_OPS and _ngv_root(n) is not None):  # (no_grad views are leaves)
             n.retains_grad = True
             n.special = True
             ir.set_owner(n, self)
@@ -556,6 +574,9 @@ class Tensor:
         changes under ``no_grad`` are hidden too. ``share``: show it to the tensors
         sharing this one's storage (``detach()``/``.data`` aliases)."""
         old = self._node
+        if bump and old.op in _VIEW_OPS_NGV and not hidden and _grad_state.enabled and old.requires_grad \
+                and not old.leaf:
+            _check_view_inplace(old)  # (before anything changes)
         if bump:
             if old.requires_grad and not old.leaf and not new.requires_grad \
                     and (hidden or not _grad_state.enabled):
@@ -643,10 +664,21 @@ class Tensor:
         return self.copy_(self.clamp(min, max))
 
     def zero_(self) -> Tensor:
-        return self.fill_(0)
+        return self._fill(0, "zero")
 
     def fill_(self, value: Any) -> Tensor:
+        # fill_(number) and fill_(0-dim tensor): PyTorch's FillBackward2 and FillBackward3
+        return self._fill(value, "fill_tensor" if isinstance(value, Tensor) else "fill_scalar")
+
+    def _fill(self, value: Any, name: str) -> Tensor:
         n = self._node
+        if (n.requires_grad or isinstance(value, Tensor) and value._node.requires_grad) and _grad_state.enabled:
+            # (a non-leaf: a leaf raises) the result still requires grad, with a zero gradient
+            # to the old value, as PyTorch's Fill/ZeroBackward nodes
+            if isinstance(value, Tensor) and value.dim():
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.dim()} dimensions.")
+            return self._inplace(name, value, attrs=(_WHOLE, False))
         with _NoGrad():
             filled = full(n.shape, value, dtype=n.dtype, device=n.device)
         return self.copy_(filled)
@@ -656,6 +688,12 @@ class Tensor:
         if n.requires_grad and n.leaf and _grad_state.enabled:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         src = src if isinstance(src, Tensor) else tensor(src, dtype=n.dtype)
+        if n.requires_grad and _grad_state.enabled:
+            # PyTorch's CopyBackwards reads (self, src): the result requires grad even where src
+            # does not, with a zero gradient to the old value
+            if src._node.shape != n.shape:
+                expand_rule(src._node, n.shape)  # (PyTorch's error where src does not broadcast)
+            return self._inplace("copy_into", src, attrs=(_WHOLE, False))
         out = src.to(n.dtype).expand(n.shape) if src.shape != n.shape or src.dtype is not n.dtype else src
         out = record("copy", (out,))
         out._node.owner = None
@@ -1121,30 +1159,41 @@ class Tensor:
         out = record(name, (self,), attrs)
         out._view = (self, _WHOLE, ())  # in-place ops on it write through to self
         out._st = _layout_of(self)
+        if not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def _reshaped(self, shape: tuple) -> Tensor:
-        out = record("view", (self,), (shape,))
         try:
             st = self._st
         except AttributeError:
             st = _layout_of(self)
+        name = "view"
+        if st is not None and ir._block is None and math.prod(shape) == math.prod(self._node.shape):
+            # (not in the transformer's own reshapes of gradients: their code stays one reshape)
+            strides = _strides_of(self)
+            if not _contiguous(self._node.shape, strides):
+                if _view_strides(self._node.shape, strides, shape) is None:
+                    # no view has this shape: PyTorch copies (CloneBackward0), then views the copy
+                    # (UnsafeViewBackward0); the result is contiguous
+                    return record("unsafe_view", (record("clone", (self,)),), (shape,))
+                name = "reshape_alias"  # PyTorch's reshape of a non-contiguous tensor that is a view
+        if shape == self._node.shape:
+            return self._same_view(name, (shape,))
+        out = record(name, (self,), (shape,))
         if st is not None:  # (views of contiguous tensors are contiguous: nothing to record)
             out._st = ("reshape", shape, self._node.shape, st)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def reshape(self, *shape: Any) -> Tensor:
-        shape = self._infer_shape(shape)
-        if shape == self._node.shape:
-            return self._same_view("view", (shape,))
-        out = record("view", (self,), (shape,))
-        try:
-            st = self._st
-        except AttributeError:
-            st = _layout_of(self)
-        if st is not None:
-            out._st = ("reshape", shape, self._node.shape, st)
-        return out
+        return self._reshaped(self._infer_shape(shape))
+
+    def ravel(self) -> Tensor:
+        """A contiguous flattened tensor: a view where ``self`` is contiguous, else a copy
+        (PyTorch's ``contiguous().view(-1)``)."""
+        return self.contiguous().view(-1)
 
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], D.dtype):
@@ -1164,6 +1213,8 @@ class Tensor:
         out._st = new
         if shape == n.shape:
             out._view = (self, _WHOLE, ())
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def view_as(self, other: Tensor) -> Tensor:
@@ -1204,6 +1255,8 @@ class Tensor:
             out._st = ("perm", perm, self._node.shape, self._st)
         except AttributeError:
             out._st = _taken("perm", perm, self)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
@@ -1226,6 +1279,8 @@ class Tensor:
                 out._st = ("perm", (1, 0), n.shape, self._st)
             except AttributeError:
                 out._st = _taken("perm", (1, 0), self)
+            if n.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+                _nograd_view(out, self)
             return out
         if nd > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
@@ -1256,6 +1311,8 @@ class Tensor:
             st = _layout_of(self)
         if st is not None:
             out._st = ("unsqueeze", d, self._node.shape, st)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def squeeze(self, dim: Any = None) -> Tensor:
@@ -1264,9 +1321,13 @@ class Tensor:
         else:
             dims = tuple(d for d in _dims(dim, self.dim()) if self.shape[d] == 1)
         shape = tuple(s for i, s in enumerate(self.shape) if i not in dims)
-        out = record("squeeze" if dim is None else "squeeze_dim", (self,), (shape,))
+        # squeeze() / squeeze(0) / squeeze((0, 2)): PyTorch's three overloads, three grad_fn names
+        name = "squeeze" if dim is None else "squeeze_dims" if isinstance(dim, (tuple, list)) else "squeeze_dim"
+        out = record(name, (self,), (shape,))
         if _layout_of(self) is not None:
             out._st = _taken("squeeze", dims, self)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def expand(self, *sizes: Any) -> Tensor:
@@ -1277,6 +1338,8 @@ class Tensor:
             return self._same_view("expand", (shape,))
         out = record("expand", (self,), (shape,))
         out._st = _taken("expand", shape, self)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def expand_as(self, other: Tensor) -> Tensor:
@@ -1305,11 +1368,16 @@ class Tensor:
             if sum(sizes) != n:
                 raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
                                    f"tensor's size at dimension {d}), but got split_sizes={sizes}")
+        # split(int) and split([sizes]): PyTorch's split and split_with_sizes
+        name = "split" if isinstance(split_size, int) else "split_with_sizes"
+        nograd = self._node.requires_grad and not _grad_state.enabled
         out, start = [], 0
         for s in sizes:
             spec = (("slice", None, None, None),) * d + (("slice", start, start + s, None),)
-            t = record("split", (self,), (spec,))
+            t = record(name, (self,), (spec,))
             t._st = _taken("index", spec, self)
+            if nograd:
+                _nograd_view(t, self)
             out.append(t)
             start += s
         return tuple(out)
@@ -1328,6 +1396,8 @@ class Tensor:
             t = record("unbind", (self,), (spec,))
             t._view = (self, spec, ())  # views of self, as select's
             t._st = _taken("index", spec, self)
+            if self._node.requires_grad and not t._node.requires_grad:  # (taken under no_grad)
+                _nograd_view(t, self)
             out.append(t)
         return tuple(out)
 
@@ -1359,9 +1429,15 @@ class Tensor:
         return record("scatter_add", (self, index, src), (d,))
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
+        from .indexing import normalize
         d = _dim(dim, self.dim())
         index = index if isinstance(index, Tensor) else tensor(index)
-        return self[(slice(None),) * d + (index if index.dim() else index.reshape(1),)]  # (0-dim: the dim stays)
+        if index.dim() > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        # (0-dim: the dim stays, as a 1-element index)
+        idx = (slice(None),) * d + (index if index.dim() else index.reshape(1),)
+        spec, tensors, _, _ = normalize(idx, self._node.shape, tensor)
+        return record("index_select", (self,) + tuple(tensors), (spec,))
 
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """Itself, or a copy (``CloneBackward0``) where PyTorch's strides would not be contiguous."""
@@ -1403,6 +1479,8 @@ class Tensor:
             out._st = ("index", spec, self._node.shape, self._st)
         except AttributeError:
             out._st = _taken("index", spec, self)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -1420,9 +1498,23 @@ class Tensor:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        # index_put_ on self (IndexPutBackward0), or a copy into a view of self (CopySlices)
-        self._inplace("index_put" if kind == "index" and not view else "setitem", value, *tensors,
-                      attrs=(spec, False))
+        if view and _grad_state.enabled and n.requires_grad and _ngv_root(n) is not None:
+            # a copy into a view (x[0]) of a view taken under no_grad
+            raise RuntimeError(f"Output 0 of {kind.title()} is a view of a view which was created in no_grad mode "
+                               "and is being modified inplace with grad mode enabled." + _NGV_ADVICE)
+        if kind == "index":
+            name = "setitem" if view else "index_put"  # index_put_ on self, or a copy into a view of it
+        elif view:
+            name = "setitem"  # a copy into a view of self (CopySlices)
+        else:
+            # the index selects all of self (x[:], x[...], x[:, 0:9]): PyTorch copies into self
+            # itself, copy_ for a value of self's shape, else fill_ for a number or 0-dim tensor
+            vshape = value._node.shape if isinstance(value, Tensor) else ()
+            name = "copy_into" if vshape == n.shape or vshape else "fill_tensor"
+            if vshape and vshape != n.shape and len(vshape) <= len(n.shape) \
+                    and all(a in (1, b) for a, b in zip(reversed(vshape), reversed(n.shape))):
+                value = value.expand(n.shape)  # (PyTorch expands the value first: ExpandBackward0)
+        self._inplace(name, value, *tensors, attrs=(spec, False))
 
     def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
         from .indexing import normalize
@@ -1517,7 +1609,8 @@ class Tensor:
 
 
 _INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_",
-                  "leaky_relu_": "leaky_relu_", "elu_": "elu_"}
+                  "leaky_relu_": "leaky_relu_", "elu_": "elu_", "fill_tensor": "fill_", "fill_scalar": "fill_",
+                  "zero": "zero_", "copy_into": "copy_"}
 
 
 @functools.cache
@@ -1660,6 +1753,90 @@ _VIEW_STRIDES = {
 
 
 _WHOLE = ("...",)  # the index spec of a whole tensor (writing back a view that changes nothing)
+
+
+# -- views taken under no_grad of a tensor that requires grad ------------------------------
+#
+# PyTorch marks such a view as requiring grad (through its base) with no grad_fn: it is a leaf,
+# nothing flows back through it to the base, and an in-place change of it with grad mode on is
+# refused. srcgrad records the view as usual (under no_grad it does not require grad) and wraps
+# it in a "nograd_view" node that requires grad: ops on it in grad mode then require grad too,
+# and the transformer stops there, as that node's input needs no gradient.
+
+_NGV_OPS = frozenset(("nograd_view", "nograd_update"))
+# ops whose result is a view of their first input (a view of a no_grad view is refused in place)
+_VIEW_OPS = frozenset(("view", "reshape_alias", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "transpose", "t",
+                       "permute", "expand", "slice", "select", "split", "split_with_sizes", "unbind",
+                       "identity", "nograd_update"))
+_VIEW_OPS_NGV = _VIEW_OPS | {"nograd_view"}
+_NGV_ADVICE = (" Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+               "code by moving both the view and the inplace either both inside the no_grad block (if you "
+               "don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+               "tracked).")
+_NGV_DIRECT = "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+_NGV_INDIRECT = ("A view was created in no_grad mode and its base or another view of its base has been "
+                 "modified inplace with grad mode enabled.")
+
+
+def _nograd_view(out: Tensor, src: Tensor) -> None:
+    """Make ``out``, a view of ``src`` just recorded under no_grad, a PyTorch no_grad view."""
+    if ir._block is not None:  # the transformer's own views (a backward without create_graph)
+        return
+    inner = out._node
+    n = Node()  # (built here: no frame walk, the view's line is the user's line)
+    n.id = ir._next_id()
+    n.op = "nograd_view"
+    n.inputs = (inner,)
+    n.attrs = ()
+    n.shape, n.dtype, n.device, n.loc = inner.shape, inner.dtype, inner.device, inner.loc
+    n.value = None
+    n.requires_grad = True
+    n.leaf = n.special = False
+    n.sig = ("nograd_view", (), n.shape, n.dtype)
+    inner.inner = True  # (generated code names the wrapper after the user's variable)
+    inner.owner = None
+    n.owner = ir.weakref.ref(out)
+    out._node = n
+    out._ngv = (ir.weakref.ref(src), src._version)
+
+
+def _ngv_root(n: Node) -> Node | None:
+    """The nograd_view node behind ``n`` (through in-place changes made under no_grad), or None."""
+    while n.op == "nograd_update":
+        n = n.inputs[0]
+    return n if n.op == "nograd_view" else None
+
+
+def _check_nograd_view(t: Tensor) -> bool:
+    """Whether ``t`` is a view taken under no_grad; PyTorch's error when it, its base or another
+    view of the base has been changed in place since (its grad_fn is then invalid)."""
+    n = t._node
+    root = _ngv_root(n)
+    if root is None:
+        return False
+    changed = n is not root
+    ngv = getattr(t, "_ngv", None)
+    if not changed and ngv is not None:
+        base = ngv[0]()
+        changed = base is not None and base._version != ngv[1]
+    if changed:
+        raise RuntimeError(_NGV_INDIRECT + _NGV_ADVICE)
+    return True
+
+
+def _check_view_inplace(old: Node) -> None:
+    """PyTorch's refusal of an in-place change, with grad mode on, of a view taken under no_grad
+    or of a view of one (``old``: the tensor's node, which requires grad and is not a leaf)."""
+    if _ngv_root(old) is not None:
+        raise RuntimeError(_NGV_DIRECT + _NGV_ADVICE)
+    n, name = old, None
+    while n.op in _VIEW_OPS:
+        if name is None and n.op != "nograd_update":
+            name = OPS[n.op].grad_name.replace("Backward0", "")
+        n = n.inputs[0]
+        if _ngv_root(n) is not None:
+            raise RuntimeError(f"Output 0 of {name} is a view of a view which was created in no_grad mode and is "
+                               "being modified inplace with grad mode enabled." + _NGV_ADVICE)
 
 
 def _unsqueezed_shape(spec: tuple, shape: tuple, inner: tuple) -> tuple:
@@ -2110,3 +2287,37 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise RuntimeError("stack expects a non-empty TensorList")
     d = _dim(dim, tensors[0].dim() + 1)
     return record("stack", tuple(tensors), (d,))
+
+
+def _atleast(n: int, tensors: tuple) -> Any:
+    """``atleast_{n}d``: one tensor in, one out; several (or one sequence) in, a tuple out."""
+    many = len(tensors) != 1 or isinstance(tensors[0], (list, tuple))
+    items = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = []
+    for t in items:
+        t = t if isinstance(t, Tensor) else tensor(t)
+        d = t.dim()
+        if d >= n:
+            out.append(t)  # (the tensor itself, as PyTorch)
+        elif d == 0:
+            out.append(t.reshape((1,) * n))  # ViewBackward0
+        elif n == 3 and d == 1:
+            out.append(t.unsqueeze(0).unsqueeze(-1))
+        else:  # (1-d to 2-d: a new first dim; 2-d to 3-d: a new last one)
+            out.append(t.unsqueeze(0) if n == 2 else t.unsqueeze(-1))
+    return tuple(out) if many else out[0]
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor with at least 1 dim (0-dim ones as shape ``(1,)``)."""
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor with at least 2 dims (``(n,)`` becomes ``(1, n)``)."""
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor with at least 3 dims (``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes ``(m, n, 1)``)."""
+    return _atleast(3, tensors)

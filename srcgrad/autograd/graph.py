@@ -30,12 +30,16 @@ class Node_:  # noqa: N801 - base of the grad_fn classes, like torch.autograd.gr
         inputs = n.inputs
         if n.op == "fn_out":
             inputs = n.inputs[1].inputs
+        elif OPS[n.op].grad_name in _FIRST_ONLY:
+            inputs = inputs[:1]
         out = []
         for i in inputs:
             if not i.requires_grad:
                 out.append((None, 0))
             elif i.leaf:
                 out.append((AccumulateGrad(i), 0))
+            elif _no_grad_view(i):
+                out.append((None, 0))  # a view taken under no_grad: no grad_fn, no AccumulateGrad
             else:
                 out.append((grad_fn_of(i), 0))
         return tuple(out)
@@ -71,6 +75,14 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
+def _no_grad_view(node: Node) -> bool:
+    while node.op == "nograd_update":
+        node = node.inputs[0]
+    return node.op == "nograd_view"
+
+
+# grad_fn kinds whose other inputs PyTorch gives no edge: a Scalar fill value, an index tensor
+_FIRST_ONLY = frozenset(("FillBackward2", "ZeroBackward0", "IndexSelectBackward0"))
 _classes: dict[str, type] = {}
 # grad_fn kinds whose name() PyTorch qualifies with their C++ namespace
 _QUALIFIED = {"CopySlices": "torch::autograd::CopySlices"}
