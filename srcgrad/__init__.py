@@ -16,7 +16,7 @@ _jax.config.update("jax_enable_x64", True)
 from collections.abc import Callable  # noqa: E402
 from typing import Any
 
-from . import autograd, conv, nn, optim  # noqa: E402
+from . import autograd, conv, nn, optim, utils  # noqa: E402
 from .autodiff import backward as _backward  # noqa: E402, F401
 from .compiler import CACHE as _CACHE  # noqa: E402
 from .device import cuda, device  # noqa: E402
@@ -39,9 +39,12 @@ from .dtypes import (
 from .grad_mode import (  # noqa: E402
     enable_grad,
     inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
     is_grad_enabled,
     is_inference_mode_enabled,
     no_grad,
+    set_anomaly_enabled,
     set_grad_enabled,
 )
 from .printing import set_printoptions  # noqa: E402

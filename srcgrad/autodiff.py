@@ -26,6 +26,7 @@ from . import (
     tracing,
 )
 from . import tensor as T
+from .grad_mode import _anomaly, check_anomaly_nan
 from .grad_mode import _state as _grad_state
 from .ir import Node
 from .ops import OPS
@@ -141,9 +142,11 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 ir.set_block(n)
                 try:
                     from .autograd.function import call_backward
-                    in_grads = call_backward(n, create_graph)
+                    in_grads = call_backward(n, create_graph, retain_graph)
                 finally:
                     ir.set_block(None)
+                if _anomaly.enabled:
+                    check_anomaly_nan(f"{n.attrs[0].__name__}Backward", in_grads)
                 _accumulate(n, in_grads, grads, useful)
                 continue
             for hook in getattr(n, "hooks", None) or ():
@@ -161,8 +164,8 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                     owner._grad = g if owner._grad is None else owner._grad + g
             if stop is None and n.leaf or stop is not None and id(n) in stop:
                 results[id(n)] = (n, g)
-                if n.leaf:
-                    continue
+                if n.leaf or not any(id(i) in useful for i in n.inputs):
+                    continue  # (a wanted non-leaf: its own backward runs only if it leads to another)
             op = OPS[n.op]
             if n.op == "fn_out":
                 n.attrs[1].stash(n.attrs[2], g)  # the user's backward runs at the fn_call node
@@ -177,6 +180,8 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 ins = [T.wrap(i) for i in n.inputs]
                 attrs = dict(zip(op.attr_names, n.attrs))
                 in_grads = op.vjp(g, T.wrap(n), *ins, **attrs)
+                if _anomaly.enabled:
+                    check_anomaly_nan(op.grad_name, in_grads)
                 _accumulate(n, in_grads, grads, useful)
             finally:
                 ir.set_block(None)

@@ -908,6 +908,8 @@ def _replace_value(t: Tensor, value: jax.Array, like: Any) -> None:
     old.special = True
     if old.requires_grad and old.leaf:
         new.requires_grad = new.leaf = True
+        if getattr(old, "hooks", None):  # a leaf's tensor hooks stay with the tensor
+            new.hooks, new.special = old.hooks, True
     t._node = new
     new.owner = weakref.ref(t)
 

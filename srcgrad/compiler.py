@@ -10,10 +10,12 @@ holds a tensor for, so that value is not computed twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import linecache
 import math
 import os
+import pathlib
 import sys
 import time
 from collections import OrderedDict
@@ -307,8 +309,19 @@ def _checked_first_run(prog: Program, donate: tuple, loaded: Any, jitted: Any, d
     return first
 
 
+@functools.cache
+def _srcgrad_digest() -> str:
+    """A digest of srcgrad's own sources: the generated code calls its lowering helpers, so an
+    executable stored by another version of them (a changed NaN rule) must not be loaded."""
+    root = pathlib.Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\x00" + path.read_bytes())
+    return h.hexdigest()
+
+
 def _executable_digest(prog: Program, specs: list, donate: tuple, device: Any) -> str:
-    parts = [prog.source, repr([(a.shape, str(a.dtype), a.weak_type) for a in specs]), repr(donate),
+    parts = [prog.source, _srcgrad_digest(), repr([(a.shape, str(a.dtype), a.weak_type) for a in specs]), repr(donate),
              device.platform, getattr(device, "device_kind", ""), jax.__version__, jaxlib.__version__,
              repr(jax.config.jax_enable_x64), repr(jax.config.jax_default_matmul_precision)]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]

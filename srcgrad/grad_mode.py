@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import inspect
+import sys
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -45,6 +48,9 @@ class _GradModeContext:
         _state.enabled = self._prev
 
     def __call__(self, fn: F) -> F:
+        fn = _check_decorated(fn)
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(self.clone, fn)  # type: ignore[return-value]
         mode = self._mode
 
         @functools.wraps(fn)
@@ -57,6 +63,56 @@ class _GradModeContext:
                 _state.enabled = prev
 
         return wrapper  # type: ignore[return-value]
+
+    def clone(self) -> Any:
+        """A fresh context manager with the same setting (PyTorch copies decorators with it)."""
+        return self.__class__()
+
+
+def _check_decorated(fn: Any) -> Any:
+    """PyTorch's FutureWarning when a grad-mode decorator is put on a class."""
+    if inspect.isclass(fn):
+        warnings.warn(
+            "Decorating classes is deprecated and will be disabled in "
+            "future versions. You should only decorate functions or methods. "
+            "To preserve the current behavior of class decoration, you can "
+            "directly decorate the `__init__` method and nothing else.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        cls = fn
+        return lambda *args, **kwargs: cls(*args, **kwargs)
+    return fn
+
+
+def _wrap_generator(ctx_factory: Callable[[], Any], func: Callable) -> Callable:
+    """Wrap a generator function so that a fresh ``ctx_factory()`` context is active around each
+    ``next``/``send``/``throw``/``close`` of the generator, and not in between
+    (``torch.utils._contextlib._wrap_generator``)."""
+
+    @functools.wraps(func)
+    def generator_context(*args: Any, **kwargs: Any) -> Any:
+        gen = func(*args, **kwargs)
+        try:
+            with ctx_factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx_factory():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with ctx_factory():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with ctx_factory():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return generator_context
 
 
 class no_grad(_GradModeContext):  # noqa: N801 - the PyTorch name
@@ -89,6 +145,9 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         # As a decorator it only applies inside the function: undo the switch made in __init__.
         _state.enabled = self._prev
         return super().__call__(fn)
+
+    def clone(self) -> set_grad_enabled:
+        return self.__class__(self._mode)
 
 
 # Inference mode marks the stretches of node ids recorded while it is on
@@ -133,8 +192,14 @@ class inference_mode(no_grad):  # noqa: N801
         _set_inference(self._prev_inference)
         super().__exit__(*exc)
 
+    def clone(self) -> inference_mode:
+        return self.__class__(self._inference)
+
     def __call__(self, fn: F) -> F:
+        fn = _check_decorated(fn)
         inference = self._inference
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(lambda: inference_mode(inference), fn)  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -142,3 +207,81 @@ class inference_mode(no_grad):  # noqa: N801
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+_multithreading = [True]
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether multithreaded backward is allowed (srcgrad's backward is one compiled program)."""
+    return _multithreading[0]
+
+
+class set_multithreading_enabled:  # noqa: N801
+    """``torch.autograd.grad_mode.set_multithreading_enabled``: recorded, without effect on srcgrad,
+    whose backward runs as one XLA program. Switches at once; also a ``with`` block."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _multithreading[0]
+        self.mode = bool(mode)
+        _multithreading[0] = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        _multithreading[0] = self.prev
+
+    def clone(self) -> set_multithreading_enabled:
+        return self.__class__(self.mode)
+
+
+# Anomaly detection (``torch.autograd.detect_anomaly``): process-wide flags, as in PyTorch.
+class _AnomalyState:
+    enabled = False
+    check_nan = True
+
+
+_anomaly = _AnomalyState()
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()`` / after ``set_detect_anomaly(True)``."""
+    return _anomaly.enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly mode raises when a backward function produces NaN (PyTorch's default: True)."""
+    return _anomaly.check_nan
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """``torch.set_anomaly_enabled``: switch anomaly detection on or off."""
+    _anomaly.enabled = bool(enabled)
+    _anomaly.check_nan = bool(check_nan)
+
+
+def check_anomaly_nan(name: str, grads: Any) -> None:
+    """The NaN check of anomaly mode, for the backward transformer to call after each backward
+    function (``name`` is its grad_fn name, e.g. ``"SqrtBackward0"``; ``grads`` the gradients it
+    returned, one per input, ``None`` allowed). Raises PyTorch's error for the first gradient
+    holding a NaN. Realises the gradients, so it is a no-op unless anomaly mode is on (and while
+    ``srcgrad.compile`` traces, where values are not known yet)."""
+    if not (_anomaly.enabled and _anomaly.check_nan):
+        return
+    from . import tracing
+    if getattr(tracing, "ACTIVE", None) is not None:
+        return
+    if not isinstance(grads, (tuple, list)):
+        grads = (grads,)
+    for k, g in enumerate(grads):
+        if g is None or not hasattr(g, "isnan") or not g.dtype.is_floating_point:
+            continue
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            bad = bool(g.isnan().any().item())
+        finally:
+            _state.enabled = prev
+        if bad:
+            raise RuntimeError(f"Function '{name}' returned nan values in its {k}th output.")

@@ -99,8 +99,8 @@ def _inside(size: tuple, out: list, offset: tuple, stride: tuple, padding: tuple
 
 def _first_max(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> jnp.ndarray:
     """The offset number (0..K-1, row-major) of the first largest element of each window, as PyTorch
-    picks it: a later element must be strictly larger (ties go to the first), NaN beats everything,
-    and padding is never picked (a window of -inf picks its first element inside the input)."""
+    picks it: a later element must be strictly larger (ties go to the first), a NaN beats everything
+    (so the last NaN of a window wins: PyTorch's ``val > maxval || isnan(val)``), and padding is never picked (a window of -inf picks its first element inside the input)."""
     n = len(kernel)
     size = x.shape[x.ndim - n:]
     out = _pooled(size, kernel, stride, padding, dilation)
@@ -114,7 +114,7 @@ def _first_max(x: jnp.ndarray, kernel: tuple, stride: tuple, padding: tuple, dil
             continue
         better = slab > best
         if jnp.issubdtype(x.dtype, jnp.floating):
-            better = better | (jnp.isnan(slab) & ~jnp.isnan(best))
+            better = better | jnp.isnan(slab)
         if best_inside is not True:  # a tie with padding picked so far goes to this element
             better = better | ((slab == best) & ~best_inside)
         if inside is not None:

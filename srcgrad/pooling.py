@@ -30,7 +30,8 @@ circular padding (slices, flips and a ``cat``), adaptive average pooling (``avg_
 are equal, else a product with bin-averaging matrices) and batch normalisation (batch statistics,
 ``(x - mean) * rsqrt(var + eps) * weight + bias``). Their last node is recorded under an alias
 carrying PyTorch's grad_fn name (as ``ops.ALIASES`` does), or, for batch normalisation, as the
-``batch_norm`` primitive above.
+``batch_norm`` primitive above; ``as_function`` then gives it PyTorch's ``next_functions``, the
+function's arguments rather than the composite's intermediates.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from . import tracing
+from .autograd.graph import AccumulateGrad, Node_, grad_fn_of
 from .conv import rev
 from .derivatives import defvjp
 from .dtypes import int64
@@ -62,6 +64,47 @@ def _alias(name: str, base: str, grad_name: str) -> None:
 
 def _kwargs(a: dict, names: tuple) -> str:
     return ", ".join(f"{k}={lit(a[k])}" for k in names)
+
+
+# ---------------------------------------------------------------------------
+# composites seen by autograd as the one function PyTorch runs
+#
+# A composite's last node carries PyTorch's grad_fn name, but its inputs are the composite's own
+# intermediates (the flipped slices a reflection pad concatenates; for batch norm ``(x - mean) *
+# scale + bias`` and the running-statistics updates computed with it), so ``next_functions`` built
+# from them would show those. ``as_function`` gives that node, when it requires grad, its grad_fn at
+# once (the node's ``gradfn``, which ``grad_fn_of`` fills on first use otherwise): an object of the
+# same name whose ``next_functions`` are the function's arguments in PyTorch's order (None for an
+# argument left out), as PyTorch shows them. Only the view changes: the recorded graph, gradients
+# and programs are the composite's, and nothing more is recorded or computed.
+
+
+class _FunctionGradFn(Node_):
+    """A grad_fn whose edges are the arguments of the function the composite stands for."""
+
+    __slots__ = ("_args",)
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((None, 0) if a is None or not a.requires_grad else
+                     (AccumulateGrad(a), 0) if a.leaf else (grad_fn_of(a), 0) for a in self._args)
+
+
+_function_classes: dict[str, type] = {}
+
+
+def as_function(out: Tensor, args: tuple) -> Tensor:
+    """Show ``out`` (a composite's last node) to autograd as one function of ``args`` (tensors or None)."""
+    n = out._node
+    if n.requires_grad:
+        name = OPS[n.op].grad_name
+        cls = _function_classes.get(name)
+        if cls is None:
+            cls = _function_classes[name] = type(name, (_FunctionGradFn,),
+                                                 {"__slots__": (), "__module__": Node_.__module__})
+        gf = n.gradfn = cls(n)
+        gf._args = tuple([None if a is None else a._node for a in args])
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -388,15 +431,17 @@ def _adaptive_avg_pool(x: Tensor, out: tuple) -> Tensor:
     (h, w), (oh, ow) = x.shape[-2:], out
     if oh and ow and h % oh == 0 and w % ow == 0:  # equal bins: an average pool
         kernel = (h // oh, w // ow)
-        return avg_pool(x, kernel, kernel, ((0, 0),) * 2, ((0, 0),) * 2, None, name="adaptive_avg_pool")
+        y = avg_pool(x, kernel, kernel, ((0, 0),) * 2, ((0, 0),) * 2, None, name="adaptive_avg_pool")
+        return as_function(y, (x,))  # (its edges are x's already: one grad_fn class for both paths)
     # Unequal bins: a product with each dim's bin-averaging matrix, (oh, h) @ x @ (w, ow); the last
-    # product is recorded under PyTorch's grad_fn name.
+    # product is recorded under PyTorch's grad_fn name, and shown as one function of x.
+    y = x
     if ow != w:
-        x = record("matmul" if oh != h else "adaptive_avg_pool_mm", (x, _bin_average(w, ow, x, transposed=True)),
+        y = record("matmul" if oh != h else "adaptive_avg_pool_mm", (y, _bin_average(w, ow, y, transposed=True)),
                    ("highest",))
     if oh != h:
-        x = record("adaptive_avg_pool_mm", (_bin_average(h, oh, x), x), ("highest",))
-    return x
+        y = record("adaptive_avg_pool_mm", (_bin_average(h, oh, y), y), ("highest",))
+    return as_function(y, (x,))
 
 
 _alias("adaptive_avg_pool_mm", "matmul", "AdaptiveAvgPool2DBackward0")
@@ -484,6 +529,7 @@ def _pad_other(x: Tensor, pad: tuple, mode: str) -> Tensor:
                                   + _PAD_HELP)
     name = {"reflect": f"reflection_pad{m}d", "replicate": f"replication_pad{m}d", "circular": "circular_pad"}[mode]
     shape = list(x.shape)
+    source = x
     for k in range(m):  # pad[2k], pad[2k + 1] pad dim -1 - k
         dim = x.dim() - 1 - k
         lo, hi = pad[2 * k], pad[2 * k + 1]
@@ -506,6 +552,8 @@ def _pad_other(x: Tensor, pad: tuple, mode: str) -> Tensor:
         pieces = _pad_pieces(x, dim, lo, hi, mode)
         if k == m - 1:  # the last node carries PyTorch's grad_fn name
             x = record(name, tuple(pieces), (dim,))
+            if mode != "circular":  # (PyTorch's circular padding is copies into a new tensor, CopySlices)
+                x = as_function(x, (source,))
         elif len(pieces) > 1:
             x = cat(pieces, dim)
     return x
@@ -538,7 +586,9 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
 # (lowered as ``{0}``) with the updated running statistics as extra inputs. Whatever computes the
 # output (the step's backward program, a ``.item()``) thus computes the buffers' updates in the
 # same program: in training nothing else reads them, and they would otherwise stay pending, a chain
-# growing by one update (and one forward graph) per step.
+# growing by one update (and one forward graph) per step. Those inputs, and the composite's
+# intermediates, are no edges of PyTorch's NativeBatchNormBackward0: ``as_function`` (above) shows
+# the node with PyTorch's edges, (input, weight, bias).
 
 
 def batch_norm_shape(y: Any, *updated: Any) -> tuple:
@@ -596,7 +646,8 @@ def _batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor 
     out = centred * scale
     if bias is not None:
         out = out + bias.reshape(shape)
-    return record("batch_norm", (out,) + updated + tuple(t for t in also_updated if t is not None))
+    out = record("batch_norm", (out,) + updated + tuple(t for t in also_updated if t is not None))
+    return as_function(out, (input, weight, bias))  # NativeBatchNormBackward0's edges
 
 
 def settle(buffer: Tensor) -> None:

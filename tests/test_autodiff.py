@@ -160,3 +160,13 @@ def test_hook_handle_is_a_context_manager():
     x.grad = None
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_grad_of_a_non_leaf_leaves_the_graph_below_it_usable():
+    # autograd.grad w.r.t. h stops at h: exp's saved value is not freed (as PyTorch)
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    h = x.exp()
+    (gh,) = torch.autograd.grad((h * 2).sum(), h)
+    np.testing.assert_array_equal(gh.numpy(), [2.0, 2.0])
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.0]), rtol=1e-6)

@@ -1370,3 +1370,143 @@ def test_post_accumulate_grad_hook():
     with pytest.raises(TypeError, match="expected Variable, but hook returned 'int'"):
         (w * 3).sum().backward()
     handle.remove()
+
+
+# ---------------------------------------------------------------------------
+# anomaly detection, Variable, gradcheck checks, forward_ad (review items 8, 27, 30, 18)
+
+ANOMALY_WARNING = ("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+                   "enabled for debugging.")
+
+
+def _anomaly_flags():
+    if IS_SRCGRAD:
+        return torch.autograd.is_anomaly_enabled(), torch.autograd.is_anomaly_check_nan_enabled()
+    return torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()
+
+
+def test_set_detect_anomaly_as_function_and_context_manager():
+    assert _anomaly_flags() == (False, True)
+    r = torch.autograd.set_detect_anomaly(True, check_nan=False)
+    assert _anomaly_flags() == (True, False)
+    with torch.autograd.set_detect_anomaly(False):
+        assert _anomaly_flags() == (False, True)
+    assert _anomaly_flags() == (True, False)
+    torch.autograd.set_detect_anomaly(False)
+    assert _anomaly_flags() == (False, True)
+    with r:  # exiting restores the setting from before r was made
+        pass
+    assert _anomaly_flags() == (False, True)
+
+
+def test_detect_anomaly_warns_and_restores():
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ctx = torch.autograd.detect_anomaly(check_nan=False)
+    assert [str(x.message) for x in w if issubclass(x.category, UserWarning)] == [ANOMALY_WARNING]
+    with ctx:
+        assert _anomaly_flags() == (True, False)
+    assert _anomaly_flags() == (False, True)
+    with pytest.raises(TypeError), warnings.catch_warnings():  # not a decorator in PyTorch 2.13
+        warnings.simplefilter("ignore")
+        torch.autograd.detect_anomaly()(lambda: None)
+
+
+@srcgrad_only
+def test_anomaly_nan_check_hook():
+    from srcgrad.grad_mode import check_anomaly_nan
+    bad = (torch.tensor([1., float("nan")]),)
+    check_anomaly_nan("SqrtBackward0", bad)  # off: nothing happens
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.autograd.detect_anomaly():
+            check_anomaly_nan("SqrtBackward0", (None, torch.tensor([1., 2.])))
+            with pytest.raises(RuntimeError, match=r"Function 'SqrtBackward0' returned nan values in its 1th output\."):
+                check_anomaly_nan("SqrtBackward0", (None, bad[0]))
+        with torch.autograd.detect_anomaly(check_nan=False):
+            check_anomaly_nan("SqrtBackward0", bad)
+
+
+def test_detect_anomaly_raises_on_nan_gradient():
+    x = torch.tensor([-1.], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.autograd.detect_anomaly():
+            with pytest.raises(RuntimeError, match=r"Function 'SqrtBackward0' returned nan values in its 0th output\."):
+                x.sqrt().sum().backward()
+
+
+def test_variable_is_a_type_for_isinstance():
+    V = torch.autograd.Variable
+    assert isinstance(torch.ones(1), V)
+    assert not isinstance([1.], V)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+        V([1., 2.])
+    w = torch.ones(2, requires_grad=True)
+    v = V(w)
+    assert v is not w and not v.requires_grad
+    v = V(w * 2, requires_grad=True)
+    assert v.requires_grad and v.is_leaf
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        V(torch.ones(2), volatile=True)
+    assert any("volatile was removed and now has no effect. Use `with torch.no_grad():` instead." in str(x.message)
+               for x in rec)
+    assert V().numel() == 0
+
+
+def test_gradcheck_needs_an_input_requiring_grad():
+    with pytest.raises(ValueError, match="gradcheck expects at least one input tensor to require gradient, but none "
+                                         "of them have requires_grad=True."):
+        torch.autograd.gradcheck(lambda a: a * 2, (torch.ones(2, dtype=torch.float64),))
+
+
+def test_gradcheck_backward_not_multiplied_by_grad_output():
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2 + 1e-3
+
+    x = torch.tensor([1., 2.], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(Bad.apply, (x,), raise_exception=False, atol=1e-2) is False
+    with pytest.raises(RuntimeError, match="backward not multiplied by grad_output"):
+        torch.autograd.gradcheck(Bad.apply, (x,), atol=1e-2)
+
+
+def test_gradcheck_message_prints_tensors_and_float32_warning():
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3 / 3 + x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    x = torch.tensor([1.4142135623730951, 1.7320508075688772], dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError) as e:
+        torch.autograd.gradcheck(Wrong.apply, (x,))
+    msg = str(e.value)
+    assert msg.startswith("Jacobian mismatch for output 0 with respect to input 0,\nnumerical:tensor([[3.0000, 0.0000],")
+    assert "analytical:tensor([[3., 0.],\n        [0., 3.]], dtype=torch.float64)" in msg
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.autograd.gradcheck(lambda a: a * 2, (torch.ones(2, requires_grad=True),), raise_exception=False)
+    assert any("Input #0 requires gradient and is not a double precision floating point or complex. This check will "
+               "likely fail if all the inputs are not of double precision floating point or complex. "
+               == str(x.message) for x in w)
+
+
+@srcgrad_only
+def test_forward_ad_is_importable_and_says_reverse_mode_only():
+    import srcgrad.autograd.forward_ad as fwad
+    with pytest.raises(NotImplementedError, match="srcgrad implements reverse mode only; use autograd.functional.jvp"):
+        with fwad.dual_level():
+            pass
+    with pytest.raises(NotImplementedError, match="reverse mode only"):
+        fwad.make_dual(torch.ones(2), torch.ones(2))

@@ -6,6 +6,7 @@ and PyTorch itself where it is installed."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import jax
@@ -290,3 +291,112 @@ def test_batch_norm_matches_torch():
             assert list(sd1) == list(sd2)
             for k in sd1:
                 np.testing.assert_allclose(sd2[k].numpy(), sd1[k].numpy(), rtol=1e-12, err_msg=k)
+
+
+# ---------------------------------------------------------------------------
+# grad_fn and next_functions: PyTorch's NativeBatchNormBackward0 has one edge per differentiable argument,
+# (input, weight, bias), in every mode. srcgrad's batch norm is a composite whose last node also reads the
+# running-statistics updates; it is shown with PyTorch's edges all the same (P.as_function).
+
+ACC = "torch::autograd::AccumulateGrad"
+LAYERS = [(nn.BatchNorm1d, (3, 4)), (nn.BatchNorm1d, (3, 4, 5)), (nn.BatchNorm2d, (2, 4, 3, 3)),
+          (nn.BatchNorm3d, (2, 4, 2, 2, 2))]
+
+
+def _edge_names(y):
+    return [None if f is None else f.name() for f, _ in y.grad_fn.next_functions]
+
+
+@pytest.mark.parametrize("cls,shape", LAYERS, ids=["1d", "1d-3", "2d", "3d"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("track", [True, False], ids=["track", "batch-stats"])
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_grad_fn_edges_are_input_weight_and_bias(cls, shape, affine, track, training):
+    m = cls(4, affine=affine, track_running_stats=track).double().train(training)
+    x = sg.randn(*shape, dtype=sg.float64, requires_grad=True)
+    for inp, first in ((x, ACC), (x * 2, "MulBackward0")):
+        y = m(inp)
+        gf = y.grad_fn
+        assert type(gf).__name__ == gf.name() == "NativeBatchNormBackward0"
+        nf = gf.next_functions
+        assert len(nf) == 3 and [i for _, i in nf] == [0, 0, 0]
+        assert nf[0][0].name() == first
+        if first == ACC:
+            assert nf[0][0].variable is x
+        if affine:
+            assert nf[1][0].variable is m.weight and nf[2][0].variable is m.bias
+        else:
+            assert nf[1] == nf[2] == (None, 0)
+        assert y.grad_fn is gf  # (one object, as PyTorch's)
+    if training and track:
+        assert m.num_batches_tracked.item() == 2
+    with sg.no_grad():
+        assert m(x).grad_fn is None
+
+
+def test_functional_batch_norm_edges_follow_its_arguments():
+    x = sg.randn(5, 3, dtype=sg.float64, requires_grad=True)
+    w = sg.randn(3, dtype=sg.float64, requires_grad=True)
+    b = sg.randn(3, dtype=sg.float64, requires_grad=True)
+    rm, rv = sg.zeros(3, dtype=sg.float64), sg.ones(3, dtype=sg.float64)
+    for training in (True, False):
+        assert _edge_names(P.batch_norm(x, rm, rv, w, None, training=training)) == [ACC, ACC, None]
+        assert _edge_names(P.batch_norm(x, None if training else rm, None if training else rv, None, b,
+                                        training=training)) == [ACC, None, ACC]
+        assert _edge_names(P.batch_norm(x.detach(), rm, rv, w, b.detach(), training=training)) == [None, ACC, None]
+        assert P.batch_norm(x.detach(), rm, rv, w.detach(), b.detach(), training=training).grad_fn is None
+    # the view changes nothing else: gradients still reach every argument through the composite
+    y = P.batch_norm(x, rm, rv, w, b, training=True)
+    (y * y).sum().backward()
+    assert all(t.grad is not None and t.grad.shape == t.shape for t in (x, w, b))
+    assert gradgradcheck(lambda t, w_, b_: P.batch_norm(t, None, None, w_, b_, training=True) ** 2, (x, w, b))
+
+
+def test_running_stat_updates_are_computed_with_the_output():
+    """The updates stay inputs of the output's node (not edges of its grad_fn): whatever computes the
+    output computes them in the same program, so they never pile up as pending work."""
+    m = nn.BatchNorm2d(3)
+    y = m(sg.randn(4, 3, 2, 2, requires_grad=True))
+    assert [f is not None for f, _ in y.grad_fn.next_functions] == [True, True, True]
+    assert m.running_mean._node.value is None  # pending until something computes the output
+    y.sum().item()
+    for buf in (m.running_mean, m.running_var, m.num_batches_tracked):
+        assert buf._node.value is not None
+    assert m.num_batches_tracked.item() == 1
+
+
+def test_grad_fn_edges_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def names(y):
+        return [None if f is None else f.name() for f, _ in y.grad_fn.next_functions]
+
+    for (cls, shape), affine, track, training in itertools.product(LAYERS, (True, False), (True, False),
+                                                                   (True, False)):
+        theirs = getattr(torch.nn, cls.__name__)(4, affine=affine, track_running_stats=track).double()
+        mine = cls(4, affine=affine, track_running_stats=track).double()
+        theirs.train(training)
+        mine.train(training)
+        x = np.random.default_rng(0).standard_normal(shape)
+        tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+        for ty, sy in ((theirs(tx), mine(sx)), (theirs(tx * 2), mine(sx * 2))):
+            assert type(sy.grad_fn).__name__ == type(ty.grad_fn).__name__
+            assert sy.grad_fn.name() == ty.grad_fn.name()
+            assert names(sy) == names(ty)
+            np.testing.assert_allclose(sy.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+        for k, v in theirs.state_dict().items():
+            np.testing.assert_allclose(mine.state_dict()[k].numpy(), v.numpy(), rtol=1e-12, err_msg=k)
+    tF = torch.nn.functional
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    w, b = np.ones(3), np.zeros(3)
+    for training in (True, False):
+        for wg, bg, xg in itertools.product((True, False), repeat=3):
+            if not (wg or bg or xg):
+                continue
+            ty = tF.batch_norm(torch.tensor(x, requires_grad=xg), torch.zeros(3, dtype=torch.float64),
+                               torch.ones(3, dtype=torch.float64), torch.tensor(w, requires_grad=wg),
+                               torch.tensor(b, requires_grad=bg), training=training)
+            sy = P.batch_norm(sg.tensor(x, requires_grad=xg), sg.zeros(3, dtype=sg.float64),
+                              sg.ones(3, dtype=sg.float64), sg.tensor(w, requires_grad=wg),
+                              sg.tensor(b, requires_grad=bg), training=training)
+            assert sy.grad_fn.name() == ty.grad_fn.name() and names(sy) == names(ty)

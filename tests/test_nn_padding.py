@@ -165,3 +165,45 @@ def test_pad_matches_torch():
                          (torch.nn.ReplicationPad1d((1, 2)), nn.ReplicationPad1d((1, 2))),
                          (torch.nn.CircularPad3d(1), nn.CircularPad3d(1))]:
         assert repr(mine) == repr(theirs)
+
+
+# ---------------------------------------------------------------------------
+# grad_fn edges: reflect and replicate padding are composites (slices, flips, a cat), shown as PyTorch's one
+# function of the input (P.as_function); constant padding is one primitive. Circular padding is PyTorch's
+# copies into a new tensor (CopySlices), not one function of the input.
+
+ACC = "torch::autograd::AccumulateGrad"
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate"])
+@pytest.mark.parametrize("case", CASES, ids=[f"pad-{i}" for i in range(len(CASES))])
+def test_pad_grad_fn_has_one_edge_the_input(mode, case):
+    pad, shape = case
+    x = sg.randn(*shape, dtype=sg.float64, requires_grad=True)
+    for inp, first in ((x, ACC), (x * 2, "MulBackward0")):
+        y = P.pad(inp, pad, mode)
+        assert y.grad_fn.name() == GRAD_NAME[mode].format(len(pad) // 2)
+        (edge,) = y.grad_fn.next_functions
+        assert edge[1] == 0 and edge[0].name() == first
+        if first == ACC:
+            assert edge[0].variable is x
+    assert P.pad(x.detach(), pad, mode).grad_fn is None
+    if mode != "constant":  # (gradients still flow through the composite: each output element's to its source)
+        y = P.pad(x, pad, mode)
+        y.backward(sg.ones_like(y))
+        np.testing.assert_allclose(x.grad.numpy().sum(), y.numel())
+
+
+def test_pad_grad_fn_edges_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def tree(fn):
+        return None if fn is None else (fn.name(), [tree(f) for f, _ in fn.next_functions])
+
+    rng = np.random.default_rng(4)
+    for mode in ("constant", "reflect", "replicate"):
+        for pad, shape in CASES:
+            x = rng.standard_normal(shape)
+            tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+            assert tree(P.pad(sx, pad, mode).grad_fn) == tree(torch.nn.functional.pad(tx, pad, mode).grad_fn)
+            assert tree(P.pad(sx * 2, pad, mode).grad_fn) == tree(torch.nn.functional.pad(tx * 2, pad, mode).grad_fn)

@@ -148,6 +148,57 @@ def test_max_pool_of_minus_infinity_picks_an_element_inside_the_input():
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
+# NaN: PyTorch's scan takes a later element of a window when it is larger *or NaN* (`val > maxval ||
+# isnan(val)`), so the last NaN of a window wins, while equal finite maxima go to the first
+# (`_first_max` in srcgrad/lowering_helpers.py).
+NAN, INF = math.nan, math.inf
+# (values, kernel, stride, padding, dilation, PyTorch's indices, PyTorch's gradient of the sum)
+NAN_CASES_1D = [
+    ([NAN, 1.0, NAN], 3, None, 0, 1, [2], [0, 0, 1]),
+    ([1.0, NAN, NAN], 3, None, 0, 1, [2], [0, 0, 1]),
+    ([NAN, NAN, 1.0], 3, None, 0, 1, [1], [0, 1, 0]),
+    ([INF, NAN, INF, NAN], 4, None, 0, 1, [3], [0, 0, 0, 1]),
+    ([-INF, NAN, -INF, NAN], 3, 1, 1, 1, [1, 1, 3, 3], [0, 2, 0, 2]),
+    ([NAN, 3.0, NAN, 3.0, NAN, 1.0], 3, 1, 0, 2, [4, 1], [0, 1, 0, 0, 1, 0]),
+]
+
+
+@pytest.mark.parametrize("case", NAN_CASES_1D, ids=[f"nan-{i}" for i in range(len(NAN_CASES_1D))])
+def test_max_pool1d_nan_goes_to_the_last_nan_of_its_window(case):
+    vals, k, s, p, d, idx, grad = case
+    for dtype in (sg.float32, sg.float64, sg.float16):
+        x = sg.tensor([[vals]], dtype=dtype, requires_grad=True)
+        y, i = P.max_pool1d(x, k, s, p, d, return_indices=True)
+        assert i.tolist() == [[idx]]
+        np.testing.assert_array_equal(y.detach().numpy()[0, 0], np.array(vals)[idx])
+        y.backward(sg.ones_like(y))
+        assert x.grad.tolist() == [[grad]]
+
+
+def test_max_pool2d_nan_goes_to_the_last_nan_of_its_window_and_second_derivatives_agree():
+    x0 = np.array([[[[NAN, 1.0, 2.0], [3.0, NAN, 4.0], [NAN, 0.0, 1.0]]]])
+    x = sg.tensor(x0, requires_grad=True)
+    y, i = P.max_pool2d(x, 2, stride=1, return_indices=True)
+    assert i.tolist() == [[[[4, 4], [6, 4]]]]  # (row-major scan: (2, 0) is the last NaN of the window at (1, 0))
+    gy = sg.tensor(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), requires_grad=True)
+    (g,) = sg.autograd.grad(y, x, gy, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy()[0, 0], [[0, 0, 0], [0, 7, 0], [3, 0, 0]])
+    v = sg.tensor(np.arange(9.0).reshape(1, 1, 3, 3))
+    (h,) = sg.autograd.grad((g * v).sum(), gy)  # max_pool_select: v read where the gradient went
+    np.testing.assert_array_equal(h.numpy()[0, 0], [[4, 4], [6, 4]])
+    assert P.max_pool2d(sg.tensor([[[[1.0, NAN], [NAN, 1.0]]]]), 2, return_indices=True)[1].item() == 2
+
+
+def test_max_pool_ties_of_equal_finite_values_and_infinities_go_to_the_first():
+    for vals, idx in (([2.0, 2.0, 1.0], 0), ([1.0, 2.0, 2.0], 1), ([INF, 1.0, INF], 0), ([-INF] * 3, 0),
+                      ([0.0, -0.0, 0.0], 0), ([-0.0, 0.0, 5.0, 5.0], 2)):
+        x = sg.tensor([[vals]], requires_grad=True)
+        y, i = P.max_pool1d(x, len(vals), return_indices=True)
+        assert i.item() == idx
+        y.sum().backward()
+        assert x.grad.tolist() == [[[float(j == idx) for j in range(len(vals))]]]
+
+
 @pytest.mark.parametrize("args", [(3, 1, 0, 1, False), (2, None, 0, 1, False), (3, 2, 1, 2, True), (4, 3, 2, 1, True)])
 def test_max_pool1d_values_indices_and_gradients(args):
     k, s, p, d, ceil = args
@@ -240,6 +291,29 @@ def test_adaptive_avg_pool1d_and_unbatched():
     x3 = rng.standard_normal((4, 9, 6))
     np.testing.assert_allclose(P.adaptive_avg_pool2d(sg.tensor(x3), (2, 4)).numpy(),
                                np_adaptive_avg_pool2d(x3[None], 2, 4)[0][0], rtol=1e-12)
+
+
+ACC = "torch::autograd::AccumulateGrad"
+
+
+@pytest.mark.parametrize("out", [(3, 4), (7, 3), (2, 8), (7, 4), (1, 2)])
+def test_adaptive_avg_pool_grad_fn_has_one_edge_the_input(out):
+    """Unequal bins are products with bin-averaging matrices, shown as PyTorch's one function of the input
+    (P.as_function), whose grad_fn is of the same class as the equal bins' average pool."""
+    x = sg.randn(2, 3, 7, 8, dtype=sg.float64, requires_grad=True)
+    kinds = set()
+    for inp, first in ((x, ACC), (x * 2, "MulBackward0")):
+        y = P.adaptive_avg_pool2d(inp, out)
+        assert y.grad_fn.name() == "AdaptiveAvgPool2DBackward0"
+        (edge,) = y.grad_fn.next_functions
+        assert edge[1] == 0 and edge[0].name() == first
+        kinds.add(type(y.grad_fn))
+    assert kinds == {type(P.adaptive_avg_pool2d(x, (7, 4)).grad_fn)}
+    y = P.adaptive_avg_pool1d(x[:, 0], out[1])  # (N, C, L): pooled as a height-1 image, as PyTorch
+    assert y.grad_fn.name() == "SqueezeBackward1"
+    ((pool, _),) = y.grad_fn.next_functions
+    ((unsqueeze, _),) = pool.next_functions
+    assert (pool.name(), unsqueeze.name()) == ("AdaptiveAvgPool2DBackward0", "UnsqueezeBackward0")
 
 
 # ---------------------------------------------------------------------------
@@ -459,3 +533,69 @@ def test_pooling_matches_torch():
                          (torch.nn.AdaptiveAvgPool2d((2, None)), nn.AdaptiveAvgPool2d((2, None))),
                          (torch.nn.AdaptiveAvgPool1d(3), nn.AdaptiveAvgPool1d(3))]:
         assert repr(mine) == repr(theirs)
+
+
+def _random_with_nans(rng, shape, nan=0.2, inf=0.1):
+    """Rounded values (many ties), some NaN and some -inf."""
+    x = np.round(rng.standard_normal(shape))
+    u = rng.random(shape)
+    x[u < nan] = np.nan
+    x[(u >= nan) & (u < nan + inf)] = -np.inf
+    return x
+
+
+MAX_POOLS_TORCH = [
+    (lambda f, x: f.max_pool2d(x, 3, 2, 1, 1, True, True), (2, 3, 7, 9)),
+    (lambda f, x: f.max_pool2d(x, (2, 3), (1, 2), (1, 1), 2, False, True), (2, 2, 8, 9)),
+    (lambda f, x: f.max_pool2d(x, 2, 1, 0, 1, False, True), (3, 6, 5)),
+    (lambda f, x: f.max_pool1d(x, 3, 2, 1, 1, True, True), (2, 3, 10)),
+    (lambda f, x: f.max_pool1d(x, 4, 1, 2, 2, False, True), (2, 3, 12)),
+]
+
+
+def _max_pool_against_torch(torch, x):
+    """Values, indices, the gradient and d(gradient)/d(gy) of each pool in MAX_POOLS_TORCH on x (a
+    function of the input's shape) in srcgrad and PyTorch."""
+    rng = np.random.default_rng(11)
+    for fn, shape in MAX_POOLS_TORCH:
+        xs = x(shape)
+        tx, sx = torch.tensor(xs, requires_grad=True), sg.tensor(xs, requires_grad=True)
+        (ty, ti), (sy, si) = fn(torch.nn.functional, tx), fn(P, sx)
+        np.testing.assert_array_equal(si.numpy(), ti.numpy())
+        np.testing.assert_array_equal(sy.detach().numpy(), ty.detach().numpy())
+        gy, v = rng.standard_normal(tuple(ty.shape)), rng.standard_normal(shape)
+        tgy, sgy = torch.tensor(gy, requires_grad=True), sg.tensor(gy, requires_grad=True)
+        (tg,) = torch.autograd.grad(ty, tx, tgy, create_graph=True)
+        (sgx,) = sg.autograd.grad(sy, sx, sgy, create_graph=True)
+        np.testing.assert_allclose(sgx.detach().numpy(), tg.detach().numpy(), rtol=1e-12, atol=1e-12)
+        (th,) = torch.autograd.grad((tg * torch.tensor(v)).sum(), tgy)
+        (sh,) = sg.autograd.grad((sgx * sg.tensor(v)).sum(), sgy)
+        np.testing.assert_allclose(sh.numpy(), th.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool_ties_and_infinities_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    _max_pool_against_torch(torch, lambda shape: _random_with_nans(rng, shape, nan=0.0, inf=0.3))
+
+
+def test_max_pool_nans_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(13)
+    _max_pool_against_torch(torch, lambda shape: _random_with_nans(rng, shape))
+
+
+def test_adaptive_avg_pool_grad_fn_edges_match_torch():
+    torch = pytest.importorskip("torch")
+    tF = torch.nn.functional
+
+    def tree(fn):
+        return None if fn is None else (fn.name(), [tree(f) for f, _ in fn.next_functions])
+
+    x = np.random.default_rng(14).standard_normal((2, 3, 7, 8))
+    tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+    for out in [(3, 4), (7, 3), (2, 8), (7, 4), (1, 2), 1, (None, 5)]:
+        assert tree(P.adaptive_avg_pool2d(sx, out).grad_fn) == tree(tF.adaptive_avg_pool2d(tx, out).grad_fn)
+        assert tree(P.adaptive_avg_pool2d(sx[0] * 2, out).grad_fn) == tree(tF.adaptive_avg_pool2d(tx[0] * 2, out).grad_fn)
+    for out in (3, 4, 8):
+        assert tree(P.adaptive_avg_pool1d(sx[:, 0], out).grad_fn) == tree(tF.adaptive_avg_pool1d(tx[:, 0], out).grad_fn)

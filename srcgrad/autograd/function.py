@@ -12,6 +12,8 @@ when it reaches the ``fn_out`` nodes, and calls ``backward`` once, at the
 from __future__ import annotations
 
 import functools
+import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -35,14 +37,29 @@ class FunctionCtx:
         self._out_grads: dict[int, Any] = {}
         # per output of forward: ("diff", fn_out node), ("zeros", shape, dtype, device), or None
         self._out_specs: list = []
+        self._freed = False  # set by free() once a backward without retain_graph has run
 
     def save_for_backward(self, *tensors: Any) -> None:
+        for k, t in enumerate(tensors):
+            if t is not None and not isinstance(t, T.Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {k} is of type "
+                                f"{type(t).__name__}")
         self._saved = tuple(tensors)
+
+    def free(self) -> None:
+        """Release the saved tensors, as PyTorch does after a backward without ``retain_graph``:
+        reading ``saved_tensors`` afterwards raises the "backward through the graph a second
+        time" error."""
+        self._freed = True
+        self._saved = ()
+        self._saved_versions = None
 
     @property
     def saved_tensors(self) -> tuple:
         """The tensors given to ``save_for_backward``; raises PyTorch's error when one of
-        them has been modified in place since ``apply`` returned."""
+        them has been modified in place since ``apply`` returned, or after the graph was freed."""
+        if self._freed:
+            raise RuntimeError(_BACKWARD_TWICE)
         versions = self._saved_versions
         if versions is not None:
             for k, (t, v) in enumerate(zip(self._saved, versions)):
@@ -74,6 +91,23 @@ class FunctionCtx:
     def stash(self, k: int, g: Any) -> None:
         prev = self._out_grads.get(k)
         self._out_grads[k] = g if prev is None else prev + g
+
+
+_BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward.")
+
+
+class BackwardCFunction(FunctionCtx):
+    """The class of a custom Function's ``ctx`` (in PyTorch also its ``grad_fn``):
+    ``ctx.apply(*grads)`` calls the Function's backward."""
+
+    _forward_cls: type
+
+    def apply(self, *args: Any) -> Any:
+        return self._forward_cls.backward(self, *args)
 
 
 def once_differentiable(fn: Callable) -> Callable:
@@ -109,10 +143,42 @@ class Function:
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        warnings.warn(
+            f"{self.__class__} should not be instantiated. Methods on autograd functions "
+            "are all static, so you should invoke them on the class itself. "
+            "Instantiating an autograd function will raise an "
+            "error in a future version of PyTorch.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. "
+            "Please use new-style autograd function with static forward method. "
+            "(Example: https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
+
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use "
+                                  "it with forward mode AD (srcgrad implements reverse mode only).")
+
+    @staticmethod
+    def vmap(info: Any, in_dims: Any, *args: Any) -> Any:
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override the vmap "
+                                  "staticmethod or set generate_vmap_rule=True.")
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        ctx = FunctionCtx()
+        ctx = BackwardCFunction()
+        ctx._forward_cls = cls
         ctx._fn_name = cls.__name__
+        setup_ctx = cls.setup_context is not Function.setup_context
+        if setup_ctx:  # PyTorch binds forward's signature: defaults fill `inputs` and needs_input_grad
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         tensor_args = [a for a in args if isinstance(a, T.Tensor)]
         in_nodes = tuple(t._node for t in tensor_args)  # before forward changes any in place
         ctx.needs_input_grad = tuple(isinstance(a, T.Tensor) and a.requires_grad for a in args)
@@ -120,7 +186,7 @@ class Function:
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
-            if cls.setup_context is not Function.setup_context:
+            if setup_ctx:
                 result = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, result)
             else:
@@ -132,6 +198,7 @@ class Function:
         if not (prev and any(n.requires_grad for n in in_nodes)):
             _note_versions(ctx)
             return result
+        input_ids = {id(t) for t in tensor_args}
         for o in outs:
             if isinstance(o, T.Tensor) and id(o) in ctx._dirty and o._node.leaf and o._node.requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
@@ -148,7 +215,8 @@ class Function:
             on = o._node
             if id(o) in ctx._non_differentiable or not on.dtype.is_floating_point:
                 ctx._out_specs.append(("zeros", on.shape, on.dtype, on.device))
-                wrapped.append(o)
+                # an input returned as it is: PyTorch hands out a new alias that does not require grad
+                wrapped.append(o.detach() if id(o) in input_ids and o.requires_grad else o)
                 continue
             n = ir.new_node("fn_out", (on, call), (cls, ctx, k), on.shape, on.dtype, device, True)
             n.sig = ("fn_out", (cls, k), n.shape, n.dtype)
@@ -176,8 +244,9 @@ def _note_versions(ctx: FunctionCtx) -> None:
     ctx._saved_versions = [t._version if isinstance(t, T.Tensor) else None for t in ctx._saved]
 
 
-def call_backward(call: Any, create_graph: bool) -> list:
-    """Run the user's backward for one ``apply``; return one gradient per tensor argument."""
+def call_backward(call: Any, create_graph: bool, retain_graph: bool = True) -> list:
+    """Run the user's backward for one ``apply``; return one gradient per tensor argument.
+    Without ``retain_graph`` the ctx is freed afterwards (its saved tensors are released)."""
     cls, ctx = call.attrs
     grads = []
     for k, spec in enumerate(ctx._out_specs):
@@ -194,8 +263,12 @@ def call_backward(call: Any, create_graph: bool) -> list:
         grads.append(g)
     ctx._out_grads = {}
     result = cls.backward(ctx, *grads)
+    if not retain_graph:
+        ctx.free()
     result = result if isinstance(result, tuple) else (result,)
     n_args = len(ctx._arg_is_tensor)
+    if len(result) > n_args and all(r is None for r in result[n_args:]):
+        result = result[:n_args]  # extra trailing Nones are accepted, as in PyTorch
     if len(result) != n_args:
         raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients "
                            f"(expected {n_args}, got {len(result)})")
@@ -225,3 +298,33 @@ def _expandable(shape: tuple, to: tuple) -> bool:
     if len(shape) > len(to):
         return False
     return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(to)))
+
+
+class InplaceFunction(Function):
+    """Kept for backward compatibility (``torch.autograd.function.InplaceFunction``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+
+class NestedIOFunction(Function):
+    """Kept for backward compatibility (``torch.autograd.function.NestedIOFunction``): a legacy,
+    non-static Function; as in PyTorch 2 calling an instance raises the legacy-Function error.
+    Subclasses define ``forward_extended`` / ``backward_extended``."""
+
+    def forward_extended(self, *input: Any) -> None:
+        raise NotImplementedError
+
+    def backward_extended(self, *grad_output: Any) -> None:
+        raise NotImplementedError
+
+    def save_for_backward(self, *args: Any) -> None:
+        self.to_save = tuple(a for a in args if isinstance(a, T.Tensor))
+        self._to_save_nested = args
+
+    def mark_dirty(self, *args: Any, **kwargs: Any) -> None:
+        self.dirty_tensors = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, T.Tensor))
+
+    def mark_non_differentiable(self, *args: Any, **kwargs: Any) -> None:
+        self.non_differentiable = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, T.Tensor))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .. import dtypes as D
 from .. import tensor as T
 from ..autodiff import grad
 
@@ -66,25 +68,86 @@ def _analytical_jacobian(fn: Callable, inputs: Sequence[T.Tensor]) -> list[np.nd
     return [np.stack(r, axis=0) if r else np.zeros((0, 0)) for r in rows]
 
 
+def _as_printed_tensor(a: np.ndarray) -> T.Tensor:
+    return T.tensor(np.asarray(a, np.float64), dtype=D.float64)
+
+
+def _check_backward_mul_by_grad_output(func: Callable, inputs: Sequence[Any]) -> None:
+    """PyTorch's check that the backward is multiplied by grad_output: zero output gradients must
+    give zero input gradients of the input's dtype and size."""
+    diff = [t for t in inputs if isinstance(t, T.Tensor) and t.requires_grad]
+    outs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, T.Tensor) and o.requires_grad]
+    if not outs:
+        return
+    gis = grad(outs, diff, [T.zeros_like(o) for o in outs], allow_unused=True)
+    for gi, di in zip(gis, diff):
+        if gi is None:
+            continue
+        if not bool((gi == 0).all()):
+            raise GradcheckError("backward not multiplied by grad_output")
+        if gi.dtype != di.dtype:
+            raise GradcheckError("grad is incorrect type")
+        if gi.size() != di.size():
+            raise GradcheckError("grad is incorrect size")
+
+
+def _check_undefined_grad(func: Callable, inputs: Sequence[Any]) -> None:
+    """PyTorch's ``check_undefined_grad``: with every output gradient undefined (srcgrad: zero),
+    the input gradients must be undefined or zero."""
+    diff = [t for t in inputs if isinstance(t, T.Tensor) and t.requires_grad]
+    outs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, T.Tensor) and o.requires_grad]
+    if not outs:
+        return
+
+    def warn_bc_breaking() -> None:
+        warnings.warn("Backwards compatibility: New undefined gradient support checking "
+                      "feature is enabled by default, but it may break existing callers "
+                      "of this function. If this is true for you, you can call this "
+                      'function with "check_undefined_grad=False" to disable the feature', stacklevel=4)
+
+    try:
+        gis = grad(outs, diff, [T.zeros_like(o) for o in outs], allow_unused=True)
+    except RuntimeError as e:
+        warn_bc_breaking()
+        raise GradcheckError('Expected backward function to handle undefined output grads. Please look at '
+                             '"Notes about undefined output gradients" in "tools/autograd/derivatives.yaml"') from e
+    for gi in gis:
+        if gi is not None and not bool((gi == 0).all()):
+            warn_bc_breaking()
+            raise GradcheckError("Expected all input grads to be undefined or zero when all output grads are "
+                                 'undefined or zero. Please look at "Notes about undefined output gradients" in '
+                                 '"tools/autograd/derivatives.yaml"')
+
+
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_: Any) -> bool:
+              raise_exception: bool = True, check_undefined_grad: bool = True, **_: Any) -> bool:
     """Compare srcgrad's gradients of ``func`` with central finite differences."""
     inputs = _as_tuple(inputs)
-    for t in inputs:
-        if isinstance(t, T.Tensor) and t.requires_grad and t.dtype.name != "float64":
-            import warnings
-            warnings.warn("Input #0 requires gradient and is not a double precision floating point. "
-                          "This check will likely fail if all the inputs are not of double precision "
-                          "floating point.", UserWarning, stacklevel=2)
-    numeric = [j for j in _numerical_jacobian(func, inputs, eps) if j is not None]
-    analytic = _analytical_jacobian(func, inputs)
-    for k, (a, n) in enumerate(zip(analytic, numeric)):
-        if not np.allclose(a, n, rtol=rtol, atol=atol):
-            msg = (f"Jacobian mismatch for output 0 with respect to input {k},\nnumerical:{n}\n"
-                   f"analytical:{a}\n")
-            if raise_exception:
-                raise GradcheckError(msg)
-            return False
+    any_requires_grad = False
+    for idx, t in enumerate(inputs):
+        if isinstance(t, T.Tensor) and t.requires_grad:
+            any_requires_grad = True
+            if t.dtype.name not in ("float64", "complex128"):
+                warnings.warn(f"Input #{idx} requires gradient and is not a double precision floating point or "
+                              "complex. This check will likely fail if all the inputs are not of double precision "
+                              "floating point or complex. ", UserWarning, stacklevel=2)
+    if not any_requires_grad:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, "
+                         "but none of them have requires_grad=True.")
+    try:
+        numeric = [j for j in _numerical_jacobian(func, inputs, eps) if j is not None]
+        analytic = _analytical_jacobian(func, inputs)
+        for k, (a, n) in enumerate(zip(analytic, numeric)):
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
+                raise GradcheckError(f"Jacobian mismatch for output 0 with respect to input {k},\n"
+                                     f"numerical:{_as_printed_tensor(n)}\nanalytical:{_as_printed_tensor(a)}\n")
+        _check_backward_mul_by_grad_output(func, inputs)
+        if check_undefined_grad:
+            _check_undefined_grad(func, inputs)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
     return True
 
 
