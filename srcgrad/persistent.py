@@ -5,7 +5,8 @@ hash of their text, so a damaged file is detected and rewritten) and programs
 are compiled from those real files, so tracebacks and pdb show generated lines.
 XLA executables are serialised to ``<dir>/executables/<sha256>.bin``, named by
 the hash of everything that determines them (source, argument shapes and
-dtypes, donated arguments, device, JAX version and flags): a fresh process
+dtypes, donated arguments, device, JAX version and flags, and srcgrad's own
+sources, whose lowering helpers the generated code calls): a fresh process
 loads them without JAX tracing or lowering the source again. A file that does
 not load is ignored and overwritten. (JAX's own persistent compilation cache
 stays off: an executable it loads cannot be serialised again completely.)

@@ -417,6 +417,26 @@ def test_a_hook_that_records_runs_on_every_call():
     assert all(n.item() > 0 for n in norms)
 
 
+def test_a_forward_hook_that_keeps_activations_sees_every_call():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    acts = {}
+    model[1].register_forward_hook(lambda m, i, o: acts.__setitem__("h", o.detach()))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    @torch.compile
+    def step(x):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+
+    with pytest.warns(CompileWarning, match=r"acts\['h'\] is a different object, through hook <lambda>"):
+        for _ in range(6):
+            x = torch.randn(2, 3)
+            w, b = model[0].weight.detach().clone(), model[0].bias.detach().clone()
+            step(x)
+            np.testing.assert_allclose(acts["h"].numpy(), torch.tanh(x @ w.t() + b).numpy(), rtol=1e-6)
+
+
 def _entry(fn):
     return next(e for es in fn.entries.values() for e in es)
 

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from ...autograd.function import Function
 from ...grad_mode import is_grad_enabled, no_grad
 from ...tensor import Tensor
+from ...tracing import note_hook
 from ..parameter import Parameter
 
 
@@ -85,6 +86,7 @@ class BackwardHookFunction(Function):
             grad_input = _run_backward_hooks(module, tuple(grad_input), state["grad_output"])
             return (None, None, *(grad_input[k] for k in state["positions"]))
         for hook in list(module.__dict__.get("_backward_pre_hooks", {}).values()):
+            note_hook(hook)
             r = hook(module, grads)
             if r is not None:
                 grads = tuple(r) if isinstance(r, (tuple, list)) else (r,)
@@ -100,6 +102,7 @@ class BackwardHookFunction(Function):
 
 def _run_backward_hooks(module: Module, grad_input: tuple, grad_output: Any) -> tuple:
     for hook in list(module.__dict__.get("_backward_hooks", {}).values()):
+        note_hook(hook)
         r = hook(module, grad_input, grad_output)
         if r is not None:
             r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
@@ -168,6 +171,7 @@ class Module:
             return self.forward(*args, **kwargs)
         with_kwargs = self.__dict__.get("_forward_hooks_with_kwargs", ())
         for k, hook in list(self._forward_pre_hooks.items()):
+            note_hook(hook)
             if k in with_kwargs:
                 r = hook(self, args, kwargs)
                 if r is not None:
@@ -184,6 +188,7 @@ class Module:
         else:
             out = self.forward(*args, **kwargs)
         for k, hook in list(self._forward_hooks.items()):
+            note_hook(hook)
             r = hook(self, args, kwargs, out) if k in with_kwargs else hook(self, args, out)
             if r is not None:
                 out = r
