@@ -59,8 +59,10 @@ from .tensor import (  # noqa: E402
     atleast_2d,
     atleast_3d,
     cat,
+    cdist,
     concat,
     concatenate,
+    einsum,
     empty,
     empty_like,
     eye,
@@ -83,6 +85,7 @@ from .tensor import (  # noqa: E402
     stack,
     tensor,
     where,
+    xlogy,
     zeros,
     zeros_like,
 )
@@ -128,10 +131,29 @@ for _name in (
     "reshape ravel flatten unflatten transpose swapaxes permute t unsqueeze squeeze split chunk unbind select narrow "
     "gather take_along_dim scatter_add index_select masked_fill softmax log_softmax mm bmm dot mv "
     "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf isfinite logical_not "
-    "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add"
+    "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add "
+    "asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit "
+    "nan_to_num nansum nanmean fmod fmax fmin logaddexp dist topk kthvalue median trace cummax cummin "
+    "index_copy index_fill tril triu exp_ sigmoid_ tanh_ sqrt_ abs_ neg_ sin_ cos_ clamp_ clamp_min_ clamp_max_ "
+    "clip_ reciprocal_ rsqrt_ square_ floor_ ceil_ round_ trunc_ sign_ log_ log1p_ expm1_ erf_ nan_to_num_"
 ).split():
     if hasattr(Tensor, _name):
         globals()[_name] = _method(_name)
+
+
+def _linalg_module() -> Any:
+    """``srcgrad.linalg``: the norms (a module object, so ``import srcgrad.linalg`` works too)."""
+    import sys
+    import types
+
+    from .tensor import linalg_norm, matrix_norm, vector_norm
+    mod = types.ModuleType(__name__ + ".linalg", "torch.linalg: vector_norm, norm, matrix_norm")
+    mod.vector_norm, mod.matrix_norm, mod.norm = vector_norm, matrix_norm, linalg_norm
+    sys.modules[mod.__name__] = mod
+    return mod
+
+
+linalg = _linalg_module()
 
 
 def _legacy_tensor_type(dt: dtype, name: str) -> type:

@@ -78,14 +78,17 @@ def _toposort(roots: list[Node], stop: set[int] | None) -> tuple[list[Node], set
     return post, useful
 
 
+BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward.")
+
+
 def _check_saved(n: Node) -> None:
     op = OPS[n.op]
     if getattr(n, "freed", False):
-        raise RuntimeError(
-            "Trying to backward through the graph a second time (or directly access saved tensors after "
-            "they have already been freed). Saved intermediate values of the graph are freed when you call "
-            ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
-            "graph a second time or if you need to access saved tensors after calling backward.")
+        raise RuntimeError(BACKWARD_TWICE)
     if op.saves == "out":
         saved = [n]
     elif op.saves == "xy" and op.name == "mul":  # x * y keeps x only if y needs a gradient, and y for x
@@ -95,34 +98,51 @@ def _check_saved(n: Node) -> None:
     for s in saved:
         over = getattr(s, "overwritten", None)
         if over is not None and over[3] is not n:  # an in-place op may read the value it replaces
-            opname, loc, version, _ = over
-            where = f"{loc[0]}:{loc[1]}" if loc else "?"
-            fwhere = f"{n.loc[0]}:{n.loc[1]}" if n.loc else "?"
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [torch.{_tensor_type(s)} {list(s.shape)}], which is output 0 of "
-                f"{_producer(s)}, is at version {version}; expected version {version - 1} instead. "
-                f"The in-place op was {opname} at {where}; the value was saved by "
-                f"{op.grad_name} at {fwhere}. Hint: use an out-of-place op (x = x + 1) or .clone() first.")
+            raise RuntimeError(_modified_message(s, n, op))
+
+
+def _modified_message(s: Node, n: Node, op: Any) -> str:
+    """PyTorch's message, word for word up to "expected version N instead.", then where it happened."""
+    from .autograd.graph import grad_fn_of, output_nr
+    opname, loc, version, _ = s.overwritten
+    expected = version - 1
+    end = s
+    while True:  # the tensor's node now, and its version, after every in-place change since
+        o = getattr(end, "overwritten", None)
+        if o is None or o[3] is end:
+            break
+        end, version = o[3], o[2]
+    # A saved output is named after the function that made it; a saved input after the
+    # tensor's grad_fn now; a leaf (or a tensor outside autograd) has no "which is" clause.
+    who = n if s is n else end
+    while who.op == "nograd_update":
+        who = who.inputs[0]
+    clause = ""
+    if who.requires_grad and not who.leaf and who.inputs:
+        name = grad_fn_of(who).name().rsplit("::", 1)[-1]
+        name = name[:name.rindex("Backward")] if "Backward" in name else name
+        clause = f", which is output {output_nr(who)} of {name},"
+    where = f"{loc[0]}:{loc[1]}" if loc else "?"
+    fwhere = f"{n.loc[0]}:{n.loc[1]}" if n.loc else "?"
+    return (f"one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: [torch.{_tensor_type(s)} {list(s.shape)}]{clause} is at version {version}; "
+            f"expected version {expected} instead. The in-place op was {opname} at {where}; the value "
+            f"was saved by {op.grad_name} at {fwhere}. Hint: use an out-of-place op (x = x + 1) or "
+            f".clone() first.")
 
 
 def _tensor_type(n: Node) -> str:
     return {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(n.dtype.name, "Tensor")
 
 
-def _producer(n: Node) -> str:
-    while n.op == "nograd_update":
-        n = n.inputs[0]
-    if n.leaf or not n.requires_grad or not n.inputs:
-        return "AccumulateGrad" if n.leaf else "a leaf"
-    return OPS[n.op].grad_name
-
-
 @ir.gc_paused
 def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bool, retain_graph: bool,
-              wanted: list[Node] | None = None) -> dict[int, tuple[Node, T.Tensor]]:
+              wanted: list[Node] | None = None, accumulate: bool = False) -> dict[int, tuple[Node, T.Tensor]]:
     """Gradient IR for each wanted node (every reachable leaf when ``wanted`` is None),
-    as ``{id(node): (node, gradient)}``. Runs tensor hooks and fills retained non-leaf grads."""
+    as ``{id(node): (node, gradient)}``. Runs tensor hooks, grad_fn hooks (and, when
+    ``accumulate``, as ``backward`` does, the prehooks of the leaves' AccumulateGrad) and
+    fills retained non-leaf grads."""
+    global _multi_pending
     stop = None if wanted is None else {id(w) for w in wanted}
     order, useful = _toposort(roots, stop)
     grads: dict[int, T.Tensor] = {}
@@ -133,23 +153,39 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     # temporaries: their gradients are not named after the line's variable.)
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
+    outer_multi, _multi_pending = _multi_pending, []
     try:
         for n in order:
             g = grads.pop(id(n), None)
             if g is None or id(n) not in useful:
                 continue
+            # hooks on this node's grad_fn (register_prehook / register_hook), rare
+            gf = getattr(n, "gradfn", None) if n.special else None
+            if gf is not None and not (gf._pre or gf._post):
+                gf = None
             if n.op == "fn_call":
+                if gf is not None:
+                    ctx = n.attrs[1]
+                    outs = tuple(ctx._out_grads.get(k) if spec is not None and spec[0] == "diff" else None
+                                 for k, spec in enumerate(ctx._out_specs))
+                    if gf._pre:
+                        outs = _run_prehooks(gf, outs, None)
+                        ctx._out_grads = {k: o for k, o in enumerate(outs) if o is not None}
                 ir.set_block(n)
                 try:
                     from .autograd.function import call_backward
                     in_grads = call_backward(n, create_graph, retain_graph)
                 finally:
                     ir.set_block(None)
+                if gf is not None and gf._post:
+                    in_grads = list(_run_posthooks(gf, tuple(in_grads), outs))
                 if _anomaly.enabled:
                     check_anomaly_nan(f"{n.attrs[0].__name__}Backward", in_grads)
                 _accumulate(n, in_grads, grads, useful)
                 continue
             for hook in getattr(n, "hooks", None) or ():
+                if type(hook) is _AccHooks:
+                    continue  # (stands for the leaf's AccumulateGrad hooks, run below)
                 tracing.note_hook(hook)
                 r = hook(g)
                 if r is not None:
@@ -163,6 +199,10 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 if owner is not None:
                     owner._grad = g if owner._grad is None else owner._grad + g
             if stop is None and n.leaf or stop is not None and id(n) in stop:
+                if accumulate and n.leaf and n.special:
+                    acc = _acc_of(n)
+                    if acc is not None and acc._pre:
+                        (g,) = _run_prehooks(acc, (g,), g)
                 results[id(n)] = (n, g)
                 if n.leaf or not any(id(i) in useful for i in n.inputs):
                     continue  # (a wanted non-leaf: its own backward runs only if it leads to another)
@@ -171,6 +211,10 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 n.attrs[1].stash(n.attrs[2], g)  # the user's backward runs at the fn_call node
                 _accumulate(n, (None, T.ones(())), grads, useful)
                 continue
+            outs = (g,)
+            if gf is not None and gf._pre:
+                outs = _run_prehooks(gf, outs, g)
+                g = outs[0]
             if op.vjp is None:
                 raise RuntimeError(f"srcgrad has no derivative rule for op '{n.op}' (recorded at "
                                    f"{n.loc[0]}:{n.loc[1]}); add one to srcgrad/derivatives.py")
@@ -182,15 +226,141 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 in_grads = op.vjp(g, T.wrap(n), *ins, **attrs)
                 if _anomaly.enabled:
                     check_anomaly_nan(op.grad_name, in_grads)
+                if gf is not None and gf._post:
+                    ir.set_block(None)
+                    in_grads = _posthooks_on_inputs(gf, n, in_grads, outs)
+                    ir.set_block(n)
                 _accumulate(n, in_grads, grads, useful)
             finally:
                 ir.set_block(None)
             if not retain_graph and op.saves:
                 n.freed = True
                 n.special = True
+        for group in _multi_pending:  # register_multi_grad_hook: all its gradients are in
+            group.finish()
     finally:
         _grad_state.enabled = prev
+        _multi_pending = outer_multi
     return results
+
+
+class _AccHooks:
+    """Stands in a leaf's tensor-hook list for the hooks of its ``AccumulateGrad``: it sends
+    backward through the transformer, and stays with the tensor when an in-place update (an
+    optimiser step) gives it a new node, as tensor hooks do. Skipped when tensor hooks run."""
+
+    __slots__ = ("acc",)
+
+    def __init__(self, acc: Any) -> None:
+        self.acc = acc
+
+    def __call__(self, grad: Any) -> None:  # (never called as a tensor hook)
+        return None
+
+
+def _acc_of(n: Node) -> Any:
+    """The AccumulateGrad of leaf ``n`` when it has hooks, else None."""
+    for h in getattr(n, "hooks", None) or ():
+        if type(h) is _AccHooks:
+            return h.acc
+    return None
+
+
+def _run_prehooks(gf: Any, outs: tuple, like: T.Tensor | None) -> tuple:
+    """A grad_fn's prehooks, each given (and able to replace) the gradients of its outputs."""
+    for hook in list(gf._pre):
+        tracing.note_hook(hook)
+        r = hook(outs)
+        if r is not None:
+            r = (r,) if isinstance(r, T.Tensor) else tuple(r)
+            if len(r) != len(outs):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number "
+                                   f"of values (got {len(r)}, but expected {len(outs)})")
+            if like is not None and r[0] is not None:
+                _checked_hook_result(hook, like, r[0])
+            outs = r
+    return outs
+
+
+def _run_posthooks(gf: Any, ins: tuple, outs: tuple) -> tuple:
+    """A grad_fn's post hooks: ``hook(grad_inputs, grad_outputs)``, each able to replace grad_inputs."""
+    for hook in list(gf._post):
+        tracing.note_hook(hook)
+        r = hook(ins, outs)
+        if r is not None:
+            r = (r,) if isinstance(r, T.Tensor) else tuple(r)
+            if len(r) != len(ins):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number "
+                                   f"of values (got {len(r)}, but expected {len(ins)})")
+            ins = r
+    return ins
+
+
+def _posthooks_on_inputs(gf: Any, n: Node, in_grads: Sequence[Any], outs: tuple) -> list:
+    """Post hooks of an op's grad_fn, shown the input gradients PyTorch would show (one per
+    edge, reduced to the input's shape, None where it needs none); back to the op's inputs."""
+    from .autograd.graph import _edge_positions
+    shown = _run_posthooks(gf, shown_grads(n, in_grads), outs)
+    full: list = [None] * len(n.inputs)
+    for pos, gi in zip(_edge_positions(n), shown):
+        full[pos] = gi
+    return full
+
+
+def shown_grads(n: Node, in_grads: Sequence[Any]) -> tuple:
+    """The gradients of ``n``'s inputs as PyTorch's grad_fn returns them: one per edge of
+    ``next_functions``, reduced to the input's shape and dtype, None where none is needed."""
+    from .autograd.graph import _edge_positions
+    in_grads = list(in_grads) + [None] * (len(n.inputs) - len(in_grads))
+    out = []
+    for pos in _edge_positions(n):
+        i, gi = n.inputs[pos], in_grads[pos]
+        if gi is None or not i.requires_grad:
+            out.append(None)
+            continue
+        if not isinstance(gi, T.Tensor):
+            gi = T.tensor(gi)
+        gi = sum_to(gi, i.shape)
+        if gi._node.dtype is not i.dtype:
+            gi = gi.to(i.dtype)
+        out.append(gi)
+    return tuple(out)
+
+
+# register_multi_grad_hook groups that collected a gradient in the running transform
+_multi_pending: list = []
+
+
+class MultiGradHook:
+    """One ``register_multi_grad_hook``: a tensor hook per tensor collects its gradient; the
+    user's ``fn`` runs once per backward (mode "all": at its end, with None for tensors the
+    backward did not reach; mode "any": with the first gradient)."""
+
+    def __init__(self, fn: Any, count: int, mode: str) -> None:
+        self.fn, self.mode = fn, mode
+        self.grads: list = [None] * count
+        self.active = False
+
+    def part(self, k: int) -> Any:
+        def hook(g: T.Tensor) -> None:
+            self.collect(k, g)
+        return hook
+
+    def collect(self, k: int, g: T.Tensor) -> None:
+        if not self.active:
+            self.active = True
+            _multi_pending.append(self)
+            if self.mode == "any":
+                tracing.note_hook(self.fn)
+                self.fn(g)
+        self.grads[k] = g
+
+    def finish(self) -> None:
+        grads, self.grads = self.grads, [None] * len(self.grads)
+        self.active = False
+        if self.mode == "all":
+            tracing.note_hook(self.fn)
+            self.fn(grads)
 
 
 def _checked_hook_result(hook: Any, g: T.Tensor, r: Any) -> T.Tensor:
@@ -285,7 +455,8 @@ def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: boo
     gs = _root_grads(tensors, grad_tensors, "backward")
     wanted = [t._node for t in inputs] if inputs else None
     owners = {id(t._node): t for t in inputs} if inputs else None
-    results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph, wanted=wanted)
+    results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph, wanted=wanted,
+                        accumulate=True)
     del gs  # the seed gradients are not outputs of the program
     fresh = []  # (tensor, leaf node, new gradient)
     for key, (node, g) in results.items():
@@ -303,6 +474,11 @@ def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: boo
     try:
         for target, _, g in fresh:
             _accumulate_grad(target, g)
+        for _, leaf, g in fresh:  # AccumulateGrad post hooks: hook((), (grad,)) once .grad is updated
+            if leaf.special:
+                acc = _acc_of(leaf)
+                if acc is not None and acc._post:
+                    _run_posthooks(acc, (), (g,))
     finally:
         _grad_state.enabled = prev
     return info, fresh
@@ -387,14 +563,19 @@ def _replayable(order: list, inputs: list, specials: list) -> bool:
 
 def _plain(specials: list) -> bool:
     for n in specials:
-        if n.value is not None:  # a program input
-            if getattr(n, "hooks", None):
-                return False
-        elif n.requires_grad and not n.leaf and (n.op in ("fn_out", "fn_call") or getattr(n, "hooks", None)
-                                                  or getattr(n, "retains_grad", False)
-                                                  or getattr(n, "freed", False)):
+        if getattr(n, "hooks", None):  # (a program input, or a leaf still pending: `w -= ...`)
+            return False
+        if n.value is None and n.requires_grad and not n.leaf and (n.op in ("fn_out", "fn_call")
+                                                                    or getattr(n, "retains_grad", False)
+                                                  or getattr(n, "freed", False)
+                                                  or _grad_fn_hooked(n)):
             return False
     return True
+
+
+def _grad_fn_hooked(n: Node) -> bool:
+    gf = getattr(n, "gradfn", None)
+    return gf is not None and bool(gf._pre or gf._post)
 
 
 def _extra_readers(overwritten: list) -> list:
@@ -520,7 +701,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                              materialize_grads)
     outputs = [outputs] if isinstance(outputs, T.Tensor) else list(outputs)
     single = isinstance(inputs, T.Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if single else _edge_inputs(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, T.Tensor):
@@ -559,6 +740,24 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                                 [(i, g) for i, g in enumerate(out) if g is not None and g._node.value is not None])
                 return tuple(out)
     return tuple(_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)[1])
+
+
+def _edge_inputs(inputs: Any) -> list:
+    """``autograd.grad`` inputs as tensors: a ``GradientEdge`` (get_gradient_edge) stands for
+    the output of its node (a namedtuple, so one edge alone is not a sequence of inputs)."""
+    if hasattr(inputs, "output_nr") and hasattr(inputs, "node"):
+        inputs = [inputs]
+    out = []
+    for i in inputs:
+        if not isinstance(i, T.Tensor) and hasattr(i, "output_nr") and hasattr(i, "node"):
+            n = i.node._node
+            if n.op == "fn_call":
+                raise NotImplementedError("srcgrad: autograd.grad with the GradientEdge of a custom Function's "
+                                          "output is not supported; pass the output tensor")
+            t = ir.live_tensor(n) if n.leaf else None
+            i = T.wrap(n) if t is None else t
+        out.append(i)
+    return out
 
 
 def _batched_grad(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | None, create_graph: bool,

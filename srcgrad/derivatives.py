@@ -267,6 +267,115 @@ def elu_inplace_grad(g: Any, out: Any, x: Any, alpha: float) -> tuple:
     return (T.where(out > 0, g, g * (out + alpha)),)
 
 
+def sinc_grad(g: Any, x: Any) -> Any:
+    # PyTorch's (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x == 0 (x made safe there, so
+    # the branch not taken has no 0/0 for a second derivative to pick up)
+    safe = T.where(x == 0, 1.0, x)
+    px = math.pi * safe
+    return T.where(x == 0, 0.0, g * (px * px.cos() - px.sin()) / (px * safe))
+
+
+def fmax_grads(g: Any, x: Any, y: Any, sign: int) -> tuple:
+    # PyTorch's: the whole gradient to x where it wins or ties (or y is NaN), else to y
+    to_x = ((x >= y) if sign > 0 else (x <= y)) | y.isnan()
+    return T.where(to_x, g, 0.0), T.where(to_x, 0.0, g)
+
+
+def vector_norm_grad(g: Any, out: Any, x: Any, ord: float, dims: tuple, keepdim: bool) -> Any | None:
+    """PyTorch's ``norm_backward`` for any order (subgradient 0 where the norm is 0)."""
+    g = unreduce(g, x.shape, dims, keepdim)
+    norm = unreduce(out, x.shape, dims, keepdim)
+    if ord == 0:
+        return None  # (PyTorch's: no gradient at all)
+    if ord == 1:
+        return g * x.sign()
+    if ord in (math.inf, -math.inf):
+        hit = mask(x.abs() == norm, x)  # ties share the gradient evenly
+        return g * x.sign() * hit / unreduce(hit.sum(dims, keepdim=True), x.shape, dims, True)
+    if ord == 2:
+        return x * T.where(norm == 0, 0.0, g / T.where(norm == 0, 1.0, norm))
+    if ord < 1:
+        scaled = x.sign() * T.where(x == 0, 0.0, x.abs() ** (ord - 1))
+        return scaled * g * norm ** (1 - ord)
+    scaled = x.sign() * x.abs() ** (ord - 1) if ord < 2 else x * x.abs() ** (ord - 2)
+    return scaled * T.where(norm == 0, 0.0, g / T.where(norm == 0, 1.0, norm) ** (ord - 1))
+
+
+def dist_grads(g: Any, out: Any, x: Any, y: Any, p: float) -> tuple:
+    d = x - y
+    gd = vector_norm_grad(g, out, d, p, tuple(range(d.dim())), False)
+    return gd, -gd
+
+
+def cdist_grads(g: Any, out: Any, x1: Any, x2: Any) -> tuple:
+    # d out[p, r] / d x1[p] = (x1[p] - x2[r]) / out[p, r]; 0 where the distance is 0 (PyTorch's)
+    scale = T.where(out == 0, 0.0, g / T.where(out == 0, 1.0, out)).unsqueeze(-1)
+    gd = scale * (x1.unsqueeze(-2) - x2.unsqueeze(-3))
+    return gd.sum(-2), -gd.sum(-3)
+
+
+def einsum_grads(g: Any, out: Any, *xs: Any, eq: str) -> tuple:
+    """Each operand's gradient is itself an einsum: of ``g`` with the other operands, onto the
+    operand's subscripts; subscripts found nowhere else are broadcast back."""
+    ins, res = eq.split("->")
+    subs = ins.split(",")
+    grads = []
+    for k, (x, sub) in enumerate(zip(xs, subs)):
+        if not x.requires_grad:
+            grads.append(None)
+            continue
+        if len(set(sub)) != len(sub):
+            raise NotImplementedError(f"srcgrad: the gradient of einsum {eq!r} (a repeated subscript within one "
+                                      "operand) is not implemented")
+        others = [(s, o) for j, (s, o) in enumerate(zip(subs, xs)) if j != k]
+        seen = set(res).union(*[set(s) for s, _ in others])
+        kept = "".join(c for c in sub if c in seen)
+        gk = T.einsum(f"{','.join([res] + [s for s, _ in others])}->{kept}", g, *[o for _, o in others])
+        if kept != sub:  # subscripts summed over in this operand alone: broadcast back
+            shape = tuple(x.shape[i] if c in seen else 1 for i, c in enumerate(sub))
+            gk = gk.reshape(shape).expand(x.shape)
+        grads.append(gk)
+    return tuple(grads)
+
+
+def median_grad(g: Any, out: Any, x: Any, k: int) -> tuple:
+    # median() of all elements: the gradient is shared evenly among ties, as PyTorch's
+    return (extreme_grad(g, out, x, tuple(range(x.dim())), False),)
+
+
+def trace_grad(g: Any, x: Any) -> Any:
+    r, c = x.shape
+    return g * T.eye(r, c, dtype=g.dtype, device=x.device)
+
+
+def logit_grad(g: Any, x: Any, eps: Any) -> Any:
+    grad = g / (x * (1 - x))
+    if eps is None:
+        # NaN outside [0, 1], as PyTorch (made as 0 * x / 0 of a detached x: codegen prints constants
+        # with repr, and nothing may flow back through it to a second derivative)
+        return T.where((x < 0) | (x > 1), x.detach() * 0 / 0, grad)
+    return T.where((x < eps) | (x > 1 - eps), 0.0, grad)
+
+
+def pointwise_loss_grads(g: Any, out: Any, x: Any, t: Any, delta: float, reduction: str, huber: bool) -> tuple:
+    d = x - t
+    s = g / math.prod(d.shape) if reduction == "mean" else g
+    if huber:
+        gd = s * T.where(d < -delta, -delta, T.where(d > delta, delta, d))
+    elif delta == 0:
+        gd = s * d.sign()  # (PyTorch's l1_loss backward at beta == 0)
+    else:
+        gd = s * T.where(d < -delta, -1.0, T.where(d > delta, 1.0, d / delta))
+    return gd, -gd
+
+
+def atan2_grads(g: Any, x: Any, y: Any) -> tuple:
+    # PyTorch's atan2_backward: 0 (not 0/0) where x == y == 0
+    r2 = x * x + y * y
+    scale = T.where(r2 == 0, 0.0, g / T.where(r2 == 0, 1.0, r2))
+    return scale * y, -scale * x
+
+
 def invert_perm(perm: tuple) -> tuple:
     inv = [0] * len(perm)
     for i, p in enumerate(perm):
@@ -297,6 +406,18 @@ defvjp("ceil",        lambda g, out, x: (g * 0,))
 defvjp("round",       lambda g, out, x: (g * 0,))
 defvjp("trunc",       lambda g, out, x: (g * 0,))
 defvjp("reciprocal",  lambda g, out, x: (-g * out * out,))
+defvjp("asin",        lambda g, out, x: (g * (1 - x * x).rsqrt(),))
+defvjp("acos",        lambda g, out, x: (-g * (1 - x * x).rsqrt(),))
+defvjp("atan",        lambda g, out, x: (g / (1 + x * x),))
+defvjp("sinh",        lambda g, out, x: (g * x.cosh(),))
+defvjp("cosh",        lambda g, out, x: (g * x.sinh(),))
+defvjp("asinh",       lambda g, out, x: (g * (x * x + 1).rsqrt(),))
+defvjp("acosh",       lambda g, out, x: (g * (x * x - 1).rsqrt(),))
+defvjp("atanh",       lambda g, out, x: (g / (1 - x * x),))
+defvjp("frac",        lambda g, out, x: (g,))
+defvjp("sinc",        lambda g, out, x: (sinc_grad(g, x),))
+defvjp("logit",       lambda g, out, x, eps: (logit_grad(g, x, eps),))
+defvjp("nan_to_num",  lambda g, out, x, nan, posinf, neginf: (T.where(x.isfinite(), g, 0.0),))
 defvjp("softplus",    lambda g, out, x, beta, threshold: (T.where(x * beta > threshold, g, g * (x * beta).sigmoid()),))
 defvjp("hardtanh",    lambda g, out, x, min_val, max_val: (T.where((x > min_val) & (x < max_val), g, 0.0),))
 defvjp("gelu",        lambda g, out, x, approximate: (gelu_grad(g, x, approximate),))
@@ -319,7 +440,19 @@ defvjp("floordiv",    lambda g, out, x, y: (g * 0, g * 0))
 defvjp("remainder",   lambda g, out, x, y: (g, -g * (x / y).floor()))
 defvjp("maximum",     lambda g, out, x, y: maximum_grads(g, x, y, +1))
 defvjp("minimum",     lambda g, out, x, y: maximum_grads(g, x, y, -1))
-defvjp("atan2",       lambda g, out, x, y: (g * y / (x * x + y * y), -g * x / (x * x + y * y)))
+defvjp("atan2",       lambda g, out, x, y: atan2_grads(g, x, y))
+defvjp("fmod",        lambda g, out, x, y: (g, -g * (x / y).trunc() if y.requires_grad else None))
+defvjp("fmax",        lambda g, out, x, y: fmax_grads(g, x, y, +1))
+defvjp("fmin",        lambda g, out, x, y: fmax_grads(g, x, y, -1))
+defvjp("xlogy",       lambda g, out, x, y: (g * T.where((x == 0) & ~y.isnan(), 0.0, y.log()),  # (xlogy(x != 0, y))
+                                            g * x / y if y.requires_grad else None))
+defvjp("logaddexp",   lambda g, out, x, y: (g / (1 + (y - x).exp()), g / (1 + (x - y).exp())))
+defvjp("dist",        dist_grads)
+defvjp("cdist",       cdist_grads)
+defvjp("einsum",      einsum_grads)
+defvjp("smooth_l1_loss", lambda g, out, x, t, delta, reduction: pointwise_loss_grads(g, out, x, t, delta, reduction,
+                                                                                     False))
+defvjp("huber_loss",  lambda g, out, x, t, delta, reduction: pointwise_loss_grads(g, out, x, t, delta, reduction, True))
 defvjp("where",       lambda g, out, c, x, y: (None, T.where(c, g, 0.0), T.where(c, 0.0, g)))
 defvjp("clamp",       clamp_grads)
 defvjp("lerp",        lambda g, out, x, end, w: (g * (1 - w), g * w, g * (end - x) if w.requires_grad else None))
@@ -334,6 +467,10 @@ defvjp("cumprod",     lambda g, out, x, dim: (cumprod_grad(g, out, x, dim),))
 defvjp("amax",        lambda g, out, x, dims, keepdim: (extreme_grad(g, out, x, dims, keepdim),))
 defvjp("amin",        lambda g, out, x, dims, keepdim: (extreme_grad(g, out, x, dims, keepdim),))
 defvjp("norm",        lambda g, out, x, dims, keepdim: (norm_grad(g, out, x, dims, keepdim),))
+defvjp("vector_norm", lambda g, out, x, ord, dims, keepdim: (vector_norm_grad(g, out, x, ord, dims, keepdim),))
+defvjp("nansum",      lambda g, out, x, dims, keepdim: (T.where(x.isnan(), 0.0, unreduce(g, x.shape, dims, keepdim)),))
+defvjp("median",      median_grad)
+defvjp("trace",       lambda g, out, x: (trace_grad(g, x),))
 defvjp("logsumexp",   lambda g, out, x, dims, keepdim: (unreduce(g, x.shape, dims, keepdim)
                                                         * (x - unreduce(out, x.shape, dims, keepdim)).exp(),))
 defvjp("take_along",  lambda g, out, x, idx, dim, keepdim: (take_along_grad(g, x, idx, dim, keepdim), None))

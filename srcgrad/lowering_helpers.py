@@ -12,6 +12,37 @@ def scatter_add_along(base: jnp.ndarray, index: jnp.ndarray, src: jnp.ndarray, d
     return base.at[tuple(idx)].add(src[tuple(slice(0, s) for s in index.shape)])
 
 
+def xlogy(x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
+    """``torch.xlogy``: ``x * log(y)``, 0 where ``x == 0`` unless ``y`` is NaN."""
+    return jnp.where((x == 0) & ~jnp.isnan(y), jnp.zeros((), jnp.result_type(x, y)), x * jnp.log(y))
+
+
+def vector_norm(x: jnp.ndarray, ord: float, axis: tuple, keepdims: bool) -> jnp.ndarray:
+    """``torch.linalg.vector_norm`` of any order over ``axis``."""
+    a = jnp.abs(x)
+    if ord == float("inf"):
+        return jnp.max(a, axis=axis, keepdims=keepdims)
+    if ord == float("-inf"):
+        return jnp.min(a, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return jnp.sum(a != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
+    if ord == 1:
+        return jnp.sum(a, axis=axis, keepdims=keepdims)
+    return jnp.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1 / ord)
+
+
+def dist(x: jnp.ndarray, y: jnp.ndarray, p: float) -> jnp.ndarray:
+    """``torch.dist``: the ``p``-norm of ``x - y`` over all elements."""
+    d = x - y
+    return vector_norm(d, p, tuple(range(d.ndim)), False)
+
+
+def cdist(x1: jnp.ndarray, x2: jnp.ndarray) -> jnp.ndarray:
+    """``torch.cdist`` with ``p=2``: the Euclidean distance of each row of ``x1`` to each row of ``x2``."""
+    d = x1[..., :, None, :] - x2[..., None, :, :]
+    return jnp.sqrt(jnp.sum(d * d, axis=-1))
+
+
 def _nll_weights(target: jnp.ndarray, weight: jnp.ndarray | None, ignore_index: int,
                  dtype: jnp.dtype) -> tuple[jnp.ndarray, jnp.ndarray]:
     """The class index of each target (0 where ignored) and its weight (0 where ignored)."""

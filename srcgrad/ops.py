@@ -380,6 +380,8 @@ def lit(v: Any) -> str:
         return "jnp.bool_" if v.name == "bool" else f"jnp.{v.name}"
     if isinstance(v, slice):
         return f"slice({v.start!r}, {v.stop!r}, {v.step!r})"
+    if isinstance(v, float) and not math.isfinite(v):  # (repr gives `inf`/`nan`, not Python source)
+        return f"float({repr(v)!r})"
     return repr(v)
 
 
@@ -518,6 +520,16 @@ for _name, _rule, _low, _grad in [
     ("round",   same,      "jnp.round({0})",             "RoundBackward0"),
     ("trunc",   same,      "jnp.trunc({0})",             "TruncBackward0"),
     ("reciprocal", to_float, "1 / {0}",                  "ReciprocalBackward0"),
+    ("asin",    to_float,  "jnp.arcsin({0})",            "AsinBackward0"),
+    ("acos",    to_float,  "jnp.arccos({0})",            "AcosBackward0"),
+    ("atan",    to_float,  "jnp.arctan({0})",            "AtanBackward0"),
+    ("sinh",    to_float,  "jnp.sinh({0})",              "SinhBackward0"),
+    ("cosh",    to_float,  "jnp.cosh({0})",              "CoshBackward0"),
+    ("asinh",   to_float,  "jnp.arcsinh({0})",           "AsinhBackward0"),
+    ("acosh",   to_float,  "jnp.arccosh({0})",           "AcoshBackward0"),
+    ("atanh",   to_float,  "jnp.arctanh({0})",           "AtanhBackward0"),
+    ("frac",    same,      "{0} - jnp.trunc({0})",       "FracBackward0"),
+    ("sinc",    to_float,  "jnp.sinc({0})",              "SincBackward0"),
     ("logical_not", to_bool, "jnp.logical_not({0})",     "NotImplemented"),
     ("isnan",   to_bool,   "jnp.isnan({0})",             "NotImplemented"),
     ("isinf",   to_bool,   "jnp.isinf({0})",             "NotImplemented"),
@@ -546,6 +558,11 @@ for _name, _rule, _low, _grad, _cast, _saves in [
     ("maximum",   binary("maximum"),    "jnp.maximum({0}, {1})", "MaximumBackward0", "out", "xy"),
     ("minimum",   binary("minimum"),    "jnp.minimum({0}, {1})", "MinimumBackward0", "out", "xy"),
     ("atan2",     binary_float("atan2"), "jnp.arctan2({0}, {1})", "Atan2Backward0",  "out", "xy"),
+    ("fmod",      binary_nobool("fmod"), "jnp.fmod({0}, {1})",   "FmodBackward1",    "out", "xy"),
+    ("fmax",      binary("fmax"),       "jnp.fmax({0}, {1})",    "FmaxBackward0",    "out", "xy"),
+    ("fmin",      binary("fmin"),       "jnp.fmin({0}, {1})",    "FminBackward0",    "out", "xy"),
+    ("xlogy",     binary_float("xlogy"), "sg.xlogy({0}, {1})",   "XlogyBackward0",   "out", "xy"),
+    ("logaddexp", binary_float("logaddexp"), "jnp.logaddexp({0}, {1})", "LogaddexpBackward0", "out", "xy"),
     ("lt",        compare("lt"),        "{0} < {1}",             "NotImplemented",   "common", ""),
     ("le",        compare("le"),        "{0} <= {1}",            "NotImplemented",   "common", ""),
     ("gt",        compare("gt"),        "{0} > {1}",             "NotImplemented",   "common", ""),
@@ -582,6 +599,15 @@ defop("argmin", reduction("index"), lambda n, a: f"jnp.argmin({n[0]}, axis={a['d
       "NotImplemented", RED)
 defop("logsumexp", reduction("float"), "jax.nn.logsumexp({0}, axis={dims}, keepdims={keepdim})",
       "LogsumexpBackward0", RED, saves="out")
+defop("nansum", reduction("sum"), "jnp.nansum({0}, axis={dims}, keepdims={keepdim})", "NansumBackward0", RED,
+      saves="x")
+defop("vector_norm", reduction("float"), lambda n, a: f"sg.vector_norm({n[0]}, {lit(a['ord'])}, {a['dims']}, "
+      f"{a['keepdim']})", "LinalgVectorNormBackward0", ("ord",) + RED, saves="x")
+defop("median", lambda x, k: ((), x.dtype), "jnp.sort(jnp.ravel({0}))[{k}]", "MedianBackward0", ("k",), saves="x")
+defop("trace", lambda x: ((), x.dtype if x.dtype.category == 2 else D.int64), "jnp.trace({0})", "TraceBackward0",
+      cast="out", saves="")
+defop("cumextreme", lambda x, dim, kind: (x.shape, x.dtype), lambda n, a: f"lax.{a['kind']}({n[0]}, axis={a['dim']})",
+      "NotImplemented", ("dim", "kind"))
 defop("softmax",     same, "jax.nn.softmax({0}, axis={dim})",     "SoftmaxBackward0",    ("dim",), saves="out")
 defop("log_softmax", same, "jax.nn.log_softmax({0}, axis={dim})", "LogSoftmaxBackward0", ("dim",), saves="out")
 
@@ -762,6 +788,88 @@ defop("binary_cross_entropy_with_logits", bce_logits_rule, lower_bce_logits,
 # (reads the indices only, as PyTorch's EmbeddingBackward0 saves them and the weight's size)
 defop("embedding", embedding_rule, "{0}[{1}]", "EmbeddingBackward0", attrs=("padding_idx",), saves="y")
 
+def logit_rule(x: Any, eps: Any) -> tuple:
+    return x.shape, _float_of(x.dtype)
+
+
+def lower_logit(names: list, a: dict) -> str:
+    x = names[0] if a["eps"] is None else f"jnp.clip({names[0]}, {a['eps']!r}, 1 - {a['eps']!r})"
+    return f"jnp.log({x} / (1 - {x}))"
+
+
+def nan_to_num_rule(x: Any, nan: float, posinf: Any, neginf: Any) -> tuple:
+    return x.shape, x.dtype
+
+
+def lower_nan_to_num(names: list, a: dict) -> str:
+    return (f"jnp.nan_to_num({names[0]}, nan={lit(a['nan'])}, posinf={lit(a['posinf'])}, "
+            f"neginf={lit(a['neginf'])})")
+
+
+def dist_rule(x: Any, y: Any, p: float) -> tuple:
+    broadcast_shapes(x.shape, y.shape, "dist")
+    return (), _float_of(_promoted((x, y)))
+
+
+def cdist_rule(x1: Any, x2: Any) -> tuple:
+    a, b = x1.shape, x2.shape
+    if len(a) < 2 or len(b) < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {len(a)}D")
+    if a[-1] != b[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {a[-1]} X2: {b[-1]}")
+    if not x1.dtype.is_floating_point:
+        raise RuntimeError("cdist only supports floating-point dtypes, X1 got: "
+                           f"{TORCH_TYPE_NAMES.get(x1.dtype.name, x1.dtype.name)}")
+    return broadcast_shapes(a[:-2], b[:-2], "cdist") + (a[-2], b[-2]), _promoted((x1, x2))
+
+
+def einsum_rule(*xs: Any, eq: str) -> tuple:
+    """``eq``: an explicit equation without ellipses (``Tensor``-level ``einsum`` writes it so)."""
+    ins, out = eq.split("->")
+    sizes: dict = {}
+    for x, sub in zip(xs, ins.split(",")):
+        for c, n in zip(sub, x.shape):
+            if sizes.setdefault(c, n) != n:
+                if sizes[c] == 1 or n == 1:  # (broadcast, as PyTorch's einsum allows)
+                    sizes[c] = max(sizes[c], n)
+                else:
+                    raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (original "
+                                       f"shapes): {' '.join(fmt_shape(x.shape) for x in xs)}")
+    return tuple(sizes[c] for c in out), _promoted(xs) if len(xs) > 1 else xs[0].dtype
+
+
+def lower_einsum(names: list, a: dict) -> str:
+    return f"jnp.einsum({a['eq']!r}, {', '.join(names)})"
+
+
+def pointwise_loss_rule(x: Any, t: Any, *, delta: float, reduction: str) -> tuple:
+    return (broadcast_shapes(x.shape, t.shape, "loss") if reduction == "none" else ()), _promoted((x, t))
+
+
+def lower_smooth_l1(names: list, a: dict) -> str:
+    x, t, beta = names[0], names[1], a["delta"]
+    d = f"jnp.abs({x} - {t})"
+    loss = d if beta == 0 else f"jnp.where({d} < {beta!r}, 0.5 * ({x} - {t}) ** 2 / {beta!r}, {d} - {0.5 * beta!r})"
+    return _loss_reduce(loss, a["reduction"])
+
+
+def lower_huber(names: list, a: dict) -> str:
+    x, t, delta = names[0], names[1], a["delta"]
+    d = f"jnp.abs({x} - {t})"
+    loss = f"jnp.where({d} < {delta!r}, 0.5 * ({x} - {t}) ** 2, {delta!r} * ({d} - {0.5 * delta!r}))"
+    return _loss_reduce(loss, a["reduction"])
+
+
+defop("logit", logit_rule, lower_logit, "LogitBackward0", attrs=("eps",), cast="out")
+defop("nan_to_num", nan_to_num_rule, lower_nan_to_num, "NanToNumBackward0", attrs=("nan", "posinf", "neginf"))
+defop("dist", dist_rule, "sg.dist({0}, {1}, {p})", "DistBackward0", attrs=("p",), cast="out", saves="xy")
+defop("cdist", cdist_rule, "sg.cdist({0}, {1})", "CdistBackward0", cast="out", saves="xy")
+defop("einsum", einsum_rule, lower_einsum, "ViewBackward0", attrs=("eq",), cast="out", saves="x")
+defop("smooth_l1_loss", pointwise_loss_rule, lower_smooth_l1, "SmoothL1LossBackward0", attrs=("delta", "reduction"),
+      cast="out", saves="xy")
+defop("huber_loss", pointwise_loss_rule, lower_huber, "HuberLossBackward0", attrs=("delta", "reduction"),
+      cast="out", saves="xy")
+
 # Aliases: the same primitive under PyTorch's name for what the user called.
 ALIASES = {
     "view": ("reshape", "ViewBackward0"),
@@ -830,6 +938,31 @@ ALIASES = {
     "elu_": ("elu", "EluBackward1"),
     # cross_entropy with class probabilities: -(logp * target).sum() / (numel / classes)
     "cross_entropy_div": ("div", "DivBackward1"),
+    # views taken in place (t_, transpose_, unsqueeze_, squeeze_): PyTorch's in-place overloads
+    "t_": ("permute", "TBackward1"),
+    "transpose_": ("permute", "TransposeBackward1"),
+    "unsqueeze_": ("reshape", "UnsqueezeBackward1"),
+    "squeeze_": ("reshape", "SqueezeBackward3"),
+    "squeeze_dim_": ("reshape", "SqueezeBackward4"),
+    "squeeze_dims_": ("reshape", "SqueezeBackward5"),
+    "clamp_min": ("clamp", "ClampMinBackward0"),
+    "clamp_max": ("clamp", "ClampMaxBackward0"),
+    "clamp_min_tensor": ("clamp", "ClampMinBackward1"),
+    "clamp_max_tensor": ("clamp", "ClampMaxBackward1"),
+    "fmod_scalar": ("fmod", "FmodBackward0"),
+    "xlogy_scalar_self": ("xlogy", "XlogyBackward1"),
+    "xlogy_scalar_other": ("xlogy", "XlogyBackward2"),
+    "einsum_sum": ("einsum", "SumBackward1"),  # einsum that only sums (PyTorch: a sum)
+    "einsum_permute": ("einsum", "PermuteBackward0"),  # einsum that only transposes
+    "median_dim": ("take_along", "MedianBackward1"),
+    "kthvalue": ("take_along", "KthvalueBackward0"),
+    "topk": ("gather", "TopkBackward0"),
+    "cummax": ("gather", "CummaxBackward0"),
+    "cummin": ("gather", "CumminBackward0"),
+    "index_copy": ("index_put", "IndexCopyBackward0"),
+    "index_fill": ("where", "IndexFillBackward0"),
+    "tril": ("where", "TrilBackward0"),
+    "triu": ("where", "TriuBackward0"),
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import types
 import warnings
 from collections import namedtuple
@@ -40,7 +41,8 @@ def _return_type(name: str) -> type:
 
 
 # ``torch.return_types``: the result types of max(dim), min(dim) and sort
-return_types = types.SimpleNamespace(**{n: _return_type(n) for n in ("max", "min", "sort")})
+return_types = types.SimpleNamespace(**{n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue",
+                                                                      "median", "cummax", "cummin")})
 values_indices = return_types.max  # (the old name)
 _matmul_precision = ["highest"]
 
@@ -231,7 +233,7 @@ class Tensor:
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
         # torch.Tensor([1, 2]) / torch.Tensor(2, 3) construct float tensors
         if len(args) == 1 and not isinstance(args[0], int):
-            return tensor(args[0], dtype=D.get_default_dtype())
+            return _tensor(args[0], dtype=D.get_default_dtype())
         return zeros(*args, **kwargs)
 
     # -- value access -------------------------------------------------------
@@ -415,6 +417,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        if flag and self._node.dtype.category != 2:  # (PyTorch's setter words it so)
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -426,12 +430,20 @@ class Tensor:
                 n.leaf = True
                 ir.set_owner(n, self)
             return self
+        if requires_grad and n.requires_grad:
+            return self  # (already requiring grad, a non-leaf too: a no-op, as PyTorch)
         if not self.is_leaf:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
                                "use var_no_grad = var.detach().")
         if requires_grad and n.dtype.category != 2:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and sys.getrefcount(n) > _UNSHARED_REFS:
+            # Ops already recorded on this tensor hold its node: they were recorded while it did
+            # not require grad and must stay so (PyTorch), so the tensor moves to a fresh leaf node.
+            n.special = True  # (no replay may reuse the old node for this tensor)
+            n = _alias(n)
+            self._node = n
         n.requires_grad = bool(requires_grad)
         n.leaf = bool(requires_grad)
         ir.set_owner(n, self)
@@ -477,18 +489,32 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                                 f"{type(g).__name__}")
             if g.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: {fmt_shape(g.shape)} "
-                                   f"vs. the tensor's {fmt_shape(self.shape)}")
+                raise RuntimeError(f"attempting to assign a gradient of size '{fmt_shape(g.shape)}' to a tensor of "
+                                   f"size '{fmt_shape(self.shape)}'. Please ensure that the gradient and the tensor "
+                                   "are the same size")
             if g.dtype is not self.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: {g.dtype} vs {self.dtype}")
+                from .ops import TORCH_C_NAMES
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{TORCH_C_NAMES.get(g.dtype.name, g.dtype.name)}' "
+                    f"to a tensor with grad_dtype '{_TORCH_NAMES().get(self.dtype.name, self.dtype.name)}'. The "
+                    "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+                    "tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype "
+                    "with caution. Diverging the dtypes of a tensor and its gradient may break downstream systems "
+                    "that assume they match.")
         self._grad = g
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.note_grad(self)
 
+    @grad.deleter
+    def grad(self) -> None:
+        self.grad = None  # (`del x.grad`, as PyTorch: the same as assigning None)
+
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
-        run_backward([self], [gradient], retain_graph, create_graph, inputs)
+        # a list/tuple is the list of gradients itself, as torch.autograd.backward takes it
+        grads = list(gradient) if isinstance(gradient, (list, tuple)) else [gradient]
+        run_backward([self], grads, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook: Any) -> Any:
         from .autodiff import register_hook
@@ -530,6 +556,7 @@ class Tensor:
         in-place changes of either show in the other (PyTorch's ``detach``)."""
         t = self._detached()
         t._st = _layout_of(self)  # (the same storage, so the same strides)
+        t._version = self._version  # (and the same version counter: later changes bump both)
         _share(t, self, own_version=False)
         return t
 
@@ -544,6 +571,12 @@ class Tensor:
             return record("identity", (self,))
 
     def detach_(self) -> Tensor:
+        if self._view is not None or self._node.op in _DETACH_VIEW_OPS:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) "
+                "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
+                "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._replace_node(self._detached()._node, bump=False, share=False)
         return self
 
@@ -558,6 +591,8 @@ class Tensor:
 
     @data.setter
     def data(self, other: Tensor) -> None:
+        if self._node.requires_grad and other.dtype.category != 2:
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
         _unshare(self)
         self._replace_node(other._detached()._node, bump=False, keep_leaf=True, share=False)
         self._st = _layout_of(other)
@@ -591,6 +626,9 @@ class Tensor:
                 new = _alias(new)
             new.requires_grad = True
             new.leaf = True
+            hooks = getattr(old, "hooks", None)
+            if hooks:  # a leaf's tensor hooks stay with the tensor (as compiled._replace_value)
+                new.hooks, new.special = hooks, True
         self._node = new
         new.owner = ir.weakref.ref(self)
         if self._base is not None and share:
@@ -613,6 +651,22 @@ class Tensor:
         if n.requires_grad and n.leaf and _grad_state.enabled:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         out = record(name, (self,) + args, attrs)
+        return self._take(out, name, _inplace_name(name))
+
+    def _inplace_of(self, method: str, *args: Any, **kwargs: Any) -> Tensor:
+        """``<method>_(...)``: the out-of-place method's result becomes this tensor's value
+        (the same recorded ops, so the same grad_fn names as PyTorch's in-place forms)."""
+        n = self._node
+        if n.requires_grad and n.leaf and _grad_state.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        out = getattr(self, method)(*args, **kwargs)
+        if out is self or out._node is n:  # (an op that changed nothing: still a new version)
+            out = record("identity", (self,))
+        return self._take(out, method, method + "_")
+
+    def _take(self, out: Tensor, name: str, opname: str) -> Tensor:
+        """Make ``out``, just computed from this tensor, this tensor's new value (in place)."""
+        n = self._node
         new = out._node
         if new.shape != n.shape:
             raise RuntimeError(f"output with shape {fmt_shape(n.shape)} doesn't match the broadcast shape "
@@ -625,8 +679,55 @@ class Tensor:
             out = out.to(n.dtype)
             new = out._node
         new.owner = None  # the temporary `out` hands its node over to self
-        self._replace_node(new, opname=_inplace_name(name))
+        self._replace_node(new, opname=opname)
         return self
+
+    def _reshape_(self, out: Tensor, opname: str) -> Tensor:
+        """``t_``/``transpose_``/``unsqueeze_``/``squeeze_``: the tensor takes the view's shape
+        and strides. Its aliases and its base keep theirs (only the metadata changes), so it
+        leaves their storage group: later in-place changes of it no longer write through."""
+        n = self._node
+        if n.requires_grad and n.leaf and _grad_state.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if n.requires_grad and not n.leaf and not _grad_state.enabled and out._node.shape != n.shape:
+            # (a change autograd must not see keeps the old shape for the gradient: nograd_update)
+            raise NotImplementedError(f"srcgrad: {opname}() under no_grad of a tensor with autograd history")
+        if out is self or out._node is n:
+            out = record("identity", (self,))
+        new = out._node
+        if new.op == "nograd_view":  # (taken under no_grad: an ordinary in-place change under no_grad)
+            new = new.inputs[0]
+        new.owner = None
+        _unshare(self)
+        self._view = None
+        self._replace_node(new, opname=opname)
+        self._st = _layout_of(out)
+        return self
+
+    def t_(self) -> Tensor:
+        return self._reshape_(self._retag(self.t(), "t_"), "t_")
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        return self._reshape_(self._retag(self.transpose(dim0, dim1), "transpose_"), "transpose_")
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        return self._reshape_(self._retag(self.unsqueeze(dim), "unsqueeze_"), "unsqueeze_")
+
+    def squeeze_(self, dim: Any = None) -> Tensor:
+        name = "squeeze_" if dim is None else "squeeze_dims_" if isinstance(dim, (tuple, list)) else "squeeze_dim_"
+        return self._reshape_(self._retag(self.squeeze(dim), name), "squeeze_")
+
+    @staticmethod
+    def _retag(out: Tensor, alias: str) -> Tensor:
+        """Name the view op just recorded for ``out`` after its in-place form (PyTorch's
+        ``TBackward1`` of ``t_()``, not ``TBackward0``): the same primitive under another alias."""
+        n = out._node
+        while n.op == "nograd_view":
+            n = n.inputs[0]
+        if n.op in _RETAG and n.value is None:
+            n.op = alias
+            n.sig = (alias,) + n.sig[1:]
+        return out
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         return self._inplace("add", other if alpha == 1 else other * alpha)
@@ -637,7 +738,9 @@ class Tensor:
     def mul_(self, other: Any) -> Tensor:
         return self._inplace("mul", other)
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is not None:
+            return self._inplace_of("div", other, rounding_mode=rounding_mode)
         return self._inplace("div", other)
 
     def pow_(self, other: Any) -> Tensor:
@@ -661,7 +764,7 @@ class Tensor:
         return self._inplace("addcdiv", tensor1, tensor2, value)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return self.copy_(self.clamp(min, max))
+        return self._inplace_of("clamp", min, max)
 
     def zero_(self) -> Tensor:
         return self._fill(0, "zero")
@@ -975,6 +1078,62 @@ class Tensor:
     def reciprocal(self) -> Tensor:
         return record("reciprocal", (self,))
 
+    def asin(self) -> Tensor:
+        return record("asin", (self,))
+
+    def acos(self) -> Tensor:
+        return record("acos", (self,))
+
+    def atan(self) -> Tensor:
+        return record("atan", (self,))
+
+    def sinh(self) -> Tensor:
+        return record("sinh", (self,))
+
+    def cosh(self) -> Tensor:
+        return record("cosh", (self,))
+
+    def asinh(self) -> Tensor:
+        return record("asinh", (self,))
+
+    def acosh(self) -> Tensor:
+        return record("acosh", (self,))
+
+    def atanh(self) -> Tensor:
+        return record("atanh", (self,))
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def frac(self) -> Tensor:
+        return record("frac", (self,))
+
+    def sinc(self) -> Tensor:
+        return record("sinc", (self,))
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return record("logit", (self,), (None if eps is None else float(eps),))
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        return record("nan_to_num", (self,), (float(nan), posinf, neginf))
+
+    def xlogy(self, other: Any) -> Tensor:
+        return record("xlogy_scalar_other" if isinstance(other, _Number) else "xlogy", (self, other))
+
+    def fmod(self, other: Any) -> Tensor:
+        return record("fmod_scalar" if isinstance(other, _Number) else "fmod", (self, other))
+
+    def fmax(self, other: Any) -> Tensor:
+        return record("fmax", (self, other))
+
+    def fmin(self, other: Any) -> Tensor:
+        return record("fmin", (self, other))
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return record("logaddexp", (self, other))
+
+    def dist(self, other: Tensor, p: float = 2) -> Tensor:
+        return record("dist", (self, other), (float(p),))
+
     def isnan(self) -> Tensor:
         return record("isnan", (self,))
 
@@ -999,10 +1158,10 @@ class Tensor:
     clip = clamp
 
     def clamp_min(self, min: Any) -> Tensor:
-        return self.clamp(min=min)
+        return record("clamp_min_tensor" if isinstance(min, Tensor) else "clamp_min", (self, min), (True, False))
 
     def clamp_max(self, max: Any) -> Tensor:
-        return self.clamp(max=max)
+        return record("clamp_max_tensor" if isinstance(max, Tensor) else "clamp_max", (self, max), (False, True))
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
@@ -1085,6 +1244,84 @@ class Tensor:
             return record("argmin", (self.reshape(-1),), ((0,), False))
         return record("argmin", (self,), ((_dim(dim, self.dim()),), bool(keepdim)))
 
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
+        d = _dim(dim, self.dim())
+        size = self.shape[d] if self.dim() else 1
+        if not 0 <= k <= size:
+            raise RuntimeError("selected index k out of range")
+        if self.dim() == 0:
+            return return_types.topk(self.clone(), zeros((), dtype=D.int64, device=self.device))
+        idx = record("argsort", (self,), (d, bool(largest), True)).narrow(d, 0, k)
+        return return_types.topk(record("topk", (self, idx), (d,)), idx)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
+        d = _dim(dim, self.dim())
+        size = self.shape[d] if self.dim() else 1
+        if not 1 <= k <= size:
+            raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+        return self._selected("kthvalue", k - 1, d, keepdim)
+
+    def _selected(self, name: str, k: int, d: int, keepdim: bool) -> Any:
+        """``(values, indices)`` of the ``k``-th smallest along ``d`` (the gradient goes to that index)."""
+        result = getattr(return_types, "median" if name == "median_dim" else name)
+        if self.dim() == 0:
+            return result(self.clone(), zeros((), dtype=D.int64, device=self.device))
+        idx = record("argsort", (self,), (d, False, True)).narrow(d, k, 1)
+        values = record(name, (self, idx), (d, bool(keepdim)))
+        return result(values, idx if keepdim else idx.squeeze(d))
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median: of all elements (the gradient shared among ties), or along ``dim``
+        with its index (the gradient to that index), as PyTorch."""
+        if dim is None:
+            if self.numel() == 0:
+                return full((), math.nan, dtype=self.dtype, device=self.device)
+            return record("median", (self,), ((self.numel() - 1) // 2,))
+        d = _dim(dim, self.dim())
+        size = self.shape[d] if self.dim() else 1
+        return self._selected("median_dim", (size - 1) // 2, d, keepdim)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return record("nansum", (self,), (_dims(dim, self.dim()), bool(keepdim)))
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        # PyTorch's own composite: nansum / the count of non-NaN elements (a DivBackward0)
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                               f"{_TORCH_NAMES().get(self.dtype.name, self.dtype.name)}")
+        with _NoGrad():
+            count = (~self.isnan()).sum(dim, keepdim=keepdim) if dim is not None else (~self.isnan()).sum()
+        return self.nansum(dim, keepdim) / count
+
+    def trace(self) -> Tensor:
+        if self.dim() != 2:
+            raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(self.dim()))
+        return record("trace", (self,))
+
+    def cummax(self, dim: int) -> Any:
+        return self._cumextreme("cummax", dim)
+
+    def cummin(self, dim: int) -> Any:
+        return self._cumextreme("cummin", dim)
+
+    def _cumextreme(self, kind: str, dim: int) -> Any:
+        """``(values, indices)`` of the running max/min along ``dim``; at ties the later index
+        wins (PyTorch's); the gradient goes to those indices (CummaxBackward0)."""
+        d = _dim(dim, self.dim())
+        if self.dim() == 0:
+            return getattr(return_types, kind)(self.clone(), zeros((), dtype=D.int64, device=self.device))
+        n = self.shape[d]
+        with _NoGrad():
+            pos = arange(n, device=self.device).reshape((n,) + (1,) * (self.dim() - d - 1))
+            pos_i, pos_j = pos.unsqueeze(0), pos.unsqueeze(1)   # along dim d + 1 (i) and dim d (j)
+            run = record("cumextreme", (self,), (d, kind)).unsqueeze(d + 1)  # the extreme of prefix j
+            x_i = self.unsqueeze(d)
+            hit = (pos_i <= pos_j) & ((x_i == run) | (x_i.isnan() & run.isnan()))
+            idx = where(hit, pos_i, -1).amax(d + 1)               # the last i <= j attaining it
+        return getattr(return_types, kind)(record(kind, (self, idx), (d,)), idx)
+
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
         x = self if self.dtype.is_floating_point else self.float()
         dims = _dims(dim, x.dim())
@@ -1107,8 +1344,12 @@ class Tensor:
         return self._var("var", dim, correction, keepdim)
 
     def _var(self, op: str, dim: Any, correction: Any, keepdim: bool) -> Tensor:
+        # (op: "var", or "div" for the variance inside std)
         dims = _dims(dim, self.dim())
         n = math.prod(self.shape[d] for d in dims)
+        if n - correction <= 0:
+            warnings.warn(f"{'std' if op == 'div' else op}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                          "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
         centred = self - self.mean(dims, keepdim=True)
         return record(op, ((centred * centred).sum(dims, keepdim), max(n - correction, 0)))
 
@@ -1549,7 +1790,40 @@ class Tensor:
         return self._inplace("index_add", *args, attrs=(spec, True))
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
-        return self.copy_(self.masked_fill(mask, value))
+        return self._inplace_of("masked_fill", mask, value)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """``self`` with ``source``'s slices written at ``index`` along ``dim``."""
+        args, spec = self._index_add_args(dim, index, source, 1)
+        return record("index_copy", (self,) + args, (spec, False))
+
+    def index_fill(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        """``self`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-dim tensor)."""
+        d = _dim(dim, self.dim())
+        if isinstance(value, Tensor) and value.dim():
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.dim()} dimension(s).")
+        size = self.shape[d] if self.dim() else 1
+        _check_known_indices(index, size, d)
+        with _NoGrad():
+            hit = (arange(size, device=self.device).unsqueeze(1) == index.reshape(1, -1) % max(size, 1)).any(1)
+            hit = hit.reshape((size,) + (1,) * (self.dim() - d - 1)) if self.dim() else hit.reshape(())
+        return record("index_fill", (hit, value, self))
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return self._triangle("tril", diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return self._triangle("triu", diagonal)
+
+    def _triangle(self, name: str, diagonal: int) -> Tensor:
+        if self.dim() < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        r, c = self.shape[-2:]
+        with _NoGrad():
+            rows, cols = arange(r, device=self.device).unsqueeze(1), arange(c, device=self.device).unsqueeze(0)
+            keep = (cols - rows <= diagonal) if name == "tril" else (cols - rows >= diagonal)
+        return record(name, (keep, self, 0))
 
     # -- conversion ----------------------------------------------------------
 
@@ -1596,7 +1870,9 @@ class Tensor:
         return self.to(CPU)
 
     def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return tensor(data, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
+        if isinstance(data, Tensor):
+            warnings.warn(_COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning, stacklevel=2)
+        return _tensor(data, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
 
     def new_zeros(self, *size: Any, dtype: Any = None) -> Tensor:
         return zeros(*size, dtype=dtype or self.dtype, device=self.device)
@@ -1606,6 +1882,25 @@ class Tensor:
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None) -> Tensor:
         return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
+
+
+def _inplace_form(method: str) -> Any:
+    def fn(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._inplace_of(method, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = method + "_"
+    fn.__doc__ = f"In-place ``{method}``: ``t.{method}_(...)`` makes ``t.{method}(...)`` ``t``'s value."
+    return fn
+
+
+# In-place forms of out-of-place methods, made generically (the version counter, views writing
+# through and saved-value checks all come from _replace_node); forms written out above are kept.
+for _m in ("exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative sign sin cos tan tanh sigmoid "
+           "erf floor ceil round trunc reciprocal square clamp_min clamp_max clip atan2 floor_divide remainder "
+           "subtract multiply divide true_divide index_fill index_copy tril triu asin acos atan sinh cosh asinh "
+           "acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit nan_to_num xlogy fmod "
+           "scatter_add").split():
+    if not hasattr(Tensor, _m + "_"):
+        setattr(Tensor, _m + "_", _inplace_form(_m))
 
 
 _INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_",
@@ -1752,6 +2047,13 @@ _VIEW_STRIDES = {
 }
 
 
+# sys.getrefcount of a tensor's node inside requires_grad_ when nothing but the tensor holds it
+# (the tensor's slot, the local name and the call's argument)
+_UNSHARED_REFS = 3
+
+# the view ops whose in-place forms (t_, transpose_, unsqueeze_, squeeze_) PyTorch names apart
+_RETAG = frozenset(("t", "transpose", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims"))
+
 _WHOLE = ("...",)  # the index spec of a whole tensor (writing back a view that changes nothing)
 
 
@@ -1769,6 +2071,8 @@ _VIEW_OPS = frozenset(("view", "reshape_alias", "unsqueeze", "squeeze", "squeeze
                        "permute", "expand", "slice", "select", "split", "split_with_sizes", "unbind",
                        "identity", "nograd_update"))
 _VIEW_OPS_NGV = _VIEW_OPS | {"nograd_view"}
+# the ops whose result is a view detach_() refuses (not detach()'s own identity)
+_DETACH_VIEW_OPS = _VIEW_OPS_NGV - {"identity", "nograd_update"}
 _NGV_ADVICE = (" Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
                "code by moving both the view and the inplace either both inside the no_grad block (if you "
                "don't want the inplace to be tracked) or both outside (if you want the inplace to be "
@@ -1905,9 +2209,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
         now = t._grad
         if now is None or (now is g and now._node is gn):
             continue  # backward did not reach this leaf
-        if tracing.ACTIVE is not None:
-            tracing.ACTIVE.note_realize()  # a Python side effect: no replay may skip it
         for hook in list(hooks):
+            tracing.note_hook(hook)  # a Python side effect: the tracer checks what it changes
             r = hook(t)
             if r is not None:
                 raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
@@ -2077,9 +2380,20 @@ def _to_numpy_data(data: Any) -> Any:
     return data
 
 
+_COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                   "sourceTensor.detach().clone().requires_grad_(True), rather than {}(sourceTensor).")
+
+
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A leaf tensor copied from ``data`` (numbers, nested lists, NumPy or JAX arrays, tensors)."""
+    if isinstance(data, Tensor):
+        warnings.warn(_COPY_CONSTRUCT.format("torch.tensor"), UserWarning, stacklevel=2)
+    return _tensor(data, dtype, device, requires_grad)
+
+
+def _tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``tensor`` without the copy-construct warning (srcgrad's own conversions)."""
     if isinstance(data, Tensor):
         data = np.asarray(data.detach()._value())
     elif isinstance(data, jax.Array):
@@ -2252,7 +2566,7 @@ def from_numpy(arr: np.ndarray) -> Tensor:
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
-    return tensor(data, dtype=dtype, device=device)
+    return _tensor(data, dtype=dtype, device=device)
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -2263,6 +2577,92 @@ def matmul(a: Any, b: Any) -> Tensor:
         else "bmm" if ra == rb == 3 else "matmul_nd"
     prec = "highest" if _matmul_precision[0] == "highest" else "default"
     return record(name, (a, b), (prec,))
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """``torch.einsum``: ellipses and an implicit output are written out before recording
+    (one op, whose gradient is an einsum per operand)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    ins, arrow, res = eq.partition("->")
+    subs = ins.split(",")
+    if len(subs) != len(operands):
+        raise ValueError("einsum(): more operands were provided than specified in the equation"
+                         if len(operands) > len(subs) else
+                         "einsum(): fewer operands were provided than specified in the equation")
+    used = set("".join(subs) + res) - {"."}
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    ell = 0
+    for sub, x in zip(subs, operands):
+        if "..." in sub:
+            ell = max(ell, x.dim() - (len(sub) - 3))
+    ell_letters = "".join(free[:ell])
+    full = []
+    for sub, x in zip(subs, operands):
+        if "..." in sub:
+            k = x.dim() - (len(sub) - 3)
+            sub = sub.replace("...", ell_letters[ell - k:])
+        if len(sub) != x.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(sub)}) does not match "
+                               f"the number of dimensions ({x.dim()}) for operand {len(full)}"
+                               + ("" if "..." in eq else " and no ellipsis was given"))
+        full.append(sub)
+    if arrow:
+        out = res.replace("...", ell_letters)
+    else:
+        letters = "".join(full)
+        out = ell_letters + "".join(sorted(c for c in set(letters) - set(ell_letters) if letters.count(c) == 1))
+    equation = ",".join(full) + "->" + out
+    name = "einsum"
+    if len(operands) == 1 and len(set(full[0])) == len(full[0]):
+        name = "einsum_permute" if sorted(out) == sorted(full[0]) else "einsum_sum"
+    return record(name, tuple(operands), (equation,))
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """``torch.cdist`` (``p=2`` only): the distance of every row of ``x1`` to every row of ``x2``."""
+    if p != 2:
+        raise NotImplementedError("srcgrad: cdist supports p=2 only")
+    return record("cdist", (x1, x2))
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    if isinstance(input, _Number):
+        return record("xlogy_scalar_self", (input, other))
+    return input.xlogy(other) if isinstance(input, Tensor) else tensor(input).xlogy(other)
+
+
+def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """``torch.linalg.vector_norm``: the ``ord``-norm over ``dim`` (all elements when None)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {_TORCH_NAMES().get(x.dtype.name, x.dtype.name)}")
+    dims = _dims(dim, x.dim())
+    if float(ord) == 2:
+        return record("norm", (x,), (dims, bool(keepdim)))
+    return record("vector_norm", (x,), (float(ord), dims, bool(keepdim)))
+
+
+def matrix_norm(x: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """``torch.linalg.matrix_norm`` (``"fro"`` only: the 2-norm over the two matrix dims)."""
+    if ord != "fro":
+        raise NotImplementedError(f"srcgrad: linalg.matrix_norm supports ord='fro' only, got {ord!r}")
+    if x.dim() < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+
+
+def linalg_norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """``torch.linalg.norm``: vector norms, and the Frobenius norm of matrices."""
+    if isinstance(ord, str) or (ord is not None and (dim is None and x.dim() == 2 or
+                                                   isinstance(dim, (tuple, list)) and len(dim) == 2)):
+        return matrix_norm(x, ord if ord is not None else "fro", dim if dim is not None else (-2, -1), keepdim,
+                           dtype=dtype)
+    return vector_norm(x, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
 def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:

@@ -456,6 +456,8 @@ SIGNATURES = {
     "logsigmoid": "input", "softmax": "input dim _stacklevel dtype", "log_softmax": "input dim _stacklevel dtype",
     "mse_loss": "input target size_average reduce reduction weight",
     "l1_loss": "input target size_average reduce reduction weight",
+    "smooth_l1_loss": "input target size_average reduce reduction beta",
+    "huber_loss": "input target reduction delta weight",
     "nll_loss": "input target weight size_average ignore_index reduce reduction",
     "cross_entropy": "input target weight size_average ignore_index reduce reduction label_smoothing",
     "binary_cross_entropy": "input target weight size_average reduce reduction",

@@ -319,7 +319,112 @@ CASES = [
     Case("isnan",      lambda x: (x / x).isnan(),    lambda xp, x: xp.isnan(x / x), grad=False),
     Case("isinf",      lambda x: (1 / x).isinf(),    lambda xp, x: xp.isinf(1 / x), grad=False),
     Case("isfinite",   lambda x: x.isfinite(),       lambda xp, x: xp.isfinite(x), grad=False),
+    # ops added for PyTorch parity (each value and gradient also checked against PyTorch in
+    # tests/test_ops_extra.py where torch is installed)
+    Case("asin",       lambda x: x.asin(),           lambda xp, x: xp.arcsin(x), domain="unit"),
+    Case("acos",       lambda x: x.acos(),           lambda xp, x: xp.arccos(x), domain="unit"),
+    Case("atan",       lambda x: x.atan(),           lambda xp, x: xp.arctan(x)),
+    Case("sinh",       lambda x: x.sinh(),           lambda xp, x: xp.sinh(x)),
+    Case("cosh",       lambda x: x.cosh(),           lambda xp, x: xp.cosh(x)),
+    Case("asinh",      lambda x: x.asinh(),          lambda xp, x: xp.arcsinh(x)),
+    Case("acosh",      lambda x: (x + 1).acosh(),    lambda xp, x: xp.arccosh(x + 1), domain="pos"),
+    Case("atanh",      lambda x: x.atanh(),          lambda xp, x: xp.arctanh(x), domain="unit"),
+    Case("frac",       lambda x: x.frac(),           lambda xp, x: x - xp.trunc(x)),
+    Case("sinc",       lambda x: x.sinc(),           lambda xp, x: xp.sinc(x)),
+    Case("logit",      lambda x: x.sigmoid().logit(), lambda xp, x: xp.log(_sigmoid(xp, x) / (1 - _sigmoid(xp, x)))),
+    Case("logit",      lambda x: (x * 0.3 + 0.5).logit(eps=0.2), lambda xp, x: _logit_eps(xp, x * 0.3 + 0.5, 0.2),
+         domain="away0", name="logit_eps"),
+    Case("nan_to_num", lambda x: (1 / x).nan_to_num(posinf=3.0) * x, lambda xp, x: x / x, domain="away0"),
+    Case("fmod",       lambda x, y: x.fmod(y),       lambda xp, x, y: xp.fmod(x, y), BIN_SHAPES[:2], domain="pos"),
+    Case("fmod_scalar", lambda x: sg.fmod(x, 0.7),   lambda xp, x: xp.fmod(x, 0.7), domain="pos"),
+    Case("fmax",       lambda x, y: x.fmax(y),       lambda xp, x, y: xp.fmax(x, y), BIN_SHAPES),
+    Case("fmin",       lambda x, y: sg.fmin(x, y),   lambda xp, x, y: xp.fmin(x, y), BIN_SHAPES),
+    Case("xlogy",      lambda x, y: sg.xlogy(x, y),  lambda xp, x, y: x * xp.log(y), BIN_SHAPES[:2], domain="pos"),
+    Case("xlogy_scalar_self", lambda y: sg.xlogy(2.5, y), lambda xp, y: 2.5 * xp.log(y), domain="pos"),
+    Case("xlogy_scalar_other", lambda x: x.xlogy(3.0), lambda xp, x: x * np.log(3.0)),
+    Case("logaddexp",  lambda x, y: sg.logaddexp(x, y), lambda xp, x, y: xp.logaddexp(x, y), BIN_SHAPES),
+    Case("nansum",     lambda x: x.nansum(1),        lambda xp, x: x.sum(1)),
+    Case("nansum",     lambda x: sg.nansum(x),       lambda xp, x: x.sum(), name="nansum_all"),
+    Case("div",        lambda x: sg.nanmean(x * x, 0), lambda xp, x: (x * x).mean(0), name="nanmean"),
+    Case("vector_norm", lambda x: sg.linalg.vector_norm(x, 3), lambda xp, x: (xp.abs(x) ** 3).sum() ** (1 / 3)),
+    Case("vector_norm", lambda x: sg.linalg.vector_norm(x, 1, dim=1), lambda xp, x: xp.abs(x).sum(1),
+         domain="away0", name="vector_norm_1"),
+    Case("vector_norm", lambda x: sg.linalg.vector_norm(x, 0.5, dim=0, keepdim=True),
+         lambda xp, x: (xp.abs(x) ** 0.5).sum(0, keepdims=True) ** 2, domain="away0", name="vector_norm_half"),
+    Case("vector_norm", lambda x: sg.linalg.vector_norm(x, float("inf"), dim=1), lambda xp, x: xp.abs(x).max(1),
+         domain="away0", name="vector_norm_inf"),
+    Case("norm",       lambda x: sg.linalg.matrix_norm(x), lambda xp, x: xp.sqrt((x * x).sum()), name="matrix_norm_fro"),
+    Case("norm",       lambda x: sg.linalg.norm(x, dim=1), lambda xp, x: xp.sqrt((x * x).sum(1)), name="linalg_norm"),
+    Case("median",     lambda x: x.median(),         lambda xp, x: xp.sort(x.reshape(-1))[5]),
+    Case("median_dim", lambda x: x.median(1).values, lambda xp, x: xp.sort(x, axis=1)[:, 1]),
+    Case("kthvalue",   lambda x: x.kthvalue(3, 0, keepdim=True).values, lambda xp, x: xp.sort(x, axis=0)[2:3]),
+    Case("topk",       lambda x: x.topk(2).values,   lambda xp, x: -xp.sort(-x, axis=1)[:, :2]),
+    Case("topk",       lambda x: sg.topk(x, 2, dim=0, largest=False)[0], lambda xp, x: xp.sort(x, axis=0)[:2],
+         name="topk_smallest"),
+    Case("cummax",     lambda x: x.cummax(1).values, lambda xp, x: _cum(xp, x, "max")),
+    Case("cummin",     lambda x: sg.cummin(x, 0)[0], lambda xp, x: _cum(xp, x, "min", 0)),
+    Case("trace",      lambda x: x.trace(),          lambda xp, x: xp.trace(x)),
+    Case("dist",       lambda x, y: sg.dist(x, y),   lambda xp, x, y: xp.sqrt(((x - y) ** 2).sum()), BIN_SHAPES[:2]),
+    Case("dist",       lambda x, y: x.dist(y, 3),    lambda xp, x, y: (xp.abs(x - y) ** 3).sum() ** (1 / 3),
+         BIN_SHAPES[:1], name="dist_3"),
+    Case("cdist",      lambda x, y: sg.cdist(x, y),
+         lambda xp, x, y: xp.sqrt(((x[..., :, None, :] - y[..., None, :, :]) ** 2).sum(-1)),
+         [[(3, 4), (5, 4)], [(2, 3, 4), (5, 4)]]),
+    Case("einsum",     lambda x, y: sg.einsum("ij,jk->ik", x, y), lambda xp, x, y: x @ y, [[(3, 4), (4, 5)]]),
+    Case("einsum",     lambda x, y: sg.einsum("b...j,kj", x, y), lambda xp, x, y: xp.einsum("b...j,kj", x, y),
+         [[(2, 3, 4), (5, 4)]], name="einsum_ellipsis"),
+    Case("einsum",     lambda x, y: sg.einsum("ij,kl->ik", x, y), lambda xp, x, y: xp.einsum("ij,kl->ik", x, y),
+         [[(3, 4), (2, 5)]], name="einsum_summed_alone"),
+    Case("einsum_sum", lambda x: sg.einsum("ij->j", x), lambda xp, x: x.sum(0)),
+    Case("einsum_permute", lambda x: sg.einsum("ijk->kij", x), lambda xp, x: x.transpose(2, 0, 1), [[(2, 3, 4)]]),
+    Case("smooth_l1_loss", lambda x, y: F.smooth_l1_loss(x, y, beta=0.5),
+         lambda xp, x, y: _huber(xp, x - y, 0.5).mean() / 0.5, [[(3, 4), (3, 4)]]),
+    Case("smooth_l1_loss", lambda x, y: F.smooth_l1_loss(x, y, reduction="none", beta=2.0),
+         lambda xp, x, y: _huber(xp, x - y, 2.0) / 2.0, [[(3, 4), (3, 4)]], name="smooth_l1_none"),
+    Case("huber_loss", lambda x, y: F.huber_loss(x, y, delta=0.5, reduction="sum"),
+         lambda xp, x, y: _huber(xp, x - y, 0.5).sum(), [[(3, 4), (3, 4)]]),
+    Case("clamp_min",  lambda x: x.clamp_min(0.2),   lambda xp, x: xp.maximum(x, 0.2), domain="away0"),
+    Case("clamp_max",  lambda x: sg.clamp_max(x, 0.2), lambda xp, x: xp.minimum(x, 0.2), domain="away0"),
+    Case("clamp_min_tensor", lambda x, y: x.clamp_min(y), lambda xp, x, y: xp.maximum(x, y), BIN_SHAPES[:2]),
+    Case("clamp_max_tensor", lambda x, y: x.clamp_max(y), lambda xp, x, y: xp.minimum(x, y), BIN_SHAPES[:2]),
+    Case("index_copy", lambda x, s: x.index_copy(1, sg.tensor([2, 0]), s), lambda xp, x, s: _index_copy_ref(xp, x, s),
+         [[(3, 4), (3, 2)]]),
+    Case("index_fill", lambda x: x.index_fill(1, sg.tensor([0, 2]), -1.5),
+         lambda xp, x: x * np.array([0.0, 1.0, 0.0, 1.0]) - 1.5 * np.array([1.0, 0.0, 1.0, 0.0])),
+    Case("tril",       lambda x: x.tril(),           lambda xp, x: xp.tril(x)),
+    Case("triu",       lambda x: sg.triu(x, 1),      lambda xp, x: xp.triu(x, 1), [[(2, 3, 4)]]),
+    # in-place views: the tensor takes the view's shape (t_, transpose_, unsqueeze_, squeeze_)
+    Case("t_",         lambda x: (x * 1).t_(),       lambda xp, x: x.T),
+    Case("transpose_", lambda x: (x * 1).transpose_(0, 2), lambda xp, x: x.transpose(2, 1, 0), [[(2, 3, 4)]]),
+    Case("unsqueeze_", lambda x: (x * 1).unsqueeze_(1), lambda xp, x: x[:, None]),
+    Case("squeeze_",   lambda x: (x * 1).squeeze_(), lambda xp, x: x.squeeze(), [[(3, 1, 4)]]),
+    Case("squeeze_dim_", lambda x: (x * 1).squeeze_(1), lambda xp, x: x.squeeze(1), [[(3, 1, 4)]]),
+    Case("squeeze_dims_", lambda x: (x * 1).squeeze_((1, 2)), lambda xp, x: x.squeeze(1), [[(3, 1, 4)]]),
 ]
+
+
+def _logit_eps(xp, x, eps):
+    c = xp.clip(x, eps, 1 - eps)
+    return xp.log(c / (1 - c))
+
+
+def _cum(xp, x, kind, axis=1):
+    if xp is jnp:
+        return (jax.lax.cummax if kind == "max" else jax.lax.cummin)(x, axis=axis)
+    return (np.maximum if kind == "max" else np.minimum).accumulate(x, axis=axis)
+
+
+def _huber(xp, d, delta):
+    a = xp.abs(d)
+    return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+
+
+def _index_copy_ref(xp, x, s):
+    if xp is jnp:
+        return x.at[:, np.array([2, 0])].set(s)
+    out = np.array(x)
+    out[:, [2, 0]] = s
+    return out
 
 
 def _scatter_add(xp, x, s):
@@ -366,6 +471,7 @@ NOT_IN_TABLE = {
     "nograd_update": "in-place changes autograd does not see, tests/test_autograd.py",
     "nograd_view": "views taken under no_grad, tests/test_parity_views.py",
     "add_scalar_mul": "alias kept for grad_fn names",
+    "cumextreme": "the running max/min behind cummax/cummin's indices (no gradient), the cummax cases",
     **{op: "an optimiser's fused update (srcgrad/optim/_fused.py), tests/test_optim.py against PyTorch"
        for op in ("_ema", "_ema_sq", "_add_sq", "_sgd_buf", "_sgd_param", "_adam_param", "_adagrad_param",
                   "_rmsprop")},
@@ -489,7 +595,8 @@ SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "di
           "gelu", "matmul", "softmax", "log_softmax", "norm", "prod", "sqrt", "erf", "atan2", "rsqrt", "lerp_tensor",
           "addcmul", "addcdiv", "linear", "linear_view", "var", "std", "square", "mse_loss_mean", "silu",
           "log_sigmoid", "elu", "layer_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-          "cross_entropy_div"}
+          "cross_entropy_div", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sinc", "logit",
+          "xlogy", "logaddexp", "dist", "cdist", "einsum", "vector_norm"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params() if p.values[0].op in SMOOTH and p.values[0].grad])

@@ -188,6 +188,31 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, red
     return _reduce((input - target).abs(), _reduction(size_average, reduce, reduction))
 
 
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 * d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta`` (``d = input - target``)."""
+    _same_shape("smooth_l1_loss", input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:  # (PyTorch computes an l1_loss then)
+        return l1_loss(input, target, reduction=reduction)
+    return record("smooth_l1_loss", (input, target), (float(beta), reduction))
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """``0.5 * d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)`` (``d = input - target``)."""
+    _same_shape("huber_loss", input, target)
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None:
+        return _weighted_loss(record("huber_loss", (input, target), (float(delta), "none")), input, weight,
+                              reduction)
+    return record("huber_loss", (input, target), (float(delta), reduction))
+
+
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 

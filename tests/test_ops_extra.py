@@ -1,0 +1,193 @@
+"""The ops added for PyTorch parity (einsum, linalg norms, xlogy, logaddexp, logit, nan_to_num,
+nansum/nanmean, topk, median, kthvalue, cummax/cummin, trace, inverse trig/hyperbolic, fmod, frac,
+fmax/fmin, sinc, dist, cdist, smooth_l1/huber losses): PyTorch's conventions at ties and kinks,
+stated without torch, then values, gradients and grad_fn names against PyTorch where installed.
+(tests/test_ops.py checks each op's values and gradients against NumPy, finite differences and jax.grad.)"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import srcgrad as sg
+import srcgrad.nn.functional as F
+
+NAN, INF = math.nan, math.inf
+
+
+def _grad(fn, *values):
+    xs = [sg.tensor(v, dtype=sg.float64, requires_grad=True) for v in values]
+    out = fn(*xs)
+    out = out[0] if isinstance(out, tuple) else out
+    out.sum().backward()
+    return [None if x.grad is None else x.grad.numpy() for x in xs]
+
+
+def test_conventions_at_ties_and_kinks():
+    # median() of all elements shares the gradient among ties; median(dim) gives it to one index
+    np.testing.assert_array_equal(_grad(lambda x: x.median(), [1.0, 2.0, 2.0, 3.0])[0], [0, 0.5, 0.5, 0])
+    g = _grad(lambda x: x.median(0), [2.0, 2.0, 1.0])[0]
+    assert sorted(g.tolist()) == [0.0, 0.0, 1.0] and g[2] == 0
+    # the inf-norm shares among ties, as amax
+    np.testing.assert_array_equal(_grad(lambda x: sg.linalg.vector_norm(x, INF), [-3.0, 3.0, 1.0])[0],
+                                  [-0.5, 0.5, 0])
+    # fmax/fmin: a tie goes wholly to the first input; NaN is ignored
+    gx, gy = _grad(sg.fmax, [1.0, 2.0, NAN, 3.0], [1.0, 3.0, 1.0, NAN])
+    np.testing.assert_array_equal(gx, [1, 0, 0, 1])
+    np.testing.assert_array_equal(gy, [0, 1, 1, 0])
+    # norms and distances are 0 (not NaN) where they vanish
+    np.testing.assert_array_equal(_grad(lambda x: sg.dist(x, x.detach()), [1.0, 2.0])[0], [0, 0])
+    np.testing.assert_array_equal(_grad(lambda x: sg.cdist(x, x.detach()), [[1.0, 2.0]])[0], [[0, 0]])
+    np.testing.assert_array_equal(_grad(lambda x: sg.linalg.vector_norm(x, 3), [0.0, 0.0])[0], [0, 0])
+    # sinc at 0, logit with eps outside [eps, 1 - eps], nan_to_num and nansum at non-finite values
+    np.testing.assert_array_equal(_grad(sg.sinc, [0.0])[0], [0])
+    np.testing.assert_array_equal(_grad(lambda x: x.logit(0.25), [0.1, 0.9])[0], [0, 0])
+    assert np.isnan(_grad(lambda x: x.logit(), [1.5])[0][0])
+    np.testing.assert_array_equal(_grad(sg.nan_to_num, [1.0, NAN, INF])[0], [1, 0, 0])
+    np.testing.assert_array_equal(_grad(sg.nansum, [1.0, NAN])[0], [1, 0])
+    # xlogy: no gradient for x where x == 0; atan2 is 0 at the origin
+    np.testing.assert_array_equal(_grad(sg.xlogy, [0.0, 1.0], [2.0, 1.0])[0], [0, 0])
+    # cummax: at a tie the later index wins, and the gradient follows the indices
+    r = sg.tensor([1.0, 3.0, 3.0, 2.0]).cummax(0)
+    assert r.indices.tolist() == [0, 1, 2, 2]
+    np.testing.assert_array_equal(_grad(lambda x: x.cummax(0), [1.0, 3.0, 3.0, 2.0])[0], [1, 1, 2, 0])
+    # smooth_l1 with beta=0 is l1_loss (sign, 0 at 0)
+    np.testing.assert_array_equal(_grad(lambda x: F.smooth_l1_loss(x, x.detach() * 0, beta=0.0, reduction="sum"),
+                                        [0.0, -2.0])[0], [0, -1])
+
+
+def test_grad_fn_names_and_return_types():
+    x = sg.tensor([[1.0, -2.0, 3.0], [0.5, 0.0, 2.0]], requires_grad=True)
+    names = {
+        "LinalgVectorNormBackward0": [sg.linalg.vector_norm(x, 3), sg.linalg.norm(x), sg.linalg.matrix_norm(x)],
+        "ViewBackward0": [sg.einsum("ij,kj->ik", x, x)], "SumBackward1": [sg.einsum("ij->j", x)],
+        "PermuteBackward0": [sg.einsum("ij->ji", x)], "MedianBackward0": [x.median()],
+        "MedianBackward1": [x.median(1).values], "KthvalueBackward0": [x.kthvalue(2).values],
+        "TopkBackward0": [x.topk(2).values], "CummaxBackward0": [x.cummax(1).values],
+        "CumminBackward0": [x.cummin(0).values], "TraceBackward0": [x.trace()], "NansumBackward0": [x.nansum()],
+        "DivBackward0": [x.nanmean()], "XlogyBackward0": [sg.xlogy(x, x)], "XlogyBackward1": [sg.xlogy(2.0, x)],
+        "XlogyBackward2": [sg.xlogy(x, 2.0)], "FmodBackward0": [x.fmod(2)], "FmodBackward1": [x.fmod(x + 5)],
+        "DistBackward0": [sg.dist(x, x * 2)], "CdistBackward0": [sg.cdist(x, x * 2)],
+        "SmoothL1LossBackward0": [F.smooth_l1_loss(x, x * 2)], "HuberLossBackward0": [F.huber_loss(x, x * 2)],
+        "LogitBackward0": [x.logit()], "NanToNumBackward0": [x.nan_to_num()], "SincBackward0": [x.sinc()],
+        "FracBackward0": [x.frac()], "FmaxBackward0": [x.fmax(x)], "FminBackward0": [x.fmin(x)],
+        "AsinBackward0": [x.asin()], "AcoshBackward0": [x.acosh()], "LogaddexpBackward0": [sg.logaddexp(x, x)],
+    }
+    for name, ts in names.items():
+        for t in ts:
+            assert t.grad_fn.name() == name
+    assert repr(x.topk(1)).startswith("torch.return_types.topk(")
+    assert repr(x.kthvalue(1)).startswith("torch.return_types.kthvalue(")
+    assert repr(x.median(0)).startswith("torch.return_types.median(")
+    assert sg.nn.SmoothL1Loss(beta=0.5)(x, x * 0).grad_fn.name() == "SmoothL1LossBackward0"
+    assert sg.nn.HuberLoss(delta=2.0)(x, x * 0).grad_fn.name() == "HuberLossBackward0"
+
+
+def test_einsum_forms():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.arange(12.0).reshape(3, 4)
+    ta, tb = sg.tensor(a), sg.tensor(b)
+    np.testing.assert_allclose(sg.einsum("ij,jk", ta, tb).numpy(), a @ b)  # implicit output
+    np.testing.assert_allclose(sg.einsum("ij,jk->", [ta, tb]).numpy(), (a @ b).sum())  # a list of operands
+    np.testing.assert_allclose(sg.einsum("...j,jk->...k", ta, tb).numpy(), a @ b)
+    np.testing.assert_allclose(sg.einsum("i j , j k -> i k", ta, tb).numpy(), a @ b)
+    with pytest.raises(RuntimeError, match="einsum"):
+        sg.einsum("ijk,jk->i", ta, tb)
+
+
+# -- against PyTorch ---------------------------------------------------------------------------
+
+A = [[1.0, -2.0, 3.0], [0.5, 0.0, 2.0]]
+B = [[1.0, 2.0, 3.0], [3.0, 3.0, 1.0]]
+CASES = [
+    ("vector_norm_3", lambda t, x: t.linalg.vector_norm(x, 3), [A]),
+    ("vector_norm_1", lambda t, x: t.linalg.vector_norm(x, 1, dim=0), [A]),
+    ("vector_norm_half", lambda t, x: t.linalg.vector_norm(x, 0.5), [B]),
+    ("vector_norm_inf_ties", lambda t, x: t.linalg.vector_norm(x, INF, dim=1), [B]),
+    ("vector_norm_-inf", lambda t, x: t.linalg.vector_norm(x, -INF), [B]),
+    ("linalg_norm", lambda t, x: t.linalg.norm(x), [A]),
+    ("linalg_norm_dim", lambda t, x: t.linalg.norm(x, dim=1, keepdim=True), [A]),
+    ("matrix_norm", lambda t, x: t.linalg.matrix_norm(x), [A]),
+    ("einsum_mm", lambda t, x, y: t.einsum("ij,kj->ik", x, y), [A, B]),
+    ("einsum_ellipsis", lambda t, x, y: t.einsum("...j,kj", x, y), [A, B]),
+    ("einsum_batch", lambda t, x, y: t.einsum("bij,bjk->bik", x[None], y.t()[None]), [A, B]),
+    ("einsum_outer_sum", lambda t, x, y: t.einsum("ij,kl->", x, y), [A, B]),
+    ("topk", lambda t, x: x.topk(2), [B]),
+    ("topk_smallest", lambda t, x: x.topk(1, dim=0, largest=False), [A]),
+    ("kthvalue", lambda t, x: x.kthvalue(2, 1), [A]),
+    ("median_ties", lambda t, x: x.median(), [B]),
+    ("median_dim", lambda t, x: x.median(1), [A]),
+    ("median_keepdim", lambda t, x: x.median(0, keepdim=True), [A]),
+    ("cummax_ties", lambda t, x: x.cummax(1), [[[1.0, 3.0, 3.0, 2.0, 5.0], [2.0, 2.0, 1.0, 0.0, 2.0]]]),
+    ("cummin_ties", lambda t, x: x.cummin(1), [[[1.0, 3.0, 3.0, 2.0, 0.0], [2.0, 2.0, 1.0, 1.0, 2.0]]]),
+    ("trace", lambda t, x: x.trace(), [A]),
+    ("nansum", lambda t, x: x.nansum(1), [[[1.0, NAN, 2.0], [1.0, 2.0, 3.0]]]),
+    ("nanmean", lambda t, x: x.nanmean(1), [[[1.0, NAN, 2.0], [1.0, 2.0, 3.0]]]),
+    ("cdist", lambda t, x, y: t.cdist(x, y), [A, B]),
+    ("cdist_zero", lambda t, x, y: t.cdist(x, y), [A, A]),
+    ("dist", lambda t, x, y: t.dist(x, y), [A, B]),
+    ("dist_3", lambda t, x, y: t.dist(x, y, 3), [A, B]),
+    ("dist_1", lambda t, x, y: t.dist(x, y, 1), [A, B]),
+    ("logit", lambda t, x: x.logit(), [[0.2, 0.5, 0.0, 1.0, 1.5]]),
+    ("logit_eps", lambda t, x: x.logit(0.1), [[0.05, 0.5, 0.95, 0.1]]),
+    ("nan_to_num", lambda t, x: x.nan_to_num(), [[1.0, NAN, INF, -INF]]),
+    ("nan_to_num_values", lambda t, x: x.nan_to_num(1.0, 2.0, -3.0), [[1.0, NAN, INF, -INF]]),
+    ("xlogy", lambda t, x, y: t.xlogy(x, y), [[0.0, 1.0, 2.0, 0.0], [0.0, 2.0, 3.0, NAN]]),
+    ("xlogy_scalar_self", lambda t, y: t.xlogy(2.0, y), [[1.0, 2.0]]),
+    ("logaddexp", lambda t, x, y: t.logaddexp(x, y), [[0.0, 1.0, -3.0], [0.0, 5.0, 2.0]]),
+    ("fmod", lambda t, x, y: t.fmod(x, y), [[5.0, -5.0, 3.5], [3.0, 3.0, -2.0]]),
+    ("fmod_scalar", lambda t, x: t.fmod(x, 1.5), [[5.0, -5.0, 3.5]]),
+    ("fmax", lambda t, x, y: t.fmax(x, y), [[1.0, 2.0, NAN, 3.0], [1.0, 3.0, 1.0, NAN]]),
+    ("fmin", lambda t, x, y: t.fmin(x, y), [[1.0, 2.0, NAN, 3.0], [1.0, 3.0, 1.0, NAN]]),
+    ("sinc", lambda t, x: t.sinc(x), [[0.0, 0.5, 1.0, -2.3]]),
+    ("frac", lambda t, x: t.frac(x), [[1.5, -2.25]]),
+    ("asin", lambda t, x: t.asin(x), [[0.3, -0.5]]),
+    ("acos", lambda t, x: t.acos(x), [[0.3, -0.5]]),
+    ("atan", lambda t, x: t.atan(x), [[0.3, -1.5]]),
+    ("sinh", lambda t, x: t.sinh(x), [[0.3, -1.5]]),
+    ("cosh", lambda t, x: t.cosh(x), [[0.3, -1.5]]),
+    ("asinh", lambda t, x: t.asinh(x), [[0.3, -1.5]]),
+    ("acosh", lambda t, x: t.acosh(x), [[1.3, 2.5]]),
+    ("atanh", lambda t, x: t.atanh(x), [[0.3, -0.5]]),
+    ("atan2_origin", lambda t, x, y: t.atan2(x, y), [[0.0, 1.0], [0.0, 1.0]]),
+    ("smooth_l1", lambda t, x, y: t.nn.functional.smooth_l1_loss(x, y), [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+    ("smooth_l1_beta0", lambda t, x, y: t.nn.functional.smooth_l1_loss(x, y, beta=0.0),
+     [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+    ("smooth_l1_none", lambda t, x, y: t.nn.functional.smooth_l1_loss(x, y, reduction="none", beta=2.0),
+     [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+    ("huber", lambda t, x, y: t.nn.functional.huber_loss(x, y), [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+    ("huber_sum", lambda t, x, y: t.nn.functional.huber_loss(x, y, reduction="sum", delta=0.5),
+     [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+    ("huber_module", lambda t, x, y: t.nn.HuberLoss(delta=2.0)(x, y), [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+    ("smooth_l1_module", lambda t, x, y: t.nn.SmoothL1Loss(beta=0.5)(x, y),
+     [[0.0, 1.0, 3.0, -2.0], [0.5, 1.0, 0.0, 0.0]]),
+]
+
+
+def _run(t, fn, values):
+    xs = [t.tensor(v, dtype=t.float64, requires_grad=True) for v in values]
+    out = fn(t, *xs)
+    extra = None
+    if isinstance(out, tuple):
+        out, extra = out[0], out[1].numpy()
+    w = t.arange(1.0, out.numel() + 1, dtype=t.float64).reshape(out.shape)
+    (out * w).sum().backward()
+    return (out.detach().numpy(), out.grad_fn.name(), extra,
+            [None if x.grad is None else x.grad.numpy() for x in xs])
+
+
+@pytest.mark.parametrize("name,fn,values", CASES, ids=[c[0] for c in CASES])
+def test_against_pytorch(name, fn, values):
+    torch = pytest.importorskip("torch")
+    tv, tn, ti, tg = _run(torch, fn, values)
+    sv, sn, si, sgr = _run(sg, fn, values)
+    np.testing.assert_allclose(sv, tv, rtol=1e-10, atol=1e-12)
+    assert sn == tn
+    if ti is not None:
+        np.testing.assert_array_equal(si, ti)
+    for a, b in zip(sgr, tg):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
