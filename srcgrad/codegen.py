@@ -232,7 +232,7 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     # forward first, then the backward blocks in the order the transformer wrote them.
     for n in sorted(order, key=lambda n: n.id):
         if n.op == "const":  # srcgrad's own constants are written in place
-            names[id(n)] = repr(n.attrs[0])
+            names[id(n)] = lit(n.attrs[0])  # (`float('inf')`, not `inf`)
             continue
         expr = expression(n, [name_of(i) for i in n.inputs])
         if expr in seen_exprs:  # common subexpression: reuse the earlier value

@@ -450,6 +450,15 @@ class Tensor:
         return self
 
     @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0 for leaves)."""
+        n = self._node
+        if not n.requires_grad or n.leaf:
+            return 0
+        from .autograd.graph import output_nr
+        return output_nr(n)
+
+    @property
     def is_leaf(self) -> bool:
         n = self._node
         if not n.requires_grad or n.leaf:

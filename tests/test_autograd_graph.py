@@ -276,3 +276,10 @@ def test_inplace_error_prefix_against_pytorch():
             exec(code, {"torch": lib, "x": x})
         msgs.append(str(e.value).split(" instead.")[0])
     assert msgs[0] == msgs[1]
+
+
+def test_output_nr_of_multi_output_ops_and_leaves():
+    x = torch.randn(6, requires_grad=True)
+    assert [t.output_nr for t in x.split(2)] == [0, 1, 2]
+    assert [t.output_nr for t in torch.randn(3, 2, requires_grad=True).unbind(1)] == [0, 1]
+    assert x.output_nr == 0 and (x * 2).output_nr == 0
