@@ -481,6 +481,10 @@ def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: boo
                     _run_posthooks(acc, (), (g,))
     finally:
         _grad_state.enabled = prev
+    if inputs:
+        for t in inputs:  # a non-leaf named in `inputs=` retains its grad from now on, as in PyTorch
+            if t._node.requires_grad and not t._node.leaf:
+                t.retain_grad()
     return info, fresh
 
 

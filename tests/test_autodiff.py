@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -170,3 +172,38 @@ def test_grad_of_a_non_leaf_leaves_the_graph_below_it_usable():
     np.testing.assert_array_equal(gh.numpy(), [2.0, 2.0])
     h.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.0]), rtol=1e-6)
+
+
+def test_a_non_leaf_named_in_inputs_retains_its_grad_without_a_warning():
+    # as PyTorch: backward(inputs=[y]) makes y retain its grad (values from PyTorch 2.13)
+    x = torch.ones(2, requires_grad=True)
+    y = x * 2
+    z = y * 3
+    z.sum().backward(inputs=[y], retain_graph=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert y.retains_grad
+        np.testing.assert_array_equal(y.grad.numpy(), [3.0, 3.0])
+    z.sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_a_custom_functions_modified_saved_input_is_named_as_pytorch_names_it():
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x
+
+    b = torch.ones(2, requires_grad=True) * 1
+    y = F.apply(b)
+    b.add_(1)
+    with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2\]\], which is output 0 of Add, is at version 1; "
+                                           r"expected version 0 instead\."):
+        y.sum().backward()

@@ -66,12 +66,19 @@ class FunctionCtx:
                 if v is not None and t._version != v:
                     n = t._node
                     kind = {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(n.dtype.name, "Tensor")
+                    # as PyTorch: named after the tensor's grad_fn now (no clause for a leaf)
+                    clause = ""
+                    if n.requires_grad and not n.leaf and n.inputs:
+                        from .graph import grad_fn_of, output_nr
+                        name = grad_fn_of(n).name().rsplit("::", 1)[-1]
+                        name = name[:name.rindex("Backward")] if "Backward" in name else name
+                        clause = f", which is output {output_nr(n)} of {name},"
                     raise RuntimeError(
                         f"one of the variables needed for gradient computation has been modified by an "
-                        f"inplace operation: [torch.{kind} {list(n.shape)}], which is saved tensor {k} of "
-                        f"{self._fn_name}, is at version "
-                        f"{t._version}; expected version {v} instead. Hint: use an out-of-place op or "
-                        f".clone() the tensor before changing it.")
+                        f"inplace operation: [torch.{kind} {list(n.shape)}]{clause} is at version "
+                        f"{t._version}; expected version {v} instead. The tensor was saved by "
+                        f"{self._fn_name}.save_for_backward (saved tensor {k}). Hint: use an out-of-place op "
+                        f"or .clone() the tensor before changing it.")
         return self._saved
 
     @saved_tensors.setter
