@@ -53,6 +53,8 @@ from .serialization import load, save  # noqa: E402
 from .tensor import (  # noqa: E402
     Size,
     Tensor,
+    addmm,
+    allclose,
     arange,
     as_tensor,
     atleast_1d,
@@ -65,15 +67,18 @@ from .tensor import (  # noqa: E402
     einsum,
     empty,
     empty_like,
+    equal,
     eye,
     from_numpy,
     full,
     full_like,
     get_float32_matmul_precision,
+    isclose,
     linspace,
     matmul,
     ones,
     ones_like,
+    polygamma,
     rand,
     rand_like,
     randint,
@@ -84,6 +89,7 @@ from .tensor import (  # noqa: E402
     set_float32_matmul_precision,
     stack,
     tensor,
+    tensordot,
     where,
     xlogy,
     zeros,
@@ -134,6 +140,8 @@ for _name in (
     "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add "
     "asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit "
     "nan_to_num nansum nanmean fmod fmax fmin logaddexp dist topk kthvalue median trace cummax cummin "
+    "logical_and logical_or logical_xor signbit hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv "
+    "flip fliplr flipud roll movedim moveaxis tile diagonal diag outer ger "
     "index_copy index_fill tril triu exp_ sigmoid_ tanh_ sqrt_ abs_ neg_ sin_ cos_ clamp_ clamp_min_ clamp_max_ "
     "clip_ reciprocal_ rsqrt_ square_ floor_ ceil_ round_ trunc_ sign_ log_ log1p_ expm1_ erf_ nan_to_num_"
 ).split():

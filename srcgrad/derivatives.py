@@ -376,6 +376,13 @@ def atan2_grads(g: Any, x: Any, y: Any) -> tuple:
     return scale * y, -scale * x
 
 
+def addmm_grads(g: Any, out: Any, x: Any, m1: Any, m2: Any, beta: Any, alpha: Any, precision: str) -> tuple:
+    # out = beta * x + alpha * (m1 @ m2); x's gradient is summed back to its shape centrally
+    gx = (g if beta == 1 else g * beta) if x.requires_grad else None
+    ga = g if alpha == 1 else g * alpha
+    return (gx, ga @ m2.mT if m1.requires_grad else None, m1.mT @ ga if m2.requires_grad else None)
+
+
 def invert_perm(perm: tuple) -> tuple:
     inv = [0] * len(perm)
     for i, p in enumerate(perm):
@@ -497,6 +504,25 @@ defvjp("identity",    lambda g, out, x: (g,))
 defvjp("to_device",   lambda g, out, x, device: (g.to(device),))
 defvjp("nograd_update", lambda g, out, old, new: (g, None))
 defvjp("nograd_view", lambda g, out, x: (None,))  # (nothing flows back through it, as in PyTorch)
+
+# flips, rolls, diagonals, addmm, special functions
+defvjp("flip",        lambda g, out, x, dims: (g.flip(dims),))
+defvjp("roll",        lambda g, out, x, shifts, dims: (T.record("roll", (g,), (tuple(-s for s in shifts), dims)),))
+defvjp("diagonal",    lambda g, out, x, offset, dim1, dim2: (T.record("diag_embed", (g,), (
+    offset, dim1, dim2, x.shape[dim1], x.shape[dim2])),))
+defvjp("diag_embed",  lambda g, out, x, offset, dim1, dim2, size1, size2: (
+    T.record("diagonal", (g,), (offset, dim1, dim2)),))
+defvjp("addmm",       addmm_grads)
+defvjp("deg2rad",     lambda g, out, x: (g * (math.pi / 180),))
+defvjp("rad2deg",     lambda g, out, x: (g * (180 / math.pi),))
+defvjp("lgamma",      lambda g, out, x: (g * x.digamma(),))
+defvjp("digamma",     lambda g, out, x: (g * x.polygamma(1),))
+defvjp("polygamma",   lambda g, out, x, n: (g * x.polygamma(n + 1),))
+defvjp("erfinv",      lambda g, out, x: (g * (0.5 * math.sqrt(math.pi)) * (out * out).exp(),))
+defvjp("hypot",       lambda g, out, x, y: (g * x / out, g * y / out))  # (PyTorch's: NaN at the origin)
+# PyTorch's copysign_tensor_self_backward: result / self, 0 where self == 0; nothing for the sign's source
+defvjp("copysign",    lambda g, out, x, y: (g * T.where(x == 0, 0.0, out / T.where(x == 0, 1.0, x)),
+                                            g * 0 if y.requires_grad else None))
 
 for _alias, (_base, _grad_name) in ALIASES.items():
     OPS[_alias].vjp = OPS[_base].vjp

@@ -257,3 +257,43 @@ def avg_pool_backward(g: jnp.ndarray, size: tuple, kernel: tuple, stride: tuple,
 def constant_pad(x: jnp.ndarray, pads: tuple, value: float) -> jnp.ndarray:
     """``x`` padded with ``value`` by one (lo, hi) pair per dim; negative widths crop."""
     return lax.pad(x, jnp.array(value, x.dtype), [(lo, hi, 0) for lo, hi in pads])
+
+
+# ---------------------------------------------------------------------------
+# special functions and diagonals
+
+
+def lgamma(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.lgamma``: the log of the absolute value of the gamma function."""
+    import jax.scipy.special as jss
+    return jss.gammaln(x)
+
+
+def digamma(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.digamma``; ``-inf`` at 0 as PyTorch (NaN at the negative integers)."""
+    import jax.scipy.special as jss
+    return jnp.where(x == 0, jnp.asarray(-jnp.inf, x.dtype), jss.digamma(x))
+
+
+def polygamma(n: int, x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.polygamma(n, x)``: the ``n``-th derivative of digamma."""
+    import jax.scipy.special as jss
+    if n == 0:
+        return digamma(x)
+    return jss.polygamma(n, x).astype(x.dtype)
+
+
+def erfinv(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.erfinv``: the inverse error function on (-1, 1)."""
+    import jax.scipy.special as jss
+    return jss.erfinv(x)
+
+
+def diag_embed(x: jnp.ndarray, offset: int, dim1: int, dim2: int, size1: int, size2: int) -> jnp.ndarray:
+    """``x``'s last dim on the ``offset`` diagonal of (``size1``, ``size2``) planes placed at
+    ``dim1``, ``dim2`` of the result; zeros elsewhere (the inverse of ``jnp.diagonal``)."""
+    n = x.shape[-1]
+    i = jnp.arange(n)
+    out = jnp.zeros(x.shape[:-1] + (size1, size2), x.dtype)
+    out = out.at[..., i + max(-offset, 0), i + max(offset, 0)].set(x)
+    return jnp.moveaxis(out, (-2, -1), (dim1, dim2))

@@ -870,6 +870,84 @@ defop("smooth_l1_loss", pointwise_loss_rule, lower_smooth_l1, "SmoothL1LossBackw
 defop("huber_loss", pointwise_loss_rule, lower_huber, "HuberLossBackward0", attrs=("delta", "reduction"),
       cast="out", saves="xy")
 
+
+
+# flips, rolls, diagonals, addmm, special functions
+def flip_rule(x: Any, dims: tuple) -> tuple:
+    return x.shape, x.dtype
+
+
+def roll_rule(x: Any, shifts: tuple, dims: Any) -> tuple:
+    return x.shape, x.dtype
+
+
+def lower_roll(names: list, a: dict) -> str:
+    if a["dims"] is None:  # (over the flattened tensor, its shape kept)
+        return f"jnp.roll({names[0]}, {a['shifts'][0]!r})"
+    return f"jnp.roll({names[0]}, {a['shifts']!r}, axis={a['dims']!r})"
+
+
+def diagonal_rule(x: Any, offset: int, dim1: int, dim2: int) -> tuple:
+    n1, n2 = x.shape[dim1], x.shape[dim2]
+    n = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
+    rest = tuple(s for i, s in enumerate(x.shape) if i not in (dim1, dim2))
+    return rest + (n,), x.dtype
+
+
+def diag_embed_rule(x: Any, offset: int, dim1: int, dim2: int, size1: int, size2: int) -> tuple:
+    """The inverse of ``diagonal``: ``x``'s last dim written on the ``offset`` diagonal of the
+    (``size1``, ``size2``) planes at ``dim1``, ``dim2`` of the result, zeros elsewhere."""
+    batch = list(x.shape[:-1])
+    out: list = [None] * (len(batch) + 2)
+    out[dim1], out[dim2] = size1, size2
+    it = iter(batch)
+    return tuple(s if s is not None else next(it) for s in out), x.dtype
+
+
+def addmm_rule(x: Any, m1: Any, m2: Any, beta: Any, alpha: Any, precision: str) -> tuple:
+    if len(m1.shape) != 2 or len(m2.shape) != 2:
+        raise RuntimeError(f"mat1 must be a matrix, got {len(m1.shape)}-D tensor" if len(m1.shape) != 2 else
+                           f"mat2 must be a matrix, got {len(m2.shape)}-D tensor")
+    shape, d = matmul_shape(m1, m2)
+    if x.dtype is not d and not x.dtype.weak:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{TORCH_TYPE_NAMES.get(x.dtype.name, x.dtype.name)} and "
+                           f"{TORCH_TYPE_NAMES.get(d.name, d.name)}")
+    _into(shape, x.shape)
+    return shape, d
+
+
+def lower_addmm(names: list, a: dict) -> str:
+    p = a["precision"]
+    prod = f"jnp.matmul({names[1]}, {names[2]}" + (f", precision={p!r})" if p != "default" else ")")
+    prod = prod if a["alpha"] == 1 else f"{a['alpha']!r} * {prod}"
+    if a["beta"] == 0:  # (PyTorch ignores the input, NaNs included)
+        return f"jnp.broadcast_to({prod}, jnp.broadcast_shapes(jnp.shape({names[0]}), jnp.shape({prod})))"
+    return f"{names[0]} + {prod}" if a["beta"] == 1 else f"{a['beta']!r} * {names[0]} + {prod}"
+
+
+for _name, _rule, _low, _grad in [
+    ("deg2rad", to_float, "{0} * 0.017453292519943295", "Deg2RadBackward0"),
+    ("rad2deg", to_float, "{0} * 57.29577951308232", "Rad2DegBackward0"),
+    ("lgamma",  to_float, "sg.lgamma({0})",         "LgammaBackward0"),
+    ("digamma", to_float, "sg.digamma({0})",        "DigammaBackward0"),
+    ("erfinv",  to_float, "sg.erfinv({0})",         "ErfinvBackward0"),
+    ("signbit", to_bool,  "jnp.signbit({0})",       "NotImplemented"),
+]:
+    defop(_name, _rule, _low, _grad, cast=None if _name == "signbit" else "out",
+          saves="out" if _name == "erfinv" else "x")
+defop("polygamma", lambda x, n: (x.shape, _float_of(x.dtype)), "sg.polygamma({n}, {0})", "PolygammaBackward0",
+      ("n",), cast="out")
+defop("hypot", binary_float("hypot"), "jnp.hypot({0}, {1})", "HypotBackward0", cast="out", saves="xy")
+defop("copysign", binary_float("copysign"), "jnp.copysign({0}, {1})", "CopysignBackward0", cast="out", saves="x")
+defop("flip", flip_rule, "jnp.flip({0}, axis={dims})", "FlipBackward0", ("dims",), saves="")
+defop("roll", roll_rule, lower_roll, "RollBackward0", ("shifts", "dims"), saves="")
+defop("diagonal", diagonal_rule, "jnp.diagonal({0}, {offset}, {dim1}, {dim2})", "DiagonalBackward0",
+      ("offset", "dim1", "dim2"), saves="")
+defop("diag_embed", diag_embed_rule, "sg.diag_embed({0}, {offset}, {dim1}, {dim2}, {size1}, {size2})",
+      "DiagEmbedBackward0", ("offset", "dim1", "dim2", "size1", "size2"), saves="")
+defop("addmm", addmm_rule, lower_addmm, "AddmmBackward0", ("beta", "alpha", "precision"), cast="out", saves="xy")
+
 # Aliases: the same primitive under PyTorch's name for what the user called.
 ALIASES = {
     "view": ("reshape", "ViewBackward0"),
@@ -963,6 +1041,9 @@ ALIASES = {
     "index_fill": ("where", "IndexFillBackward0"),
     "tril": ("where", "TrilBackward0"),
     "triu": ("where", "TriuBackward0"),
+    "sgn": ("sign", "SgnBackward0"),
+    "copysign_scalar": ("copysign", "CopysignBackward1"),
+    "diag_diagonal": ("diagonal", "DiagonalBackward0_copy"),  # torch.diag of a matrix (PyTorch's name)
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

@@ -1143,6 +1143,159 @@ class Tensor:
     def dist(self, other: Tensor, p: float = 2) -> Tensor:
         return record("dist", (self, other), (float(p),))
 
+    # -- comparisons (no gradient) -------------------------------------------
+
+    def logical_and(self, other: Any) -> Tensor:
+        return record("logical_and", (self, other))
+
+    def logical_or(self, other: Any) -> Tensor:
+        return record("logical_or", (self, other))
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return record("logical_xor", (self, other))
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """``|self - other| <= atol + rtol * |other|`` (or equal, infinities included), as PyTorch."""
+        other = other if isinstance(other, Tensor) else tensor(other, dtype=self.dtype)
+        if self.dtype is not other.dtype:
+            raise RuntimeError(f"{self.dtype.name.title()} did not match {other.dtype.name.title()}")
+        with _NoGrad():
+            close = self == other
+            if self.dtype.is_floating_point or rtol or atol:
+                a, b = (self, other) if self.dtype.is_floating_point else (self.double(), other.double())
+                diff = (a - b).abs()
+                close = close | ((diff <= atol + rtol * b.abs()) & diff.isfinite())
+            if equal_nan and self.dtype.is_floating_point:
+                close = close | (self.isnan() & other.isnan())
+        return close
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def equal(self, other: Tensor) -> bool:
+        """True when both have the same shape and the same values (NaN is never equal)."""
+        if tuple(self.shape) != tuple(other.shape):
+            return False
+        with _NoGrad():
+            return bool((self == other).all())
+
+    def signbit(self) -> Tensor:
+        return record("signbit", (self,))
+
+    # -- special functions ---------------------------------------------------
+
+    def hypot(self, other: Any) -> Tensor:
+        return record("hypot", (self, other))
+
+    def copysign(self, other: Any) -> Tensor:
+        return record("copysign_scalar" if isinstance(other, _Number) else "copysign", (self, other))
+
+    def deg2rad(self) -> Tensor:
+        return record("deg2rad", (self,))
+
+    def rad2deg(self) -> Tensor:
+        return record("rad2deg", (self,))
+
+    def sgn(self) -> Tensor:
+        return record("sgn", (self,))
+
+    def lgamma(self) -> Tensor:
+        return record("lgamma", (self,))
+
+    def digamma(self) -> Tensor:
+        return record("digamma", (self,))
+
+    def polygamma(self, n: int) -> Tensor:
+        if n < 0:
+            raise RuntimeError("polygamma(n, x) does not support negative n.")
+        if n == 0:
+            return self.digamma()
+        return record("polygamma", (self,), (int(n),))
+
+    def erfinv(self) -> Tensor:
+        return record("erfinv", (self,))
+
+    # -- flips, rolls, diagonals, products ----------------------------------
+
+    def flip(self, *dims: Any) -> Tensor:
+        dims = _shape_arg(dims)
+        d = tuple(_dim(x, self.dim()) for x in dims)
+        if len(set(d)) != len(d):
+            raise RuntimeError(f"dim {d[0]} appears multiple times in the list of dims")
+        return record("flip", (self,), (d,))
+
+    def fliplr(self) -> Tensor:
+        return self.flip(1)
+
+    def flipud(self) -> Tensor:
+        return self.flip(0)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        if dims is None:
+            if len(shifts) != 1:
+                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            return record("roll", (self,), (shifts, None))
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        return record("roll", (self,), (shifts, tuple(_dim(d, self.dim()) for d in dims)))
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        src = (source,) if isinstance(source, int) else tuple(source)
+        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                               f"contain the same number of dims as destination ({list(dst)} dims)")
+        n = self.dim()
+        src = tuple(_dim(d, n) for d in src)
+        dst = tuple(_dim(d, n) for d in dst)
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+        perm: list = [None] * n
+        for s_, d_ in zip(src, dst):
+            perm[d_] = s_
+        rest = iter(d for d in range(n) if d not in src)
+        return self.permute(tuple(p if p is not None else next(rest) for p in perm))
+
+    moveaxis = movedim
+
+    def tile(self, *dims: Any) -> Tensor:
+        dims = _shape_arg(dims)
+        return self.repeat((1,) * (self.dim() - len(dims)) + tuple(dims))
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        d1, d2 = _dim(dim1, self.dim()), _dim(dim2, self.dim())
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return record("diagonal", (self,), (int(offset), d1, d2))
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        if self.dim() == 1:
+            n = self.shape[0] + abs(diagonal)
+            return record("diag_embed", (self,), (int(diagonal), 0, 1, n, n))
+        if self.dim() != 2:
+            raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + str(self.dim()) + "D")
+        return record("diag_diagonal", (self,), (int(diagonal), 0, 1))
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        if self.dim() != 1 or vec2.dim() != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument self, but got {self.dim()}-D" if self.dim() != 1
+                               else f"outer: Expected 1-D argument vec2, but got {vec2.dim()}-D")
+        return self.reshape(-1, 1) * vec2  # (PyTorch's composite: a MulBackward0)
+
+    ger = outer
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        prec = "highest" if _matmul_precision[0] == "highest" else "default"
+        return record("addmm", (self, mat1, mat2), (beta, alpha, prec))
+
+    def tensordot(self, other: Tensor, dims: Any = 2) -> Tensor:
+        return tensordot(self, other, dims)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
     def isnan(self) -> Tensor:
         return record("isnan", (self,))
 
@@ -1907,7 +2060,8 @@ for _m in ("exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative 
            "erf floor ceil round trunc reciprocal square clamp_min clamp_max clip atan2 floor_divide remainder "
            "subtract multiply divide true_divide index_fill index_copy tril triu asin acos atan sinh cosh asinh "
            "acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit nan_to_num xlogy fmod "
-           "scatter_add").split():
+           "scatter_add cumsum hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv logical_and logical_or "
+           "logical_xor").split():
     if not hasattr(Tensor, _m + "_"):
         setattr(Tensor, _m + "_", _inplace_form(_m))
 
@@ -2730,3 +2884,50 @@ def atleast_2d(*tensors: Any) -> Any:
 def atleast_3d(*tensors: Any) -> Any:
     """Each tensor with at least 3 dims (``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes ``(m, n, 1)``)."""
     return _atleast(3, tensors)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """``torch.tensordot``: contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``,
+    or the dims listed in the pair ``dims`` (written as one einsum)."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if isinstance(da, Tensor):
+            da, db = da.tolist(), db.tolist()
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    da = [_dim(d, a.dim()) for d in da]
+    db = [_dim(d, b.dim()) for d in db]
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    sa = [next(letters) for _ in range(a.dim())]
+    sb = [next(letters) for _ in range(b.dim())]
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
+                               f"and second has size {b.shape[j]} in dim {j}")
+        sb[j] = sa[i]
+    out = [c for k, c in enumerate(sa) if k not in da] + [c for k, c in enumerate(sb) if k not in db]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    return input.polygamma(n)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return input.allclose(other, rtol, atol, equal_nan)
+
+
+def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    return input.isclose(other, rtol, atol, equal_nan)
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    return input.equal(other)

@@ -393,6 +393,36 @@ CASES = [
          lambda xp, x: x * np.array([0.0, 1.0, 0.0, 1.0]) - 1.5 * np.array([1.0, 0.0, 1.0, 0.0])),
     Case("tril",       lambda x: x.tril(),           lambda xp, x: xp.tril(x)),
     Case("triu",       lambda x: sg.triu(x, 1),      lambda xp, x: xp.triu(x, 1), [[(2, 3, 4)]]),
+    # flips, rolls, diagonals, addmm, special functions (also against PyTorch in tests/test_ops_extra.py)
+    Case("flip",       lambda x: x.flip(0, 2),       lambda xp, x: xp.flip(x, (0, 2)), [[(2, 3, 4)]]),
+    Case("roll",       lambda x: x.roll((1, -2), (0, 2)), lambda xp, x: xp.roll(x, (1, -2), (0, 2)), [[(2, 3, 4)]]),
+    Case("roll",       lambda x: sg.roll(x, 5),      lambda xp, x: xp.roll(x, 5), name="roll_flat"),
+    Case("diagonal",   lambda x: x.diagonal(1, 2, 0), lambda xp, x: xp.diagonal(x, 1, 2, 0), [[(2, 3, 4)]]),
+    Case("diagonal",   lambda x: sg.diagonal(x, -1), lambda xp, x: xp.diagonal(x, -1), name="diagonal_below"),
+    Case("diag_diagonal", lambda x: sg.diag(x, 1), lambda xp, x: xp.diag(x, 1)),
+    Case("diag_embed", lambda x: x.diag(-1),         lambda xp, x: xp.diag(x, -1), [[(4,)]]),
+    Case("addmm",      lambda c, a, b: sg.addmm(c, a, b, beta=0.5, alpha=2.0),
+         lambda xp, c, a, b: 0.5 * c + 2.0 * (a @ b), [[(3, 5), (3, 4), (4, 5)], [(5,), (3, 4), (4, 5)]]),
+    Case("hypot",      lambda x, y: sg.hypot(x, y),  lambda xp, x, y: xp.hypot(x, y), BIN_SHAPES[:3], domain="pos"),
+    Case("copysign",   lambda x, y: x.copysign(y),   lambda xp, x, y: xp.copysign(x, y), BIN_SHAPES[:2],
+         domain="away0"),
+    Case("copysign_scalar", lambda x: sg.copysign(x, -1.0), lambda xp, x: xp.copysign(x, -1.0), domain="away0"),
+    Case("deg2rad",    lambda x: x.deg2rad(),        lambda xp, x: xp.deg2rad(x)),
+    Case("rad2deg",    lambda x: sg.rad2deg(x),      lambda xp, x: xp.rad2deg(x)),
+    Case("sgn",        lambda x: x.sgn(),            lambda xp, x: xp.sign(x), domain="away0"),
+    Case("signbit",    lambda x: sg.signbit(x),      lambda xp, x: xp.signbit(x), grad=False),
+    Case("lgamma",     lambda x: x.lgamma(),         lambda xp, x: _special(xp, "gammaln", x), domain="pos"),
+    Case("digamma",    lambda x: sg.digamma(x),      lambda xp, x: _special(xp, "digamma", x), domain="pos"),
+    Case("polygamma",  lambda x: sg.polygamma(1, x), lambda xp, x: _special(xp, "polygamma", x, 1), domain="pos"),
+    Case("erfinv",     lambda x: x.erfinv(),         lambda xp, x: _special(xp, "erfinv", x), domain="unit"),
+    Case("einsum",     lambda x, y: sg.tensordot(x, y, ([0, 2], [1, 0])),
+         lambda xp, x, y: xp.tensordot(x, y, ([0, 2], [1, 0])), [[(2, 3, 4), (4, 2, 5)]], name="tensordot"),
+    Case("mul",        lambda x, y: sg.outer(x, y),  lambda xp, x, y: xp.outer(x, y), [[(3,), (4,)]], name="outer"),
+    Case("permute",    lambda x: x.movedim(0, 2),    lambda xp, x: xp.moveaxis(x, 0, 2), [[(2, 3, 4)]], name="movedim"),
+    Case("repeat",     lambda x: x.tile(2),          lambda xp, x: xp.tile(x, 2), name="tile"),
+    Case("cumsum",     lambda x: (x * 1).cumsum_(1), lambda xp, x: xp.cumsum(x, 1), name="cumsum_"),
+    Case("le", lambda x, y: sg.isclose(x, y), lambda xp, x, y: xp.isclose(x, y),
+         BIN_SHAPES[:2], grad=False, name="isclose"),
     # in-place views: the tensor takes the view's shape (t_, transpose_, unsqueeze_, squeeze_)
     Case("t_",         lambda x: (x * 1).t_(),       lambda xp, x: x.T),
     Case("transpose_", lambda x: (x * 1).transpose_(0, 2), lambda xp, x: x.transpose(2, 1, 0), [[(2, 3, 4)]]),
@@ -401,6 +431,13 @@ CASES = [
     Case("squeeze_dim_", lambda x: (x * 1).squeeze_(1), lambda xp, x: x.squeeze(1), [[(3, 1, 4)]]),
     Case("squeeze_dims_", lambda x: (x * 1).squeeze_((1, 2)), lambda xp, x: x.squeeze(1), [[(3, 1, 4)]]),
 ]
+
+
+def _special(xp, name, x, *n):
+    """jax.scipy.special for jax.numpy (and as the value reference: NumPy has no lgamma/digamma/erfinv)."""
+    f = getattr(jax.scipy.special, name)
+    out = f(*n, jnp.asarray(x)) if n else f(jnp.asarray(x))
+    return out if xp is jnp else np.asarray(out, dtype=np.asarray(x).dtype)
 
 
 def _logit_eps(xp, x, eps):
@@ -596,7 +633,8 @@ SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "di
           "addcmul", "addcdiv", "linear", "linear_view", "var", "std", "square", "mse_loss_mean", "silu",
           "log_sigmoid", "elu", "layer_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "cross_entropy_div", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sinc", "logit",
-          "xlogy", "logaddexp", "dist", "cdist", "einsum", "vector_norm"}
+          "xlogy", "logaddexp", "dist", "cdist", "einsum", "vector_norm", "hypot", "lgamma", "digamma",
+          "polygamma", "erfinv", "addmm"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params() if p.values[0].op in SMOOTH and p.values[0].grad])
