@@ -315,15 +315,7 @@ def shown_grads(n: Node, in_grads: Sequence[Any]) -> tuple:
     out = []
     for pos in _edge_positions(n):
         i, gi = n.inputs[pos], in_grads[pos]
-        if gi is None or not i.requires_grad:
-            out.append(None)
-            continue
-        if not isinstance(gi, T.Tensor):
-            gi = T.tensor(gi)
-        gi = sum_to(gi, i.shape)
-        if gi._node.dtype is not i.dtype:
-            gi = gi.to(i.dtype)
-        out.append(gi)
+        out.append(None if gi is None or not i.requires_grad else _fitted(gi, i))
     return tuple(out)
 
 
@@ -380,15 +372,20 @@ def _checked_hook_result(hook: Any, g: T.Tensor, r: Any) -> T.Tensor:
     return r
 
 
+def _fitted(gi: Any, i: Node) -> T.Tensor:
+    """A rule's gradient for input ``i`` as a tensor of ``i``'s shape (broadcasting summed
+    away, in one place) and dtype."""
+    if not isinstance(gi, T.Tensor):
+        gi = T.tensor(gi)
+    gi = sum_to(gi, i.shape)
+    return gi if gi._node.dtype is i.dtype else gi.to(i.dtype)
+
+
 def _accumulate(n: Node, in_grads: Sequence[Any], grads: dict, useful: set) -> None:
     for i, gi in zip(n.inputs, in_grads):
         if gi is None or not i.requires_grad or id(i) not in useful:
             continue
-        if not isinstance(gi, T.Tensor):
-            gi = T.tensor(gi)
-        gi = sum_to(gi, i.shape)
-        if gi._node.dtype is not i.dtype:
-            gi = gi.to(i.dtype)
+        gi = _fitted(gi, i)
         prev = grads.get(id(i))
         grads[id(i)] = gi if prev is None else prev + gi
 
