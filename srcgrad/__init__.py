@@ -48,7 +48,15 @@ from .grad_mode import (  # noqa: E402
     set_grad_enabled,
 )
 from .printing import set_printoptions  # noqa: E402
-from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
+from .random import (  # noqa: E402
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .serialization import load, save  # noqa: E402
 from .tensor import (  # noqa: E402
     Size,
@@ -203,6 +211,8 @@ def clear_cache() -> None:
 
 from . import inspect  # noqa: E402
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
+from .composite import *  # noqa: E402, F401, F403
 from .functional_transforms import grad, value_and_grad  # noqa: E402
+from .sampling import bernoulli, multinomial, normal, poisson, randint_like  # noqa: E402, F401
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -37,7 +37,7 @@ from . import compiler, ir, tracing
 from .device import from_jax
 from .dtypes import from_numpy_dtype
 from .grad_mode import _state as _grad_state
-from .random import next_key
+from .random import default_generator
 from .tensor import Tensor, wrap
 
 
@@ -402,7 +402,7 @@ class Tracer:
         self.start_id = ir._next_id()
         self.inplace: dict[int, tuple[Any, Any]] = {}  # id(tensor) -> (tensor, node before the trace)
         self.grads: dict[int, Any] = {}  # id(tensor) -> tensor whose .grad changed
-        self.rng: list[tuple[Any, Any]] = []
+        self.rng: list[tuple[Any, Any, Any]] = []  # (seed node, counter node, generator) per random op
         self.broke_at: tuple | None = None
         # each user hook that ran (tensor, module, optimiser hooks) with what it could reach
         # just before its first call: (hook, _hook_leaves([hook]))
@@ -415,8 +415,8 @@ class Tracer:
     def note_grad(self, t: Any) -> None:
         self.grads[id(t)] = t
 
-    def note_rng(self, seed_node: Any, counter_node: Any) -> None:
-        self.rng.append((seed_node, counter_node))
+    def note_rng(self, seed_node: Any, counter_node: Any, generator: Any = None) -> None:
+        self.rng.append((seed_node, counter_node, generator or default_generator))
 
     def note_hook(self, hook: Any) -> None:
         if not any(h is hook for h, _ in self.hooks):
@@ -495,7 +495,7 @@ class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
     __slots__ = ("program", "sources", "gather", "outputs", "result", "result_like", "guard", "guard_expect",
-                 "reason", "calls", "trace_s", "n_rng", "donate", "scatter")
+                 "reason", "calls", "trace_s", "rng", "donate", "scatter")
 
 
 class CompiledFunction:
@@ -749,8 +749,8 @@ class CompiledFunction:
             compiler.realize(early)
         order, inputs, outputs, key = compiler.collect(targets, keep_live=False)
         # Wire inputs back to their sources.
-        rng_seed = {id(s): k for k, (s, c) in enumerate(tracer.rng)}
-        rng_counter = {id(c): k for k, (s, c) in enumerate(tracer.rng)}
+        rng_seed = {id(s): k for k, (s, c, g) in enumerate(tracer.rng)}
+        rng_counter = {id(c): k for k, (s, c, g) in enumerate(tracer.rng)}
         sources = []
         aliases: list = list(state.tensor_aliases)
         for n in inputs:
@@ -822,7 +822,7 @@ class CompiledFunction:
         entry.outputs = ([(state.where(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
                          [(state.where(t), None if t._grad is None else pos.get(id(t._grad._node)),
                            _template(t._grad._node) if t._grad is not None else None) for t in grads])
-        entry.n_rng = len(tracer.rng)
+        entry.rng = tuple(g for s, c, g in tracer.rng)  # each replay draws from the same generators
         entry.calls = 0
         entry.scatter = _scatterer(*entry.outputs)
         fn_name = self.__name__ if self.__name__.isidentifier() else "compiled"
@@ -864,7 +864,7 @@ class CompiledFunction:
         return out
 
     def _replay(self, entry: Entry, args: tuple, kwargs: dict) -> Any:
-        rng = [next_key() for _ in range(entry.n_rng)] if entry.n_rng else ()
+        rng = [g.next_key() for g in entry.rng] if entry.rng else ()
         try:
             values, donate = entry.gather(args, kwargs, self.fn, rng)
         except AttributeError:

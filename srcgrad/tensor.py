@@ -812,13 +812,15 @@ class Tensor:
         self._replace_node(out._node, opname="copy_")
         return self
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         with _NoGrad():
-            return self.copy_(randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean)
+            return self.copy_(randn(*self.shape, dtype=self.dtype, device=self.device, generator=generator) * std
+                              + mean)
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         with _NoGrad():
-            return self.copy_(rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
+            return self.copy_(rand(*self.shape, dtype=self.dtype, device=self.device, generator=generator)
+                              * (b - a) + a)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self._inplace("add", other)
@@ -2589,7 +2591,7 @@ def _device_arg(dev: Any) -> device:
 
 
 def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,
-              requires_grad: bool, literal: bool = False) -> Tensor:
+              requires_grad: bool, literal: bool = False, generator: Any = None) -> Tensor:
     d = _device_arg(dev)
     nodes = tuple(scalar_node(v, literal) for v in inputs)
     node = ir.new_node(op, nodes, attrs, shape, dtype, d, False)
@@ -2598,7 +2600,7 @@ def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype
     if requires_grad:
         t.requires_grad_(True)
     if tracing.ACTIVE is not None and op in ("rand", "randn", "randint", "bernoulli"):
-        tracing.ACTIVE.note_rng(nodes[-2], nodes[-1])
+        tracing.ACTIVE.note_rng(nodes[-2], nodes[-1], generator)
     return t
 
 
@@ -2650,23 +2652,25 @@ def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: 
     return zeros_like(t, dtype, device, requires_grad)
 
 
-def _random(op: str, size: tuple, dtype: Any, device: Any, requires_grad: bool, extra: tuple = ()) -> Tensor:
-    from .random import next_key
+def _random(op: str, size: tuple, dtype: Any, device: Any, requires_grad: bool, extra: tuple = (),
+            generator: Any = None) -> Tensor:
+    from .random import generator_of
+    gen = generator_of(generator, op)
     shape = _shape_arg(size)
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if op in ("rand", "randn") and not dt.is_floating_point:
         raise RuntimeError(f"\"{op}\" not implemented for '{dt.name.title()}'")
-    return _creation(op, next_key(), extra + (shape, dt), shape, dt, device, requires_grad)
+    return _creation(op, gen.next_key(), extra + (shape, dt), shape, dt, device, requires_grad, generator=gen)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
-    return _random("randn", size, dtype, device, requires_grad)
+    return _random("randn", size, dtype, device, requires_grad, generator=generator)
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
-    return _random("rand", size, dtype, device, requires_grad)
+    return _random("rand", size, dtype, device, requires_grad, generator=generator)
 
 
 def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None,
@@ -2675,7 +2679,7 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
         low, high, size = 0, low, high
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _random("randint", tuple(size), dtype or D.int64, device, False, (int(low), int(high)))
+    return _random("randint", tuple(size), dtype or D.int64, device, False, (int(low), int(high)), generator)
 
 
 def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
@@ -2686,9 +2690,11 @@ def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
     return rand(t.shape, dtype=dtype or t.dtype, device=t.device)
 
 
-def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     # a permutation from srcgrad's own generator, so manual_seed reproduces it
-    return tensor(np.argsort(np.asarray(rand(n)._value())), dtype=dtype or D.int64, device=device)
+    return tensor(np.argsort(np.asarray(rand(n, generator=generator)._value())), dtype=dtype or D.int64,
+                  device=device, requires_grad=requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,

@@ -502,6 +502,7 @@ def _index_add_ref(xp, x, s):
 NOT_IN_TABLE = {
     "full": "creation, tests/test_tensor.py", "arange": "creation", "linspace": "creation", "eye": "creation",
     "rand": "creation", "randn": "creation", "randint": "creation", "bernoulli": "creation",
+    "poisson": "a random draw, tests/test_sampling.py",
     "const": "srcgrad's own constants", "fn_call": "custom Function, tests/test_autograd.py",
     "fn_out": "custom Function", "to_device": "device moves, tests/test_tensor.py",
     "copy": "in-place copy_, tests/test_tensor.py",

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from ..grad_mode import no_grad
-from ..random import next_key
+from ..random import generator_of
 from ..tensor import Tensor
 from ..tensor import eye as _eye
 from ..tensor import tensor as _tensor
@@ -58,13 +58,13 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with U(a, b)."""
     with no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with N(mean, std^2)."""
     with no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -88,10 +88,10 @@ def eye_(tensor: Tensor) -> Tensor:
         return tensor.copy_(_eye(tensor.shape[0], tensor.shape[1], dtype=tensor.dtype, device=tensor.device))
 
 
-def _sample(draw: Callable[[Any], Any]) -> np.ndarray:
+def _sample(draw: Callable[[Any], Any], generator: Any = None) -> np.ndarray:
     """``draw(key)`` with a key from srcgrad's random stream (``manual_seed`` makes it repeatable),
     computed now: the samplers below (rejection, QR) are one-off work at initialisation."""
-    seed, counter = next_key()
+    seed, counter = generator_of(generator).next_key()
     return np.asarray(draw(jax.random.fold_in(jax.random.key(seed), counter)))
 
 
@@ -102,7 +102,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
                       "may be incorrect.", stacklevel=2)
     lo, hi = (a - mean) / std, (b - mean) / std
-    values = _sample(lambda key: jax.random.truncated_normal(key, lo, hi, tuple(tensor.shape), "float64"))
+    values = _sample(lambda key: jax.random.truncated_normal(key, lo, hi, tuple(tensor.shape), "float64"),
+                     generator)
     with no_grad():
         return tensor.copy_(_tensor(np.clip(mean + std * values, a, b), dtype=tensor.dtype, device=tensor.device))
 
@@ -116,7 +117,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tenso
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _sample(lambda key: jax.random.normal(key, (rows, cols), "float64"))
+    flat = _sample(lambda key: jax.random.normal(key, (rows, cols), "float64"), generator)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -152,8 +153,9 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any =
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     zeros_per_col = int(math.ceil(sparsity * rows))
-    values = std * _sample(lambda key: jax.random.normal(key, (rows, cols), "float64"))
-    order = _sample(lambda key: jax.vmap(lambda k: jax.random.permutation(k, rows))(jax.random.split(key, cols)))
+    values = std * _sample(lambda key: jax.random.normal(key, (rows, cols), "float64"), generator)
+    order = _sample(lambda key: jax.vmap(lambda k: jax.random.permutation(k, rows))(jax.random.split(key, cols)),
+                    generator)
     for c in range(cols):
         values[order[c, :zeros_per_col], c] = 0
     with no_grad():
@@ -164,13 +166,13 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -181,7 +183,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonline
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -191,7 +193,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinea
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
 
 
 def _deprecated(method: Callable[..., Tensor]) -> Callable[..., Tensor]:

@@ -70,12 +70,12 @@ def _forked_rng(state: Any) -> Any:
     if state is None:
         yield
         return
-    outer = _random.get_rng_state()
-    _random.set_rng_state(state)
+    outer = _random.fork_state()
+    _random.restore_state(state)
     try:
         yield
     finally:
-        _random.set_rng_state(outer)
+        _random.restore_state(outer)
 
 
 class CheckpointFunction(Function):
@@ -85,7 +85,7 @@ class CheckpointFunction(Function):
     def forward(ctx: Any, run_function: Callable, preserve_rng_state: bool, *args: Any) -> Any:
         check_backward_validity(args)
         ctx.run_function = run_function
-        ctx.fwd_rng_state = _random.get_rng_state() if preserve_rng_state else None
+        ctx.fwd_rng_state = _random.fork_state() if preserve_rng_state else None
         ctx.inputs = []
         ctx.tensor_indices = []
         tensor_inputs = []
@@ -187,7 +187,7 @@ def _tensors_read(outputs: Any) -> list[Tensor]:
 
 def _checkpoint_without_reentrant(function: Callable, preserve: bool, context_fn: Callable, args: tuple,
                                   kwargs: dict) -> Any:
-    rng_state = _random.get_rng_state() if preserve else None
+    rng_state = _random.fork_state() if preserve else None
     forward_ctx, recompute_ctx = context_fn()
     with no_grad(), forward_ctx:
         outputs = function(*args, **kwargs)
