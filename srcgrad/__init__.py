@@ -68,10 +68,14 @@ from .tensor import (  # noqa: E402
     atleast_1d,
     atleast_2d,
     atleast_3d,
+    bucketize,
     cat,
     cdist,
+    channels_last,
+    channels_last_3d,
     concat,
     concatenate,
+    contiguous_format,
     einsum,
     empty,
     empty_like,
@@ -84,9 +88,11 @@ from .tensor import (  # noqa: E402
     isclose,
     linspace,
     matmul,
+    memory_format,
     ones,
     ones_like,
     polygamma,
+    preserve_format,
     rand,
     rand_like,
     randint,
@@ -94,6 +100,7 @@ from .tensor import (  # noqa: E402
     randn_like,
     randperm,
     return_types,
+    searchsorted,
     set_float32_matmul_precision,
     stack,
     tensor,
@@ -151,7 +158,9 @@ for _name in (
     "logical_and logical_or logical_xor signbit hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv "
     "flip fliplr flipud roll movedim moveaxis tile diagonal diag outer ger "
     "index_copy index_fill tril triu exp_ sigmoid_ tanh_ sqrt_ abs_ neg_ sin_ cos_ clamp_ clamp_min_ clamp_max_ "
-    "clip_ reciprocal_ rsqrt_ square_ floor_ ceil_ round_ trunc_ sign_ log_ log1p_ expm1_ erf_ nan_to_num_"
+    "clip_ reciprocal_ rsqrt_ square_ floor_ ceil_ round_ trunc_ sign_ log_ log1p_ expm1_ erf_ nan_to_num_ "
+    "scatter scatter_reduce index_put masked_scatter diagonal_scatter select_scatter slice_scatter "
+    "inverse det slogdet logdet cholesky qr svd pinverse matrix_exp matrix_power histc"
 ).split():
     if hasattr(Tensor, _name):
         globals()[_name] = _method(_name)
@@ -163,8 +172,12 @@ def _linalg_module() -> Any:
     import types
 
     from .tensor import linalg_norm, matrix_norm, vector_norm
-    mod = types.ModuleType(__name__ + ".linalg", "torch.linalg: vector_norm, norm, matrix_norm")
+    mod = types.ModuleType(__name__ + ".linalg", "torch.linalg: norms, inverses, determinants, solvers, "
+                                                 "factorisations (each with srcgrad's own derivative)")
     mod.vector_norm, mod.matrix_norm, mod.norm = vector_norm, matrix_norm, linalg_norm
+    for name in ("inv det slogdet solve solve_triangular cholesky qr eigh eigvalsh svd svdvals pinv lstsq "
+                 "matrix_exp matrix_power matrix_rank cond").split():
+        setattr(mod, name, getattr(sys.modules[__name__ + ".tensor"], "linalg_" + name))
     sys.modules[mod.__name__] = mod
     return mod
 
@@ -212,6 +225,15 @@ def clear_cache() -> None:
 from . import inspect  # noqa: E402
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .composite import *  # noqa: E402, F401, F403
+from .data_dependent import (  # noqa: E402, F401
+    argwhere,
+    bincount,
+    isin,
+    masked_select,
+    nonzero,
+    unique,
+    unique_consecutive,
+)
 from .functional_transforms import grad, value_and_grad  # noqa: E402
 from .sampling import bernoulli, multinomial, normal, poisson, randint_like  # noqa: E402, F401
 

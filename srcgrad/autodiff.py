@@ -32,6 +32,10 @@ from .ir import Node
 from .ops import OPS
 
 _SAVED_POSITIONS = {"x": (0,), "y": (1,), "xy": (0, 1), "c": (0,), "": (), "out": ()}
+# Products, by the positions of their two factors: as in PyTorch, a factor is saved (and so
+# checked for in-place changes) only when the other one needs a gradient (`w.add_(1)` between
+# forward and backward is fine for a first layer whose input does not require grad).
+_FACTORS = {"mul": (0, 1), "matmul": (0, 1), "linear": (0, 1), "convolution": (0, 1), "addmm": (1, 2)}
 
 
 def sum_to(g: T.Tensor, shape: tuple) -> T.Tensor:
@@ -91,8 +95,9 @@ def _check_saved(n: Node) -> None:
         raise RuntimeError(BACKWARD_TWICE)
     if op.saves == "out":
         saved = [n]
-    elif op.saves == "xy" and op.name == "mul":  # x * y keeps x only if y needs a gradient, and y for x
-        saved = [i for i, other in zip(n.inputs, reversed(n.inputs)) if other.requires_grad]
+    elif op.name in _FACTORS:  # a product keeps each factor only for the other factor's gradient
+        a, b = (n.inputs[p] for p in _FACTORS[op.name])
+        saved = [s for s, other in ((a, b), (b, a)) if other.requires_grad]
     else:
         saved = [n.inputs[p] for p in _SAVED_POSITIONS.get(op.saves, ())]
     for s in saved:

@@ -492,13 +492,17 @@ defvjp("permute",     lambda g, out, x, perm: (g.permute(invert_perm(perm)),))
 defvjp("cat",         cat_grads)
 defvjp("stack",       stack_grads)
 defvjp("index",       index_grads)
+defvjp("dyn_select",  lambda g, out, x, start: (T.record("dyn_pad", (g, start), (x.shape[0], True)), None))
+defvjp("dyn_slice",   lambda g, out, x, start, size: (T.record("dyn_pad", (g, start), (x.shape[0], False)), None))
+defvjp("dyn_pad",     lambda g, out, gx, start, rows, select: (
+    T.record("dyn_select", (g, start)) if select else T.record("dyn_slice", (g, start), (gx.shape[0],)), None))
 defvjp("index_put",   index_put_grads)
 defvjp("nll_loss",    lambda g, out, logp, target, *w, ignore_index, reduction:
        (T.record("nll_loss_backward", (g, target, *w), (ignore_index, reduction, logp.shape[1])), None, None))
 defvjp("nll_loss_backward", lambda g, out, gl, target, *w, ignore_index, reduction, classes:
        (T.record("nll_loss", (g, target, *w), (ignore_index, reduction)), None, None))
 defvjp("gather",      lambda g, out, x, idx, dim: (zeros_for(x).scatter_add(dim, idx, g), None))
-defvjp("scatter_add", lambda g, out, b, idx, src, dim: (g, None, g.gather(dim, idx)))
+defvjp("scatter_add", lambda g, out, b, idx, src, dim: (g, None, _src_grad(g, idx, src, dim)))
 defvjp("cast",        lambda g, out, x, dtype: (g.to(x.dtype),))
 defvjp("identity",    lambda g, out, x: (g,))
 defvjp("to_device",   lambda g, out, x, device: (g.to(device),))
@@ -523,6 +527,246 @@ defvjp("hypot",       lambda g, out, x, y: (g * x / out, g * y / out))  # (PyTor
 # PyTorch's copysign_tensor_self_backward: result / self, 0 where self == 0; nothing for the sign's source
 defvjp("copysign",    lambda g, out, x, y: (g * T.where(x == 0, 0.0, out / T.where(x == 0, 1.0, x)),
                                             g * 0 if y.requires_grad else None))
+
+# -- scatters and linear algebra ------------------------------------------------
+# (PyTorch's formulas from derivatives.yaml and FunctionsManual.cpp, written with tensor ops so
+# each is differentiable again; the multi-output factorisations are one node per output, each
+# with its share of the gradient: the formulas are linear in the outputs' gradients.)
+
+
+def _src_grad(g: Any, idx: Any, src: Any, dim: int) -> Any:
+    """src's gradient from a scatter: g read at ``idx``; where ``src`` is larger than ``idx``
+    (only its leading part is read), zeros for the rest (PyTorch raises there instead)."""
+    gs = g.gather(dim, idx)
+    if tuple(gs.shape) == tuple(src.shape):
+        return gs
+    spec = tuple(("slice", 0, n, None) for n in idx.shape)
+    return T.record("index_put", (zeros_for(src), gs), (spec, False))
+
+
+def _scatter_like(x: Any, idx: Any, src: Any, dim: int, reduce: str, include_self: bool) -> Any:
+    return T.record("scatter_reduce", (x, idx, src), (dim, reduce, include_self))
+
+
+def scatter_grads(g: Any, out: Any, x: Any, idx: Any, src: Any, dim: int, reduce: Any) -> tuple:
+    # PyTorch's: self gets g with the written positions zeroed, src reads g there
+    gx = T.record("scatter", (g, idx, 0.0), (dim, None))
+    gs = _src_grad(g, idx, src, dim) if src.requires_grad and src.dim() else None
+    return gx, None, gs
+
+
+def scatter_reduce_grads(g: Any, out: Any, x: Any, idx: Any, src: Any, dim: int, reduce: str,
+                         include_self: bool) -> tuple:
+    """PyTorch's scatter_reduce_backward."""
+    if reduce == "sum":
+        gx, gs = g, g.gather(dim, idx)
+    elif reduce == "prod":
+        # exact where self or src hold zeros: products with the zero element taken out
+        masked_self = T.where(x == 0, 1.0, x)
+        gx = g * _scatter_like(masked_self, idx, src, dim, reduce, include_self) / masked_self
+        src_zero = src == 0
+        zeros_at = zeros_for(x).scatter_add(dim, idx, mask(src_zero, x)).gather(dim, idx)
+        single = src_zero & (zeros_at == 1)
+        masked_src_result = _scatter_like(x, idx, T.where(single, 1.0, src), dim, reduce, include_self)
+        gs = T.where(single, (g * masked_src_result).gather(dim, idx),
+                     (g * out).gather(dim, idx) / T.where(src_zero, 1.0, src))
+    elif reduce == "mean":
+        ones = T.ones(src.shape, dtype=g.dtype, device=g.device)
+        base = T.ones(g.shape, dtype=g.dtype, device=g.device) if include_self else zeros_for(g)
+        n = base.scatter_add(dim, idx, ones)
+        n = T.where(n == 0, 1.0, n)
+        gx, gs = g / n, g.gather(dim, idx) / n.gather(dim, idx)
+    else:  # amax, amin: shared evenly among the elements equal to the result
+        value = out.gather(dim, idx)
+        self_hit = mask(x == out, x)
+        src_hit = mask(src == value, x)
+        share = g / self_hit.scatter_add(dim, idx, src_hit)
+        gx, gs = self_hit * share, src_hit * share.gather(dim, idx)
+    if not include_self:
+        gx = T.record("scatter", (gx, idx, 0.0), (dim, None))
+    if tuple(gs.shape) != tuple(src.shape):
+        spec = tuple(("slice", 0, n, None) for n in idx.shape)
+        gs = T.record("index_put", (zeros_for(src), gs), (spec, False))
+    return gx, None, gs
+
+
+def diagonal_scatter_grads(g: Any, out: Any, x: Any, src: Any, offset: int, dim1: int, dim2: int) -> tuple:
+    gx = T.record("diagonal_scatter", (g, zeros_for(src)), (offset, dim1, dim2))
+    return gx, T.record("diagonal", (g,), (offset, dim1, dim2))
+
+
+def _inv(a: Any) -> Any:
+    return T.record("linalg_inv", (a,))
+
+
+def _solve_tri(a: Any, b: Any, upper: bool, left: bool, unit: bool = False) -> Any:
+    return T.record("solve_triangular", (a, b), (upper, left, unit))
+
+
+def _diag_embed(v: Any) -> Any:
+    n = v.shape[-1]
+    return T.record("diag_embed", (v,), (0, v.dim() - 1, v.dim(), n, n))
+
+
+def _eye_like(n: int, like: Any) -> Any:
+    return T.eye(n, dtype=D.bool_, device=like.device)
+
+
+def _scalar_to_matrix(g: Any) -> Any:
+    return g.unsqueeze(-1).unsqueeze(-1)
+
+
+def solve_grads(g: Any, out: Any, a: Any, b: Any, vector: bool, left: bool) -> tuple:
+    # X = A^-1 B: gB = A^-T g, gA = -gB X^T (both summed back over broadcast batch dims centrally);
+    # X = B A^-1: gB = g A^-T, gA = -X^T gB
+    gb = T.record("linalg_solve", (a.mT, g), (vector, left))
+    if not a.requires_grad:
+        return None, gb
+    if not left:
+        return -(out.mT @ gb), gb
+    ga = -(gb.unsqueeze(-1) @ out.unsqueeze(-2)) if vector else -(gb @ out.mT)
+    return ga, gb
+
+
+def solve_triangular_grads(g: Any, out: Any, a: Any, b: Any, upper: bool, left: bool, unitriangular: bool) -> tuple:
+    gb = _solve_tri(a.mT, g, not upper, left, unitriangular)
+    if not a.requires_grad:
+        return None, gb
+    ga = -(gb @ out.mT) if left else -(out.mT @ gb)
+    k = int(unitriangular)
+    return (ga.triu(k) if upper else ga.tril(-k)), gb
+
+
+def cholesky_grad(g: Any, out: Any, a: Any, upper: bool) -> Any:
+    # Murray (2016), as PyTorch's cholesky_backward: gA = L^-T Phi(L^T gL) L^-1, symmetric
+    low, gl = (out.mT, g.mT) if upper else (out, g)
+    p = (low.mT @ gl).tril()
+    p = 0.5 * (p + p.tril(-1).mT)
+    p = _solve_tri(low.mT, p, True, True)
+    return _solve_tri(low, p, False, False)
+
+
+def _copyltu(m: Any) -> Any:
+    return m.tril() + m.tril(-1).mT
+
+
+def _qr_square_grad(gq: Any, gr: Any, q: Any, r: Any) -> Any:
+    """gA = (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q (for m >= n; either gradient may be None)."""
+    m = None
+    if gr is not None:
+        m = r @ gr.mT
+    if gq is not None:
+        m = -(gq.mT @ q) if m is None else m - gq.mT @ q
+    ga = q @ _copyltu(m)
+    if gq is not None:
+        ga = ga + gq
+    return _solve_tri(r.mT, ga, False, False)  # X R^-T: X with Y R^T = X solved for Y
+
+
+def qr_grad(g: Any, out: Any, a: Any, part: int) -> Any:
+    q = out if part == 0 else T.record("linalg_qr", (a,), (0,))
+    r = out if part == 1 else T.record("linalg_qr", (a,), (1,))
+    gq, gr = (g, None) if part == 0 else (None, g)
+    m, n = a.shape[-2:]
+    if m >= n:
+        return _qr_square_grad(gq, gr, q, r)
+    # wide: A = [X | Y] with X square, R = [U | V]; X = QU and Y = QV (Walter and Lehmann's split)
+    y = a[..., m:]
+    if gr is None:
+        return T.cat([_qr_square_grad(gq, None, q, r[..., :m]), zeros_for(y)], -1)
+    gu, gv = gr[..., :m], gr[..., m:]
+    return T.cat([_qr_square_grad(y @ gv.mT, gu, q, r[..., :m]), q @ gv], -1)
+
+
+def eigh_grad(g: Any, out: Any, a: Any, upper: bool, part: int) -> Any:
+    # A = V diag(L) V^T: gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i
+    if part == 0:
+        v = T.record("eigh", (a,), (upper, 1))
+        return v @ (g.unsqueeze(-1) * v.mT)
+    v, lam = out, T.record("eigh", (a,), (upper, 0))
+    vg = v.mT @ g
+    vg = 0.5 * (vg - vg.mT)
+    e = T.where(_eye_like(lam.shape[-1], lam), 1.0, lam.unsqueeze(-2) - lam.unsqueeze(-1))
+    return v @ (vg / e) @ v.mT
+
+
+def svd_grad(g: Any, out: Any, a: Any, part: int, full: bool) -> Any:
+    """PyTorch's svd_backward (gauge-invariant), one output's share."""
+    m, n = a.shape[-2:]
+    if full and m != n and part != 1:
+        raise RuntimeError("linalg_svd_backward: The derivative of linalg.svd depends on the full U or Vh, "
+                           "which is not defined uniquely for non-square matrices: use full_matrices=False")
+    u = out if part == 0 else T.record("svd", (a,), (0, False))
+    vh = out if part == 2 else T.record("svd", (a,), (2, False))
+    if part == 1:
+        return u @ (g.unsqueeze(-1) * vh)
+    s = T.record("svd", (a,), (1, False))
+    s2 = s * s
+    e = T.where(_eye_like(s.shape[-1], s), 1.0, s2.unsqueeze(-2) - s2.unsqueeze(-1))
+    if part == 0:
+        uhgu = u.mT @ g
+        ga = (uhgu - uhgu.mT) * s.unsqueeze(-2) / e
+        if m > n:  # U's columns span only part of the space: the rest of gU reaches A as well
+            gus = g / s.unsqueeze(-2)
+            return (u @ ga + gus - u @ (u.mT @ gus)) @ vh
+        return u @ ga @ vh
+    vhgv = vh @ g.mT
+    ga = s.unsqueeze(-1) * (vhgv - vhgv.mT) / e
+    if m < n:
+        sg_ = g / s.unsqueeze(-1)
+        return u @ (ga @ vh + sg_ - (sg_ @ vh.mT) @ vh)
+    return u @ ga @ vh
+
+
+def pinv_backward(g: Any, p: Any, a: Any) -> Any:
+    """PyTorch's pinv_backward (``p`` the pseudo-inverse of ``a``)."""
+    m, n = a.shape[-2:]
+    ph, gh = p.mT, g.mT
+    if m <= n:
+        k = gh @ p
+        kph = k @ ph
+        return -(p @ k).mT + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a)
+    k = p @ gh
+    phk = ph @ k
+    return -(k @ p).mT + (gh - a @ k) @ p @ ph + phk - phk @ p @ a
+
+
+def lstsq_grads(g: Any, out: Any, a: Any, b: Any, vector: bool) -> tuple:
+    # PyTorch's linalg_lstsq_backward: through pinv(A) (X = pinv(A) B)
+    p = T.record("pinv", (a,), (False, None))
+    gx = g.unsqueeze(-1) if vector else g
+    bm = b.unsqueeze(-1) if vector else b
+    ga = pinv_backward(gx @ bm.mT, p, a) if a.requires_grad else None
+    gb = p.mT @ gx if b.requires_grad else None
+    if gb is not None and vector:
+        gb = gb.squeeze(-1)
+    return ga, gb
+
+
+def matrix_exp_grad(g: Any, a: Any) -> Any:
+    # PyTorch's: the upper right block of exp([[A^T, g], [0, A^T]])
+    n = a.shape[-1]
+    at = a.mT
+    big = T.cat([T.cat([at, g], -1), T.cat([zeros_for(a), at], -1)], -2)
+    return T.record("matrix_exp", (big,))[..., :n, n:]
+
+
+defvjp("scatter",          scatter_grads)
+defvjp("scatter_reduce",   scatter_reduce_grads)
+defvjp("diagonal_scatter", diagonal_scatter_grads)
+defvjp("linalg_inv",       lambda g, out, a: (-(out.mT @ g @ out.mT),))
+defvjp("linalg_det",       lambda g, out, a: (_scalar_to_matrix(g * out) * _inv(a).mT,))
+defvjp("slogdet_sign",     lambda g, out, a: (None,))  # (a real sign is piecewise constant: none, as PyTorch)
+defvjp("slogdet_logabs",   lambda g, out, a: (_scalar_to_matrix(g) * _inv(a).mT,))
+defvjp("linalg_solve",     solve_grads)
+defvjp("solve_triangular", solve_triangular_grads)
+defvjp("cholesky",         lambda g, out, a, upper: (cholesky_grad(g, out, a, upper),))
+defvjp("linalg_qr",        lambda g, out, a, part: (qr_grad(g, out, a, part),))
+defvjp("eigh",             lambda g, out, a, upper, part: (eigh_grad(g, out, a, upper, part),))
+defvjp("svd",              lambda g, out, a, part, full: (svd_grad(g, out, a, part, full),))
+defvjp("pinv",             lambda g, out, a, hermitian, rtol: (pinv_backward(g, out, a),))
+defvjp("lstsq",            lstsq_grads)
+defvjp("matrix_exp",       lambda g, out, a: (matrix_exp_grad(g, a),))
 
 for _alias, (_base, _grad_name) in ALIASES.items():
     OPS[_alias].vjp = OPS[_base].vjp

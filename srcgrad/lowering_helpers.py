@@ -297,3 +297,165 @@ def diag_embed(x: jnp.ndarray, offset: int, dim1: int, dim2: int, size1: int, si
     out = jnp.zeros(x.shape[:-1] + (size1, size2), x.dtype)
     out = out.at[..., i + max(-offset, 0), i + max(offset, 0)].set(x)
     return jnp.moveaxis(out, (-2, -1), (dim1, dim2))
+
+
+# ---------------------------------------------------------------------------
+# scatters, linear algebra, searchsorted and histc
+
+
+def _along(index: jnp.ndarray, dim: int) -> tuple:
+    """The full index tuple addressing, along ``dim``, the positions ``index`` names."""
+    idx = list(jnp.indices(index.shape, sparse=True))
+    idx[dim] = index
+    return tuple(idx)
+
+
+def scatter_along(base: jnp.ndarray, index: jnp.ndarray, src: jnp.ndarray, dim: int, reduce: str | None) -> jnp.ndarray:
+    """``torch.scatter(base, dim, index, src, reduce=...)``: ``src`` (a tensor, read over ``index``'s
+    shape, or a number) written, added (``"add"``) or multiplied (``"multiply"``) at ``index``."""
+    if jnp.ndim(src):
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    at = base.at[_along(index, dim)]
+    if reduce == "add":
+        return at.add(src)
+    if reduce == "multiply":
+        return at.multiply(src)
+    return at.set(src)
+
+
+def scatter_reduce(base: jnp.ndarray, index: jnp.ndarray, src: jnp.ndarray, dim: int, reduce: str,
+                   include_self: bool) -> jnp.ndarray:
+    """``torch.scatter_reduce``: each position of ``base`` that ``index`` names reduced (sum, prod,
+    mean, amax, amin) with the ``src`` elements sent to it, and with itself if ``include_self``."""
+    src = src[tuple(slice(0, s) for s in index.shape)]
+    idx = _along(index, dim)
+    hit = jnp.zeros(base.shape, bool).at[idx].set(True)
+    if reduce in ("sum", "mean"):
+        start = base if include_self else jnp.where(hit, jnp.zeros((), base.dtype), base)
+        out = start.at[idx].add(src)
+        if reduce == "mean":
+            count = jnp.zeros(base.shape, base.dtype).at[idx].add(jnp.ones((), base.dtype))
+            count = count + 1 if include_self else jnp.where(count == 0, jnp.ones((), base.dtype), count)
+            # (integers divide with floor, as PyTorch's)
+            out = out // count if jnp.issubdtype(base.dtype, jnp.integer) else out / count
+        return jnp.where(hit | include_self, out, base)
+    if reduce == "prod":
+        start = base if include_self else jnp.where(hit, jnp.ones((), base.dtype), base)
+        return start.at[idx].multiply(src)
+    big = jnp.inf if jnp.issubdtype(base.dtype, jnp.floating) else jnp.iinfo(base.dtype).max
+    if reduce == "amax":
+        start = base if include_self else jnp.where(hit, jnp.asarray(-big, base.dtype), base)
+        return start.at[idx].max(src)
+    start = base if include_self else jnp.where(hit, jnp.asarray(big, base.dtype), base)
+    return start.at[idx].min(src)
+
+
+def diagonal_scatter(x: jnp.ndarray, src: jnp.ndarray, offset: int, dim1: int, dim2: int) -> jnp.ndarray:
+    """``torch.diagonal_scatter``: ``x`` with its ``offset`` diagonal over ``dim1``, ``dim2`` set to ``src``."""
+    moved = jnp.moveaxis(x, (dim1, dim2), (-2, -1))
+    i = jnp.arange(src.shape[-1])
+    moved = moved.at[..., i + max(-offset, 0), i + max(offset, 0)].set(src)
+    return jnp.moveaxis(moved, (-2, -1), (dim1, dim2))
+
+
+def _batch_broadcast(a: jnp.ndarray, b: jnp.ndarray) -> tuple:
+    batch = jnp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return jnp.broadcast_to(a, batch + a.shape[-2:]), jnp.broadcast_to(b, batch + b.shape[-2:])
+
+
+def solve(a: jnp.ndarray, b: jnp.ndarray, vector: bool, left: bool = True) -> jnp.ndarray:
+    """``torch.linalg.solve``: ``b`` a batch of vectors where ``vector``, else of matrices;
+    X A = B where not ``left`` (A^T X^T = B^T)."""
+    if vector:
+        return solve(a, b[..., None], False)[..., 0]
+    if not left:
+        return jnp.swapaxes(solve(jnp.swapaxes(a, -1, -2), jnp.swapaxes(b, -1, -2), False), -1, -2)
+    a, b = _batch_broadcast(a, b)
+    return jnp.linalg.solve(a, b)
+
+
+def solve_triangular(a: jnp.ndarray, b: jnp.ndarray, upper: bool, left: bool, unitriangular: bool) -> jnp.ndarray:
+    """``torch.linalg.solve_triangular``: X with A X = B (``left``) or X A = B, A triangular."""
+    from jax import lax as _lax
+    a, b = _batch_broadcast(a, b)
+    return _lax.linalg.triangular_solve(a, b, left_side=left, lower=not upper, unit_diagonal=unitriangular)
+
+
+def slogdet_sign(a: jnp.ndarray) -> jnp.ndarray:
+    return jnp.linalg.slogdet(a)[0]
+
+
+def slogdet_logabs(a: jnp.ndarray) -> jnp.ndarray:
+    return jnp.linalg.slogdet(a)[1]
+
+
+def eigh(a: jnp.ndarray, upper: bool, part: int) -> jnp.ndarray:
+    """``torch.linalg.eigh``: only the ``upper`` or the lower triangle of ``a`` is read, as LAPACK's."""
+    return jnp.linalg.eigh(a, UPLO="U" if upper else "L", symmetrize_input=False)[part]
+
+
+def svd(a: jnp.ndarray, part: int, full: bool) -> jnp.ndarray:
+    """``torch.linalg.svd(a, full_matrices=full)``: U, S or Vh (``part``)."""
+    if part == 1:
+        return jnp.linalg.svd(a, full_matrices=False, compute_uv=False)
+    return jnp.linalg.svd(a, full_matrices=full)[part]
+
+
+def pinv(a: jnp.ndarray, hermitian: bool, rtol: float | None = None) -> jnp.ndarray:
+    """``torch.linalg.pinv``: singular values below ``rtol`` times the largest are dropped;
+    PyTorch's default ``rtol`` is ``max(m, n) * eps``."""
+    m, n = a.shape[-2:]
+    if rtol is None:
+        rtol = max(m, n) * float(jnp.finfo(a.dtype).eps)
+    return jnp.linalg.pinv(a, rtol=rtol, hermitian=hermitian)
+
+
+def lstsq(a: jnp.ndarray, b: jnp.ndarray, vector: bool) -> jnp.ndarray:
+    """``torch.linalg.lstsq(a, b).solution``: the least-squares solution, as ``pinv(a) @ b``."""
+    if vector:
+        return lstsq(a, b[..., None], False)[..., 0]
+    return jnp.matmul(pinv(a, False), b)
+
+
+def matrix_exp(a: jnp.ndarray) -> jnp.ndarray:
+    import jax.scipy.linalg as jsl
+    return jsl.expm(a)
+
+
+def matrix_rank(a: jnp.ndarray, atol: float | None, rtol: float | None, hermitian: bool) -> jnp.ndarray:
+    """``torch.linalg.matrix_rank``: the number of singular values above ``max(atol, rtol * s_max)``;
+    ``rtol`` is ``max(m, n) * eps`` where neither is given, as PyTorch's."""
+    m, n = a.shape[-2:]
+    s = jnp.abs(jnp.linalg.eigvalsh(a)) if hermitian else jnp.linalg.svd(a, compute_uv=False)
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else max(m, n) * float(jnp.finfo(a.dtype).eps)
+    smax = jnp.max(s, axis=-1, keepdims=True) if s.shape[-1] else jnp.zeros(s.shape[:-1] + (1,), s.dtype)
+    tol = jnp.maximum(atol or 0.0, rtol * smax)
+    return jnp.sum(s > tol, axis=-1).astype(jnp.int64)
+
+
+def searchsorted(seq: jnp.ndarray, values: jnp.ndarray, right: bool, dtype: jnp.dtype) -> jnp.ndarray:
+    """``torch.searchsorted``: ``seq`` 1-D, or with leading dims matching ``values``'s."""
+    import jax
+    side = "right" if right else "left"
+    if seq.ndim <= 1:
+        return jnp.searchsorted(seq, values, side=side).astype(dtype)
+    lead = seq.shape[:-1]
+    flat = jax.vmap(lambda s, v: jnp.searchsorted(s, v, side=side))(
+        seq.reshape((-1, seq.shape[-1])), values.reshape((-1, values.shape[-1])))
+    return flat.reshape(lead + values.shape[-1:]).astype(dtype)
+
+
+def histc(x: jnp.ndarray, bins: int, lo: float, hi: float) -> jnp.ndarray:
+    """``torch.histc``: ``bins`` equal bins over [lo, hi] (the data's range where ``lo == hi``,
+    widened by 1 each way where it is empty); elements outside are ignored, ``hi`` is in the last bin."""
+    x = x.reshape(-1)
+    lo_, hi_ = jnp.asarray(lo, x.dtype), jnp.asarray(hi, x.dtype)
+    if lo == hi and x.size:  # (PyTorch's: any empty range, not only 0 and 0)
+        lo_, hi_ = jnp.min(x), jnp.max(x)
+    same = lo_ == hi_
+    lo_, hi_ = jnp.where(same, lo_ - 1, lo_), jnp.where(same, hi_ + 1, hi_)
+    pos = ((x - lo_) * bins / (hi_ - lo_)).astype(jnp.int64)
+    pos = jnp.minimum(pos, bins - 1)  # (hi itself is in the last bin)
+    inside = (x >= lo_) & (x <= hi_)
+    return jnp.zeros(bins, x.dtype).at[jnp.where(inside, pos, bins)].add(jnp.ones((), x.dtype), mode="drop")

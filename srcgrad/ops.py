@@ -329,6 +329,23 @@ def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
     return tuple(res.shape), x.dtype
 
 
+def dyn_rows_rule(x: Any, start: Any, size: int | None = None) -> tuple:
+    """``x[start]`` (no ``size``) or ``x[start:start + size]``: rows of dim 0 from a program input."""
+    return (x.shape[1:] if size is None else (size,) + x.shape[1:]), x.dtype
+
+
+def dyn_pad_rule(g: Any, start: Any, rows: int, select: bool) -> tuple:
+    """The gradient of a dynamic row selection: ``g`` placed at ``start`` in zeros of ``rows`` rows."""
+    return ((rows,) + (g.shape if select else g.shape[1:])), g.dtype
+
+
+def lower_dyn_pad(names: list, a: dict) -> str:
+    g, start = names
+    if a["select"]:
+        return f"lax.dynamic_update_index_in_dim(jnp.zeros(({a['rows']},) + {g}.shape, {g}.dtype), {g}, {start}, 0)"
+    return f"lax.dynamic_update_slice_in_dim(jnp.zeros(({a['rows']},) + {g}.shape[1:], {g}.dtype), {g}, {start}, 0)"
+
+
 def index_put_rule(x: Any, v: Any, *idx: Any, spec: tuple, accumulate: bool) -> tuple:
     target, _ = index_shape(x, *idx, spec=spec)
     try:
@@ -359,6 +376,7 @@ def argsort_rule(x: Any, dim: int, descending: bool, stable: bool) -> tuple:
 
 
 def scatter_add_rule(base: Any, index: Any, src: Any, dim: int) -> tuple:
+    _check_scatter("scatter", base, index, src, dim)
     return base.shape, base.dtype
 
 
@@ -630,6 +648,13 @@ defop("permute",   permute_rule, "jnp.transpose({0}, {perm})",     "PermuteBackw
 defop("cat",       cat_rule,     lower_cat,                        "CatBackward0",       ("dim",), cast="out", saves="")
 defop("stack",     stack_rule,   lower_stack,                      "StackBackward0",     ("dim",), cast="out", saves="")
 defop("index",     index_shape,  lower_index,                      "IndexBackward0",     ("spec",), saves="")
+# X[i] and X[i:i + size] of a tensor that is a program input: the position is an input too
+# (tensor.py's _dynamic_rows), so a loop over a dataset's batches reuses one program
+defop("dyn_select", dyn_rows_rule, "lax.dynamic_index_in_dim({0}, {1}, 0, keepdims=False)", "SelectBackward0",
+      saves="")
+defop("dyn_slice",  dyn_rows_rule, "lax.dynamic_slice_in_dim({0}, {1}, {size}, 0)", "SliceBackward0", ("size",),
+      saves="")
+defop("dyn_pad",    dyn_pad_rule,  lower_dyn_pad, "SliceBackwardBackward0", ("rows", "select"), saves="")
 defop("index_put", index_put_rule, lower_index_put,                "IndexPutBackward0",  ("spec", "accumulate"), cast=(0, 1), saves="")
 defop("gather",    gather_rule,  "jnp.take_along_axis({0}, {1}, axis={dim})", "GatherBackward0", ("dim",), saves="")
 defop("take_along", take_along_rule,
@@ -948,6 +973,219 @@ defop("diag_embed", diag_embed_rule, "sg.diag_embed({0}, {offset}, {dim1}, {dim2
       "DiagEmbedBackward0", ("offset", "dim1", "dim2", "size1", "size2"), saves="")
 defop("addmm", addmm_rule, lower_addmm, "AddmmBackward0", ("beta", "alpha", "precision"), cast="out", saves="xy")
 
+# ---------------------------------------------------------------------------
+# scatters, linear algebra, searchsorted/bucketize, histc
+
+
+def _tname(d: D.dtype) -> str:
+    return TORCH_TYPE_NAMES.get(d.name, d.name.title())
+
+
+def _check_scatter(opname: str, x: Any, index: Any, src: Any, dim: int) -> None:
+    """PyTorch's scatter/scatter_add/scatter_reduce checks on index and src (src a number or a tensor)."""
+    if index.dtype is not D.int64 and index.dtype is not D.int32:
+        raise RuntimeError(f"{opname}(): Expected dtype int32/int64 for index")
+    is_tensor = not src.dtype.weak
+    if is_tensor and src.dtype is not x.dtype:
+        raise RuntimeError(f"{opname}(): Expected self.dtype to be equal to src.dtype")
+    if not index.shape:
+        return
+    if len(index.shape) != len(x.shape):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    if is_tensor and len(index.shape) != len(src.shape):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    bad_self = any(i > s for d, (i, s) in enumerate(zip(index.shape, x.shape)) if d != dim)
+    if is_tensor:
+        if bad_self or any(i > s for i, s in zip(index.shape, src.shape)):
+            raise RuntimeError(f"Expected index {fmt_shape(index.shape)} to be no larger than self "
+                               f"{fmt_shape(x.shape)} apart from dimension {dim} and to be no larger size than "
+                               f"src {fmt_shape(src.shape)}")
+    elif bad_self:
+        raise RuntimeError(f"Expected index {fmt_shape(index.shape)} to be no larger than self "
+                           f"{fmt_shape(x.shape)} apart from dimension {dim}")
+
+
+def scatter_rule(x: Any, index: Any, src: Any, dim: int, reduce: Any) -> tuple:
+    _check_scatter("scatter", x, index, src, dim)
+    return x.shape, x.dtype
+
+
+def scatter_reduce_rule(x: Any, index: Any, src: Any, dim: int, reduce: str, include_self: bool) -> tuple:
+    _check_scatter("scatter_reduce", x, index, src, dim)
+    return x.shape, x.dtype
+
+
+def diagonal_scatter_rule(x: Any, src: Any, offset: int, dim1: int, dim2: int) -> tuple:
+    want, _ = diagonal_rule(x, offset, dim1, dim2)
+    if tuple(src.shape) != want:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{fmt_shape(src.shape)}, slice size = {fmt_shape(want)}")
+    return x.shape, x.dtype
+
+
+def _matrices(opname: str, x: Any, square: bool = True, what: str = "A") -> tuple:
+    """PyTorch's linalg checks: at least 2 dims, floating point, square where ``square``."""
+    if len(x.shape) < 2:
+        raise RuntimeError(f"{opname}: The input tensor {what} must have at least 2 dimensions.")
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{opname}: Expected a floating point or complex tensor as input. Got {_tname(x.dtype)}")
+    m, n = x.shape[-2:]
+    if square and m != n:
+        raise RuntimeError(f"{opname}: {what} must be batches of square matrices, but they are {m} by {n} matrices")
+    return m, n
+
+
+def square_rule(opname: str, kind: str) -> Callable:
+    """Ops of one batch of square matrices: ``kind`` says the result's shape (the same, one number
+    a matrix, or one vector a matrix)."""
+    def rule(x: Any, **_: Any) -> tuple:
+        _matrices(opname, x)
+        shape = x.shape if kind == "same" else x.shape[:-2] if kind == "scalar" else x.shape[:-1]
+        return shape, x.dtype
+    return rule
+
+
+def eigh_rule(x: Any, upper: bool, part: int) -> tuple:
+    _matrices("linalg.eigh", x)
+    return (x.shape[:-1] if part == 0 else x.shape), x.dtype
+
+
+def qr_rule(x: Any, part: int) -> tuple:
+    m, n = _matrices("linalg.qr", x, square=False)
+    k = min(m, n)
+    return x.shape[:-2] + ((m, k) if part == 0 else (k, n)), x.dtype
+
+
+def svd_rule(x: Any, part: int, full: bool) -> tuple:
+    m, n = _matrices("linalg.svd", x, square=False)
+    k = min(m, n)
+    return x.shape[:-2] + ((m, m if full else k), (k,), (n if full else k, n))[part], x.dtype
+
+
+def pinv_rule(x: Any, hermitian: bool, rtol: Any) -> tuple:
+    m, n = _matrices("linalg.pinv", x, square=hermitian)
+    return x.shape[:-2] + (n, m), x.dtype
+
+
+def matrix_rank_rule(x: Any, atol: Any, rtol: Any, hermitian: bool) -> tuple:
+    _matrices("linalg.matrix_rank", x, square=hermitian)
+    return x.shape[:-2], D.int64
+
+
+def _same_dtype(opname: str, a: Any, b: Any) -> None:
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{opname}: Expected A and B to have the same dtype, but found A of type "
+                           f"{_tname(a.dtype)} and B of type {_tname(b.dtype)} instead")
+
+
+def solve_rule(a: Any, b: Any, vector: bool, left: bool) -> tuple:
+    """``linalg.solve(A, B)``: ``vector`` where B is a batch of vectors (PyTorch's rule: B is 1-D, or
+    has one dim fewer than A and A's batch shape); X A = B where not ``left``."""
+    n, _ = _matrices("linalg.solve", a)
+    _same_dtype("linalg.solve", a, b)
+    rows = b.shape[-1] if vector or not left else b.shape[-2] if len(b.shape) >= 2 else None
+    if not left and (vector or len(b.shape) < 2):
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for "
+                           "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)")
+    if rows != n:
+        if not left:
+            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+                               f"({b.shape[-2]}x{b.shape[-1]} and {n}x{n})")
+        cols = 1 if vector else b.shape[-1]
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                           f"({n}x{n} and {b.shape[-1] if vector or len(b.shape) < 2 else b.shape[-2]}x{cols})")
+    if vector:
+        return broadcast_shapes(a.shape[:-2], b.shape[:-1], "linalg.solve") + (n,), a.dtype
+    return broadcast_shapes(a.shape[:-2], b.shape[:-2], "linalg.solve") + b.shape[-2:], a.dtype
+
+
+def solve_triangular_rule(a: Any, b: Any, upper: bool, left: bool, unitriangular: bool) -> tuple:
+    n, _ = _matrices("linalg.solve_triangular", a)
+    if len(b.shape) < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    _same_dtype("linalg.solve_triangular", a, b)
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation {eq} "
+                           f"({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    return broadcast_shapes(a.shape[:-2], b.shape[:-2], "linalg.solve_triangular") + b.shape[-2:], a.dtype
+
+
+def lstsq_rule(a: Any, b: Any, vector: bool) -> tuple:
+    m, n = _matrices("linalg.lstsq", a, square=False)
+    _same_dtype("linalg.lstsq", a, b)
+    rows = b.shape[-1] if vector else b.shape[-2]
+    if rows != m:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2) (got {m} and {rows})")
+    if vector:
+        return broadcast_shapes(a.shape[:-2], b.shape[:-1], "linalg.lstsq") + (n,), a.dtype
+    return broadcast_shapes(a.shape[:-2], b.shape[:-2], "linalg.lstsq") + (n, b.shape[-1]), a.dtype
+
+
+def searchsorted_rule(seq: Any, values: Any, right: bool, out_int32: bool) -> tuple:
+    if len(seq.shape) > 1 and tuple(seq.shape[:-1]) != tuple(values.shape[:-1]):
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                           f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                           f"boundaries tensor {fmt_shape(seq.shape)} and input value tensor "
+                           f"{fmt_shape(values.shape)}")
+    return values.shape, D.int32 if out_int32 else D.int64
+
+
+def histc_rule(x: Any, bins: int, lo: float, hi: float) -> tuple:
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_tname(x.dtype)}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
+    if hi < lo:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    return (bins,), x.dtype
+
+
+def lower_cholesky(names: list, a: dict) -> str:
+    # only the lower (upper=False) or upper triangle is read, as LAPACK's potrf
+    if a["upper"]:
+        return (f"jnp.swapaxes(lax.linalg.cholesky(jnp.swapaxes({names[0]}, -1, -2), symmetrize_input=False), "
+                "-1, -2)")
+    return f"lax.linalg.cholesky({names[0]}, symmetrize_input=False)"
+
+
+defop("scatter", scatter_rule, "sg.scatter_along({0}, {1}, {2}, {dim}, {reduce})", "ScatterBackward0",
+      ("dim", "reduce"), cast=(0, 2), saves="")
+defop("scatter_reduce", scatter_reduce_rule,
+      "sg.scatter_reduce({0}, {1}, {2}, {dim}, {reduce}, {include_self})", "ScatterReduceBackward0",
+      ("dim", "reduce", "include_self"), cast=(0, 2), saves="xy")
+defop("diagonal_scatter", diagonal_scatter_rule, "sg.diagonal_scatter({0}, {1}, {offset}, {dim1}, {dim2})",
+      "DiagonalScatterBackward0", ("offset", "dim1", "dim2"), cast=(0, 1), saves="")
+defop("linalg_inv", square_rule("linalg.inv", "same"), "jnp.linalg.inv({0})", "LinalgInvExBackward0", saves="out")
+defop("linalg_det", square_rule("linalg.det", "scalar"), "jnp.linalg.det({0})", "LinalgDetBackward0", saves="x")
+defop("slogdet_sign", square_rule("linalg.slogdet", "scalar"), "sg.slogdet_sign({0})", "LinalgSlogdetBackward0",
+      saves="")
+defop("slogdet_logabs", square_rule("linalg.slogdet", "scalar"), "sg.slogdet_logabs({0})",
+      "LinalgSlogdetBackward0", saves="x")
+defop("linalg_solve", solve_rule, "sg.solve({0}, {1}, {vector}, {left})", "LinalgSolveExBackward0",
+      ("vector", "left"), saves="x")
+defop("solve_triangular", solve_triangular_rule,
+      "sg.solve_triangular({0}, {1}, {upper}, {left}, {unitriangular})", "LinalgSolveTriangularBackward0",
+      ("upper", "left", "unitriangular"), saves="x")
+defop("cholesky", lambda x, upper: square_rule("linalg.cholesky", "same")(x), lower_cholesky,
+      "LinalgCholeskyExBackward0", ("upper",), saves="out")
+defop("linalg_qr", qr_rule, "jnp.linalg.qr({0})[{part}]", "LinalgQrBackward0", ("part",), saves="x")
+defop("eigh", eigh_rule, "sg.eigh({0}, {upper}, {part})", "LinalgEighBackward0", ("upper", "part"), saves="x")
+defop("svd", svd_rule, "sg.svd({0}, {part}, {full})", "LinalgSvdBackward0", ("part", "full"), saves="x")
+defop("pinv", pinv_rule, lambda n, a: f"sg.pinv({n[0]}, {a['hermitian']}, {lit(a['rtol'])})", "LinalgPinvBackward0",
+      ("hermitian", "rtol"), saves="x")
+defop("lstsq", lstsq_rule, "sg.lstsq({0}, {1}, {vector})", "LinalgLstsqBackward0", ("vector",), saves="xy")
+defop("matrix_exp", square_rule("linalg.matrix_exp", "same"), "sg.matrix_exp({0})", "LinalgMatrixExpBackward0",
+      saves="x")
+defop("matrix_rank", matrix_rank_rule, "sg.matrix_rank({0}, {atol}, {rtol}, {hermitian})", "NotImplemented",
+      ("atol", "rtol", "hermitian"))
+defop("searchsorted", searchsorted_rule,
+      lambda n, a: f"sg.searchsorted({n[0]}, {n[1]}, {a['right']}, {'jnp.int32' if a['out_int32'] else 'jnp.int64'})",
+      "NotImplemented", ("right", "out_int32"))
+defop("histc", histc_rule, lambda n, a: f"sg.histc({n[0]}, {a['bins']}, {lit(a['lo'])}, {lit(a['hi'])})",
+      "NotImplemented", ("bins", "lo", "hi"))
+
+
 # Aliases: the same primitive under PyTorch's name for what the user called.
 ALIASES = {
     "view": ("reshape", "ViewBackward0"),
@@ -1044,6 +1282,14 @@ ALIASES = {
     "sgn": ("sign", "SgnBackward0"),
     "copysign_scalar": ("copysign", "CopysignBackward1"),
     "diag_diagonal": ("diagonal", "DiagonalBackward0_copy"),  # torch.diag of a matrix (PyTorch's name)
+    "scatter_value": ("scatter", "ScatterBackward1"),  # scatter(dim, index, value): a number
+    # scatter(..., reduce="add"/"multiply"): PyTorch has no derivative for it (NotImplemented)
+    "scatter_legacy_reduce": ("scatter", "NotImplemented"),
+    "select_scatter": ("index_put", "SelectScatterBackward0"),
+    "slice_scatter": ("index_put", "SliceScatterBackward0"),
+    "masked_scatter": ("where", "MaskedScatterBackward0"),
+    "fill_diagonal": ("where", "CopySlices"),  # fill_diagonal_ writes through a diagonal view in PyTorch
+    "cholesky_legacy": ("cholesky", "CholeskyBackward0"),  # torch.cholesky (deprecated)
 }
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]

@@ -609,6 +609,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
+def _check_batch_norm_dtypes(input: Tensor, params: tuple) -> None:
+    """PyTorch's CPU kernel: parameters and buffers share one dtype, which is the input's, or float32
+    for float16/bfloat16 input (mixed precision)."""
+    ps = [t for t in params if t is not None]
+    if not ps:
+        return
+    if any(t.dtype is not ps[0].dtype for t in ps):
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    low = input.dtype.name in ("float16", "bfloat16")
+    if ps[0].dtype is not input.dtype and not (low and ps[0].dtype.name == "float32"):
+        if input.dtype.name == "float32":
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
 def _batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None,
                 bias: Tensor | None, training: bool, momentum: float | Tensor, eps: float,
                 also_updated: tuple = ()) -> Tensor:
@@ -629,6 +644,7 @@ def _batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor 
             raise RuntimeError(f"{what} should contain {c} elements not {t.numel()}")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean must be defined in evaluation mode")
+    _check_batch_norm_dtypes(input, (weight, bias, running_mean, running_var))
     dims = (0,) + tuple(range(2, input.dim()))
     shape = (1, c) + (1,) * (input.dim() - 2)
     updated: tuple = ()

@@ -286,5 +286,7 @@ _METHODS = {
     "log_normal_": _log_normal_,
 }
 for _name, _fn in _METHODS.items():
+    if hasattr(Tensor, _name):
+        raise RuntimeError(f"srcgrad.sampling: Tensor.{_name} is defined twice")
     _fn.__name__ = _fn.__qualname__ = _name
     setattr(Tensor, _name, _fn)

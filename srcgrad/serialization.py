@@ -147,7 +147,11 @@ class _Writer:
                                 f"{', '.join(_FACTORIES)}; or save dict(d) instead")
             return {"t": "defaultdict", "factory": None if factory is None else factory.__name__, "items": items}
         # (other dict subclasses are stored as dicts)
-        return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+        node = {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+        metadata = getattr(obj, "_metadata", None)
+        if isinstance(metadata, dict):  # a module state dict's per-module versions (as pickle keeps them)
+            node["metadata"] = self.encode(metadata, depth + 1)
+        return node
 
     @staticmethod
     def np_scalar(obj: np.generic) -> dict:
@@ -284,6 +288,11 @@ class _Reader:
                     raise _refuse("malformed dict entry in manifest")
                 k = self._hashable(self.decode(pair[0], depth + 1), "dict key")
                 out_d[k] = self.decode(pair[1], depth + 1)
+            if "metadata" in node and t == "odict":
+                metadata = self.decode(node["metadata"], depth + 1)
+                if not isinstance(metadata, dict):
+                    raise _refuse("malformed state-dict metadata in manifest")
+                out_d._metadata = metadata  # type: ignore[attr-defined]
             return out_d
         if t == "size":
             v = node.get("v")

@@ -30,12 +30,13 @@ from .ops import OPS, expand_rule, fmt_shape
 _Number = (int, float, bool)
 
 
-def _return_type(name: str) -> type:
-    """A ``(values, indices)`` named tuple called as PyTorch's ``torch.return_types.<name>``."""
-    base = namedtuple(name, ["values", "indices"])
+def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
+    """A named tuple (``(values, indices)`` unless told) called as PyTorch's ``torch.return_types.<name>``."""
+    base = namedtuple(name, fields)
 
     def __repr__(self: Any) -> str:  # noqa: N807
-        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
 
     return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": "torch.return_types"})
 
@@ -43,6 +44,11 @@ def _return_type(name: str) -> type:
 # ``torch.return_types``: the result types of max(dim), min(dim) and sort
 return_types = types.SimpleNamespace(**{n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue",
                                                                       "median", "cummax", "cummin")})
+for _n, _fields in (("linalg_slogdet", "sign logabsdet"), ("slogdet", "sign logabsdet"),
+                    ("linalg_eigh", "eigenvalues eigenvectors"), ("linalg_qr", "Q R"), ("qr", "Q R"),
+                    ("linalg_svd", "U S Vh"), ("svd", "U S V"),
+                    ("linalg_lstsq", "solution residuals rank singular_values")):
+    setattr(return_types, _n, _return_type(_n, tuple(_fields.split())))
 values_indices = return_types.max  # (the old name)
 _matmul_precision = ["highest"]
 
@@ -278,6 +284,9 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
+        if self._node.requires_grad:
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                          "Consider using tensor.detach() first.", UserWarning, stacklevel=2)
         return float(self.item())
 
     def __int__(self) -> int:
@@ -1878,7 +1887,9 @@ class Tensor:
                 (self,) + tensors, (tuple(s for s in spec if s is not None),))
             out = record("unsqueeze", (src,), (_unsqueezed_shape(spec, self._node.shape, src._node.shape),))
         else:
-            out = record(kind, (self,) + tensors, (spec,))
+            out = _dynamic_rows(self, kind, spec, tensors)
+            if out is None:
+                out = record(kind, (self,) + tensors, (spec,))
         out._view = (self, spec, tensors)  # in-place ops on it write through to self
         try:
             out._st = ("index", spec, self._node.shape, self._st)
@@ -1989,6 +2000,177 @@ class Tensor:
             keep = (cols - rows <= diagonal) if name == "tril" else (cols - rows >= diagonal)
         return record(name, (keep, self, 0))
 
+    # -- scatters ------------------------------------------------------------
+
+    def _scatter_args(self, dim: int, index: Tensor, src: Any, value: Any, reduce: Any) -> tuple:
+        """(op name, inputs after self, attributes) of ``scatter``/``scatter_`` (a tensor or a number)."""
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+        source = src if src is not None else value
+        if source is None:
+            raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
+        d = _dim(dim, self.dim())
+        _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        if isinstance(source, (np.integer, np.floating, np.bool_)):
+            source = source.item()
+        name = "scatter_legacy_reduce" if reduce else "scatter" if isinstance(source, Tensor) else "scatter_value"
+        return name, (index, source), (d, reduce)
+
+    def scatter(self, dim: int, index: Tensor, src: Any = None, reduce: str | None = None, *,
+                value: Any = None) -> Tensor:
+        """``self`` with ``src`` (a tensor, read over ``index``'s shape, or a number) written at
+        ``index`` along ``dim``; ``reduce="add"``/``"multiply"`` combines instead (no gradient, as PyTorch)."""
+        name, args, attrs = self._scatter_args(dim, index, src, value, reduce)
+        return record(name, (self,) + args, attrs)
+
+    def scatter_(self, dim: int, index: Tensor, src: Any = None, reduce: str | None = None, *,
+                 value: Any = None) -> Tensor:
+        name, args, attrs = self._scatter_args(dim, index, src, value, reduce)
+        return self._inplace(name, *args, attrs=attrs)
+
+    def _scatter_reduce_args(self, dim: int, index: Tensor, src: Tensor, reduce: str, include_self: bool) -> tuple:
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+        d = _dim(dim, self.dim())
+        _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        return (index, src), (d, reduce, bool(include_self))
+
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
+        """Each position ``index`` names reduced with the ``src`` elements sent to it (and itself
+        where ``include_self``): ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``."""
+        args, attrs = self._scatter_reduce_args(dim, index, src, reduce, include_self)
+        return record("scatter_reduce", (self,) + args, attrs)
+
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        args, attrs = self._scatter_reduce_args(dim, index, src, reduce, include_self)
+        return self._inplace("scatter_reduce", *args, attrs=attrs)
+
+    def index_put(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
+        """The out-of-place ``index_put_``: ``self`` with ``values`` written (or added) at ``indices``."""
+        from .indexing import normalize
+        spec, tensors, _, _ = normalize(tuple(indices), self._node.shape, tensor)
+        return record("index_put", (self, values) + tuple(tensors), (spec, bool(accumulate)))
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        """``self`` with the elements where ``mask`` is True taken, in order, from ``source``."""
+        if mask.dtype is not D.bool_:
+            raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                               f"{_TORCH_NAMES()[mask.dtype.name]}")
+        if source.dtype is not self.dtype:
+            raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                               f"{_TORCH_NAMES()[self.dtype.name]} and {_TORCH_NAMES()[source.dtype.name]}")
+        from .ops import broadcast_shapes
+        shape = broadcast_shapes(self._node.shape, mask._node.shape, "masked_scatter")
+        with _NoGrad():
+            m = mask.expand(shape) if mask.shape != shape else mask
+            # the k-th True reads source's k-th element (XLA clamps a source too short, unchecked)
+            pos = (m.reshape(-1).long().cumsum(0) - 1).clamp(min=0).reshape(shape)
+        flat = source.reshape(-1)
+        if flat.shape[0] == 0:
+            flat = zeros(1, dtype=source.dtype, device=source.device)  # (nothing is read: mask all False)
+        return record("masked_scatter", (m, flat[pos], self))
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        if mask._node.shape != self._node.shape:
+            expand_rule(mask._node, self._node.shape)  # (PyTorch's error where mask would grow self)
+        return self._inplace_of("masked_scatter", mask, source)
+
+    def diagonal_scatter(self, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """``self`` with its ``offset`` diagonal over ``dim1``, ``dim2`` replaced by ``src``."""
+        d1, d2 = _dim(dim1, self.dim()), _dim(dim2, self.dim())
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return record("diagonal_scatter", (self, src), (offset, d1, d2))
+
+    def _scatter_into_view(self, name: str, src: Tensor, index: tuple) -> Tensor:
+        """``self`` with ``self[index]`` replaced by ``src`` (exactly that view's shape, as PyTorch)."""
+        from .indexing import normalize
+        spec, tensors, _, _ = normalize(index, self._node.shape, tensor)
+        want, _ = OPS["index"].shape_rule(self._node, *[t._node for t in tensors], spec=spec)
+        if tuple(src.shape) != tuple(want):
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                               f"{fmt_shape(src.shape)}, slice size = {fmt_shape(want)}")
+        return record(name, (self, src) + tuple(tensors), (spec, False))
+
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        d = _dim(dim, self.dim())
+        size = self.shape[d]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {fmt_shape(self.shape)} at "
+                             f"dimension {d}")
+        return self._scatter_into_view("select_scatter", src, (slice(None),) * d + (index % size,))
+
+    def slice_scatter(self, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                      step: int = 1) -> Tensor:
+        d = _dim(dim, self.dim())
+        return self._scatter_into_view("slice_scatter", src, (slice(None),) * d + (slice(start, end, step),))
+
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
+        """The main diagonal set to ``fill_value``, in place; a tall matrix's diagonal restarts after
+        each ``cols + 1`` rows where ``wrap``, as PyTorch's."""
+        shape = self._node.shape
+        if len(shape) < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        if len(shape) > 2 and len(set(shape)) != 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        n = self._node
+        if n.requires_grad and n.leaf and _grad_state.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        hit = np.zeros(shape, bool)
+        if len(shape) == 2:
+            rows, cols = shape
+            stop = rows * cols if wrap and rows > cols + 1 else min(rows, cols) * cols
+            hit.reshape(-1)[:stop:cols + 1] = True
+        else:
+            hit[(np.arange(shape[0]),) * len(shape)] = True
+        mask = tensor(hit, device=self.device)
+        return self._take(record("fill_diagonal", (mask, fill_value, self)), "fill_diagonal", "fill_diagonal_")
+
+    # -- linear algebra (see also the torch.linalg functions below) -----------
+
+    def inverse(self) -> Tensor:
+        return linalg_inv(self)
+
+    def det(self) -> Tensor:
+        return linalg_det(self)
+
+    def slogdet(self) -> Any:
+        return return_types.slogdet(*linalg_slogdet(self))
+
+    def logdet(self) -> Tensor:
+        # PyTorch's composite: NaN where the determinant is negative (WhereBackward0)
+        sign, logabs = linalg_slogdet(self)
+        return where(sign < 0, math.nan, logabs)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        _linalg_float("cholesky", self)
+        return record("cholesky_legacy", (self,), (bool(upper),))
+
+    def qr(self, some: bool = True) -> Any:
+        return return_types.qr(*linalg_qr(self, "reduced" if some else "complete"))
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        """``torch.svd``: (U, S, V) with V (not Vh); ``some=False`` gives full U and V."""
+        u, s, vh = linalg_svd(self, full_matrices=not some)
+        if not compute_uv:
+            with _NoGrad():
+                u, vh = zeros_like(u), zeros_like(vh)
+        return return_types.svd(u, s, vh.mT)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        return linalg_pinv(self, rtol=rcond)
+
+    def matrix_exp(self) -> Tensor:
+        return linalg_matrix_exp(self)
+
+    def matrix_power(self, n: int) -> Tensor:
+        return linalg_matrix_power(self, n)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+        """A histogram of ``bins`` equal bins over [min, max] (the data's range where both are 0)."""
+        return record("histc", (self,), (int(bins), float(min), float(max)))
+
     # -- conversion ----------------------------------------------------------
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -2069,6 +2251,9 @@ for _m in ("exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative 
 
 
 _INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_",
+                  "scatter": "scatter_", "scatter_value": "scatter_", "scatter_legacy_reduce": "scatter_",
+                  "scatter_reduce": "scatter_reduce_", "masked_scatter": "masked_scatter_",
+                  "fill_diagonal": "fill_diagonal_",
                   "leaky_relu_": "leaky_relu_", "elu_": "elu_", "fill_tensor": "fill_", "fill_scalar": "fill_",
                   "zero": "zero_", "copy_into": "copy_"}
 
@@ -2233,7 +2418,8 @@ _WHOLE = ("...",)  # the index spec of a whole tensor (writing back a view that 
 _NGV_OPS = frozenset(("nograd_view", "nograd_update"))
 # ops whose result is a view of their first input (a view of a no_grad view is refused in place)
 _VIEW_OPS = frozenset(("view", "reshape_alias", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "transpose", "t",
-                       "permute", "expand", "slice", "select", "split", "split_with_sizes", "unbind",
+                       "permute", "expand", "slice", "select", "dyn_slice", "dyn_select", "split",
+                       "split_with_sizes", "unbind",
                        "identity", "nograd_update"))
 _VIEW_OPS_NGV = _VIEW_OPS | {"nograd_view"}
 # the ops whose result is a view detach_() refuses (not detach()'s own identity)
@@ -2245,6 +2431,27 @@ _NGV_ADVICE = (" Given that this use case is ambiguous and error-prone, it is fo
 _NGV_DIRECT = "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
 _NGV_INDIRECT = ("A view was created in no_grad mode and its base or another view of its base has been "
                  "modified inplace with grad mode enabled.")
+
+
+_FULL_SLICE = ("slice", None, None, None)
+
+
+def _dynamic_rows(x: Tensor, kind: str, spec: tuple, tensors: tuple) -> Tensor | None:
+    """``X[i]`` or ``X[i:j]`` (rows of dim 0; any further index a full ``:`` or ``...``) of a tensor
+    that is a program input, such as a dataset or an embedding table, recorded with the row as a
+    program input: a loop over batches then compiles one program, not one per position. Tensors a
+    graph computes keep static positions (its own ``h[:, t]`` are the same on every call)."""
+    n = x._node
+    if tensors or n.value is None or not spec or any(s != _FULL_SLICE and s != "..." for s in spec[1:]):
+        return None
+    first = spec[0]
+    if kind == "select" and type(first) is int:
+        return record("dyn_select", (x, first))
+    if kind == "slice" and type(first) is tuple and first[3] in (None, 1):
+        start, stop, _ = slice(first[1], first[2]).indices(n.shape[0])
+        if 0 < stop - start < n.shape[0]:
+            return record("dyn_slice", (x, start), (stop - start,))
+    return None
 
 
 def _nograd_view(out: Tensor, src: Tensor) -> None:
@@ -2634,21 +2841,42 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+class memory_format:  # noqa: N801 - PyTorch's name
+    """``torch.memory_format``: accepted where PyTorch takes one; srcgrad's layouts are XLA's own."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False, *,
+               memory_format: Any = None, layout: Any = None) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False, *,
+              memory_format: Any = None, layout: Any = None) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, *, memory_format: Any = None, layout: Any = None) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False, *,
+               memory_format: Any = None, layout: Any = None) -> Tensor:
     return zeros_like(t, dtype, device, requires_grad)
 
 
@@ -2682,12 +2910,14 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
     return _random("randint", tuple(size), dtype or D.int64, device, False, (int(low), int(high)), generator)
 
 
-def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, device=t.device)
+def randn_like(t: Tensor, dtype: Any = None, *, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None, layout: Any = None) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, device=t.device)
+def rand_like(t: Tensor, dtype: Any = None, *, device: Any = None, requires_grad: bool = False,
+              memory_format: Any = None, layout: Any = None) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
@@ -2937,3 +3167,192 @@ def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
 
 def equal(input: Tensor, other: Tensor) -> bool:
     return input.equal(other)
+
+
+# -- torch.linalg (srcgrad/derivatives.py holds each derivative) ---------------------------------
+
+
+def _linalg_float(opname: str, a: Any) -> None:
+    if isinstance(a, Tensor) and a.dim() >= 2 and not a.dtype.is_floating_point:
+        raise RuntimeError(f"{opname}: Expected a floating point or complex tensor as input. Got "
+                           f"{_TORCH_NAMES().get(a.dtype.name, a.dtype.name)}")
+
+
+def linalg_inv(A: Tensor) -> Tensor:  # noqa: N803 - (A, B, UPLO: PyTorch's argument names)
+    """``torch.linalg.inv``: the inverse of each square matrix (a singular one gives inf/NaN: not checked)."""
+    return record("linalg_inv", (A,))
+
+
+def linalg_det(A: Tensor) -> Tensor:  # noqa: N803
+    return record("linalg_det", (A,))
+
+
+def linalg_slogdet(A: Tensor) -> Any:  # noqa: N803
+    """``(sign, logabsdet)`` of the determinant of each square matrix."""
+    return return_types.linalg_slogdet(record("slogdet_sign", (A,)), record("slogdet_logabs", (A,)))
+
+
+def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:  # noqa: N803
+    """PyTorch's rule: B is a batch of vectors where it is 1-D, or has A's shape without the last dim."""
+    return B.dim() == 1 or (B.dim() == A.dim() - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def linalg_solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
+    """X with A X = B (or X A = B where not ``left``)."""
+    return record("linalg_solve", (A, B), (bool(left) and _is_vector_rhs(A, B), bool(left)))
+
+
+def linalg_solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,  # noqa: N803
+                            unitriangular: bool = False) -> Tensor:
+    """X with A X = B (or X A = B), reading only A's upper or lower triangle (and its diagonal
+    as ones where ``unitriangular``)."""
+    return record("solve_triangular", (A, B), (bool(upper), bool(left), bool(unitriangular)))
+
+
+def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
+    """The Cholesky factor L (A = L L^T), or U = L^T; only that triangle of A is read. A matrix that
+    is not positive-definite gives NaNs (PyTorch raises: srcgrad does not look at values)."""
+    return record("cholesky", (A,), (bool(upper),))
+
+
+def linalg_qr(A: Tensor, mode: str = "reduced") -> Any:  # noqa: N803
+    """``(Q, R)``; ``mode="complete"`` only where it equals ``"reduced"`` (rows <= columns)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+                           "'r', or 'complete'")
+    if mode == "complete" and A.dim() >= 2 and A.shape[-2] > A.shape[-1]:
+        raise NotImplementedError("srcgrad: linalg.qr(mode='complete') of a tall matrix")
+    r = record("linalg_qr", (A,), (1,))
+    if mode == "r":
+        return return_types.linalg_qr(zeros(0, dtype=A.dtype, device=A.device), r)
+    return return_types.linalg_qr(record("linalg_qr", (A,), (0,)), r)
+
+
+def _uplo(UPLO: str) -> bool:  # noqa: N803
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return UPLO == "U"
+
+
+def linalg_eigh(A: Tensor, UPLO: str = "L") -> Any:  # noqa: N803
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, read from one triangle."""
+    up = _uplo(UPLO)
+    return return_types.linalg_eigh(record("eigh", (A,), (up, 0)), record("eigh", (A,), (up, 1)))
+
+
+def linalg_eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+    return record("eigh", (A,), (_uplo(UPLO), 0))
+
+
+def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> Any:  # noqa: N803
+    """``(U, S, Vh)``. Full U or Vh of a non-square matrix (``full_matrices=True``, PyTorch's
+    default) have no derivative, as in PyTorch."""
+    full = bool(full_matrices) and A.dim() >= 2 and A.shape[-2] != A.shape[-1]
+    return return_types.linalg_svd(*(record("svd", (A,), (k, full)) for k in range(3)))
+
+
+def linalg_svdvals(A: Tensor, *, driver: Any = None) -> Tensor:  # noqa: N803
+    return record("svd", (A,), (1, False))
+
+
+def linalg_pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:  # noqa: N803
+    """The Moore-Penrose pseudo-inverse; singular values below ``rtol`` times the largest are dropped
+    (``atol`` is not supported)."""
+    if atol is not None:
+        raise NotImplementedError("srcgrad: linalg.pinv(atol=...)")
+    return record("pinv", (A,), (bool(hermitian), None if rtol is None else float(rtol)))
+
+
+def linalg_lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any:  # noqa: N803
+    """``(solution, residuals, rank, singular_values)`` as PyTorch's default driver (gelsy) gives
+    them: the residuals and singular values empty. The solution is ``pinv(A) @ B``."""
+    if A.dim() >= 2 and B.dim() < A.dim() - 1:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
+    x = record("lstsq", (A, B), (B.dim() == A.dim() - 1,))
+    with _NoGrad():
+        rank = record("matrix_rank", (A.detach(),), (None, rcond, False))
+        empty = zeros(0, dtype=A.dtype, device=A.device)
+    return return_types.linalg_lstsq(x, empty, rank, empty.clone())
+
+
+def linalg_matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
+    return record("matrix_exp", (A,))
+
+
+def linalg_matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
+    """A to the integer power ``n`` by repeated squaring (the inverse's powers for ``n < 0``), as
+    PyTorch's composite."""
+    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
+        if A.dim() < 2:
+            raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if n == 0:  # (identities written over a copy, as PyTorch's: CopyBackwards, a zero gradient)
+        return A.clone().copy_(eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(A.shape))
+    if n < 0:
+        A, n = linalg_inv(A), -n  # noqa: N806
+    if n == 1:
+        return A.clone() if A._node.op != "linalg_inv" else A
+    result = None
+    z = A
+    while n:  # (the binary digits of n, low first, as PyTorch's)
+        if n & 1:
+            result = z if result is None else result @ z
+        n >>= 1
+        if n:
+            z = z @ z
+    return result
+
+
+def linalg_matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:  # noqa: N803
+    """The number of singular values above ``max(atol, rtol * largest)`` (int64, no gradient)."""
+    return record("matrix_rank", (A,), (None if atol is None else float(atol), None if rtol is None else float(rtol),
+                                        bool(hermitian)))
+
+
+def linalg_cond(A: Tensor, p: Any = None) -> Tensor:  # noqa: N803
+    """The condition number in the 2-norm (``p=None``, 2, -2), or ``norm(A) * norm(inv(A))`` for
+    ``"fro"``, ``"nuc"``, inf, -inf, 1, -1."""
+    if p in (None, 2, -2):
+        s = linalg_svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+
+    def norm(m: Tensor) -> Tensor:
+        if p == "fro":
+            return vector_norm(m, 2, (-2, -1))
+        if p == "nuc":
+            return linalg_svdvals(m).sum(-1)
+        if p in (math.inf, -math.inf):
+            rows = m.abs().sum(-1)
+            return rows.amax(-1) if p > 0 else rows.amin(-1)
+        if p in (1, -1):
+            cols = m.abs().sum(-2)
+            return cols.amax(-1) if p > 0 else cols.amin(-1)
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    return norm(A) * norm(linalg_inv(A))
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+    """The index at which each value of ``input`` would be inserted into ``sorted_sequence``'s last
+    dim keeping it sorted (after equal values where ``right`` or ``side="right"``)."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    values = input if isinstance(input, Tensor) else tensor(input, dtype=sorted_sequence.dtype)
+    seq = sorted_sequence if sorter is None else sorted_sequence.gather(-1, sorter)
+    return record("searchsorted", (seq, values), (bool(right), bool(out_int32)))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The bucket of each value of ``input`` among the sorted 1-D ``boundaries``."""
+    if boundaries.dim() != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})")
+    values = input if isinstance(input, Tensor) else tensor(input, dtype=boundaries.dtype)
+    return record("searchsorted", (boundaries, values), (bool(right), bool(out_int32)))

@@ -10,6 +10,20 @@ import pytest  # noqa: E402
 import srcgrad  # noqa: E402
 
 
+def _bind_lapack_before_torch() -> None:
+    """Bind JAX's CPU LAPACK kernels before any test imports PyTorch: a helper saw a process
+    crash when they were bound lazily (at the first linear-algebra program) after PyTorch had
+    been loaded. Done here, not in srcgrad's import, where it would cost every user 0.15 s."""
+    try:
+        from jax._src.lib import lapack
+        lapack._lapack.initialize()
+    except (ImportError, AttributeError):  # (another jaxlib: nothing to do, or nothing we can do)
+        pass
+
+
+_bind_lapack_before_torch()
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     srcgrad.manual_seed(0)

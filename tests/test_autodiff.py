@@ -83,9 +83,9 @@ def test_a_replayed_backward_still_catches_a_saved_value_modified_in_place():
         with torch.no_grad():
             w -= 0.1 * w.grad
             w.grad = None
-    loss = (x @ w).tanh().sum()  # saves w
+    loss = (x @ w).tanh().sum()  # saves x, for w's gradient (not w: x does not require grad)
     with torch.no_grad():
-        w.mul_(2)
+        x.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
 
@@ -207,3 +207,32 @@ def test_a_custom_functions_modified_saved_input_is_named_as_pytorch_names_it():
     with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2\]\], which is output 0 of Add, is at version 1; "
                                            r"expected version 0 instead\."):
         y.sum().backward()
+
+
+def test_a_product_saves_each_factor_only_for_the_other_factors_gradient():
+    # PyTorch: a first layer's weight may change in place between forward and backward when
+    # the layer's input does not require grad (nothing saved it); the second layer's may not.
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    x = torch.randn(5, 3)
+    y = model(x)
+    with torch.no_grad():
+        model[0].weight.add_(1)
+    y.sum().backward()
+    assert model[0].weight.grad is not None
+    y = model(x)
+    with torch.no_grad():
+        model[2].weight.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    # matmul, and addmm's second factor (its first input, the added term, is never saved)
+    for make in (lambda a, b: a @ b, lambda a, b: torch.addmm(torch.zeros(2, 2), a, b)):
+        a, b = torch.randn(2, 3, requires_grad=True), torch.randn(3, 2)
+        out = make(a, b)
+        with torch.no_grad():
+            a.mul_(2)  # not needed: b does not require grad
+        out.sum().backward()
+        out = make(a, b)
+        with torch.no_grad():
+            b.mul_(2)  # needed for a's gradient
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()

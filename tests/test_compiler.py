@@ -341,3 +341,40 @@ def test_an_input_a_lowering_writes_twice_is_named_not_pasted():
         np.testing.assert_allclose(r.numpy(), expect, rtol=1e-6, atol=1e-7)
         sizes.append(len(torch.compiler.CACHE.history[-1].source))
     assert sizes[1] < 2.5 * sizes[0]
+
+
+def test_rows_of_an_input_tensor_take_their_position_as_a_program_input():
+    # X[i:i + 64] of a dataset in a loop: one program for every batch, not one per position
+    X = torch.tensor(np.arange(40.0, dtype=np.float32).reshape(10, 4))
+    w = torch.tensor(np.ones(4, dtype=np.float32), requires_grad=True)  # (computed already, as X)
+    before = torch.cache_info()["programs"]
+    for i in range(0, 10, 2):
+        w.grad = None
+        loss = (X[i:i + 2] @ w).sum() + (X[i] * w).sum()
+        loss.backward()
+        assert loss.item() == X.numpy()[i:i + 2].sum() + X.numpy()[i].sum()
+        np.testing.assert_allclose(w.grad.numpy(), X.numpy()[i:i + 2].sum(0) + X.numpy()[i])
+    assert torch.cache_info()["programs"] - before == 1
+    # PyTorch's grad_fns and edges; gradients (and their gradients) flow back to a table that requires grad
+    W = torch.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    row, rows = W[1], W[2:4]
+    assert row.grad_fn.name() == "SelectBackward0" and rows.grad_fn.name() == "SliceBackward0"
+    assert len(row.grad_fn.next_functions) == 1
+    y = (row * rows).sum() + W[-1].pow(3).sum()
+    (g,) = torch.autograd.grad(y, W, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), W)
+    Wn = np.arange(12.0).reshape(4, 3)
+    want_g = np.zeros((4, 3))
+    want_g[1] = Wn[2:4].sum(0)
+    want_g[2:4] = Wn[1]
+    want_g[3] += 3 * Wn[3] ** 2
+    np.testing.assert_allclose(g.detach().numpy(), want_g)
+    want_gg = np.zeros((4, 3))
+    want_gg[1], want_gg[2:4] = 2, 1
+    want_gg[3] += 6 * Wn[3]
+    np.testing.assert_allclose(gg.numpy(), want_gg)
+    # still views: an in-place change writes through to the table
+    T = torch.zeros(5, 2)
+    v = T[1:3]
+    v += 1
+    assert T.sum().item() == 4 and T[1].tolist() == [1.0, 1.0]

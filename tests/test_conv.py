@@ -262,3 +262,90 @@ def test_conv_matches_torch():
         np.testing.assert_allclose(sy.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
         for s, t in ((sx, tx), (sw, tw), (sb, tb)):
             np.testing.assert_allclose(s.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode, np_mode", [("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")])
+@pytest.mark.parametrize("dims, padding", [(1, 2), (2, (1, 2)), (2, "same")])
+def test_conv_padding_modes_match_numpy(mode, np_mode, dims, padding):
+    rng = np.random.default_rng(3)
+    conv = getattr(nn, f"Conv{dims}d")(2, 3, 3, padding=padding, padding_mode=mode).double()
+    x = rng.standard_normal((2, 2) + (7,) * dims)
+    pads = [(1, 1)] * dims if padding == "same" else [(p, p) for p in ((padding,) * dims if isinstance(padding, int)
+                                                                         else padding)]
+    xp = np.pad(x, [(0, 0), (0, 0)] + pads, mode=np_mode)
+    want = np_conv(xp, conv.weight.detach().numpy(), conv.bias.detach().numpy(), (1,) * dims,
+                   [(0, 0)] * dims, (1,) * dims, 1)
+    np.testing.assert_allclose(conv(sg.tensor(x)).detach().numpy(), want, rtol=1e-10)
+    assert sg.autograd.gradcheck(lambda t: conv(t), (sg.tensor(x[:1, :, :4, ...], requires_grad=True),))
+    assert repr(conv).endswith(f"padding_mode={mode})")
+
+
+def test_conv_padding_mode_must_be_known():
+    with pytest.raises(ValueError, match="padding_mode must be one of .* but got padding_mode='foo'"):
+        nn.Conv1d(1, 1, 3, padding_mode="foo")
+
+
+_TRANSPOSED = [  # (spatial dims, in, out, kernel, stride, padding, output_padding, groups, dilation)
+    (1, 3, 4, 3, 1, 0, 0, 1, 1),
+    (1, 4, 6, 3, 2, 1, 1, 2, 1),
+    (2, 2, 3, 2, 3, 0, 2, 1, 1),
+    (2, 4, 4, 3, 2, 2, 0, 4, 2),
+    (1, 2, 2, 2, 3, 2, 0, 1, 1),  # more padding than the kernel covers: a cropped output
+]
+
+
+@pytest.mark.parametrize("case", _TRANSPOSED)
+def test_conv_transpose_is_the_input_gradient_of_a_convolution(case):
+    nsp, cin, cout, k, stride, pad, out_pad, groups, dil = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, cin) + (4,) * nsp)
+    w = rng.standard_normal((cin, cout // groups) + (k,) * nsp)
+    b = rng.standard_normal(cout)
+    fn = getattr(F, f"conv_transpose{nsp}d")
+    out = fn(sg.tensor(x), sg.tensor(w), sg.tensor(b), stride, pad, out_pad, groups, dil).numpy()
+    # the reference: the input gradient of a convolution with this kernel, at output gradient x
+    size = [(4 - 1) * stride - 2 * pad + dil * (k - 1) + 1 + out_pad] * nsp
+    z = np.zeros((2, cout) + tuple(size))
+    _, gz, _, _ = np_conv(z, w, None, (stride,) * nsp, [(pad, pad)] * nsp, (dil,) * nsp, groups, gy=x)
+    np.testing.assert_allclose(out, gz + b.reshape((1, -1) + (1,) * nsp), rtol=1e-10, atol=1e-12)
+    small = (sg.tensor(x[:1, :, :2], requires_grad=True), sg.tensor(w, requires_grad=True),
+             sg.tensor(b, requires_grad=True))
+    assert sg.autograd.gradcheck(lambda a, ww, bb: fn(a, ww, bb, stride, pad, out_pad, groups, dil), small)
+
+
+def test_conv_transpose_modules():
+    m = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+    assert m.weight.shape == (4, 3, 3, 3) and m.bias.shape == (6,)
+    assert repr(m) == ("ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+                       "output_padding=(1, 1), groups=2)")
+    assert m(sg.ones(2, 4, 5, 5)).shape == (2, 6, 10, 10)
+    assert m(sg.ones(4, 5, 5)).shape == (6, 10, 10)  # unbatched
+    up = nn.ConvTranspose1d(2, 3, 3, stride=2)
+    assert up(sg.ones(1, 2, 3), output_size=[8]).shape == (1, 3, 8)
+    with pytest.raises(ValueError, match=r"requested an output size of \[9\], but valid sizes range from \[7\] "
+                                         r"to \[8\]"):
+        up(sg.ones(1, 2, 3), output_size=[9])
+    with pytest.raises(RuntimeError, match="output padding must be smaller than either stride or dilation"):
+        F.conv_transpose1d(sg.ones(1, 2, 3), sg.ones(2, 3, 3), output_padding=1)
+    with pytest.raises(RuntimeError, match=r"Given transposed=1, weight of size \[2, 3, 3\], expected input"
+                                           r"\[1, 4, 3\] to have 2 channels, but got 4 channels instead"):
+        F.conv_transpose1d(sg.ones(1, 4, 3), sg.ones(2, 3, 3))
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose2d'):
+        nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
+
+
+def test_conv_transpose_matches_torch():
+    torch = pytest.importorskip("torch")
+    for nsp, cin, cout, k, stride, pad, out_pad, groups, dil in _TRANSPOSED + [(3, 2, 4, 2, 2, 0, 1, 2, 1)]:
+        tm = getattr(torch.nn, f"ConvTranspose{nsp}d")(cin, cout, k, stride, pad, out_pad, groups, True, dil).double()
+        sm = getattr(nn, f"ConvTranspose{nsp}d")(cin, cout, k, stride, pad, out_pad, groups, True, dil).double()
+        sm.load_state_dict({key: sg.tensor(v.detach().numpy()) for key, v in tm.state_dict().items()})
+        x = np.random.default_rng(6).standard_normal((2, cin) + (4,) * nsp)
+        tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+        to, so = tm(tx), sm(sx)
+        np.testing.assert_allclose(so.detach().numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-10)
+        to.pow(2).sum().backward()
+        so.pow(2).sum().backward()
+        np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(sm.weight.grad.numpy(), tm.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+        assert repr(sm) == repr(tm)

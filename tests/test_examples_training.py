@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ["polynomial_autograd.py", "polynomial_nn.py", "custom_function.py", "spiral_classifier.py"]
+EXAMPLES = ["polynomial_autograd.py", "polynomial_nn.py", "custom_function.py", "spiral_classifier.py",
+            "dataloader_training.py"]
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +66,12 @@ def test_spiral_classifier(runs):
     assert out.count("epoch ") == 30 and "Sequential(" in out
     acc = float(re.search(r"final test accuracy: ([0-9.]+)%", out).group(1))
     assert acc > 90.0
+
+
+def test_dataloader_training(runs):
+    # PyTorch's "Optimizing model parameters" tutorial through srcgrad.utils.data.DataLoader
+    out = _check(runs, "dataloader_training.py")
+    assert out.count("Epoch ") == 4 and out.rstrip().endswith("Done!")
+    assert re.search(r"loss: \d\.\d{6}  \[   64/ 1920\]", out)
+    accuracies = [float(a) for a in re.findall(r"Accuracy: ([0-9.]+)%", out)]
+    assert len(accuracies) == 4 and accuracies[-1] > 95.0

@@ -235,3 +235,4 @@ def test_integers_mixed_with_index_tensors_select_first_as_pytorch(index, select
     expect = x.copy()
     expect[select_first][rest] = -1.0
     np.testing.assert_array_equal(y.numpy(), expect)
+

@@ -596,3 +596,28 @@ def test_one_cycle_under_compile_compiles_once_and_matches_define_by_run(cls, kw
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-6)
     for a, b in zip(*finals):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("make", [lambda o: sg.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5),
+                                  lambda o: sg.optim.lr_scheduler.CosineAnnealingLR(o, T_max=3)])
+@pytest.mark.parametrize("opt_cls", [sg.optim.SGD, sg.optim.Adam])
+def test_a_scheduled_learning_rate_never_recompiles_a_decorated_step(make, opt_cls):
+    model = sg.nn.Linear(4, 1)
+    opt = opt_cls(model.parameters(), lr=0.1)
+    sched = make(opt)
+    x, y = sg.randn(8, 4), sg.randn(8, 1)
+
+    @sg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    lrs = []
+    for _ in range(6):
+        step(x, y)
+        lrs.append(opt.param_groups[0]["lr"])
+        sched.step()
+    assert len(set(lrs)) > 2 and step.cache_info()["compiles"] == 1  # (the first lr change included)

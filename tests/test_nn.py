@@ -577,7 +577,7 @@ def test_nll_loss_edge_cases_as_pytorch():
     with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
         F.nll_loss(x, sg.tensor([0, 1, 2]), weight=sg.ones(4, requires_grad=True))
     with sg.no_grad():
-        F.nll_loss(x, sg.tensor([0, 1, 2]), weight=sg.ones(4, requires_grad=True))
+        F.nll_loss(x, sg.tensor([0, 1, 2]), weight=sg.ones(4, dtype=sg.float64, requires_grad=True))
     # second derivatives through the one-op loss and its one-op gradient
     x = t64(RNG.standard_normal((3, 4)), True)
     assert sg.autograd.gradgradcheck(lambda x: F.cross_entropy(x, sg.tensor([0, 3, 1]), label_smoothing=0.1), (x,))
@@ -1157,3 +1157,248 @@ def test_a_parameter_shares_its_sources_storage():
     e = nn.Embedding.from_pretrained(w)
     w.add_(1)
     close(e.weight, np.ones((2, 2)))
+
+
+# -- state-dict protocol: PyTorch's _load_from_state_dict signature, metadata, extra state, hooks
+
+
+def test_state_dict_metadata_versions_survive_save_and_load(tmp_path):
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    sd = m.state_dict()
+    assert dict(sd._metadata) == {"": {"version": 1}, "0": {"version": 1}, "1": {"version": 2}}
+    sg.save(sd, tmp_path / "m.pt")
+    assert dict(sg.load(tmp_path / "m.pt")._metadata) == dict(sd._metadata)
+
+
+def test_load_from_state_dict_override_with_pytorchs_signature_migrates_old_versions():
+    seen = []
+
+    class Versioned(nn.Linear):
+        _version = 2
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                                  unexpected_keys, error_msgs):
+            version = local_metadata.get("version")
+            seen.append(version)
+            if version is None or version < 2:  # old checkpoints named the weight "w"
+                if prefix + "w" in state_dict:
+                    state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+
+    model = nn.Sequential(Versioned(2, 2))
+    model.load_state_dict(model.state_dict())
+    old = {"0.w": sg.ones(2, 2), "0.bias": sg.zeros(2)}  # no metadata: version None
+    model.load_state_dict(old)
+    assert seen == [2, None] and model[0].weight.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    # called directly with PyTorch's arguments, it reports what is missing
+    missing, unexpected, errors = [], [], []
+    nn.Linear(2, 2)._load_from_state_dict({"weight": sg.zeros(2, 2)}, "", {}, True, missing, unexpected, errors)
+    assert missing == ["bias"] and unexpected == [] and errors == []
+
+
+def test_extra_state_is_saved_and_restored(tmp_path):
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = 0
+
+        def get_extra_state(self):
+            return {"steps": self.steps}
+
+        def set_extra_state(self, state):
+            self.steps = state["steps"]
+
+    a = nn.Sequential(Counter())
+    a[0].steps = 7
+    sg.save(a.state_dict(), tmp_path / "c.pt")
+    b = nn.Sequential(Counter())
+    assert list(a.state_dict()) == ["0._extra_state"]
+    b.load_state_dict(sg.load(tmp_path / "c.pt"))
+    assert b[0].steps == 7
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "0._extra_state"'):
+        b.load_state_dict({})
+    with pytest.raises(RuntimeError, match='Unexpected key\\(s\\) in state_dict: "_extra_state"'):
+        nn.Linear(1, 1).load_state_dict({**nn.Linear(1, 1).state_dict(), "_extra_state": 1})
+
+
+def test_load_state_dict_accepts_any_mapping_and_keeps_the_callers_dict():
+    import types
+    m = nn.Linear(2, 2)
+    sd = m.state_dict()
+    assert repr(m.load_state_dict(types.MappingProxyType(dict(sd)))) == "<All keys matched successfully>"
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got <class 'list'>"):
+        m.load_state_dict([1])
+
+
+def test_state_dict_hooks():
+    lin = nn.Linear(2, 2)
+    calls = []
+    lin.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: calls.append(("pre", prefix)))
+
+    def drop_bias(mod, sd, prefix, metadata):
+        del sd[prefix + "bias"]
+
+    h = lin.register_state_dict_post_hook(drop_bias)
+    model = nn.Sequential(lin)
+    assert list(model.state_dict()) == ["0.weight"] and calls == [("pre", "0.")]
+    lin.register_state_dict_post_hook(lambda mod, sd, prefix, md: 1)
+    with pytest.raises(RuntimeError, match="state_dict post-hook must return None"):
+        lin.state_dict()
+    h.remove()
+    # load hooks: a pre-hook sees the module's slice; a post-hook may clear missing keys
+    pre_seen = []
+    lin2 = nn.Linear(2, 2)
+    lin2.register_load_state_dict_pre_hook(
+        lambda mod, sd, prefix, md, strict, missing, unexpected, errors: pre_seen.append((mod, prefix, sorted(sd))))
+    lin2.register_load_state_dict_post_hook(lambda mod, incompatible: incompatible.missing_keys.clear())
+    result = nn.Sequential(lin2).load_state_dict({"0.weight": sg.zeros(2, 2)})
+    assert pre_seen == [(lin2, "0.", ["0.weight"])] and result.missing_keys == []
+    lin2.register_load_state_dict_post_hook(lambda mod, incompatible: 1)
+    with pytest.raises(AssertionError, match="not expected to return new values"):
+        lin2.load_state_dict({"weight": sg.zeros(2, 2), "bias": sg.zeros(2)})
+
+
+# -- more activations, channel dropout, group/RMS/instance norm, KL divergence ----------------------
+
+_SELU_A, _SELU_S = 1.6732632423543772, 1.0507009873554805
+_ACTIVATIONS = [
+    (nn.Hardsigmoid(), lambda x: np.clip(x + 3, 0, 6) / 6),
+    (nn.Hardswish(), lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    (nn.Mish(), lambda x: x * np.tanh(np.log1p(np.exp(x)))),
+    (nn.SELU(), lambda x: _SELU_S * np.where(x > 0, x, _SELU_A * (np.exp(x) - 1))),
+    (nn.CELU(0.5), lambda x: np.maximum(x, 0) + np.minimum(0, 0.5 * (np.exp(x / 0.5) - 1))),
+    (nn.Softsign(), lambda x: x / (1 + np.abs(x))),
+    (nn.Tanhshrink(), lambda x: x - np.tanh(x)),
+    (nn.Softshrink(0.5), lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0))),
+    (nn.Hardshrink(0.5), lambda x: np.where(np.abs(x) > 0.5, x, 0)),
+    (nn.Threshold(0.1, 20.0), lambda x: np.where(x > 0.1, x, 20.0)),
+    (nn.LogSigmoid(), lambda x: -np.log1p(np.exp(-x))),
+    (nn.GLU(1), lambda x: x[:, :2] / (1 + np.exp(-x[:, 2:]))),
+    (nn.Softmin(1), lambda x: np.exp(-x) / np.exp(-x).sum(1, keepdims=True)),
+    (nn.RReLU().eval(), lambda x: np.where(x >= 0, x, x * (1 / 8 + 1 / 3) / 2)),
+]
+
+
+@pytest.mark.parametrize("layer, f", _ACTIVATIONS, ids=[type(m).__name__ for m, _ in _ACTIVATIONS])
+def test_more_activations_match_numpy_and_finite_differences(layer, f):
+    x = np.random.default_rng(0).standard_normal((3, 4, 2)) * 2
+    np.testing.assert_allclose(layer(sg.tensor(x)).numpy(), f(x), rtol=1e-10, atol=1e-12)
+    xs = x[:, :, :1] + 0.05  # (away from the kinks, for the finite differences)
+    assert sg.autograd.gradcheck(lambda t: layer(t), (sg.tensor(xs, requires_grad=True),))
+
+
+def test_prelu_learns_one_slope_per_channel():
+    m = nn.PReLU(3).double()
+    assert m.weight.tolist() == [0.25] * 3 and repr(m) == "PReLU(num_parameters=3)"
+    x = np.random.default_rng(1).standard_normal((2, 3, 4))
+    out = m(sg.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), np.where(x > 0, x, 0.25 * x))
+    out.sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), np.where(x > 0, 0, x).sum((0, 2)))
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        nn.PReLU(2)(sg.ones(2, 3))
+
+
+def test_group_rms_and_instance_norm_match_numpy():
+    x = np.random.default_rng(2).standard_normal((2, 4, 3, 5))
+    g = x.reshape(2, 2, -1)
+    want = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)).reshape(x.shape)
+    gn = nn.GroupNorm(2, 4).double()
+    np.testing.assert_allclose(gn(sg.tensor(x)).detach().numpy(), want, rtol=1e-10)
+    rms = nn.RMSNorm([3, 5], eps=1e-6).double()
+    np.testing.assert_allclose(rms(sg.tensor(x)).detach().numpy(),
+                               x / np.sqrt((x ** 2).mean((2, 3), keepdims=True) + 1e-6), rtol=1e-10)
+    inorm = nn.InstanceNorm2d(4)
+    want = (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(inorm(sg.tensor(x)).numpy(), want, rtol=1e-10)
+    np.testing.assert_allclose(inorm(sg.tensor(x[0])).numpy(), want[0], rtol=1e-10)  # unbatched
+    for m, inp in ((gn, x[:, :, :2, :2]), (nn.RMSNorm([2, 2]).double(), x[:, :, :2, :2]),
+                   (nn.InstanceNorm1d(4, affine=True).double(), x[:, :, 0, :3])):
+        assert sg.autograd.gradcheck(lambda t, m=m: m(t), (sg.tensor(inp, requires_grad=True),))
+    assert repr(gn) == "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"
+    assert repr(nn.RMSNorm(4)) == "RMSNorm((4,), eps=None, elementwise_affine=True)"
+    assert repr(inorm) == ("InstanceNorm2d(4, eps=1e-05, momentum=0.1, affine=False, bias=False, "
+                           "track_running_stats=False)")
+    with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
+        nn.GroupNorm(3, 4)
+    with pytest.raises(RuntimeError, match="Expected number of channels in input to be divisible by num_groups"):
+        F.group_norm(sg.ones(2, 4), 3)
+
+
+def test_kl_div_reductions():
+    rng = np.random.default_rng(3)
+    p = rng.random((3, 5))
+    p[0, 0] = 0.0  # a zero target contributes nothing (not NaN)
+    p /= p.sum(1, keepdims=True)
+    q = np.log(rng.random((3, 5)) + 0.1)
+    pointwise = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1)) - q), 0)
+    for reduction, want in (("batchmean", pointwise.sum() / 3), ("sum", pointwise.sum()), ("none", pointwise)):
+        got = nn.KLDivLoss(reduction=reduction)(sg.tensor(q), sg.tensor(p)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+        got = F.kl_div(sg.tensor(q), sg.tensor(np.log(np.where(p > 0, p, 1e-300))), reduction=reduction,
+                       log_target=True).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        F.kl_div(sg.tensor(q), sg.tensor(p))
+
+
+def test_channel_dropout_zeroes_whole_channels():
+    sg.manual_seed(0)
+    out = F.dropout2d(sg.ones(8, 16, 3, 3), 0.5).numpy()
+    per_channel = out.reshape(8, 16, -1)
+    assert ((per_channel == 0).all(-1) | (per_channel == 2).all(-1)).all()  # whole channels, scaled by 1/(1-p)
+    assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
+    m = nn.Dropout1d(0.5)
+    assert m.eval()(sg.ones(2, 3, 4)).tolist() == sg.ones(2, 3, 4).tolist()
+    assert repr(nn.Dropout2d()) == "Dropout2d(p=0.5, inplace=False)"
+    with pytest.raises(RuntimeError, match="dropout2d: Expected 3D or 4D input, but received a 2D input"):
+        F.dropout2d(sg.ones(2, 3))
+
+
+def test_more_layers_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((2, 4, 3, 3))
+    for name, args in [("Hardswish", ()), ("Mish", ()), ("SELU", ()), ("CELU", (1.5,)), ("GLU", (1,)),
+                       ("Softmin", (1,)), ("PReLU", (4,)), ("GroupNorm", (2, 4)), ("RMSNorm", ([3, 3],)),
+                       ("InstanceNorm2d", (4,)), ("Softshrink", (0.3,)), ("LogSigmoid", ())]:
+        tm, sm = getattr(torch.nn, name)(*args).double(), getattr(nn, name)(*args).double()
+        tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+        to, so = tm(tx), sm(sx)
+        np.testing.assert_allclose(so.detach().numpy(), to.detach().numpy(), rtol=1e-6, atol=1e-10, err_msg=name)
+        to.pow(2).sum().backward()
+        so.pow(2).sum().backward()
+        np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-10, err_msg=name)
+        assert repr(sm) == repr(tm)
+
+
+def test_mixed_dtypes_are_refused_as_pytorch_refuses_them():
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(RuntimeError, match=r"mixed dtype \(CPU\): all inputs must share same datatype"):
+        bn(sg.ones(2, 3, dtype=sg.float64))
+    with pytest.raises(RuntimeError, match=r"mixed dtype \(CPU\): expect parameter to have scalar type of Float"):
+        bn.double()(sg.ones(2, 3))
+    assert bn(sg.ones(2, 3, dtype=sg.float64)).dtype == sg.float64
+    with pytest.raises(RuntimeError, match="expected scalar type Double but found Float"):
+        F.cross_entropy(sg.ones(2, 3, dtype=sg.float64), sg.tensor([0, 1]), weight=sg.ones(3))
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
+        F.nll_loss(sg.ones(2, 3), sg.tensor([0, 1]), weight=sg.ones(3, dtype=sg.float64))
+
+
+def test_embedding_max_norm_renormalises_looked_up_rows_and_scale_grad_by_freq():
+    w = np.random.default_rng(0).standard_normal((6, 4)) * 2
+    idx = sg.tensor([[0, 2, 2], [5, 2, 1]])
+    emb = nn.Embedding(6, 4, max_norm=1.5, _weight=sg.tensor(w))
+    out = emb(idx)
+    norms = np.linalg.norm(w, axis=1)
+    want = w.copy()
+    for r in (0, 1, 2, 5):  # looked-up rows above the norm are scaled down in place; others untouched
+        if norms[r] > 1.5:
+            want[r] *= 1.5 / (norms[r] + 1e-7)
+    np.testing.assert_allclose(emb.weight.detach().numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), want[idx.numpy()], rtol=1e-6)
+    weight = sg.tensor(w, requires_grad=True)
+    F.embedding(idx, weight, scale_grad_by_freq=True).sum().backward()
+    counts = np.bincount(idx.numpy().ravel(), minlength=6)
+    np.testing.assert_allclose(weight.grad.numpy()[:, 0], np.where(counts > 0, 1.0, 0.0))  # count / count
+    assert repr(emb) == "Embedding(6, 4, max_norm=1.5)"

@@ -470,6 +470,37 @@ SIGNATURES = {
     "conv1d": "input weight bias stride padding dilation groups",
     "conv2d": "input weight bias stride padding dilation groups",
     "conv3d": "input weight bias stride padding dilation groups",
+    # activations, channel dropout, norms, KL divergence, transposed convolutions, resampling, attention
+    "celu": "input alpha inplace",
+    "conv_transpose1d": "input weight bias stride padding output_padding groups dilation",
+    "conv_transpose2d": "input weight bias stride padding output_padding groups dilation",
+    "conv_transpose3d": "input weight bias stride padding output_padding groups dilation",
+    "dropout1d": "input p training inplace",
+    "dropout2d": "input p training inplace",
+    "dropout3d": "input p training inplace",
+    "glu": "input dim",
+    "group_norm": "input num_groups weight bias eps",
+    "hardshrink": "input lambd",
+    "hardsigmoid": "input inplace",
+    "hardswish": "input inplace",
+    "instance_norm": "input running_mean running_var weight bias use_input_stats momentum eps",
+    "interpolate": "input size scale_factor mode align_corners recompute_scale_factor antialias",
+    "kl_div": "input target size_average reduce reduction log_target",
+    "mish": "input inplace",
+    "multi_head_attention_forward": "query key value embed_dim_to_check num_heads in_proj_weight in_proj_bias bias_k bias_v add_zero_attn dropout_p out_proj_weight out_proj_bias training key_padding_mask need_weights attn_mask use_separate_proj_weight q_proj_weight k_proj_weight v_proj_weight static_k static_v average_attn_weights is_causal",
+    "prelu": "input weight",
+    "relu6": "input inplace",
+    "rms_norm": "input normalized_shape weight eps",
+    "rrelu": "input lower upper training inplace",
+    "selu": "input inplace",
+    "softmin": "input dim _stacklevel dtype",
+    "softshrink": "input lambd",
+    "softsign": "input",
+    "tanhshrink": "input",
+    "threshold": "input threshold value inplace",
+    "upsample": "input size scale_factor mode align_corners",
+    "upsample_bilinear": "input size scale_factor",
+    "upsample_nearest": "input size scale_factor",
 }
 
 
@@ -825,3 +856,100 @@ def test_implicit_softmax_dim_warns_as_torch(k):
     torch = _torch()
     call = IMPLICIT[k][1]
     assert _warned(sg, call) == _warned(torch, call)
+
+
+def test_attention_of_a_fully_masked_query_is_zero_with_finite_gradients():
+    # PyTorch's safe softmax: a query that may attend to no key gets 0, not NaN
+    q = sg.tensor(np.random.default_rng(0).standard_normal((1, 2, 4)), dtype=sg.float32, requires_grad=True)
+    k = sg.tensor(np.random.default_rng(1).standard_normal((1, 3, 4)), dtype=sg.float32)
+    v = sg.tensor(np.random.default_rng(2).standard_normal((1, 3, 4)), dtype=sg.float32)
+    bool_mask = sg.tensor([[True, True, False], [False, False, False]])
+    float_mask = sg.zeros(2, 3)
+    float_mask[1] = -math.inf
+    for mask in (bool_mask, float_mask):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        assert np.isfinite(out.detach().numpy()).all() and out[0, 1].abs().sum().item() == 0
+        q.grad = None
+        out.sum().backward()
+        assert np.isfinite(q.grad.numpy()).all() and q.grad[0, 1].abs().sum().item() == 0
+    # the live row is the ordinary masked attention
+    scores = (q.detach() @ k.transpose(-2, -1) / 2.0)[0, 0, :2]
+    np.testing.assert_allclose(F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask)[0, 0].detach().numpy(),
+                               (scores.softmax(-1) @ v[0, :2]).numpy(), rtol=1e-5)
+
+
+def test_softmax_of_a_0d_tensor():
+    assert F.softmax(sg.tensor(3.0), 0).item() == 1.0 and F.log_softmax(sg.tensor(3.0), -1).item() == 0.0
+    assert sg.nn.Softmax(0)(sg.tensor(2.0)).shape == ()
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\], but got 1"):
+        F.softmax(sg.tensor(3.0), 1)
+
+
+def _bilinear_reference(x, out_h, out_w, align_corners):
+    """Each output pixel from its four neighbours, written out (PyTorch's source-index rule)."""
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, out_h, out_w))
+
+    def src(i, o, s):
+        if align_corners:
+            return i * (s - 1) / (o - 1) if o > 1 else 0.0
+        return max((i + 0.5) * s / o - 0.5, 0.0)
+
+    for i in range(out_h):
+        for j in range(out_w):
+            sy, sx = src(i, out_h, h), src(j, out_w, w)
+            y0, x0 = min(int(sy), h - 1), min(int(sx), w - 1)
+            y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+            dy, dx = sy - y0, sx - x0
+            y[:, :, i, j] = (x[:, :, y0, x0] * (1 - dy) * (1 - dx) + x[:, :, y0, x1] * (1 - dy) * dx
+                             + x[:, :, y1, x0] * dy * (1 - dx) + x[:, :, y1, x1] * dy * dx)
+    return y
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_bilinear_matches_a_direct_reference(align_corners):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    got = F.interpolate(sg.tensor(x), size=(7, 3), mode="bilinear", align_corners=align_corners).numpy()
+    np.testing.assert_allclose(got, _bilinear_reference(x, 7, 3, align_corners), rtol=1e-10, atol=1e-12)
+    assert sg.autograd.gradcheck(lambda t: F.interpolate(t, scale_factor=1.5, mode="bilinear",
+                                                         align_corners=align_corners),
+                                 (sg.tensor(x[:1, :1], requires_grad=True),))
+
+
+def test_interpolate_nearest_and_upsample_modules():
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    got = F.interpolate(sg.tensor(x), scale_factor=2).numpy()
+    np.testing.assert_array_equal(got, x.repeat(2, 2).repeat(2, 3))
+    got = F.interpolate(sg.tensor(x), size=(2, 3), mode="nearest").numpy()  # floor(i * in / out)
+    np.testing.assert_array_equal(got, x[:, :, [0, 1]][:, :, :, [0, 1, 2]])
+    got = F.interpolate(sg.tensor(x), size=(2, 3), mode="nearest-exact").numpy()  # floor((i + 0.5) * in / out)
+    np.testing.assert_array_equal(got, x[:, :, [0, 2]][:, :, :, [0, 2, 3]])
+    up = sg.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+    assert up(sg.ones(1, 2, 3, 3)).shape == (1, 2, 6, 6) and repr(up) == "Upsample(scale_factor=2.0, mode='bilinear')"
+    assert repr(sg.nn.UpsamplingNearest2d(size=5)) == "UpsamplingNearest2d(size=5, mode='nearest')"
+    np.testing.assert_allclose(F.interpolate(sg.tensor(x), size=(3, 2), mode="area").numpy(),
+                               x.reshape(1, 1, 3, 2, 2).mean(-1))
+    with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(sg.tensor(x), size=2, scale_factor=2)
+    with pytest.raises(ValueError, match="align_corners option can only be set with the interpolating modes"):
+        F.interpolate(sg.tensor(x), size=2, align_corners=True)
+    with pytest.raises(NotImplementedError, match="Got 4D input, but linear mode needs 3D input"):
+        F.interpolate(sg.tensor(x), size=2, mode="linear")
+
+
+def test_interpolate_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    for shape, mode in [((2, 3, 5), "linear"), ((2, 3, 4, 5), "bilinear"), ((2, 3, 4, 5), "nearest"),
+                        ((2, 3, 4, 5), "nearest-exact"), ((1, 2, 3, 4, 5), "trilinear"), ((2, 3, 6, 6), "area")]:
+        x = rng.standard_normal(shape)
+        nsp = len(shape) - 2
+        for kw in (dict(size=(7,) * nsp), dict(scale_factor=2), dict(scale_factor=0.6), dict(size=(3,) * nsp)):
+            for ac in ((None,) if mode in ("nearest", "nearest-exact", "area") else (False, True)):
+                tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+                to = torch.nn.functional.interpolate(tx, mode=mode, align_corners=ac, **kw)
+                so = F.interpolate(sx, mode=mode, align_corners=ac, **kw)
+                np.testing.assert_allclose(so.detach().numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
+                to.pow(2).sum().backward()
+                so.pow(2).sum().backward()
+                np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -101,6 +101,9 @@ def test_einsum_forms():
 
 A = [[1.0, -2.0, 3.0], [0.5, 0.0, 2.0]]
 B = [[1.0, 2.0, 3.0], [3.0, 3.0, 1.0]]
+M3 = [[2.0, -1.0, 0.5], [1.0, 3.0, 0.0], [0.5, 1.0, 4.0]]
+SR_X = [[1.0, 0.0, 3.0], [2.0, 5.0, -1.0]]                  # (a zero in self, for prod)
+SR_S = [[1.0, 1.0, 0.0], [5.0, 0.0, 5.0]]                   # (ties with self and each other, zeros)
 CASES = [
     ("vector_norm_3", lambda t, x: t.linalg.vector_norm(x, 3), [A]),
     ("vector_norm_1", lambda t, x: t.linalg.vector_norm(x, 1, dim=0), [A]),
@@ -199,6 +202,57 @@ CASES = [
     ("polygamma_2", lambda t, x: x.polygamma(2), [[0.5, 1.0, 2.5, 7.0]]),
     ("erfinv", lambda t, x: t.erfinv(x), [[0.0, 0.5, -0.9, 0.99]]),
     ("cumsum_", lambda t, x: (x * 1).cumsum_(1), [A]),
+    # scatters: ties, zeros and repeated indices as PyTorch resolves them
+    ("scatter", lambda t, x, y: x.scatter(1, t.tensor([[2, 0], [1, 2]]), y[:, :2]), [A, B]),
+    ("scatter_value", lambda t, x: x.scatter(0, t.tensor([[1, 0, 1]]), -1.5), [A]),
+    ("scatter_", lambda t, x, y: (x * 1).scatter_(1, t.tensor([[2], [0]]), y[:, :1]), [A, B]),
+    *[(f"scatter_reduce_{r}_{inc}", (lambda r, inc: lambda t, x, y: x.scatter_reduce(
+        1, t.tensor([[0, 0, 2], [1, 1, 1]]), y, r, include_self=inc))(r, inc), [SR_X, SR_S])
+      for r in ("sum", "prod", "mean", "amax", "amin") for inc in (True, False)],
+    ("scatter_reduce_", lambda t, x, y: (x * 1).scatter_reduce_(0, t.tensor([[1, 1, 0]]), y[:1], "amax"), [SR_X, SR_S]),
+    ("scatter_add_", lambda t, x, y: (x * 1).scatter_add_(1, t.tensor([[0, 0], [2, 2]]), y[:, :2]), [A, B]),
+    ("index_put", lambda t, x, y: t.index_put(x, (t.tensor([1, 1]), t.tensor([0, 2])), y[0, :2], True), [A, B]),
+    ("masked_scatter", lambda t, x, y: x.masked_scatter(x > 0.4, y), [A, B]),
+    ("masked_scatter_", lambda t, x, y: (x * 1).masked_scatter_(t.tensor([True, False, True]), y), [A, B]),
+    ("diagonal_scatter", lambda t, x, y: t.diagonal_scatter(x, y[0, :2], 1), [A, B]),
+    ("select_scatter", lambda t, x, y: t.select_scatter(x, y[1], 0, -1), [A, B]),
+    ("slice_scatter", lambda t, x, y: x.slice_scatter(y[:, :2], 1, 1), [A, B]),
+    ("fill_diagonal_", lambda t, x: (x * 1).fill_diagonal_(2.5), [A]),
+    ("fill_diagonal_wrap", lambda t, x: (x.t().repeat(3, 1) * 1).fill_diagonal_(2.5, wrap=True), [A]),
+    # linear algebra
+    ("linalg_inv", lambda t, x: t.linalg.inv(x), [M3]),
+    ("inverse", lambda t, x: x.inverse(), [M3]),
+    ("det", lambda t, x: t.det(x), [M3]),
+    ("linalg_det_batch", lambda t, x: t.linalg.det(t.stack([x, x.t() * 2])), [M3]),
+    ("slogdet", lambda t, x: t.linalg.slogdet(x - 3).logabsdet, [M3]),
+    ("slogdet_sign", lambda t, x: t.slogdet(x - 3).sign, [M3]),
+    ("logdet", lambda t, x: t.logdet(x @ x.t()), [M3]),
+    ("linalg_solve", lambda t, x, y: t.linalg.solve(x, y.t()), [M3, B]),
+    ("linalg_solve_vector", lambda t, x, y: t.linalg.solve(x, y[0]), [M3, B]),
+    ("linalg_solve_right", lambda t, x, y: t.linalg.solve(x, y, left=False), [M3, B]),
+    ("solve_triangular", lambda t, x, y: t.linalg.solve_triangular(x, y.t(), upper=True), [M3, B]),
+    ("solve_triangular_right_unit", lambda t, x, y: t.linalg.solve_triangular(x, y, upper=False, left=False,
+                                                                             unitriangular=True), [M3, B]),
+    ("cholesky", lambda t, x: t.linalg.cholesky(x @ x.t()), [M3]),
+    ("cholesky_upper", lambda t, x: t.linalg.cholesky(x @ x.t(), upper=True), [M3]),
+    ("cholesky_legacy", lambda t, x: t.cholesky(x @ x.t()), [M3]),
+    ("qr_q", lambda t, x: t.linalg.qr(x.t()).Q, [A]),
+    ("qr_r", lambda t, x: t.linalg.qr(x.t()).R, [A]),
+    ("qr_wide_r", lambda t, x: t.linalg.qr(x)[1], [A]),
+    ("eigvalsh", lambda t, x: t.linalg.eigvalsh(x + x.t()), [M3]),
+    ("eigh_vectors", lambda t, x: t.linalg.eigh(x + x.t())[1] ** 2, [M3]),
+    ("eigh_upper", lambda t, x: t.linalg.eigh(x + x.t(), UPLO="U").eigenvalues, [M3]),
+    ("svdvals", lambda t, x: t.linalg.svdvals(x), [A]),
+    ("svd_s", lambda t, x: t.linalg.svd(x, full_matrices=False).S, [A]),
+    ("svd_u", lambda t, x: t.linalg.svd(x.t(), full_matrices=False).U ** 2, [A]),
+    ("svd_vh", lambda t, x: t.linalg.svd(x, full_matrices=False).Vh ** 2, [A]),
+    ("pinv", lambda t, x: t.linalg.pinv(x), [A]),
+    ("pinverse", lambda t, x: x.t().pinverse(), [A]),
+    ("lstsq", lambda t, x, y: t.linalg.lstsq(x.t(), y.t()).solution, [A, B]),
+    ("matrix_exp", lambda t, x: t.linalg.matrix_exp(x * 0.5), [M3]),
+    ("matrix_power_3", lambda t, x: t.linalg.matrix_power(x, 3), [M3]),
+    ("matrix_power_-2", lambda t, x: x.matrix_power(-2), [M3]),
+    ("matrix_power_-1", lambda t, x: t.linalg.matrix_power(x, -1), [M3]),
 ]
 
 

@@ -1441,3 +1441,20 @@ def test_view_of_a_non_contiguous_tensor_is_differentiable():
     assert out.grad_fn.name() == "ViewBackward0"
     (out * torch.arange(12.0)).sum().backward()
     assert w.grad[1].tolist() == [3.0, 0.0, 4.0, 0.0, 5.0, 0.0]
+
+
+def test_memory_format_is_accepted_and_float_of_a_grad_tensor_warns():
+    import warnings
+
+    x = torch.ones(2, requires_grad=True)
+    for fn in (torch.zeros_like, torch.ones_like, torch.empty_like, torch.rand_like, torch.randn_like):
+        out = fn(x, memory_format=torch.preserve_format)
+        assert out.shape == (2,) and not out.requires_grad
+    assert repr(torch.channels_last) == "torch.channels_last"
+    assert torch.randn_like(x, requires_grad=True).requires_grad
+    with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a scalar"):
+        float(x.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.sum().item()  # (only float() warns, as in PyTorch)
+        float(x.detach().sum())

@@ -172,6 +172,8 @@ def _edge(i: _IRNode, siblings: tuple) -> tuple:
 
 # grad_fn kinds whose other inputs PyTorch gives no edge: a Scalar fill value, an index tensor
 _FIRST_ONLY = frozenset(("FillBackward2", "ZeroBackward0", "IndexSelectBackward0"))
+# ops whose other inputs are positions (X[i], X[i:j] with the position a program input)
+_FIRST_ONLY_OPS = frozenset(("dyn_select", "dyn_slice", "dyn_pad"))
 # grad_fns of PyTorch overloads that take a Scalar argument, which has no edge (`2 - x`:
 # RsubBackward1 has one); other ops wrap a Python number into a tensor (an edge, None)
 _SCALAR_ARGS = frozenset(("RsubBackward1", "PowBackward0", "PowBackward2", "RemainderBackward0", "ClampBackward1",
@@ -188,7 +190,7 @@ def _edge_positions(n: _IRNode) -> list[int]:
         return list(range(len(n.inputs)))  # (a fn_call's inputs are the tensor arguments)
     op = OPS[n.op]
     name = op.grad_name
-    if name in _FIRST_ONLY:
+    if name in _FIRST_ONLY or op.name in _FIRST_ONLY_OPS:
         return [0]
     inputs = n.inputs
     index_op = op.name in _INDEX_OPS

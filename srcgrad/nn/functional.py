@@ -77,6 +77,122 @@ def logsigmoid(input: Tensor) -> Tensor:
     return record("log_sigmoid", (input,))
 
 
+# More activations, written with the ops above (their gradients are those ops' rules).
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(input, 0), 6)``."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(input + 3) / 6``."""
+    out = (input + 3).clamp(0, 6) / 6
+    return input.copy_(out) if inplace else out
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``input * relu6(input + 3) / 6``."""
+    out = input * (input + 3).clamp(0, 6) / 6
+    return input.copy_(out) if inplace else out
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``input * tanh(softplus(input))``."""
+    out = input * softplus(input).tanh()
+    return input.copy_(out) if inplace else out
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(input, alpha)`` with the self-normalising constants."""
+    out = elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return input.copy_(out) if inplace else out
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    out = input.clamp_min(0) + ((input / alpha).clamp_max(0).exp() - 1) * alpha
+    return input.copy_(out) if inplace else out
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The first half of ``dim`` gated by the sigmoid of the second half."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim if dim >= 0 else input.dim() + dim} "
+                           f"is size {size}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """``softmax(-input)``."""
+    if dim is None:
+        dim = _softmax_dim("softmin", input.dim(), _stacklevel)
+    return softmax(-input, dim, dtype=dtype)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``input / (1 + |input|)``."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``input - tanh(input)``."""
+    return input - input.tanh()
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``input -+ lambd`` outside ``[-lambd, lambd]``, 0 inside."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return T.where(input > lambd, input - lambd, T.where(input < -lambd, input + lambd, input * 0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``input`` outside ``[-lambd, lambd]``, 0 inside."""
+    return T.where((input > lambd) | (input < -lambd), input, input * 0)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``input`` where it is greater than ``threshold``, else ``value``."""
+    out = T.where(input > threshold, input, value)
+    return input.copy_(out) if inplace else out
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``max(0, x) + weight * min(0, x)``, ``weight`` one value or one per channel (dim 1)."""
+    if weight.numel() != 1:
+        if input.dim() < 2 and weight.numel() != (input.shape[0] if input.dim() else 1):
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{weight.numel()} and channel size = {input.shape[0] if input.dim() else 1}.")
+        channels = input.shape[1] if input.dim() >= 2 else input.shape[0]
+        if weight.numel() != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{weight.numel()} and channel size = {channels}.")
+        if input.dim() >= 2:
+            weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))
+    return T.where(input > 0, input, weight * input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Leaky ReLU with a slope drawn from U(lower, upper) per element in training, else their mean."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slope = T.rand(input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
+    out = T.where(input >= 0, input, input * slope)
+    return input.copy_(out) if inplace else out
+
+
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     """PyTorch's implicit softmax dim, with its deprecation warning."""
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
@@ -98,6 +214,9 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     if dim is None:
         dim = _softmax_dim("softmax", input.dim(), _stacklevel)
     _softmax_input("softmax", input, dim, dtype)
+    if input.dim() == 0:  # a 0-d tensor is one element along dim 0 or -1, as in PyTorch
+        _check_scalar_dim(dim)
+        return input.reshape(1).softmax(0, dtype).reshape(())
     return input.softmax(dim, dtype)
 
 
@@ -105,7 +224,15 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     if dim is None:
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     _softmax_input("log_softmax", input, dim, dtype)
+    if input.dim() == 0:
+        _check_scalar_dim(dim)
+        return input.reshape(1).log_softmax(0, dtype).reshape(())
     return input.log_softmax(dim, dtype)
+
+
+def _check_scalar_dim(dim: int) -> None:
+    if dim not in (0, -1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -306,6 +433,8 @@ def _nll(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int
         if weight.requires_grad and is_grad_enabled():
             raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
                                "'weight'. This input cannot have requires_grad True.")
+        if input.dtype.is_floating_point and weight.dtype is not input.dtype:
+            raise RuntimeError(f"expected scalar type {_type_name(input.dtype)} but found {_type_name(weight.dtype)}")
         weight = weight.reshape(-1) if weight.dim() != 1 else weight
     unbatched = input.dim() == 1
     if unbatched:
@@ -492,6 +621,41 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input._inplace("mul", mask) if inplace else input * mask
 
 
+def _feature_dropout(name: str, input: Tensor, p: float, training: bool, inplace: bool, dims: int) -> Tensor:
+    """Zero whole channels: one Bernoulli draw per (batch, channel), broadcast over ``dims`` spatial dims."""
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{name}: Expected {dims + 1}D or {dims + 2}D input, but received a {input.dim()}D "
+                           f"input. Note that {name} exists to provide channel-wise dropout on inputs with {dims} "
+                           f"spatial dimension{'s' if dims > 1 else ''}, a channel dimension, and an optional "
+                           "batch dimension (i.e. " + ("3D or 4D" if dims == 2 else f"{dims + 1}D or {dims + 2}D")
+                           + " inputs).")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    lead = input.shape[:input.dim() - dims]
+    d = input.dtype
+    mask: Any = 0 if p == 1 else (T.rand(lead, dtype=d, device=input.device) >= p).to(d) / (1 - p)
+    if p != 1:
+        mask = mask.reshape(tuple(lead) + (1,) * dims)
+    return input._inplace("mul", mask) if inplace else input * mask
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel-wise dropout of (N, C, L) or (C, L) input."""
+    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel-wise dropout of (N, C, H, W) or (C, H, W) input."""
+    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) input."""
+    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
+
+
 def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     """``input``'s int64 class indices as one-hot int64 vectors (``num_classes=-1``: max + 1)."""
     if input.dtype.name != "int64":
@@ -566,6 +730,86 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
                                        upcast))
 
 
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each group of ``C / num_groups`` channels over its channels and spatial positions,
+    then scale and shift per channel."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, unbiased=False, keepdim=True)
+    out = ((x - mean) / (var + eps).sqrt()).reshape(input.shape)
+    affine = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(affine)
+    if bias is not None:
+        out = out + bias.reshape(affine)
+    return out
+
+
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """``input / sqrt(mean(input**2) + eps) * weight`` over the trailing ``normalized_shape`` dims
+    (``eps`` None: the dtype's machine epsilon, as PyTorch)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.dim() - len(shape):]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+                           f"{', '.join(str(s) for s in shape)}], but got input of size{input.shape}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype.name).eps)
+    dims = tuple(range(input.dim() - len(shape), input.dim()))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each sample over its spatial positions (running statistics are
+    not supported: srcgrad's InstanceNorm keeps ``track_running_stats=False``, PyTorch's default)."""
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        raise NotImplementedError("srcgrad's instance_norm does not track running statistics "
+                                  "(track_running_stats=False, PyTorch's default)")
+    if input.dim() < 3:
+        raise ValueError(f"expected at least 3D input (got {input.dim()}D input)")
+    dims = tuple(range(2, input.dim()))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, unbiased=False, keepdim=True)
+    out = (input - mean) / (var + eps).sqrt()
+    affine = (1, input.shape[1]) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(affine)
+    if bias is not None:
+        out = out + bias.reshape(affine)
+    return out
+
+
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """``target * (log(target) - input)`` (``input`` log-probabilities; ``log_target``: so is ``target``),
+    0 where ``target`` is 0. ``reduction='batchmean'`` divides the sum by the batch size."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = T.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.dim() else 1)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _reduce(loss, reduction)
+
+
 _LEGACY_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int8": "Char",
                  "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long"}
 
@@ -588,8 +832,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             raise AssertionError("Padding_idx must be within num_embeddings")
         if padding_idx < 0:
             padding_idx += rows
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported by srcgrad")
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
     if input.dtype.name not in ("int64", "int32"):
@@ -599,7 +841,30 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     a = _host_value(input)  # indices already known: refuse negative / too large ones as PyTorch does
     if a is not None and a.size and (a.min() < 0 or a.max() >= rows):
         raise IndexError("index out of range in self")
-    return record("embedding", (weight, input), (padding_idx,))
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, float(max_norm), float(norm_type))
+    out = record("embedding", (weight, input), (padding_idx,))
+    if scale_grad_by_freq and out.requires_grad:
+        # the same value, with each row's gradient divided by how often its index occurs in the batch
+        flat = input.reshape(-1)
+        counts = T.zeros(rows, dtype=weight.dtype, device=weight.device).scatter_add(
+            0, flat, T.ones(flat.shape, dtype=weight.dtype, device=weight.device))
+        freq = counts[flat].reshape(tuple(input.shape) + (1,))
+        scaled = out / freq
+        out = scaled + (out - scaled).detach()
+    return out  # (sparse=True: the gradient is the same, as a dense tensor)
+
+
+def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: rows that ``input`` looks up and whose ``norm_type``-norm exceeds
+    ``max_norm`` are scaled in place (outside autograd) to norm ``max_norm``."""
+    from ..grad_mode import no_grad
+    with no_grad():
+        idx = input.reshape(-1)
+        picked = weight[idx]
+        norms = picked.norm(norm_type, dim=1, keepdim=True)
+        scale = T.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight[idx] = picked * scale
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -648,7 +913,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         scores = scores.masked_fill(~causal, -math.inf)
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype.name == "bool" else scores + attn_mask
-    return dropout(scores.softmax(-1), dropout_p, dropout_p > 0) @ value
+    if attn_mask is None and not is_causal:
+        weights = scores.softmax(-1)
+    else:
+        # A query masked from every key attends to nothing and gets 0 (PyTorch's safe softmax), not
+        # the NaN of a softmax over -inf: a padded position must not poison the rest of the batch.
+        dead = scores.amax(-1, keepdim=True) == -math.inf
+        weights = scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    return dropout(weights, dropout_p, dropout_p > 0) @ value
 
 
 # ---------------------------------------------------------------------------
@@ -741,6 +1013,190 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+                    padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    """The transpose (input gradient) of a convolution, as a convolution of the stride-dilated input
+    with the flipped kernel, its in/out channels swapped per group (what JAX's transpose rule does)."""
+    from ..conv import conv_general_dilated
+    if input.dim() not in (nsp + 1, nsp + 2):
+        raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.dim() != nsp + 2:
+        raise RuntimeError(f"{name}: expected a {nsp + 2}-D weight, got weight of size {list(weight.shape)}")
+    unbatched = input.dim() == nsp + 1
+    x = input.unsqueeze(0) if unbatched else input
+    stride = _tuple(stride, nsp, "stride")
+    padding = _tuple(padding, nsp, "padding")
+    output_padding = _tuple(output_padding, nsp, "output_padding")
+    dilation = _tuple(dilation, nsp, "dilation")
+    if any(s <= 0 for s in stride) or any(d <= 0 for d in dilation) or groups < 1:
+        raise RuntimeError("non-positive stride, dilation or groups is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        axes = ("height", "width") if nsp == 2 else ("depth", "height", "width") if nsp == 3 else ("width",)
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           + " ".join(f"output_padding_{a}: {v}" for a, v in zip(axes, output_padding)) + " "
+                           + " ".join(f"stride_{a}: {v}" for a, v in zip(axes, stride)) + " "
+                           + " ".join(f"dilation_{a}: {v}" for a, v in zip(axes, dilation)))
+    c_in, c_out_g = weight.shape[0], weight.shape[1]
+    if c_in % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != c_in:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {c_in} channels, but got {x.shape[1]} channels instead")
+    if bias is not None and bias.shape != (c_out_g * groups,):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {c_out_g * groups} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    kernel = tuple(weight.shape[2:])
+    # (C_in, C_out/g, k...) -> (C_out, C_in/g, k...) per group, spatially flipped
+    w = weight.reshape(groups, c_in // groups, c_out_g, *kernel).transpose(1, 2)
+    w = w.reshape(groups * c_out_g, c_in // groups, *kernel).flip(tuple(range(2, nsp + 2)))
+    pads = tuple((d * (k - 1) - p, d * (k - 1) - p + op)
+                 for k, p, op, d in zip(kernel, padding, output_padding, dilation))
+    if any(lo < 0 for lo, _ in pads):  # (more padding than the kernel covers: crop after the convolution)
+        crop = tuple(max(0, -lo) for lo, _ in pads)
+        pads = tuple((max(0, lo), max(0, hi)) for lo, hi in pads)
+        hi_crop = tuple(max(0, -(d * (k - 1) - p + op)) for k, p, op, d in
+                        zip(kernel, padding, output_padding, dilation))
+    else:
+        crop = hi_crop = (0,) * nsp
+    out = conv_general_dilated(x, w, (1,) * nsp, pads, stride, dilation, None, groups, 1, bias)
+    if any(crop) or any(hi_crop):
+        out = out[(slice(None), slice(None)) + tuple(slice(lo, out.shape[2 + i] - hi)
+                                                     for i, (lo, hi) in enumerate(zip(crop, hi_crop)))]
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """1-D transposed convolution ("deconvolution") over (N, C_in, L) input; weight (C_in, C_out/groups, k)."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """2-D transposed convolution over (N, C_in, H, W) input; weight (C_in, C_out/groups, kH, kW)."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """3-D transposed convolution over (N, C_in, D, H, W) input."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+# ---------------------------------------------------------------------------
+# resampling: interpolate / Upsample, separable along each spatial dim with static indices
+
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def _source_index(out_size: int, in_size: int, scale: float | None, align_corners: bool, mode: str) -> np.ndarray:
+    """Where each output position samples the input (PyTorch's ``area_pixel_compute_source_index``)."""
+    i = np.arange(out_size, dtype=np.float64)
+    if align_corners:
+        return i * ((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
+    ratio = 1.0 / scale if scale is not None else in_size / out_size
+    if mode == "nearest":
+        return np.minimum(np.floor(i * ratio), in_size - 1)
+    if mode == "nearest-exact":
+        return np.minimum(np.floor((i + 0.5) * ratio), in_size - 1)
+    return np.maximum((i + 0.5) * ratio - 0.5, 0.0)
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of (N, C, ...) input to ``size`` or by ``scale_factor``: modes
+    ``nearest``, ``nearest-exact``, ``linear``/``bilinear``/``trilinear`` (``align_corners``) and
+    ``area`` (adaptive average pooling). Written with index selections and weighted sums, so its
+    gradient is theirs."""
+    nsp = input.dim() - 2
+    if nsp < 1:
+        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
+                         f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
+                         f"(got {mode})")
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area"):
+        raise NotImplementedError(f"srcgrad's interpolate has no mode {mode!r} (nearest, nearest-exact, linear, "
+                                  "bilinear, trilinear, area)")
+    if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != nsp:
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_INTERP_DIMS[mode] + 2}D input")
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("srcgrad's interpolate does not support antialias=True")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    spatial = tuple(input.shape[2:])
+    if size is not None:
+        out = tuple(int(v) for v in (size if isinstance(size, (tuple, list)) else (size,) * nsp))
+        if len(out) != nsp:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {list(spatial)} and output size of {list(out)}. Please provide "
+                             f"input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) "
+                             f"format.")
+        scales: tuple = (None,) * nsp
+    else:
+        sf = tuple(float(v) for v in (scale_factor if isinstance(scale_factor, (tuple, list))
+                                      else (scale_factor,) * nsp))
+        if len(sf) != nsp:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(spatial)} and scale_factor of shape {list(sf)}.")
+        out = tuple(int(math.floor(n * f)) for n, f in zip(spatial, sf))
+        scales = (None,) * nsp if recompute_scale_factor else sf
+    if mode == "area":
+        from ..pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+        if nsp == 1:
+            return adaptive_avg_pool1d(input, out)
+        if nsp == 2:
+            return adaptive_avg_pool2d(input, out)
+        raise NotImplementedError("srcgrad's interpolate(mode='area') supports 3D and 4D input")
+    x = input
+    for k in range(nsp):
+        dim = 2 + k
+        if out[k] == spatial[k] and scales[k] in (None, 1.0):
+            continue
+        src = _source_index(out[k], spatial[k], scales[k], bool(align_corners), mode)
+        if mode.startswith("nearest"):
+            x = x.index_select(dim, T.tensor(src.astype(np.int64), device=x.device))
+            continue
+        lo = np.minimum(np.floor(src).astype(np.int64), spatial[k] - 1)
+        hi = np.minimum(lo + 1, spatial[k] - 1)
+        frac = (src - lo).astype(np.float64)
+        shape = [1] * x.dim()
+        shape[dim] = out[k]
+        w = T.tensor(frac.reshape(shape), dtype=x.dtype, device=x.device)
+        a = x.index_select(dim, T.tensor(lo, device=x.device))
+        b = x.index_select(dim, T.tensor(hi, device=x.device))
+        x = a + (b - a) * w
+    return x
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """The deprecated name of ``interpolate``."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # pooling, padding and batch norm live with their primitives (srcgrad/pooling.py)

@@ -78,6 +78,12 @@ def _update_param_group_val(group: dict[str, Any], key: str, value: Any) -> None
             value = value.squeeze()
         group[key].fill_(value)
     else:
+        if type(value) is float and any(value is v for k, v in group.items() if k != key):
+            # A float object at two places of a group (lr and initial_lr) is one that
+            # srcgrad.compile cannot tell which place the step read: a replay would have to
+            # guard that they stay equal, and the first change would retrace. A copy of the
+            # number keeps the places apart.
+            value = float.fromhex(value.hex())
         group[key] = value
 
 
@@ -147,7 +153,9 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", _copy(group["lr"]))
+                if "initial_lr" not in group:  # (a float of its own, not lr's object: see _update_param_group_val)
+                    lr = group["lr"]
+                    group["initial_lr"] = float.fromhex(lr.hex()) if type(lr) is float else _copy(lr)
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:

@@ -133,6 +133,18 @@ def check_hyperparameters(lr: Any = _UNSET, differentiable: bool = False, *, for
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
+def _own_number(value: Any) -> Any:
+    """A default hyperparameter as the group's own object: equal, but not the very float that
+    ``defaults`` holds. ``srcgrad.compile`` finds a replay's learning rate by the float object it
+    read; one object at two places (``defaults['lr']`` and ``param_groups[0]['lr']``) would leave
+    it unsure which place a scheduler changes, and the first change would retrace."""
+    if type(value) is float:
+        return float.fromhex(value.hex())
+    if type(value) is tuple and any(type(v) is float for v in value):
+        return tuple(_own_number(v) for v in value)
+    return value
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts) and ``state`` (a dict keyed by parameter)."""
 
@@ -191,7 +203,8 @@ class Optimizer:
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
-            param_group.setdefault(name, default)
+            if name not in param_group:
+                param_group[name] = _own_number(default)
         ids = [id(p) for p in params]
         if len(ids) != len(set(ids)):
             warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "

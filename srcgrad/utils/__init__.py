@@ -1,7 +1,7 @@
-"""``torch.utils`` counterparts: ``srcgrad.utils.checkpoint``."""
+"""``torch.utils`` counterparts: ``srcgrad.utils.checkpoint``, ``srcgrad.utils.data`` and ``srcgrad.utils.hooks``."""
 
 from __future__ import annotations
 
-from . import checkpoint
+from . import checkpoint, data, hooks
 
-__all__ = ["checkpoint"]
+__all__ = ["checkpoint", "data", "hooks"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from ...autograd.function import Function
@@ -12,6 +13,8 @@ from ...grad_mode import is_grad_enabled, no_grad
 from ...tensor import Tensor
 from ...tracing import note_hook
 from ..parameter import Parameter
+
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 
 def _addindent(s: str, spaces: int) -> str:
@@ -519,41 +522,83 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def get_extra_state(self) -> Any:
+        """Extra (non-tensor) state for ``state_dict()``: override together with
+        ``set_extra_state``; stored under ``<prefix>_extra_state``."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called. "
+                           "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+                           "bug-report.yml to report this bug.")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore what ``get_extra_state`` returned (called by ``load_state_dict``)."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called. "
+                           "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+                           "bug-report.yml to report this bug.")
 
     def state_dict(self, *args: Any, destination: dict | None = None, prefix: str = "",
                    keep_vars: bool = False) -> dict:
-        """An ``OrderedDict`` of parameters and persistent buffers by dotted name."""
+        """An ``OrderedDict`` of parameters and persistent buffers by dotted name, with each
+        module's ``version`` in its ``_metadata`` (for ``_load_from_state_dict`` migrations)."""
         if args:  # the old positional form state_dict(destination, prefix, keep_vars)
-            destination = args[0]
-            prefix = args[1] if len(args) > 1 else prefix
-            keep_vars = args[2] if len(args) > 2 else keep_vars
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
+                          " for details.", FutureWarning, stacklevel=2)
+            if destination is None:
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+        local_metadata = {"version": self._version}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in list(self.__dict__.get("_state_dict_pre_hooks", {}).values()):
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in list(self.__dict__.get("_state_dict_hooks", {}).values()):
+            result = hook(self, destination, prefix, local_metadata)
+            if getattr(hook, "_from_public_api", False):
+                if result is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
+            elif result is not None:
+                destination = result
         return destination
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, strict: bool, missing: list,
-                              unexpected: list, errors: list, assign: bool) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        """Copy this module's own parameters and buffers (not its children's) from ``state_dict``,
+        PyTorch's signature: override it to migrate old checkpoints (``local_metadata["version"]``)."""
+        for hook in list(self.__dict__.get("_load_state_dict_pre_hooks", {}).values()):
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         local = {**{k: v for k, v in self._parameters.items() if v is not None},
                  **{k: v for k, v in self._buffers.items()
                     if v is not None and k not in self._non_persistent_buffers_set}}
+        assign = local_metadata.get("assign_to_params_buffers", False)
         for name, param in local.items():
             key = prefix + name
             if key not in state_dict:
                 if strict:
-                    missing.append(key)
+                    missing_keys.append(key)
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
-                              f"Tensor-like object from checkpoint but received {type(value)}")
+                error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
+                                  f"Tensor-like object from checkpoint but received {type(value)}")
                 continue
+            if len(param.shape) == 0 and tuple(value.shape) == (1,):  # (checkpoints from PyTorch 0.3)
+                value = value[0]
             if value.shape != param.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape {value.shape!r} from "
-                              f"checkpoint, the shape in current model is {param.shape!r}.")
+                error_msgs.append(f"size mismatch for {key}: copying a param with shape {value.shape!r} from "
+                                  f"checkpoint, the shape in current model is {param.shape!r}.")
                 continue
             try:
                 with no_grad():
@@ -566,32 +611,56 @@ class Module:
                     else:
                         param.copy_(value.to(param.device))
             except Exception as e:  # noqa: BLE001 - reported the way PyTorch does
-                errors.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
-                              f"{param.shape!r} and whose dimensions in the checkpoint are {value.shape!r}, "
-                              f"an exception occurred : {e.args}.")
+                error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
+                                  f"{param.shape!r} and whose dimensions in the checkpoint are {value.shape!r}, "
+                                  f"an exception occurred : {e.args}.")
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
         if strict:
             for key in state_dict:
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key != extra_key:
                     parts = key[len(prefix):].split(".", 1)
                     if (len(parts) > 1 and parts[0] not in self._modules) or \
                             (len(parts) == 1 and parts[0] not in local):
-                        unexpected.append(key)
+                        unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
         """Copy parameters and buffers from ``state_dict``; with ``strict``, keys must match exactly."""
-        if not isinstance(state_dict, dict):
+        if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing: list = []
         unexpected: list = []
         errors: list = []
+        # a copy, so that _load_from_state_dict overrides may change it (the metadata kept)
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata  # type: ignore[attr-defined]
 
-        def load(module: Module, prefix: str) -> None:
-            module._load_from_state_dict(state_dict, prefix, True, missing, unexpected, errors, assign)
+        def load(module: Module, local_state_dict: dict, prefix: str) -> None:
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True, missing, unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
-                    load(child, prefix + name + ".")
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local_state_dict.items() if k.startswith(child_prefix)},
+                         child_prefix)
+            incompatible = _IncompatibleKeys(missing, unexpected)
+            for hook in list(module.__dict__.get("_load_state_dict_post_hooks", {}).values()):
+                if hook(module, incompatible) is not None:
+                    raise AssertionError("Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                                         "expected to return new values, if incompatible_keys need to be "
+                                         "modified, it should be done inplace.")
 
-        load(self, "")
+        load(self, state_dict, "")
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -602,6 +671,43 @@ class Module:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 self._get_name(), "\n\t".join(errors)))
         return _IncompatibleKeys(missing, unexpected)
+
+    # -- state-dict hooks ---------------------------------------------------------
+
+    def _add_hook(self, attr: str, hook: Callable, prepend: bool = False) -> _RemovableHandle:
+        hooks = self.__dict__.setdefault(attr, OrderedDict())
+        h = _RemovableHandle(hooks)
+        hooks[h.id] = hook
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        return h
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, prefix, keep_vars)`` runs before ``state_dict()`` saves this module."""
+        return self._add_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` runs after; it may change ``state_dict``
+        in place and must return None."""
+        hook._from_public_api = True  # type: ignore[attr-defined]
+        return self._add_hook("_state_dict_hooks", hook)
+
+    def _register_state_dict_hook(self, hook: Callable) -> _RemovableHandle:
+        """The private form: a hook's non-None result replaces the state dict."""
+        return self._add_hook("_state_dict_hooks", hook)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` runs before this module loads its part of a state dict."""
+        return self._add_hook("_load_state_dict_pre_hooks", functools.partial(hook, self))
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> _RemovableHandle:
+        return self._add_hook("_load_state_dict_pre_hooks", functools.partial(hook, self) if with_module else hook)
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, incompatible_keys)`` runs after this module and its children loaded; it may
+        change ``incompatible_keys.missing_keys``/``unexpected_keys`` in place."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
 
     # -- printing ---------------------------------------------------------------
 

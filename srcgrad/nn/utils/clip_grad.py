@@ -1,12 +1,12 @@
-"""``nn.utils``: gradient clipping and parameter/vector conversion (lazily recorded, no host syncs)."""
+"""Gradient clipping and parameter/vector conversion (lazily recorded, no host syncs)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
-from ..grad_mode import no_grad
-from ..tensor import Tensor, cat, stack, tensor
+from ...grad_mode import no_grad
+from ...tensor import Tensor, cat, stack, tensor
 
 
 def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
