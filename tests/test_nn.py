@@ -1402,3 +1402,23 @@ def test_embedding_max_norm_renormalises_looked_up_rows_and_scale_grad_by_freq()
     counts = np.bincount(idx.numpy().ravel(), minlength=6)
     np.testing.assert_allclose(weight.grad.numpy()[:, 0], np.where(counts > 0, 1.0, 0.0))  # count / count
     assert repr(emb) == "Embedding(6, 4, max_norm=1.5)"
+
+
+def test_module_compile_to_empty_share_memory_and_the_old_backward_hook():
+    m = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = sg.randn(4, 2)
+    with sg.no_grad():
+        ref = m(x).numpy()
+        assert m.compile() is None
+        for _ in range(3):
+            np.testing.assert_allclose(m(x).numpy(), ref, rtol=1e-6)
+    assert m.forward.cache_info()["hits"] >= 1  # (a replayed program)
+    assert m.share_memory() is m
+    m.to_empty(device="cpu")
+    assert all(p.abs().sum().item() == 0 for p in m.parameters())
+    calls = []
+    lin = nn.Linear(2, 2)
+    with pytest.warns(FutureWarning, match="Please use register_full_backward_hook"):
+        lin.register_backward_hook(lambda mod, gi, go: calls.append(len(go)))
+    lin(sg.ones(1, 2, requires_grad=True)).sum().backward()
+    assert calls == [1]

@@ -226,6 +226,15 @@ class Module:
         hooks = self.__dict__.setdefault("_backward_hooks", OrderedDict())
         return self._add_forward_hook(hooks, hook, prepend, False)
 
+    def register_backward_hook(self, hook: Callable) -> _RemovableHandle:
+        """The deprecated form: runs as ``register_full_backward_hook`` does (PyTorch's old hook saw the
+        gradients of the module's last op only, a behaviour it warns about and srcgrad does not copy)."""
+        warnings.warn("Using a non-full backward hook when the forward contains multiple autograd Nodes is "
+                      "deprecated and will be removed in future versions. This hook will be missing some "
+                      "grad_input. Please use register_full_backward_hook to get the documented behavior.",
+                      FutureWarning, stacklevel=2)
+        return self.register_full_backward_hook(hook)
+
     def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> _RemovableHandle:
         """``hook(module, grad_output)`` when the gradients for the module's outputs are computed; it may
         return new ``grad_output``."""
@@ -512,6 +521,37 @@ class Module:
 
     def type(self, dst_type: Any) -> Module:
         return self._apply(lambda t: t.to(dst_type))
+
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
+        """Parameters and buffers moved to ``device`` without their values (zeros here: srcgrad has no
+        uninitialised memory); initialise them again afterwards, e.g. with ``reset_parameters()``."""
+        from ...tensor import zeros
+
+        def empty_like(t: Tensor) -> Tensor:
+            return zeros(t.shape, dtype=t.dtype, device=device)
+        if recurse:
+            return self._apply(empty_like)
+        with no_grad():
+            for p in self._parameters.values():
+                if p is not None:
+                    p.data = empty_like(p)
+            for k, b in self._buffers.items():
+                if b is not None:
+                    self._buffers[k] = empty_like(b)
+        return self
+
+    def share_memory(self) -> Module:
+        """A no-op returning the module: srcgrad's tensors are not shared between processes."""
+        return self
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """``model.compile()``: calls of ``forward`` go through ``srcgrad.compile`` from now on (hooks
+        still run around it); ``torch.compile``'s options are accepted and ignored. Inference (under
+        ``no_grad``) replays one program; a forward whose result must carry a graph for a backward
+        outside it runs define-by-run, with ``srcgrad.compile``'s warning saying so: decorate the
+        whole training step instead (see docs/compile.md)."""
+        from ...compiled import compile as compile_fn
+        self.__dict__["forward"] = compile_fn(type(self).forward.__get__(self), *args, **kwargs)
 
     # -- state dicts -------------------------------------------------------------
 
