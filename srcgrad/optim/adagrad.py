@@ -45,11 +45,7 @@ class Adagrad(Optimizer):
             maximize = bool(group["maximize"])
             lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 step_t = state["step"].add_(one)
                 extra, attrs = decay_args(p, wd, maximize)
                 acc = state["sum"]._inplace("_add_sq", g, *extra, attrs=attrs)

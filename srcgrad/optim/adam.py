@@ -56,11 +56,7 @@ class Adam(Optimizer):
             maximize, amsgrad = bool(group["maximize"]), group["amsgrad"]
             lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 if not state:
                     # a tensor, as in PyTorch: a compiled step then counts on the device, not in Python
                     state["step"] = zeros((), dtype=float32, device=p.device)

@@ -44,11 +44,7 @@ class ASGD(Optimizer):
             maximize = bool(group["maximize"])
             lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 if not state:
                     # tensors, as in PyTorch; eta starts at the group's lr
                     state["step"] = zeros((), dtype=float32, device=p.device)

@@ -54,11 +54,7 @@ class NAdam(Optimizer):
             maximize = bool(group["maximize"])
             lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 if not state:
                     state["step"] = zeros((), dtype=float32, device=p.device)  # tensors, as in PyTorch
                     state["mu_product"] = ones((), dtype=float32, device=p.device)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -265,6 +265,14 @@ class Optimizer:
         from ..grad_mode import enable_grad
         with enable_grad(), at_user_line(own=True):
             return closure()
+
+    def _with_grads(self, group: dict) -> Iterator[tuple[Tensor, Tensor, dict]]:
+        """``(param, grad, state)`` for each parameter of ``group`` that has a gradient; a step
+        leaves the others alone, as PyTorch's does."""
+        for p in group["params"]:
+            g = p.grad
+            if g is not None:
+                yield p, g, self.state[p]
 
     # -- state dicts -------------------------------------------------------------
 

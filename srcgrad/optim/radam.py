@@ -52,11 +52,7 @@ class RAdam(Optimizer):
             maximize = bool(group["maximize"])
             lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 if not state:
                     state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
                     state["exp_avg"] = zeros_like(p)

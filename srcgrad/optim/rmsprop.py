@@ -43,11 +43,7 @@ class RMSprop(Optimizer):
             maximize, centered = bool(group["maximize"]), bool(group["centered"])
             lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 if not state:
                     state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
                     state["square_avg"] = zeros_like(p)

@@ -47,11 +47,7 @@ class Rprop(Optimizer):
             # compiled step would otherwise guard its value and trace again whenever it moves
             lr_input = hyper(group["lr"], tensor=True)
             one = hyper(1.0)
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                state = self.state[p]
+            for p, g, state in self._with_grads(group):
                 if not state:
                     lr = group["lr"]
                     state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
