@@ -954,16 +954,21 @@ def conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple) ->
     return tuple((p, p) for p in _tuple(padding, n, "padding"))
 
 
-def _conv(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
-          dilation: Any, groups: int) -> Tensor:
-    from ..conv import conv_general_dilated
+def _batched_conv_input(name: str, nsp: int, input: Tensor, weight: Tensor) -> tuple[Tensor, bool]:
+    """A (transposed) convolution's input with a batch dim, and whether it had none; PyTorch's checks."""
     if input.dim() not in (nsp + 1, nsp + 2):
         raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
                            f"input of size: {list(input.shape)}")
     if weight.dim() != nsp + 2:
         raise RuntimeError(f"{name}: expected a {nsp + 2}-D weight, got weight of size {list(weight.shape)}")
     unbatched = input.dim() == nsp + 1
-    x = input.unsqueeze(0) if unbatched else input
+    return (input.unsqueeze(0) if unbatched else input), unbatched
+
+
+def _conv(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+          dilation: Any, groups: int) -> Tensor:
+    from ..conv import conv_general_dilated
+    x, unbatched = _batched_conv_input(name, nsp, input, weight)
     stride = _tuple(stride, nsp, "stride")
     dilation = _tuple(dilation, nsp, "dilation")
     kernel = tuple(weight.shape[2:])
@@ -1020,13 +1025,7 @@ def _conv_transpose(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Te
     """The transpose (input gradient) of a convolution, as a convolution of the stride-dilated input
     with the flipped kernel, its in/out channels swapped per group (what JAX's transpose rule does)."""
     from ..conv import conv_general_dilated
-    if input.dim() not in (nsp + 1, nsp + 2):
-        raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
-                           f"input of size: {list(input.shape)}")
-    if weight.dim() != nsp + 2:
-        raise RuntimeError(f"{name}: expected a {nsp + 2}-D weight, got weight of size {list(weight.shape)}")
-    unbatched = input.dim() == nsp + 1
-    x = input.unsqueeze(0) if unbatched else input
+    x, unbatched = _batched_conv_input(name, nsp, input, weight)
     stride = _tuple(stride, nsp, "stride")
     padding = _tuple(padding, nsp, "padding")
     output_padding = _tuple(output_padding, nsp, "output_padding")

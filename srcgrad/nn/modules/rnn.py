@@ -325,6 +325,23 @@ class RNNBase(Module):
 
     # -- the computation ----------------------------------------------------------
 
+    def _forward_one_state(self, input: Tensor, hx: Tensor | None, name: str, suffix: str) -> tuple:
+        """``forward`` of the layers with one state tensor (RNN, GRU): check or make ``hx``, run."""
+        input, batched, batch_dim = self._prepare(input, name, suffix)
+        if hx is not None:
+            if not batched and hx.dim() != 2:
+                raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
+            if batched and hx.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
+            hx = hx if batched else hx.unsqueeze(1)
+        else:
+            hx = self._zero_state(input, self.hidden_size)
+        self.check_forward_args(input, hx)
+        output, h_n, _ = self._run(input, hx, None)
+        if not batched:
+            return output.squeeze(batch_dim), h_n.squeeze(1)
+        return output, h_n
+
     def _prepare(self, input: Any, name: str, tensor_word: str) -> tuple[Tensor, bool, int]:
         """Reject packed sequences and inputs that are not 2-D or 3-D; add the batch dim of an unbatched input."""
         if not isinstance(input, Tensor):
@@ -403,20 +420,7 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        input, batched, batch_dim = self._prepare(input, "RNN", " tensor")
-        if hx is not None:
-            if not batched and hx.dim() != 2:
-                raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
-            if batched and hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
-            hx = hx if batched else hx.unsqueeze(1)
-        else:
-            hx = self._zero_state(input, self.hidden_size)
-        self.check_forward_args(input, hx)
-        output, h_n, _ = self._run(input, hx, None)
-        if not batched:
-            return output.squeeze(batch_dim), h_n.squeeze(1)
-        return output, h_n
+        return self._forward_one_state(input, hx, "RNN", " tensor")
 
 
 class LSTM(RNNBase):
@@ -472,20 +476,7 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        input, batched, batch_dim = self._prepare(input, "GRU", "")
-        if hx is not None:
-            if not batched and hx.dim() != 2:
-                raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
-            if batched and hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
-            hx = hx if batched else hx.unsqueeze(1)
-        else:
-            hx = self._zero_state(input, self.hidden_size)
-        self.check_forward_args(input, hx)
-        output, h_n, _ = self._run(input, hx, None)
-        if not batched:
-            return output.squeeze(batch_dim), h_n.squeeze(1)
-        return output, h_n
+        return self._forward_one_state(input, hx, "GRU", "")
 
 
 # ---------------------------------------------------------------------------
