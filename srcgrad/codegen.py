@@ -127,6 +127,8 @@ def expression_of(op: Any, node: Node, names: list[str]) -> str:
     return op.lower.format(*names, **{k: lit(v) for k, v in attrs.items()})
 
 
+_MAX_NESTING = 16  # inlined expressions within one another, at most
+
 # How many times an op's lowering writes each input, by (op, attributes, number of inputs).
 _COUNTS: dict[tuple, tuple] = {}
 
@@ -224,6 +226,7 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         return all(counts[k] == 1 for k, i in enumerate(c.inputs) if i is n)
 
     body: list[str] = []
+    nesting: dict[int, int] = {}  # how deep an inlined expression nests others
     seen_exprs: dict[str, str] = {}
     block = None
     last_loc = None
@@ -239,8 +242,13 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
             names[id(n)] = seen_exprs[expr]
             continue
         if inline(n):
-            names[id(n)] = expr if _atomic(expr) else f"({expr})"
-            continue
+            # (a loop on one line, `for _ in range(300): p -= lr * g`, would nest without end:
+            # Python's parser stops at 200 parentheses, so a deep chain is named every few ops)
+            depth = 1 + max([nesting.get(id(i), 0) for i in n.inputs], default=0)
+            if depth <= _MAX_NESTING:
+                nesting[id(n)] = depth
+                names[id(n)] = expr if _atomic(expr) else f"({expr})"
+                continue
         nb = getattr(n, "block", None)
         if nb is not None:
             has_backward = True

@@ -367,10 +367,18 @@ def _hashable(obj: Any) -> bool:
     return True
 
 
+def _view_key(view: tuple) -> tuple:
+    """Which tensor a view argument is a view of, and how (index tensors by identity)."""
+    base, steps = view
+    return (id(base()), tuple([(how, op, attrs, tuple(map(id, tensors))) for how, op, attrs, tensors in steps]))
+
+
 def _arg_signature(obj: Any) -> Any:
     """The part of the cache key an argument contributes (tensors by shape, else by value)."""
     if isinstance(obj, Tensor):
         n = obj._node
+        if obj._view is not None:  # a view: the program writes into its base as traced
+            return ("T", n.shape, n.dtype, n.device, n.requires_grad, _view_key(obj._view))
         return ("T", n.shape, n.dtype, n.device, n.requires_grad)
     if isinstance(obj, (list, tuple)):
         return (type(obj).__name__, tuple(_arg_signature(v) for v in obj))
@@ -715,6 +723,9 @@ class CompiledFunction:
                         parts.append(f"dtype {a[2].name} -> {b[2].name}")
                     if a[4] != b[4]:
                         parts.append(f"requires_grad {a[4]} -> {b[4]}")
+                    if a[5:] != b[5:]:
+                        parts.append("a view of another tensor, or of another part of it" if a[5:] and b[5:] else
+                                     "a view before, not a view now" if a[5:] else "not a view before, a view now")
                     return f"argument '{name}': " + ", ".join(parts)
                 return f"argument '{name}': {a[-1]!r} -> {b[-1]!r}"
         return "keyword arguments changed"
@@ -899,7 +910,7 @@ def _replace_value(t: Tensor, value: jax.Array, like: Any) -> None:
     """A compiled in-place update seen by others: a new node, the old one marked overwritten
     (so a graph that saved it raises PyTorch's error), leaf status kept."""
     old, new = t._node, _value_node(value, like)
-    if t._view is not None or t._base is not None:
+    if t._view is not None or t._base is not None or t._views is not None:
         # a view writes through to its base, a detach()/.data alias shares the change
         t._replace_node(new, opname="compiled update")
         return
@@ -920,7 +931,7 @@ def _set_grad(t: Tensor, value: jax.Array, like: Any) -> None:
     t._grad = g
 
 
-_SOLE_EXPR = "_rc(t._node) == _SOLE and t._base is None and t._view is None"
+_SOLE_EXPR = "_rc(t._node) == _SOLE and t._base is None and t._view is None and t._views is None"
 
 
 def _scatterer(updated: list, grads: list) -> Callable[[Any], None]:

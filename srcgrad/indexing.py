@@ -87,6 +87,8 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
     ``x[:, :]``). ``view``: some index makes a view (so an assignment through it
     copies into a view of the tensor, not into the tensor itself).
     """
+    if type(index) is int and shape and -shape[0] <= index < shape[0]:  # x[i]: the common case
+        return (index % shape[0],), [], "select", True
     from .tensor import Tensor
 
     items = index if isinstance(index, tuple) else (index,)

@@ -320,6 +320,8 @@ def clamp_rule(x: Any, *bounds: Any, has_lo: bool, has_hi: bool) -> tuple:
 
 
 def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
+    if not idx:  # basic indexing: ints, slices, None, ...
+        return _basic_index_shape(x.shape, spec), x.dtype
     import numpy as np
 
     from .indexing import spec_to_index
@@ -327,6 +329,26 @@ def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
                                             strides=(0,) * len(x.shape))
     res = dummy[spec_to_index(spec, [np.zeros(t.shape, np.intp) for t in idx])]
     return tuple(res.shape), x.dtype
+
+
+def _basic_index_shape(shape: tuple, spec: tuple) -> tuple:
+    """The shape of ``x[spec]`` for a spec of ints, slices, None and "..." (no index tensors)."""
+    consumed = sum(1 for s in spec if s is not None and s != "...")
+    out: list = []
+    k = 0
+    for s in spec:
+        if s is None:
+            out.append(1)
+        elif s == "...":
+            n = len(shape) - consumed
+            out.extend(shape[k:k + n])
+            k += n
+        else:
+            if type(s) is tuple:
+                out.append(len(range(*slice(*s[1:]).indices(shape[k]))))
+            k += 1
+    out.extend(shape[k:])
+    return tuple(out)
 
 
 def dyn_rows_rule(x: Any, start: Any, size: int | None = None) -> tuple:
@@ -1289,8 +1311,12 @@ ALIASES = {
     "slice_scatter": ("index_put", "SliceScatterBackward0"),
     "masked_scatter": ("where", "MaskedScatterBackward0"),
     "fill_diagonal": ("where", "CopySlices"),  # fill_diagonal_ writes through a diagonal view in PyTorch
+    "diagonal_setitem": ("diagonal_scatter", "CopySlices"),  # an in-place change of x.diagonal()
     "cholesky_legacy": ("cholesky", "CholeskyBackward0"),  # torch.cholesky (deprecated)
 }
+# A view read again after its base changed in place: PyTorch regenerates it as AsStridedBackward0.
+ALIASES.update({f"as_strided_{base}": (base, "AsStridedBackward0")
+                for base in ("index", "reshape", "permute", "expand", "diagonal", "identity")})
 for _alias, (_base, _grad) in ALIASES.items():
     b = OPS[_base]
     OPS[_alias] = OpDef(_base, b.attr_names, b.shape_rule, b.lower, _grad, b.cast, b.saves)

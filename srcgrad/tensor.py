@@ -24,6 +24,7 @@ from . import compiler, ir, tracing
 from . import dtypes as D
 from .device import CPU, device, from_jax
 from .grad_mode import _state as _grad_state
+from .indexing import normalize, split_selects
 from .ir import Node
 from .ops import OPS, expand_rule, fmt_shape
 
@@ -165,6 +166,7 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     t._version = 0
     t._base = None
     t._view = None
+    t._views = None
     t._st = None
     node.owner = ir.weakref.ref(t)
     return t
@@ -178,6 +180,7 @@ def wrap(node: Node) -> Tensor:
     t._version = 0
     t._base = None
     t._view = None
+    t._views = None
     t._st = None
     return t
 
@@ -232,8 +235,9 @@ class Tensor:
     # spec, index tensors) of a view that in-place ops write through to; _st: the strides PyTorch
     # would give this tensor, None for contiguous ones (see _strides_of)
     # _ngv: (weak reference to the base, its version) of a view taken under no_grad of a tensor that
-    # requires grad (set only on those; see _nograd_view)
-    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_st", "_ngv", "__weakref__")
+    # requires grad (set only on those; see _nograd_view); _views: the views taken of this tensor
+    # (a _ViewList), which an in-place change of it updates, or None
+    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_views", "_st", "_ngv", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -595,7 +599,7 @@ class Tensor:
                 "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
                 "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
                 "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
-        self._replace_node(self._detached()._node, bump=False, share=False)
+        self._replace_node(self._detached()._node, bump=False, share=False, views=False)
         return self
 
     @property
@@ -612,6 +616,7 @@ class Tensor:
         if self._node.requires_grad and other.dtype.category != 2:
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
         _unshare(self)
+        _unlink_views(self)
         self._replace_node(other._detached()._node, bump=False, keep_leaf=True, share=False)
         self._st = _layout_of(other)
         _share(self, other, own_version=True)
@@ -619,17 +624,25 @@ class Tensor:
     # -- in-place machinery --------------------------------------------------
 
     def _replace_node(self, new: Node, bump: bool = True, keep_leaf: bool = True, opname: str = "",
-                      hidden: bool = False, share: bool = True) -> None:
+                      hidden: bool = False, share: bool = True, through: bool = True, views: bool = True,
+                      origin: Tensor | None = None) -> None:
         """Point this tensor at ``new``: the in-place update of its value.
 
-        ``bump``: a real in-place change (version counter, saved-value checks, views).
+        ``bump``: a real in-place change (version counter, saved-value checks).
         ``hidden``: autograd must not see it (a change made through a detached alias);
         changes under ``no_grad`` are hidden too. ``share``: show it to the tensors
-        sharing this one's storage (``detach()``/``.data`` aliases)."""
+        sharing this one's storage (``detach()``/``.data`` aliases). ``through``: a view
+        writes the change into its base (False when the view is being re-read from it).
+        ``views``: the views of this tensor see the new value (False when the tensor is
+        pointed at other storage, ``x.data = y``); ``origin``: the view whose change this
+        is (its version counts the change once)."""
         old = self._node
         if bump and old.op in _VIEW_OPS_NGV and not hidden and _grad_state.enabled and old.requires_grad \
                 and not old.leaf:
             _check_view_inplace(old)  # (before anything changes)
+        view = self._view if through and bump else None
+        if view is not None:
+            _check_view_write(self, view, hidden)  # (before anything changes)
         if bump:
             if old.requires_grad and not old.leaf and not new.requires_grad \
                     and (hidden or not _grad_state.enabled):
@@ -651,16 +664,15 @@ class Tensor:
         new.owner = ir.weakref.ref(self)
         if self._base is not None and share:
             _write_through(self, new, bump, opname)
-        if self._view is not None and bump:
-            # An in-place op on a view writes through to its base (PyTorch's CopySlices).
-            base, spec, idx = self._view
-            bn = base._node
-            if bn.requires_grad and bn.leaf and _grad_state.enabled and not hidden:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                                   "operation.")
-            written = record("setitem", (base, wrap(new)) + idx, (spec, False))
+        base = None if view is None else view[0]()
+        if base is not None:
+            # An in-place op on a view writes through to its base (PyTorch's CopySlices); the
+            # base then reads its views again, this one included (PyTorch's AsStridedBackward0).
+            written = _write_view(base, view[1], wrap(new))
             written._node.owner = None
-            base._replace_node(written._node, opname=opname, hidden=hidden)
+            base._replace_node(written._node, opname=opname, hidden=hidden, origin=self)
+        elif views and self._views is not None:
+            _refresh_views(self, bump, opname, origin)
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.note_inplace(self)
 
@@ -717,7 +729,7 @@ class Tensor:
             new = new.inputs[0]
         new.owner = None
         _unshare(self)
-        self._view = None
+        _unlink_views(self)
         self._replace_node(new, opname=opname)
         self._st = _layout_of(out)
         return self
@@ -1279,7 +1291,11 @@ class Tensor:
         d1, d2 = _dim(dim1, self.dim()), _dim(dim2, self.dim())
         if d1 == d2:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-        return record("diagonal", (self,), (int(offset), d1, d2))
+        attrs = (int(offset), d1, d2)
+        out = record("diagonal", (self,), attrs)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
+        return _link(out, self, ("diagonal", "diagonal", attrs, ()))
 
     def diag(self, diagonal: int = 0) -> Tensor:
         if self.dim() == 1:
@@ -1571,11 +1587,10 @@ class Tensor:
         if not self._node.requires_grad:
             return self
         out = record(name, (self,), attrs)
-        out._view = (self, _WHOLE, ())  # in-place ops on it write through to self
         out._st = _layout_of(self)
         if not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        return _link(out, self, ("same", name, attrs, ()))
 
     def _reshaped(self, shape: tuple) -> Tensor:
         try:
@@ -1599,7 +1614,7 @@ class Tensor:
             out._st = ("reshape", shape, self._node.shape, st)
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        return _link(out, self, ("reshape", name, (shape,), ()))
 
     def reshape(self, *shape: Any) -> Tensor:
         return self._reshaped(self._infer_shape(shape))
@@ -1625,11 +1640,9 @@ class Tensor:
                                    "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
         out = record("view", (self,), (shape,))
         out._st = new
-        if shape == n.shape:
-            out._view = (self, _WHOLE, ())
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        return _link(out, self, ("reshape", "view", (shape,), ()))
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
@@ -1671,7 +1684,7 @@ class Tensor:
             out._st = _taken("perm", perm, self)
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        return _link(out, self, ("permute", name, (perm,), ()))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         n = self.dim()
@@ -1695,7 +1708,7 @@ class Tensor:
                 out._st = _taken("perm", (1, 0), self)
             if n.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
                 _nograd_view(out, self)
-            return out
+            return _link(out, self, ("permute", "t", ((1, 0),), ()))
         if nd > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
         return self._same_view("t", (tuple(range(nd)),))
@@ -1727,7 +1740,7 @@ class Tensor:
             out._st = ("unsqueeze", d, self._node.shape, st)
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        return _link(out, self, ("reshape", "unsqueeze", (tuple(shape),), ()))
 
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
@@ -1742,7 +1755,7 @@ class Tensor:
             out._st = _taken("squeeze", dims, self)
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        return _link(out, self, ("reshape", name, (shape,), ()))
 
     def expand(self, *sizes: Any) -> Tensor:
         sizes = _shape_arg(sizes)
@@ -1754,7 +1767,8 @@ class Tensor:
         out._st = _taken("expand", shape, self)
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
-        return out
+        how = "reshape" if math.prod(shape) == math.prod(self._node.shape) else "broadcast"
+        return _link(out, self, (how, "expand", (shape,), ()))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
@@ -1792,7 +1806,7 @@ class Tensor:
             t._st = _taken("index", spec, self)
             if nograd:
                 _nograd_view(t, self)
-            out.append(t)
+            out.append(_link(t, self, ("pieces", name, (spec,), ())))
             start += s
         return tuple(out)
 
@@ -1808,11 +1822,10 @@ class Tensor:
         for i in range(self.shape[d]):
             spec = (("slice", None, None, None),) * d + (i,)
             t = record("unbind", (self,), (spec,))
-            t._view = (self, spec, ())  # views of self, as select's
             t._st = _taken("index", spec, self)
             if self._node.requires_grad and not t._node.requires_grad:  # (taken under no_grad)
                 _nograd_view(t, self)
-            out.append(t)
+            out.append(_link(t, self, ("pieces", "unbind", (spec,), ())))
         return tuple(out)
 
     def select(self, dim: int, index: int) -> Tensor:
@@ -1843,7 +1856,6 @@ class Tensor:
         return record("scatter_add", (self, index, src), (d,))
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
-        from .indexing import normalize
         d = _dim(dim, self.dim())
         index = index if isinstance(index, Tensor) else tensor(index)
         if index.dim() > 1:
@@ -1863,7 +1875,6 @@ class Tensor:
         return record("clone", (self,))
 
     def __getitem__(self, index: Any) -> Tensor:
-        from .indexing import normalize, split_selects
         split = split_selects(index)
         if split is not None:  # integers mixed with index tensors: selects first, as PyTorch
             return self[split[0]][split[1]]
@@ -1878,6 +1889,17 @@ class Tensor:
 
     def _basic_view(self, kind: str, spec: tuple, tensors: tuple = ()) -> Tensor:
         """A view by basic indexing; ``kind`` is the last op PyTorch would apply (its grad_fn)."""
+        out = self._index_view(kind, spec, tensors)
+        try:
+            out._st = ("index", spec, self._node.shape, self._st)
+        except AttributeError:
+            out._st = _taken("index", spec, self)
+        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
+            _nograd_view(out, self)
+        return _link(out, self, ("index", kind, spec, tensors))
+
+    def _index_view(self, kind: str, spec: tuple, tensors: tuple) -> Tensor:
+        """The ops of ``self[spec]`` (basic indexing), recorded."""
         if kind == "unsqueeze":
             # slicing and selecting first, then the new dims (UnsqueezeBackward0)
             inner = all(s is None or s == "..." or (isinstance(s, tuple) and s[1:] == (None, None, None))
@@ -1890,17 +1912,9 @@ class Tensor:
             out = _dynamic_rows(self, kind, spec, tensors)
             if out is None:
                 out = record(kind, (self,) + tensors, (spec,))
-        out._view = (self, spec, tensors)  # in-place ops on it write through to self
-        try:
-            out._st = ("index", spec, self._node.shape, self._st)
-        except AttributeError:
-            out._st = _taken("index", spec, self)
-        if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
-            _nograd_view(out, self)
         return out
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        from .indexing import normalize, split_selects
         split = split_selects(index)
         if split is not None:  # into the view the integers select, as PyTorch
             self[split[0]][split[1]] = value
@@ -1933,7 +1947,6 @@ class Tensor:
         self._inplace(name, value, *tensors, attrs=(spec, False))
 
     def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
-        from .indexing import normalize
         spec, tensors, _, _ = normalize(tuple(indices), self._node.shape, tensor)
         return self._inplace("index_put", values, *tensors, attrs=(spec, bool(accumulate)))
 
@@ -2048,7 +2061,6 @@ class Tensor:
 
     def index_put(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
         """The out-of-place ``index_put_``: ``self`` with ``values`` written (or added) at ``indices``."""
-        from .indexing import normalize
         spec, tensors, _, _ = normalize(tuple(indices), self._node.shape, tensor)
         return record("index_put", (self, values) + tuple(tensors), (spec, bool(accumulate)))
 
@@ -2085,7 +2097,6 @@ class Tensor:
 
     def _scatter_into_view(self, name: str, src: Tensor, index: tuple) -> Tensor:
         """``self`` with ``self[index]`` replaced by ``src`` (exactly that view's shape, as PyTorch)."""
-        from .indexing import normalize
         spec, tensors, _, _ = normalize(index, self._node.shape, tensor)
         want, _ = OPS["index"].shape_rule(self._node, *[t._node for t in tensors], spec=spec)
         if tuple(src.shape) != tuple(want):
@@ -2588,6 +2599,160 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                 raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
 
 
+# -- views: tensors that share their base's storage ---------------------------------------
+#
+# A view (x[0], x.view(...), x.t(), x.diagonal(), ...) keeps ``_view = (base, steps)``: a weak
+# reference to the tensor it was taken from (the first one, for a view of a view, as PyTorch's
+# ``._base``) and how it is read from that tensor's value. The base keeps its views in
+# ``_views``. An in-place change of a view writes the new value into the base (_VIEW_WRITES,
+# PyTorch's CopySlices); an in-place change of a base reads every live view again from the
+# new value, so all of them show it, as the shared storage of PyTorch's views does.
+#
+# The base is held weakly so that a view of an intermediate result does not keep that result
+# (and make every program compute it as an output); once nothing else holds the base, a view
+# no longer writes into it, which only sibling views of the same lost base could observe.
+#
+# A step is (how, op, attrs, tensors): ``op`` with ``attrs`` (and index tensors) is what the
+# view op recorded; ``how`` says how a new view value goes back into the tensor it came from.
+
+
+class _ViewList:
+    """The live views of one tensor (weak references). When the last one is gone the
+    tensor's ``_views`` is None again (the fast paths of in-place ops and replays test
+    that); dead references are dropped as the list grows."""
+
+    __slots__ = ("base", "refs", "limit", "count")
+
+    def __init__(self, base: Tensor) -> None:
+        self.base = ir.weakref.ref(base)  # (the one reference every view of it shares)
+        self.refs: list = []
+        self.limit = 8
+        self.count = 0  # live views
+
+    def add(self, view: Tensor) -> None:
+        refs = self.refs
+        refs.append(ir.weakref.ref(view, self._gone))
+        self.count += 1
+        if len(refs) > self.limit:  # (amortised: a dataset indexed every step keeps a short list)
+            self.refs = refs = [r for r in refs if r() is not None]
+            self.limit = 2 * len(refs) + 8
+
+    def _gone(self, ref: Any) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self.refs = []
+            base = self.base()
+            if base is not None and base._views is self:
+                base._views = None
+
+    def live(self) -> list:
+        return [v for v in (r() for r in self.refs) if v is not None]
+
+
+def _link(out: Tensor, src: Tensor, step: tuple) -> Tensor:
+    """Make ``out``, just recorded from ``src`` by ``step``, a view of ``src``'s base."""
+    if ir._block is not None:  # (the transformer's own reshapes of gradients)
+        return out
+    view = src._view
+    base = src if view is None else view[0]()
+    if base is None:  # (src is a view whose base is gone: src is the base now)
+        base, view = src, None
+    views = base._views
+    if views is None:
+        views = base._views = _ViewList(base)
+    out._view = (views.base, (step,) if view is None else view[1] + (step,))
+    out._version = base._version  # (one version counter for a base and its views, as PyTorch's)
+    views.add(out)
+    return out
+
+
+def _read_view(base: Tensor, steps: tuple) -> Tensor:
+    """The view ``steps`` of ``base``'s current value (recorded as new ops)."""
+    out = base
+    for how, op, attrs, tensors in steps:
+        out = out._index_view(op, attrs, tensors) if how == "index" else record(op, (out,), attrs)
+    return out
+
+
+def _write_view(base: Tensor, steps: tuple, new: Tensor) -> Tensor:
+    """``base``'s new value after its view ``steps`` took the value ``new``."""
+    step = steps[0]
+    if len(steps) > 1:
+        new = _write_view(_read_view(base, steps[:1]), steps[1:], new)
+    return _VIEW_WRITES[step[0]](base, new, step)
+
+
+def _refresh_views(t: Tensor, bump: bool, opname: str, origin: Tensor | None) -> None:
+    """Read every live view of ``t`` again from its new value: PyTorch's views show an
+    in-place change of their base. Autograd sees the new view as PyTorch's
+    AsStridedBackward0 of the base; a view taken under no_grad stays one."""
+    for v in t._views.live():
+        link = v._view
+        if link is None or link[0]() is not t:  # (since unlinked: v.data = ..., v.t_())
+            continue
+        old = v._node
+        nograd = _ngv_root(old) is not None
+        with _NoGrad() if nograd else _EnableGrad():
+            out = _read_view(t, link[1])
+        n = out._node
+        alias = "as_strided_" + OPS[n.op].name
+        if alias in OPS and n.value is None:
+            n.op = alias
+            n.sig = (alias,) + n.sig[1:]
+        if nograd:
+            ngv = v._ngv
+            _nograd_view(out, t)
+            v._ngv = ngv  # (PyTorch's error for a changed base still applies to it)
+        out._node.owner = None
+        v._replace_node(out._node, bump=bump and v is not origin, keep_leaf=False, opname=opname, hidden=True,
+                        through=False)
+
+
+def _unlink_views(t: Tensor) -> None:
+    """``t`` now has other storage or another layout (``t.data = y``, ``t.t_()``): its old views
+    no longer follow it, nor does it follow its base."""
+    if t._views is not None:
+        for v in t._views.live():
+            if v._view is not None and v._view[0]() is t:
+                v._view = None
+        t._views = None
+    t._view = None
+
+
+def _check_view_write(t: Tensor, view: tuple, hidden: bool) -> None:
+    """PyTorch's refusals of an in-place change of a view, raised before anything changes."""
+    base = view[0]()
+    if base is None:
+        return
+    bn = base._node
+    if bn.requires_grad and bn.leaf and _grad_state.enabled and not hidden:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if any(step[0] == "broadcast" for step in view[1]):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _write_whole(base: Tensor, new: Tensor) -> Tensor:
+    return record("setitem", (base, new), (_WHOLE, False))
+
+
+def _inverse(perm: tuple) -> tuple:
+    return tuple(sorted(range(len(perm)), key=perm.__getitem__))
+
+
+# How an in-place change of a view goes back into the tensor it was taken from: that
+# tensor's new value. (An expansion that repeats elements is "broadcast": refused above.)
+_VIEW_WRITES = {
+    "index":    lambda base, new, step: record("setitem", (base, new) + step[3], (step[2], False)),
+    "pieces":   lambda base, new, step: record("setitem", (base, new), (step[2][0], False)),
+    "same":     lambda base, new, step: _write_whole(base, new),
+    "reshape":  lambda base, new, step: _write_whole(base, record("view", (new,), (base._node.shape,))),
+    "permute":  lambda base, new, step: _write_whole(base, record("permute", (new,), (_inverse(step[2][0]),))),
+    "diagonal": lambda base, new, step: record("diagonal_setitem", (base, new), step[2]),
+}
+
+
 class _Storage:
     """The tensors that share one storage: a tensor and its ``detach()``/``.data`` aliases.
 
@@ -2699,6 +2864,12 @@ class _NoGrad:
 
     def __exit__(self, *a: object) -> None:
         _grad_state.enabled = self.prev
+
+
+class _EnableGrad(_NoGrad):
+    def __enter__(self) -> None:
+        self.prev = _grad_state.enabled
+        _grad_state.enabled = True
 
 
 # ---------------------------------------------------------------------------

@@ -343,6 +343,17 @@ def test_an_input_a_lowering_writes_twice_is_named_not_pasted():
     assert sizes[1] < 2.5 * sizes[0]
 
 
+def test_a_long_chain_on_one_line_generates_code_python_can_parse():
+    # A loop body on one line inlines each step into the next; 300 pending updates used to
+    # nest 300 parentheses deep (Python's parser stops at 200: a SyntaxError in realize).
+    p = torch.zeros(4)
+    g = torch.ones(4)
+    for _ in range(300): p -= 0.5 * g  # noqa: E701 - one line, as the bug needed
+    np.testing.assert_array_equal(p.numpy(), np.full(4, -150.0))
+    src = torch.compiler.CACHE.history[-1].source
+    assert max(line.count("(") for line in src.splitlines()) < 100
+
+
 def test_rows_of_an_input_tensor_take_their_position_as_a_program_input():
     # X[i:i + 64] of a dataset in a loop: one program for every batch, not one per position
     X = torch.tensor(np.arange(40.0, dtype=np.float32).reshape(10, 4))

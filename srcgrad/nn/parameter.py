@@ -30,6 +30,7 @@ class Parameter(Tensor):
         p._version = 0
         p._base = None
         p._view = None
+        p._views = None
         ir.set_owner(p._node, p)
         _share(p, data, own_version=False)
         if requires_grad:

@@ -134,19 +134,22 @@ def _gather(batch: Any) -> Tensor | None:
     view = getattr(batch[0], "_view", None)
     if view is None:
         return None
-    base = view[0]
+    base = view[0]()
     if not isinstance(base, Tensor) or base.requires_grad:
         return None
     bnode = base._node
     idx = []
     for t in batch:
         v = getattr(t, "_view", None) if isinstance(t, Tensor) else None
-        if v is None or v[0] is not base or v[2] or len(v[1]) != 1 or type(v[1][0]) is not int:
+        if v is None or v[0]() is not base or len(v[1]) != 1:
+            return None
+        how, _, spec, tensors = v[1][0]
+        if how != "index" or tensors or len(spec) != 1 or type(spec[0]) is not int:
             return None
         n = t._node
         if n.op not in ("select", "dyn_select") or not n.inputs or n.inputs[0] is not bnode:
             return None  # (base changed in place since, or the sample was computed)
-        idx.append(v[1][0])
+        idx.append(spec[0])
     return base[tensor(np.asarray(idx, dtype=np.int64), device=base.device)]
 
 
