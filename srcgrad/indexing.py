@@ -192,8 +192,18 @@ def _int_or_none(v: Any) -> Any:
 
 def _check_tensor_bounds(t: Any, size: int, dim: int) -> None:
     # JAX clamps out-of-range indices silently; PyTorch raises. Check the values (this
-    # realises a pending index tensor, as PyTorch synchronises too).
-    vals = np.asarray(t.detach().numpy())
+    # realises a pending index tensor, as PyTorch synchronises too). While a compiled
+    # function is traced, only an index whose values are already known is checked, and
+    # without making the trace depend on them (an index argument keeps the function
+    # compiled; its replays do what XLA does with an out-of-range index, as gather's do).
+    from . import tracing
+    if tracing.ACTIVE is not None:
+        value = t._node.value
+        if value is None or t.device.type != "cpu":
+            return
+        vals = np.asarray(value)
+    else:
+        vals = np.asarray(t.detach().numpy())
     if vals.size and (vals.max() >= size or vals.min() < -size):
         bad = int(vals.max()) if vals.max() >= size else int(vals.min())
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")

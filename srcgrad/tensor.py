@@ -2949,7 +2949,9 @@ def _tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: boo
         raise RuntimeError("Could not infer dtype of NoneType")
     try:
         dt = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
-        arr = np.asarray(data, dtype=dt.np)
+        # (a copy: JAX's CPU buffers may alias an aligned NumPy array, and changing the array
+        # afterwards must not change the tensor, as PyTorch's tensor()/from_numpy() copies do not)
+        arr = np.array(data, dtype=dt.np)
     except (ValueError, OverflowError) as e:
         raise ValueError(f"could not make a tensor from this data: {e}") from None
     dev = _device_arg(device)
@@ -3126,7 +3128,8 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
-    """A tensor with the array's dtype (zero-copy where JAX allows it on the CPU)."""
+    """A tensor with the array's dtype and a copy of its values (PyTorch's shares the array's
+    memory; JAX's buffers are immutable, so srcgrad cannot follow later changes of the array)."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
     dt = D.from_numpy_dtype(arr.dtype)

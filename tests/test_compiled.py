@@ -877,3 +877,22 @@ def test_a_generator_function_runs_define_by_run_with_a_warning():
 
     assert [t.tolist() for t in gen(torch.ones(2))] == [[0, 0], [1, 1], [2, 2]]
     assert gen.compiles == 0
+
+
+def test_indexing_with_an_index_tensor_argument_stays_compiled():
+    # x[idx] checks idx's values (PyTorch's IndexError); in a trace that check must not make
+    # the function depend on them, or every step using an index tensor would run define-by-run
+    x = torch.randn(10, 3)
+
+    def pick(x, idx):
+        return x[idx].sum() + x.index_select(0, idx).sum() + x[idx, 1:].sum()
+
+    f = torch.compile(pick)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(4):
+            idx = torch.tensor([1, 2, 3 + i])
+            np.testing.assert_allclose(float(f(x, idx)), float(pick(x, idx)), rtol=1e-6)
+    assert f.dynamic_at is None and f.compiles == 1 and f.hits == 3
+    with pytest.raises(IndexError, match="index 20 is out of bounds for dimension 0 with size 10"):
+        torch.compile(pick)(x, torch.tensor([1, 20]))  # (values known when traced: checked)

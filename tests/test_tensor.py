@@ -321,6 +321,14 @@ def test_detach_and_data():
 # numpy / jax interop
 
 
+def test_tensor_copies_its_numpy_data():
+    for _ in range(8):  # (JAX's CPU buffers may alias an aligned array: every one must be copied)
+        a = np.ones(64, dtype=np.float32)
+        t, u = torch.tensor(a), torch.tensor(a) * 2
+        a[0] = 5
+        assert float(t[0]) == 1.0 and float(u[0]) == 2.0
+
+
 def test_numpy_interop():
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
     t = torch.from_numpy(a)
