@@ -1,8 +1,10 @@
-"""``nn.utils``: gradient clipping, parameter/vector conversion and ``nn.utils.rnn``."""
+"""``nn.utils``: gradient clipping, parameter/vector conversion, ``nn.utils.rnn``, parametrizations
+(``nn.utils.parametrize``, ``nn.utils.parametrizations``) and the legacy hook-based ``weight_norm`` and
+``spectral_norm``."""
 
 from __future__ import annotations
 
-from . import rnn
+from . import parametrizations, parametrize, rnn
 from .clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -11,6 +13,9 @@ from .clip_grad import (
     parameters_to_vector,
     vector_to_parameters,
 )
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "vector_to_parameters", "rnn"]
+           "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations",
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
