@@ -1,11 +1,17 @@
 """Recurrent layers: ``RNNCell``, ``LSTMCell``, ``GRUCell``, ``RNN``, ``LSTM``, ``GRU`` and
-``pad_sequence``, with PyTorch's parameter names, shapes, gate order, initialisation and errors.
+``pad_sequence`` (re-exported from ``nn.utils.rnn``), with PyTorch's parameter names, shapes, gate order,
+initialisation and errors.
 
 The layers are written with srcgrad tensor ops and a Python loop over time steps: a call records
 the unrolled graph, which srcgrad differentiates with its own rules and compiles like any other
 graph (under ``@srcgrad.compile`` the whole unrolled step is one program). The input-to-hidden
 products of a layer are computed for all time steps at once, as PyTorch's CPU kernels do; only the
 hidden-to-hidden products run step by step.
+
+A ``PackedSequence`` input runs over the padded batch (in the packed, sorted order) with a mask per time
+step: where a sequence has not started (reverse direction) or has ended (forward direction), the step
+keeps the previous state (``where``), so each sequence's final state is the state of its own last step
+and every step stays a few fused ops. The output is packed again with one gather.
 """
 
 from __future__ import annotations
@@ -13,13 +19,25 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ...tensor import Tensor, cat, empty, full, stack, zeros
+import numpy as np
+
+from ... import dtypes as D
+from ...tensor import Tensor, _tensor, cat, empty, stack, where, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import (
+    PackedSequence,
+    _host_ints,
+    _lengths_from_batch_sizes,
+    _packed_rows,
+    _permute,
+    _take,
+    pad_sequence,
+)
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "pad_sequence"]
@@ -309,10 +327,15 @@ class RNNBase(Module):
                                f"got {input.size(-1)}")
 
     def get_expected_hidden_size(self, input: Tensor, batch_sizes: Tensor | None = None) -> tuple[int, int, int]:
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = self._mini_batch(input, batch_sizes)
         num_directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, size)
+
+    def _mini_batch(self, input: Tensor, batch_sizes: Tensor | None) -> int:
+        if batch_sizes is not None:  # a packed input: the batch size of its first step
+            return _host_ints(batch_sizes)[0]
+        return input.size(0) if self.batch_first else input.size(1)
 
     def check_hidden_size(self, hx: Tensor, expected_hidden_size: tuple[int, int, int],
                           msg: str = "Expected hidden size {}, got {}") -> None:
@@ -343,10 +366,9 @@ class RNNBase(Module):
         return output, h_n
 
     def _prepare(self, input: Any, name: str, tensor_word: str) -> tuple[Tensor, bool, int]:
-        """Reject packed sequences and inputs that are not 2-D or 3-D; add the batch dim of an unbatched input."""
+        """Reject inputs that are not 2-D or 3-D tensors; add the batch dim of an unbatched input."""
         if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: srcgrad has no PackedSequence; pass a padded tensor (got "
-                            f"{type(input).__name__})")
+            raise TypeError(f"{name}: expected a Tensor or a PackedSequence as input, got {type(input).__name__}")
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D{tensor_word} instead")
         batched = input.dim() == 3
@@ -356,6 +378,17 @@ class RNNBase(Module):
     def _run(self, input: Tensor, h0: Tensor, c0: Tensor | None) -> tuple[Tensor, Tensor, Tensor | None]:
         """All layers and directions over the whole sequence; returns ``(output, h_n, c_n)``."""
         x = input.transpose(0, 1) if self.batch_first else input  # time-major from here on
+        x, h_n, c_n = self._layers(x, h0, c0, None)
+        output = x.transpose(0, 1) if self.batch_first else x
+        return output, h_n, c_n
+
+    def _layers(self, x: Tensor, h0: Tensor, c0: Tensor | None,
+                active: list[Tensor | None] | None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """All layers and directions over time-major ``x``; returns ``(output, h_n, c_n)``.
+
+        ``active[t]``, where given, is a ``(batch, 1)`` mask of the sequences running at step ``t`` (None
+        where all are): elsewhere a step keeps the state it is given, so that the forward direction
+        ends each sequence with the state of its last step and the reverse one starts it from ``h0``."""
         num_directions = 2 if self.bidirectional else 1
         seq_len = x.shape[0]
         h_n: list[Tensor] = []
@@ -375,12 +408,18 @@ class RNNBase(Module):
                 c = c0s[idx] if c0s is not None else None
                 steps: list[Tensor | None] = [None] * seq_len
                 for t in (range(seq_len - 1, -1, -1) if direction == 1 else range(seq_len)):
+                    h_prev, c_prev = h, c
                     if self.mode == "LSTM":
                         h, c = _lstm_step(xw[t], h, c, p["w_hh"], p.get("b_hh"), w_hr)
                     elif self.mode == "GRU":
                         h = _gru_step(xw[t], h, p["w_hh"], p.get("b_hh"))
                     else:
                         h = _rnn_step(xw[t], h, p["w_hh"], p.get("b_hh"), self.mode == "RNN_RELU")
+                    mask = active[t] if active is not None else None
+                    if mask is not None:
+                        h = where(mask, h, h_prev)
+                        if c is not None:
+                            c = where(mask, c, c_prev)
                     steps[t] = h
                 outs.append(stack(steps, 0))
                 h_n.append(h)
@@ -390,8 +429,65 @@ class RNNBase(Module):
             # dropout on the outputs of every layer but the last, in training only (as PyTorch)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        output = x.transpose(0, 1) if self.batch_first else x
-        return output, stack(h_n, 0), (stack(c_n, 0) if c_n else None)
+        return x, stack(h_n, 0), (stack(c_n, 0) if c_n else None)
+
+    # -- packed sequences ---------------------------------------------------------
+
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        """``forward`` of a ``PackedSequence``: PyTorch's steps (states permuted into the packed order
+        and back), the recurrence run over the padded batch with a mask per step."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        num_directions = 2 if self.bidirectional else 1
+        bs = _host_ints(batch_sizes)
+        max_batch_size = bs[0]
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+            h = zeros(self.num_layers * num_directions, max_batch_size, real_hidden if lstm else self.hidden_size,
+                      dtype=data.dtype, device=data.device)
+            c = zeros(self.num_layers * num_directions, max_batch_size, self.hidden_size, dtype=data.dtype,
+                      device=data.device) if lstm else None
+        else:
+            h, c = (hx[0], hx[1]) if lstm else (hx, None)
+        # (checked before the states are permuted: PyTorch checks after, where a state of the wrong batch
+        # size fails in index_select or, larger, is cut to size)
+        if lstm:
+            self.check_forward_args(data, (h, c), batch_sizes)
+        else:
+            self.check_forward_args(data, h, batch_sizes)
+        if hx is not None and sorted_indices is not None:
+            # each state's batch position is the one the user passes its sequence at: into the packed order
+            h = _permute(h, 1, sorted_indices)
+            c = _permute(c, 1, sorted_indices) if c is not None else None
+        out, h_n, c_n = self._run_packed(data, bs, h, c)
+        if unsorted_indices is not None:
+            h_n = _permute(h_n, 1, unsorted_indices)
+            c_n = _permute(c_n, 1, unsorted_indices) if c_n is not None else None
+        output = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
+        return output, ((h_n, c_n) if lstm else h_n)
+
+    def _run_packed(self, data: Tensor, batch_sizes: list[int], h0: Tensor,
+                    c0: Tensor | None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The layers over packed ``data``: padded to ``(T, B, input_size)`` with one gather, run with
+        the masks of the running sequences, and the output packed again with one gather."""
+        n = data.shape[0]
+        lengths = _lengths_from_batch_sizes(batch_sizes, n)
+        steps, batch = len(batch_sizes), len(lengths)
+        t, j = _packed_rows(lengths)
+        rows = t * batch + j  # where each packed row sits in the (T * B) padded rows
+        src = np.full(steps * batch, n, dtype=np.int64)  # (the row after the data: zeros)
+        src[rows] = np.arange(n)
+        padding = zeros(1, data.shape[1], dtype=data.dtype, device=data.device)
+        x = _take(cat([data, padding], 0), 0, src)
+        x = x.reshape(steps, batch, data.shape[1])
+        # every sequence runs at the first step; later steps are masked (also where all run, so the
+        # program depends only on the padded shape and the packed size, not on the lengths)
+        mask = np.arange(batch)[None, :, None] < np.asarray(batch_sizes)[:, None, None]  # (T, B, 1)
+        masks = _tensor(mask[1:], D.bool_, data.device).unbind(0) if steps > 1 else ()
+        active: list[Tensor | None] = [None, *masks]
+        out, h_n, c_n = self._layers(x, h0, c0, active)
+        out = _take(out.reshape(steps * batch, out.shape[2]), 0, rows)
+        return out, h_n, c_n
 
     def _zero_state(self, input: Tensor, size: int) -> Tensor:
         num_directions = 2 if self.bidirectional else 1
@@ -419,7 +515,9 @@ class RNN(RNNBase):
             raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'.")
         super().__init__(mode, *args, **kwargs)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None) -> tuple[Any, Tensor]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         return self._forward_one_state(input, hx, "RNN", " tensor")
 
 
@@ -431,7 +529,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input: Tensor, batch_sizes: Tensor | None = None) -> tuple[int, int, int]:
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = self._mini_batch(input, batch_sizes)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -443,8 +541,10 @@ class LSTM(RNNBase):
         self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
                                "Expected hidden[1] size {}, got {}")
 
-    def forward(self, input: Tensor,  # type: ignore[override]
-                hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(self, input: Tensor | PackedSequence,  # type: ignore[override]
+                hx: tuple[Tensor, Tensor] | None = None) -> tuple[Any, tuple[Tensor, Tensor]]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, batched, batch_dim = self._prepare(input, "LSTM", "")
         if hx is None:
             real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
@@ -475,38 +575,7 @@ class GRU(RNNBase):
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None) -> tuple[Any, Tensor]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         return self._forward_one_state(input, hx, "GRU", "")
-
-
-# ---------------------------------------------------------------------------
-# nn.utils.rnn
-
-
-def pad_sequence(sequences: Iterable[Tensor] | Tensor, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right") -> Tensor:
-    """Stack tensors of shape ``(L_i, *)`` into ``(max L, B, *)`` (``(B, max L, *)`` with ``batch_first``),
-    filling with ``padding_value`` on the ``padding_side`` ('right' or 'left'), as PyTorch's."""
-    if isinstance(sequences, Tensor):
-        sequences = sequences.unbind(0)
-    if not isinstance(sequences, Iterable):
-        raise RuntimeError("pad_sequence: Expected iterable for input sequences, but got arg of type: "
-                           f"{type(sequences)}")
-    seqs = list(sequences)
-    if not seqs:
-        raise RuntimeError("received an empty list of sequences")
-    if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
-    trailing = tuple(seqs[0].shape[1:])
-    max_len = max(s.shape[0] for s in seqs)
-    padded = []
-    for s in seqs:
-        if tuple(s.shape[1:]) != trailing:
-            raise RuntimeError(f"The size of tensor a ({trailing[0] if trailing else 0}) must match the size of "
-                               f"tensor b ({s.shape[1] if s.dim() > 1 else 0}) at non-singleton dimension 1")
-        n = max_len - s.shape[0]
-        if n:
-            fill = full((n, *trailing), padding_value, dtype=s.dtype, device=s.device)
-            s = cat([s, fill] if padding_side == "right" else [fill, s], 0)
-        padded.append(s)
-    return stack(padded, 0 if batch_first else 1)
