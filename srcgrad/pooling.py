@@ -25,9 +25,14 @@ Pooled dims are the trailing ``len(kernel)`` dims; every leading dim (batch, cha
 shape rule is one formula. 1-d pooling runs as 2-d pooling of a height-1 image, as PyTorch does
 (its grad_fn is then ``SqueezeBackward1``, as PyTorch's).
 
+3-d max and average pooling are the same primitives over three trailing dims, recorded under aliases
+carrying PyTorch's 3-d grad_fn names, with PyTorch's 3-d argument checks.
+
 Composites (ordinary tensor ops, so their derivatives come for free): reflect / replicate /
 circular padding (slices, flips and a ``cat``), adaptive average pooling (``avg_pool`` when the bins
-are equal, else a product with bin-averaging matrices) and batch normalisation (batch statistics,
+are equal, else a product with bin-averaging matrices), adaptive max pooling (each bin's maximum
+found as PyTorch's CPU kernel scans, then a ``gather`` of the input there: the gradient is a
+``scatter_add`` to that element, overlapping bins adding up) and batch normalisation (batch statistics,
 ``(x - mean) * rsqrt(var + eps) * weight + bias``). Their last node is recorded under an alias
 carrying PyTorch's grad_fn name (as ``ops.ALIASES`` does), or, for batch normalisation, as the
 ``batch_norm`` primitive above; ``as_function`` then gives it PyTorch's ``next_functions``, the
@@ -47,8 +52,8 @@ from .conv import rev
 from .derivatives import defvjp
 from .dtypes import int64
 from .grad_mode import no_grad
-from .ops import OPS, OpDef, defop, fmt_shape, lit
-from .tensor import Tensor, cat, record, tensor
+from .ops import OPS, TORCH_TYPE_NAMES, OpDef, defop, fmt_shape, lit
+from .tensor import Tensor, cat, record, tensor, where
 
 WINDOW = ("kernel", "stride", "padding", "dilation")
 AVG = ("kernel", "stride", "padding", "count_pad", "divisor_override")
@@ -261,8 +266,11 @@ def _ints(v: Any, n: int, what: str, fn: str, allow_none: bool = False) -> tuple
             return (int(v[0]),) * n
         if len(v) == n:
             return tuple(int(e) for e in v)
-        how = "must either be omitted, a single int" if allow_none else "must either be a single int"
-        word = "two" if n == 2 else str(n)
+        either = "" if fn == "avg_pool3d" else "either "  # (PyTorch's words differ a little between checks)
+        how = f"must {either}be omitted, a single int" if allow_none else f"must {either}be a single int"
+        if what == "dilation":
+            how = "must be either a single int"
+        word = {2: "two", 3: "three"}.get(n, str(n))
         raise RuntimeError(f"{fn}: {what} {how}, or a tuple of {word} ints")
     return (int(v),) * n
 
@@ -409,6 +417,123 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 
 # ---------------------------------------------------------------------------
+# 3-d max and average pooling: the same primitives over the last three dims, recorded under
+# PyTorch's 3-d grad_fn names (aliases); PyTorch's checks are its own for 3-d pools (Pool.h)
+
+
+_alias("max_pool3d", "max_pool", "MaxPool3DWithIndicesBackward0")
+_alias("max_pool3d_backward", "max_pool_backward", "MaxPool3DWithIndicesBackwardBackward0")
+_alias("avg_pool3d", "avg_pool", "AvgPool3DBackward0")
+defvjp("max_pool3d", lambda g, out, x, **a: (record("max_pool3d_backward", (g, x), _window(**a)),))
+
+
+def _half(a: int) -> int:
+    """``a / 2`` rounded toward zero, as C++ divides."""
+    return a // 2 if a >= 0 else -(-a // 2)
+
+
+def _pool3d_output(spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   ceil_mode: bool) -> tuple:
+    """PyTorch's ``pooling_output_shape`` for T, H and W in turn, with its checks in its order."""
+    out = []
+    for size, k, s, p, d in zip(spatial, kernel, stride, padding, dilation):
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > _half((k - 1) * d + 1):
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation={d}")
+        out.append(_output_size(size, k, s, p, d, ceil_mode))
+    return tuple(out)
+
+
+def _check_pool3d(x: Tensor, fn: str, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, out: tuple,
+                  check_input_size: bool) -> None:
+    """PyTorch's ``pool3d_shape_check`` (``check_input_size``: average pooling's)."""
+    (kt, kh, kw), (dt, dh, dw), (pt, ph, pw) = kernel, stride, padding
+    if min(kernel) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kT: {kt} kH: {kh} kW: {kw}")
+    if min(stride) <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dT: {dt} dH: {dh} dW: {dw}")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationT: {dilation[0]} "
+                           f"dilationH: {dilation[1]} dilationW: {dilation[2]}")
+    for i, size in enumerate(x.shape):
+        if size <= 0 and not (x.dim() == 5 and i == 0):  # (the batch may be empty)
+            raise RuntimeError(f"{fn}: Expected input's non-batch dimensions to have positive length, but input "
+                               f"has a shape of {list(x.shape)} and non-batch dimension {size} has length zero!")
+    c, it, ih, iw = x.shape[-4:]
+    if check_input_size and (it < kt or ih < kh or iw < kw):
+        raise RuntimeError(f"input image (T: {it} H: {ih} W: {iw}) smaller than kernel size (kT: {kt} kH: {kh} "
+                           f"kW: {kw})")
+    if kt // 2 < pt or kw // 2 < pw or kh // 2 < ph:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {kt} kW: {kw} "
+                           f"kH: {kh} padT: {pt} padW: {pw} padH: {ph}")
+    if min(out) < 1:
+        raise RuntimeError(f"Given input size: ({c}x{it}x{ih}x{iw}). Calculated output size: "
+                           f"({c}x{out[0]}x{out[1]}x{out[2]}). Output size is too small")
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """3-d max pooling over (N, C, D, H, W) or (C, D, H, W) input; padding counts as -inf. With
+    ``return_indices``, also each maximum's flat index within its D x H x W volume (int64)."""
+    fn = "max_pool3d"
+    kernel = _ints(kernel_size, 3, "kernel_size", fn)
+    stride = _ints(_stride(stride, kernel_size), 3, "stride", fn, allow_none=True)
+    padding = _ints(padding, 3, "padding", fn)
+    dilation = _ints(dilation, 3, "dilation", fn)
+    if input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    out = _pool3d_output(tuple(input.shape[-3:]), kernel, stride, padding, dilation, ceil_mode)
+    _check_pool3d(input, "max_pool3d_with_indices_out_cpu_template()", kernel, stride, padding, dilation, out, False)
+    window = (kernel, stride, _pool_padding(input.shape[-3:], kernel, stride, padding, dilation, ceil_mode), dilation)
+    y = record("max_pool3d", (input,), window)
+    if return_indices:
+        return y, record("max_pool_indices", (input,), window)
+    return y
+
+
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """3-d average pooling over (N, C, D, H, W) or (C, D, H, W) input; zero padding, counted in the divisor
+    if ``count_include_pad`` (as PyTorch); ``divisor_override`` replaces the divisor."""
+    fn = "avg_pool3d"
+    kernel = _ints(kernel_size, 3, "kernel_size", fn)
+    stride = _ints(_stride(stride, kernel_size), 3, "stride", fn, allow_none=True)
+    padding = _ints(padding, 3, "padding", fn)
+    if input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    ones = (1, 1, 1)
+    out = _pool3d_output(tuple(input.shape[-3:]), kernel, stride, padding, ones, ceil_mode)
+    _check_pool3d(input, "avg_pool3d()", kernel, stride, padding, ones, out, True)
+    pads = _pool_padding(input.shape[-3:], kernel, stride, padding, ones, ceil_mode)
+    count_pad = tuple((p, p) if count_include_pad else (0, 0) for p in padding)
+    return avg_pool(input, kernel, stride, pads, count_pad, divisor_override, name="avg_pool3d")
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """``max_pool1d`` returning (values, indices) whatever ``return_indices`` says, as PyTorch's."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """``max_pool2d`` returning (values, indices) whatever ``return_indices`` says, as PyTorch's."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """``max_pool3d`` returning (values, indices) whatever ``return_indices`` says, as PyTorch's."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ---------------------------------------------------------------------------
 # adaptive average pooling
 
 
@@ -484,6 +609,210 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
                            "'self' (while checking arguments for adaptive_avg_pool1d)")
     (out,) = _adaptive_sizes(output_size, 1, tuple(input.shape[-1:]), "adaptive_avg_pool1d")
     return _adaptive_avg_pool(input.unsqueeze(-2), (1, out)).squeeze(-2)
+
+
+def _list_with_default(output_size: Any, shape: tuple) -> Any:
+    """PyTorch's ``_list_with_default``: an int as it is; a sequence with None entries taken from the
+    input's trailing sizes."""
+    if isinstance(output_size, int):
+        return output_size
+    if len(shape) <= len(output_size):
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+    return [s if v is None else v for v, s in zip(output_size, shape[len(shape) - len(output_size):])]
+
+
+def _sizes(output_size: Any, n: int, message: str) -> tuple:
+    """An int or an ``n``-sequence of ints as an ``n``-tuple (``message`` otherwise)."""
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != n:
+            raise RuntimeError(message)
+        return tuple(int(o) for o in output_size)
+    return (int(output_size),) * n
+
+
+def _nonzero_non_batch(x: Tensor, fn: str) -> None:
+    """PyTorch's check that every dim but the first has non-zero size."""
+    for i in range(1, x.dim()):
+        if x.shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(x.shape)} with dimension {i} being empty")
+
+
+# ---------------------------------------------------------------------------
+# 3-d adaptive average pooling: ``avg_pool`` when the bins are equal, else products with each dim's
+# bin-averaging matrix, the last recorded as an identity under PyTorch's grad_fn name
+
+
+_alias("adaptive_avg_pool3d", "avg_pool", "AdaptiveAvgPool3DBackward0")
+_alias("adaptive_avg_pool3d_out", "identity", "AdaptiveAvgPool3DBackward0")
+
+
+def _adaptive_avg_pool3d(x: Tensor, out: tuple) -> Tensor:
+    spatial = tuple(x.shape[-3:])
+    if all(out) and all(s % o == 0 for s, o in zip(spatial, out)):  # equal bins: an average pool
+        kernel = tuple(s // o for s, o in zip(spatial, out))
+        y = avg_pool(x, kernel, kernel, ((0, 0),) * 3, ((0, 0),) * 3, None, name="adaptive_avg_pool3d")
+        return as_function(y, (x,))
+    (d, h, w), (od, oh, ow) = spatial, out
+    lead = tuple(x.shape[:-3])
+    y = x
+    if od != d:  # (od, d) @ (..., d, h * w)
+        y = record("matmul", (_bin_average(d, od, y), y.reshape(lead + (d, h * w))), ("highest",))
+        y = y.reshape(lead + (od, h, w))
+    if oh != h:
+        y = record("matmul", (_bin_average(h, oh, y), y), ("highest",))
+    if ow != w:
+        y = record("matmul", (y, _bin_average(w, ow, y, transposed=True)), ("highest",))
+    return as_function(record("adaptive_avg_pool3d_out", (y,)), (x,))
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over PyTorch's adaptive bins so that the last three dims become ``output_size`` (an int, or
+    a triple whose None entries keep the input's size); (N, C, D, H, W) or (C, D, H, W) input."""
+    out = _sizes(_list_with_default(output_size, tuple(input.shape)), 3, "adaptive_avg_pool3d: output_size must be 3")
+    if min(out) < 0:
+        raise RuntimeError("adaptive_avg_pool3d: elements of output_size must be greater than or equal to 0 but "
+                           f"received {{{out[0]}, {out[1]},{out[2]}}}")
+    if out == (1, 1, 1):
+        return input.mean((-3, -2, -1), keepdim=True)  # (MeanBackward1, as PyTorch)
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    _nonzero_non_batch(input, "adaptive_avg_pool3d")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"adaptive_avg_pool3d_cpu\" not implemented for '{_type_name(input.dtype)}'")
+    return _adaptive_avg_pool3d(input, out)
+
+
+# ---------------------------------------------------------------------------
+# adaptive max pooling: a composite. Each output element is the maximum of its adaptive bin
+# (PyTorch's bins, which may overlap and differ in size by one). The bins' elements are read with
+# one gather into (..., windows, K) (a bin narrower than K repeats its last element, which is
+# then never picked over the original), the maximum's position is found as PyTorch's CPU kernel
+# scans (``val > maxval || isnan(val)`` from the bin's first element: the first maximum, else the
+# last NaN, and the first element of a bin of -inf), and the value is a ``gather`` of the input at
+# that flat index: its gradient goes to that element alone, overlapping bins adding up
+# (``scatter_add``), and its second derivative is the ``gather`` again. The last node is an identity
+# under PyTorch's grad_fn name, shown as one function of the input (``as_function``).
+
+
+_alias("adaptive_max_pool2d", "identity", "AdaptiveMaxPool2DBackward0")
+_alias("adaptive_max_pool3d", "identity", "AdaptiveMaxPool3DBackward0")
+
+
+def _bin_table(size: int, out: int) -> np.ndarray:
+    """(out, K): the input positions of each adaptive bin, a narrower bin padded with its last position."""
+    start, end = _bins(size, out)
+    k = int((end - start).max()) if out else 1
+    return np.minimum(start[:, None] + np.arange(k)[None, :], (end - 1)[:, None])
+
+
+def _adaptive_max_pool(x: Tensor, out: tuple, name: str) -> tuple:
+    """Adaptive max pooling of the last ``len(out)`` dims of ``x``: (values, flat indices in each plane)."""
+    n = len(out)
+    spatial = tuple(x.shape[x.dim() - n:])
+    lead = tuple(x.shape[:x.dim() - n])
+    tables = [_bin_table(size, o) for size, o in zip(spatial, out)]
+    widths = tuple(t.shape[1] for t in tables)
+    plane = np.zeros(tuple(out) + widths, np.int64)  # flat index of bin element (window..., offset...)
+    for i, t in enumerate(tables):
+        shape = [1] * (2 * n)
+        shape[i], shape[n + i] = t.shape
+        plane = plane + (t * int(np.prod(spatial[i + 1:], dtype=np.int64))).reshape(shape)
+    windows, k = int(np.prod(out, dtype=np.int64)), int(np.prod(widths, dtype=np.int64))
+    plane = plane.reshape(windows, k)
+    flat = x.reshape(lead + (int(np.prod(spatial, dtype=np.int64)),))
+    table = tensor(plane, dtype=int64, device=x.device)
+    # (a gather of the expanded table: index_select would read its index on the host, under @compile too)
+    v = flat.detach().gather(-1, table.reshape(windows * k).expand(lead + (windows * k,)))
+    v = v.reshape(lead + (windows, k))
+    pos = v.argmax(-1)  # the first maximum (a NaN aside)
+    if v.dtype.is_floating_point:
+        nan = v.isnan()
+        rank = tensor(np.arange(1, k + 1), dtype=int64, device=x.device)
+        pos = where(nan.any(-1), (nan.to(int64) * rank).argmax(-1), pos)  # the last NaN
+    idx = table.expand(lead + (windows, k)).gather(-1, pos.unsqueeze(-1)).squeeze(-1)
+    y = record(name, (flat.gather(-1, idx).reshape(lead + tuple(out)),))
+    return as_function(y, (x,)), idx.reshape(lead + tuple(out))
+
+
+def _type_name(dt: Any) -> str:
+    """PyTorch's ScalarType name of a dtype ("Long", "Int", ...)."""
+    return TORCH_TYPE_NAMES.get(dt.name, dt.name.title())
+
+
+def _check_float(x: Tensor, kernel: str) -> None:
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(x.dtype)}'")
+
+
+def _negative(out: tuple, shape: tuple) -> None:
+    if min(out) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: {list(shape)}")
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
+    """Adaptive 2-d max pooling: (values, indices), whatever ``return_indices`` says (as PyTorch's)."""
+    out = _list_with_default(output_size, tuple(input.shape))
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    _nonzero_non_batch(input, "adaptive_max_pool2d")
+    out = _sizes(out, 2, "adaptive_max_pool2d(): internal error: output_size.size() must be 2")
+    _negative(out, tuple(input.shape[:-2]) + out)
+    _check_float(input, "adaptive_max_pool2d")
+    return _adaptive_max_pool(input, out, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
+    """Adaptive 3-d max pooling: (values, indices), whatever ``return_indices`` says (as PyTorch's)."""
+    out = _list_with_default(output_size, tuple(input.shape))
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
+    _nonzero_non_batch(input, "adaptive_max_pool3d")
+    out = _sizes(out, 3, "adaptive_max_pool3d(): internal error: output_size.size() must be 3")
+    _negative(out, tuple(input.shape[:-3]) + out)
+    _check_float(input, "adaptive_max_pool3d_cpu")
+    return _adaptive_max_pool(input, out, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
+    """Adaptive 1-d max pooling: (values, indices), whatever ``return_indices`` says (as PyTorch's); the
+    input runs as a height-1 image, as PyTorch's."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
+                           "'self' (while checking arguments for adaptive_max_pool1d)")
+    if output_size is None:
+        raise TypeError("adaptive_max_pool1d(): argument 'output_size' (position 2) must be tuple of ints, not "
+                        "NoneType")
+    out = _sizes(output_size, 1, "adaptive_max_pool1d() argument 'output_size' should contain one int (got "
+                 f"{len(output_size) if isinstance(output_size, (tuple, list)) else 1})")
+    _nonzero_non_batch(input, "adaptive_max_pool1d")
+    _negative(out, tuple(input.shape[:-1]) + (1,) + out)
+    _check_float(input, "adaptive_max_pool2d")
+    y, idx = _adaptive_max_pool(input.unsqueeze(-2), (1,) + out, "adaptive_max_pool2d")
+    return y.squeeze(-2), idx.squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each of PyTorch's adaptive bins along the last dim, which becomes ``output_size``;
+    (N, C, L) or (C, L) input. With ``return_indices``, also each maximum's index (int64)."""
+    y, idx = adaptive_max_pool1d_with_indices(input, output_size)
+    return (y, idx) if return_indices else y
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each of PyTorch's adaptive bins so that the last two dims become ``output_size`` (an
+    int, or a pair whose None entries keep the input's size); (N, C, H, W) or (C, H, W) input. With
+    ``return_indices``, also each maximum's flat index within its H x W plane (int64)."""
+    y, idx = adaptive_max_pool2d_with_indices(input, output_size)
+    return (y, idx) if return_indices else y
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each of PyTorch's adaptive bins so that the last three dims become ``output_size``;
+    (N, C, D, H, W) or (C, D, H, W) input. With ``return_indices``, also each maximum's flat index within
+    its D x H x W volume (int64)."""
+    y, idx = adaptive_max_pool3d_with_indices(input, output_size)
+    return (y, idx) if return_indices else y
 
 
 # ---------------------------------------------------------------------------
@@ -690,5 +1019,8 @@ def _update_running_stats(running_mean: Tensor | None, running_var: Tensor | Non
     return tuple(updated)
 
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-           "pad", "batch_norm"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+           "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+           "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+           "adaptive_max_pool3d_with_indices", "pad", "batch_norm"]

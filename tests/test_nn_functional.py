@@ -501,6 +501,16 @@ SIGNATURES = {
     "upsample": "input size scale_factor mode align_corners",
     "upsample_bilinear": "input size scale_factor",
     "upsample_nearest": "input size scale_factor",
+    # 3-d and adaptive max pooling, bags of embeddings (tests/test_nn_pooling_extra.py)
+    **{f"max_pool{n}d_with_indices": "input kernel_size stride padding dilation ceil_mode return_indices"
+       for n in (1, 2, 3)},
+    "max_pool3d": "input kernel_size stride padding dilation ceil_mode return_indices",
+    "avg_pool3d": "input kernel_size stride padding ceil_mode count_include_pad divisor_override",
+    "adaptive_avg_pool3d": "input output_size",
+    **{f"adaptive_max_pool{n}d{w}": "input output_size return_indices" for n in (1, 2, 3)
+       for w in ("", "_with_indices")},
+    "embedding_bag": "input weight offsets max_norm norm_type scale_grad_by_freq mode sparse per_sample_weights "
+                     "include_last_offset padding_idx",
 }
 
 

@@ -737,6 +737,10 @@ NOT_IN_TABLE = {
        for op in ("constant_pad", "circular_pad", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
                   "replication_pad1d", "replication_pad2d", "replication_pad3d")},
     "batch_norm": "tests/test_nn_batchnorm.py (NumPy values, jax.grad oracle, running statistics)",
+    **{op: "tests/test_nn_pooling_extra.py (3-d and adaptive max pooling, EmbeddingBag: NumPy references, finite "
+           "differences, PyTorch)"
+       for op in ("max_pool3d", "max_pool3d_backward", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_avg_pool3d_out",
+                  "adaptive_max_pool2d", "adaptive_max_pool3d", "embedding_bag")},
     "dyn_pad": "the gradient of dyn_select/dyn_slice (their cases above; its own gradient in "
                "tests/test_compiler.py::test_rows_of_an_input_tensor_take_their_position_as_a_program_input)",
     **{op: "an optimiser's fused update (srcgrad/optim/_fused_algorithms.py), tests/test_optim_algorithms.py "

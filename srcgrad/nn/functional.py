@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import tensor as T
+from ..dtypes import int64 as _int64
 from ..dtypes import result_type
 from ..grad_mode import is_grad_enabled, no_grad
 from ..ops import broadcast_shapes
@@ -867,6 +868,186 @@ def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type
         weight[idx] = picked * scale
 
 
+_BAD_OFFSETS = ("Expected i < index_size to be true, but got false.  (Could this error message be improved?  If so, "
+                "please report an enhancement request to PyTorch.)")
+
+
+def _check_embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None, per_sample_weights: Tensor | None,
+                         include_last_offset: bool, padding_idx: int | None) -> tuple:
+    """The checks of PyTorch's ``torch.embedding_bag`` in its order; returns (padding_idx wrapped, offsets
+    as a host array or None)."""
+    rows = weight.shape[0]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise RuntimeError(f"padding_idx must be within the number of embeddings, -{rows} through {rows - 1}, "
+                               f"but got {padding_idx}")
+        padding_idx %= rows
+    for t in (input,) if offsets is None else (input, offsets):
+        if t.dtype.name not in ("int64", "int32"):
+            raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                               f"Long, Int; but got {_legacy_type(t)} instead (while checking arguments for "
+                               "embedding_bag)")
+    if not weight.dtype.is_floating_point:
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have one of the following scalar types: Half, "
+                           f"BFloat16, Float, Double; but got {_legacy_type(weight)} instead (while checking arguments "
+                           "for embedding_bag)")
+    off = None
+    if offsets is not None:  # read on the host: the bags' layout is the program's shape
+        off = np.asarray(offsets.detach()._value()).astype(np.int64)
+        if off.size and off[0] != 0:
+            both32 = input.dtype.name == offsets.dtype.name == "int32"
+            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                               f"from position 0. However, got {off[0]}\n[ torch.{'Int' if both32 else 'Long'}"
+                               "Tensor{} ]")
+        if off.size and off[-1] > input.shape[0]:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {input.shape[0]} but got "
+                               f"offsets[-1] of {off[-1]}")
+    if per_sample_weights is not None and per_sample_weights.dtype is not weight.dtype:
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument #1 "
+                           f"'per_sample_weights'; but type {_legacy_type(weight)} does not equal "
+                           f"{_legacy_type(per_sample_weights)} (while checking arguments for embedding_bag)")
+    if off is not None:
+        if include_last_offset and off.size == 0:
+            raise RuntimeError("include_last_offset: number of offset should be at least 1")
+        if (off < 0).any():
+            raise IndexError("index out of range in self")
+        if (np.diff(off) < 0).any():
+            raise RuntimeError(_BAD_OFFSETS)
+    a = _host_value(input)  # indices already known: refuse out-of-range ones as PyTorch does
+    if a is not None and a.size and (a.min() < 0 or a.max() >= rows):
+        bad = a.reshape(-1)[(a.reshape(-1) < 0) | (a.reshape(-1) >= rows)][0]
+        raise RuntimeError(f"embedding_bag: Expected idx >= 0 && idx < num_embeddings but found idx to be {bad}")
+    return padding_idx, off
+
+
+def _bag_max(e: Tensor, mask: Tensor | None) -> Tensor:
+    """Each bag's (dim 1 of ``e``) largest value per feature, as PyTorch's CPU kernel scans: from the bag's
+    first element, a later one replaces the running maximum when strictly larger (so the first maximum is
+    taken, a NaN is skipped unless it comes first); elements outside ``mask`` are skipped; a gather, so
+    the gradient goes to that element only. Empty bags give 0."""
+    b, n, d = e.shape
+    ed = e.detach()
+    ok = None if mask is None else mask.unsqueeze(-1)
+    nan = ed.isnan()
+    key = T.where(nan, -math.inf, ed)
+    if ok is not None:
+        key = T.where(ok, key, -math.inf)
+    cand = ed == key.amax(1, keepdim=True)
+    if ok is not None:
+        cand = cand & ok
+    pos = cand.to(_int64).argmax(1)  # the first maximum of each column
+    first = (T.zeros(b, dtype=_int64, device=e.device) if mask is None else mask.to(_int64).argmax(1))
+    first_val = ed.gather(1, first.reshape(b, 1, 1).expand(b, 1, d)).squeeze(1)
+    pos = T.where(first_val.isnan(), first.unsqueeze(-1).expand(b, d), pos)  # a leading NaN stays
+    out = e.gather(1, pos.unsqueeze(1)).squeeze(1)
+    if mask is not None:
+        out = T.where(mask.any(1).unsqueeze(-1), out, 0.0)
+    return out
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """The sum, mean or max of each bag of rows of ``weight``: a 2-D ``input`` (B, N) is B bags of N
+    indices; a 1-D ``input`` is cut into bags at ``offsets`` (read on the host; with
+    ``include_last_offset`` the last offset ends the last bag). ``per_sample_weights`` scale the rows
+    (mode "sum"), ``padding_idx`` entries are left out of their bag, empty bags give zeros. A composite
+    of ``embedding``, masks and sums (or a gather of each bag's maximum) over the bags laid out as a
+    (B, longest bag) grid, shown to autograd as PyTorch's ``EmbeddingBagBackward0`` of (weight,
+    per_sample_weights)."""
+    if weight.dtype.name == "int64" and input.dtype.is_floating_point:
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage `embedding_bag(weight, "
+                      "input, ...)` is deprecated, and should now be `embedding_bag(input, weight, ...)`.",
+                      stacklevel=2)
+        weight, input = input, weight
+    if per_sample_weights is not None and input.shape != per_sample_weights.shape:
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
+                         f"must have the same shape as the input ({input.shape})")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        if input.shape[1] == 0:
+            raise RuntimeError("step must be nonzero")  # (PyTorch's arange of the offsets)
+        include_last_offset = False
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, float(max_norm), float(norm_type))
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    padding_idx, off = _check_embedding_bag(input, weight, offsets, per_sample_weights, include_last_offset,
+                                            padding_idx)
+
+    # the bags as a (B, n) grid of indices (n: the longest bag), with a host mask where bags are shorter
+    mask = None
+    psw = per_sample_weights
+    if off is None:
+        idx = input
+        lengths = None
+    else:
+        length = input.shape[0]
+        # (with include_last_offset, offsets[-1] should be the input's length; where it is short of it, the
+        # last bag still runs to the end, as PyTorch's general CPU kernel has it)
+        starts = off[:-1] if include_last_offset else off
+        ends = np.append(starts[1:], length).astype(np.int64)
+        lengths = ends - starts
+        n = int(lengths.max()) if lengths.size else 0
+        inside = np.arange(n)[None, :] < lengths[:, None]
+        pos = T.tensor(np.where(inside, starts[:, None] + np.arange(n)[None, :], 0).reshape(-1), dtype=_int64,
+                       device=input.device)
+        idx = input.gather(0, pos).reshape(len(starts), n)  # (gathers: index_select reads its index)
+        if psw is not None:
+            psw = psw.gather(0, pos).reshape(len(starts), n)
+        if not inside.all():
+            mask = T.tensor(inside, device=input.device)
+    if padding_idx is not None:
+        keep = idx != padding_idx
+        mask = keep if mask is None else mask & keep
+    e = record("embedding", (weight, idx), (None,))  # (B, n, embedding_dim)
+    if scale_grad_by_freq and e.requires_grad:
+        # the same value; each row's gradient divided by how often its index occurs in the whole input
+        flat = input.reshape(-1).to(_int64)
+        counts = T.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device).scatter_add(
+            0, flat, T.ones(flat.shape, dtype=weight.dtype, device=weight.device))
+        freq = counts.gather(0, idx.reshape(-1).to(_int64)).reshape(tuple(idx.shape) + (1,))
+        scaled = e / freq
+        e = scaled + (e - scaled).detach()
+    if psw is not None:
+        e = e * psw.unsqueeze(-1)
+    if mode == "max":
+        out = _bag_max(e, mask) if e.shape[1] else e.sum(1)
+    else:
+        if mask is not None:
+            e = T.where(mask.unsqueeze(-1), e, 0.0)
+        out = e.sum(1)
+        if mode == "mean":
+            if mask is not None:
+                count = mask.sum(1).clamp(min=1)
+            elif lengths is None:
+                count = max(idx.shape[1], 1)
+            else:
+                count = T.tensor(np.maximum(lengths, 1), device=input.device)
+            out = out / (count.unsqueeze(-1).to(out.dtype) if isinstance(count, Tensor) else count)
+    return _as_function(record("embedding_bag", (out,)), (weight, per_sample_weights))
+
+
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """PyTorch's current formula: ``sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps), dim)``, each norm
     clamped separately (in place, unseen by autograd, as PyTorch does) after broadcasting."""
@@ -1199,13 +1380,31 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 
 
 # pooling, padding and batch norm live with their primitives (srcgrad/pooling.py)
+from ..pooling import _alias as _alias_op  # noqa: E402
 from ..pooling import (  # noqa: E402, F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
     batch_norm,
     max_pool1d,
+    max_pool1d_with_indices,
     max_pool2d,
+    max_pool2d_with_indices,
+    max_pool3d,
+    max_pool3d_with_indices,
     pad,
 )
+from ..pooling import as_function as _as_function  # noqa: E402
+
+# F.embedding_bag's last node: an identity under PyTorch's grad_fn name, shown as a function of (weight,
+# per_sample_weights)
+_alias_op("embedding_bag", "identity", "EmbeddingBagBackward0")
