@@ -321,7 +321,7 @@ def clamp_rule(x: Any, *bounds: Any, has_lo: bool, has_hi: bool) -> tuple:
 
 def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
     if not idx:  # basic indexing: ints, slices, None, ...
-        return _basic_index_shape(x.shape, spec), x.dtype
+        return basic_index_shape(x.shape, spec), x.dtype
     import numpy as np
 
     from .indexing import spec_to_index
@@ -331,8 +331,9 @@ def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
     return tuple(res.shape), x.dtype
 
 
-def _basic_index_shape(shape: tuple, spec: tuple) -> tuple:
-    """The shape of ``x[spec]`` for a spec of ints, slices, None and "..." (no index tensors)."""
+def basic_index_shape(shape: tuple, spec: tuple) -> tuple:
+    """The shape of ``x[spec]`` for a spec of ints, slices, None and "..." ("T", a 0-dim index
+    tensor, selects as an int does)."""
     consumed = sum(1 for s in spec if s is not None and s != "...")
     out: list = []
     k = 0

@@ -26,7 +26,7 @@ from .device import CPU, device, from_jax
 from .grad_mode import _state as _grad_state
 from .indexing import normalize, split_selects
 from .ir import Node
-from .ops import OPS, expand_rule, fmt_shape
+from .ops import OPS, basic_index_shape, expand_rule, fmt_shape
 
 _Number = (int, float, bool)
 
@@ -1907,7 +1907,7 @@ class Tensor:
             src = self if inner else record(
                 "select" if any(s == "T" or isinstance(s, int) for s in spec) else "slice",
                 (self,) + tensors, (tuple(s for s in spec if s is not None),))
-            out = record("unsqueeze", (src,), (_unsqueezed_shape(spec, self._node.shape, src._node.shape),))
+            out = record("unsqueeze", (src,), (basic_index_shape(self._node.shape, spec),))
         else:
             out = _dynamic_rows(self, kind, spec, tensors)
             if out is None:
@@ -2524,26 +2524,6 @@ def _check_view_inplace(old: Node) -> None:
         if _ngv_root(n) is not None:
             raise RuntimeError(f"Output 0 of {name} is a view of a view which was created in no_grad mode and is "
                                "being modified inplace with grad mode enabled." + _NGV_ADVICE)
-
-
-def _unsqueezed_shape(spec: tuple, shape: tuple, inner: tuple) -> tuple:
-    """The shape of ``x[spec]`` (basic indexing) from ``inner``, that of ``x`` indexed without
-    the Nones of ``spec``."""
-    consumed = sum(1 for s in spec if s is not None and s != "...")
-    out: list = []
-    k = 0
-    for s in spec:
-        if s is None:
-            out.append(1)
-        elif s == "...":
-            skip = len(shape) - consumed
-            out.extend(inner[k:k + skip])
-            k += skip
-        elif isinstance(s, tuple):
-            out.append(inner[k])
-            k += 1
-    out.extend(inner[k:])
-    return tuple(out)
 
 
 def _contiguous(shape: tuple, strides: tuple) -> bool:
