@@ -752,26 +752,26 @@ def _negative(out: tuple, shape: tuple) -> None:
 
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
     """Adaptive 2-d max pooling: (values, indices), whatever ``return_indices`` says (as PyTorch's)."""
-    out = _list_with_default(output_size, tuple(input.shape))
-    if input.dim() not in (3, 4):
-        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
-    _nonzero_non_batch(input, "adaptive_max_pool2d")
-    out = _sizes(out, 2, "adaptive_max_pool2d(): internal error: output_size.size() must be 2")
-    _negative(out, tuple(input.shape[:-2]) + out)
-    _check_float(input, "adaptive_max_pool2d")
-    return _adaptive_max_pool(input, out, "adaptive_max_pool2d")
+    return _adaptive_max_pool_checked(input, output_size, 2, "adaptive_max_pool2d")
 
 
 def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
     """Adaptive 3-d max pooling: (values, indices), whatever ``return_indices`` says (as PyTorch's)."""
+    return _adaptive_max_pool_checked(input, output_size, 3, "adaptive_max_pool3d_cpu")
+
+
+def _adaptive_max_pool_checked(input: Tensor, output_size: Any, nd: int, kernel: str) -> tuple:
+    """PyTorch's checks of adaptive ``nd``-d max pooling, in its order and words, then the pooling
+    (``kernel``: the name PyTorch's dtype error gives)."""
+    name = f"adaptive_max_pool{nd}d"
     out = _list_with_default(output_size, tuple(input.shape))
-    if input.dim() not in (4, 5):
-        raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
-    _nonzero_non_batch(input, "adaptive_max_pool3d")
-    out = _sizes(out, 3, "adaptive_max_pool3d(): internal error: output_size.size() must be 3")
-    _negative(out, tuple(input.shape[:-3]) + out)
-    _check_float(input, "adaptive_max_pool3d_cpu")
-    return _adaptive_max_pool(input, out, "adaptive_max_pool3d")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    _nonzero_non_batch(input, name)
+    out = _sizes(out, nd, f"{name}(): internal error: output_size.size() must be {nd}")
+    _negative(out, tuple(input.shape[:-nd]) + out)
+    _check_float(input, kernel)
+    return _adaptive_max_pool(input, out, name)
 
 
 def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> tuple:
