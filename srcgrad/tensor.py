@@ -231,9 +231,10 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array that records the ops applied to it."""
 
-    # _base: the storage this tensor shares with its detach()/.data aliases; _view: (base, index
-    # spec, index tensors) of a view that in-place ops write through to; _st: the strides PyTorch
-    # would give this tensor, None for contiguous ones (see _strides_of)
+    # _base: the storage this tensor shares with its detach()/.data aliases; _view: (weak
+    # reference to its base, steps) of a view, which in-place ops write through to (see "views"
+    # near _link); _st: the strides PyTorch would give this tensor, None for contiguous ones
+    # (see _strides_of)
     # _ngv: (weak reference to the base, its version) of a view taken under no_grad of a tensor that
     # requires grad (set only on those; see _nograd_view); _views: the views taken of this tensor
     # (a _ViewList), which an in-place change of it updates, or None
