@@ -21,9 +21,7 @@ from .autodiff import backward as _backward  # noqa: E402, F401
 from .compiler import CACHE as _CACHE  # noqa: E402
 from .device import cuda, device  # noqa: E402
 from .dtypes import (  # noqa: E402
-    bool_ as bool,  # noqa: A001
-)
-from .dtypes import (
+    bfloat16,
     dtype,
     float16,
     float32,
@@ -35,6 +33,9 @@ from .dtypes import (
     int64,
     set_default_dtype,
     uint8,
+)
+from .dtypes import (  # noqa: E402
+    bool_ as bool,  # noqa: A001
 )
 from .grad_mode import (  # noqa: E402
     enable_grad,

@@ -7,6 +7,7 @@ A ``dtype`` wraps a NumPy dtype. Python scalars taking part in an op are
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 
@@ -37,6 +38,8 @@ int16 = dtype("int16", np.int16, 1)
 int32 = dtype("int32", np.int32, 1)
 int64 = dtype("int64", np.int64, 1)
 float16 = dtype("float16", np.float16, 2)
+# NumPy has no bfloat16; ml_dtypes' (a JAX dependency, the dtype of jnp.bfloat16) stands in for it.
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2)
 float32 = dtype("float32", np.float32, 2)
 float64 = dtype("float64", np.float64, 2)
 
@@ -45,7 +48,7 @@ weak_bool = dtype("bool", np.bool_, 0, weak=True)
 weak_int = dtype("int", np.int64, 1, weak=True)
 weak_float = dtype("float", np.float64, 2, weak=True)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _BY_NUMPY = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
@@ -113,7 +116,9 @@ def promote(a: dtype, b: dtype) -> dtype:
     if a.category != b.category:
         return a if a.category > b.category else b
     if a.category == 2:
-        return a if a.itemsize >= b.itemsize else b
+        if a.itemsize == b.itemsize:  # float16 with bfloat16: neither holds the other, PyTorch gives float32
+            return float32
+        return a if a.itemsize > b.itemsize else b
     if a.category == 1:
         if a is uint8 or b is uint8:
             other = b if a is uint8 else a

@@ -77,10 +77,10 @@ def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
     return tuple(out)
 
 
-TORCH_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-                    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-TORCH_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-                 "int32": "int", "bool": "bool"}
+TORCH_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+TORCH_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                 "int64": "long int", "int32": "int", "bool": "bool"}
 
 
 def _float_of(d: D.dtype) -> D.dtype:

@@ -8,7 +8,9 @@ A checkpoint is a ZIP archive (NumPy's ``.npz`` layout) holding
   numbers (``complex`` and NumPy scalars included), strings, bytes, bools,
   ``None``, dtypes, devices, and references to tensors), and
 * ``tensors/<k>.npy``: one NumPy array per distinct tensor, written and read
-  with ``allow_pickle=False``.
+  with ``allow_pickle=False``. NumPy has no bfloat16, so a bfloat16 tensor is
+  stored as the ``uint16`` array of its raw 16-bit patterns; the manifest's
+  ``"dtype": "bfloat16"`` says how to read them back (format version 3).
 
 Loading parses JSON and reads plain numeric arrays, nothing else: pickles
 (``torch.save`` files, ``pickle.dump`` output), object arrays, unknown tags
@@ -47,7 +49,9 @@ from .device import device as Device
 from .tensor import Size, Tensor, tensor
 
 FORMAT = "srcgrad-checkpoint"
-VERSION = 2  # 2: Counter, defaultdict, Size, sets, bytes, complex, NumPy scalars; version 1 files still load
+VERSION = 3  # 2: Counter, defaultdict, Size, sets, bytes, complex, NumPy scalars; 3: bfloat16 (tensors as uint16
+#              bit patterns, the dtype); older files still load, and a file is written with the oldest version that
+#              reads it, so a version-2 reader refuses a bfloat16 checkpoint by its version, not by its arrays
 MANIFEST = "srcgrad_manifest.json"
 _MAX_DEPTH = 200
 _NUMERIC_KINDS = "biuf"
@@ -85,14 +89,16 @@ class _Writer:
         pending = [t._node for t in self.tensors if t._node.value is None]
         if pending:
             compiler.realize(pending)
-        return [np.asarray(t._value()) for t in self.tensors]
+        return [_stored_array(t) for t in self.tensors]
 
     def encode(self, obj: Any, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
             raise ValueError(f"srcgrad.save: object nested deeper than {_MAX_DEPTH} levels")
         out = self._encode(obj, depth)
         if out["t"] in _V2_TAGS:
-            self.version = 2
+            self.version = max(self.version, 2)
+        if out["t"] == "tensor" and out["dtype"] == "bfloat16" or out["t"] == "dtype" and out["v"] == "bfloat16":
+            self.version = 3
         return out
 
     def _encode(self, obj: Any, depth: int) -> dict:
@@ -177,6 +183,13 @@ class _Writer:
         if strides != _dense_strides(list(t.shape)):  # a view (x.t(), x[::2], x.expand(...)): keep its strides
             out["stride"] = strides
         return out
+
+
+def _stored_array(t: Tensor) -> np.ndarray:
+    """A tensor's values as the array its checkpoint holds: bfloat16 as the uint16 array of its bit patterns
+    (a .npy file of ml_dtypes' bfloat16 would be an opaque void type that loading must refuse)."""
+    arr = np.asarray(t._value())
+    return arr.view(np.uint16) if t.dtype is D.bfloat16 else arr
 
 
 def _dense_strides(shape: list) -> list:
@@ -428,6 +441,11 @@ class _Reader:
             raise _refuse(f"array tensors/{key}.npy is not a plain numeric array ({e})") from None
         if arr.dtype.kind not in _NUMERIC_KINDS or arr.dtype.hasobject:
             raise _refuse(f"array tensors/{key}.npy has dtype {arr.dtype}, not a tensor dtype")
+        if dt is D.bfloat16:  # stored as its 16-bit patterns
+            if arr.dtype != np.uint16:
+                raise _refuse(f"array tensors/{key}.npy is {arr.dtype}{list(arr.shape)} but a bfloat16 tensor is "
+                              "stored as uint16 bit patterns")
+            arr = arr.view(D.bfloat16.np)
         if arr.dtype != dt.np or list(arr.shape) != shape:
             raise _refuse(f"array tensors/{key}.npy is {arr.dtype}{list(arr.shape)} but the manifest says "
                           f"{dt.name}{shape}")

@@ -263,9 +263,11 @@ class Tensor:
         if self._node.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
+        _numpy_dtype_check(self._node.dtype)
         return np.asarray(self._value())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        _numpy_dtype_check(self._node.dtype)  # (PyTorch's __array__ is numpy(): bfloat16 is refused too)
         a = np.asarray(self._value())
         return a.astype(dtype) if dtype is not None else a
 
@@ -419,7 +421,8 @@ class Tensor:
         if dtype is None:
             names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
                      "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
-                     "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor"}
+                     "bfloat16": "BFloat16Tensor", "int16": "ShortTensor", "int8": "CharTensor",
+                     "uint8": "ByteTensor"}
             return "torch." + names[self.dtype.name]
         return self.to(dtype)
 
@@ -2211,6 +2214,9 @@ class Tensor:
     def half(self) -> Tensor:
         return self.to(D.float16)
 
+    def bfloat16(self) -> Tensor:
+        return self.to(D.bfloat16)
+
     def long(self) -> Tensor:
         return self.to(D.int64)
 
@@ -2274,6 +2280,13 @@ _INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "i
 def _inplace_name(op: str) -> str:
     """PyTorch's name of the in-place form of ``op`` (``sub`` -> ``sub_``), as its errors say."""
     return _INPLACE_NAMES.get(op) or OPS[op].grad_name.replace("Backward0", "").lower() + "_"
+
+
+def _numpy_dtype_check(dt: D.dtype) -> None:
+    """PyTorch's refusal to hand a bfloat16 tensor to NumPy, which has no such dtype (``.tolist()``,
+    ``.item()`` and ``.float().numpy()`` work)."""
+    if dt is D.bfloat16:
+        raise TypeError("Got unsupported ScalarType BFloat16")
 
 
 def _TORCH_NAMES() -> dict:  # noqa: N802
@@ -2892,6 +2905,8 @@ def _infer_dtype(data: Any) -> D.dtype:
         return D.int64 if not isinstance(data, (np.ndarray, np.generic)) else D.from_numpy_dtype(arr.dtype)
     if arr.dtype.kind == "b":
         return D.bool_
+    if arr.dtype == D.bfloat16.np:  # (an ml_dtypes array: the values of a bfloat16 tensor, a jnp.bfloat16 array)
+        return D.bfloat16
     raise TypeError(f"Could not infer dtype of {type(data).__name__} (numpy kind {arr.dtype.kind!r}); "
                     "srcgrad.tensor takes numbers, nested lists of numbers, NumPy arrays or tensors")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes as D
 from .. import ir
 from ..printing import format_tensor
@@ -39,7 +41,7 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         n = self._node
-        return format_tensor(self.detach().numpy(), dtype_name=n.dtype.name,
+        return format_tensor(np.asarray(self.detach()._value()), dtype_name=n.dtype.name,
                              default_dtype_name=D.get_default_dtype().name,
                              device=None if n.device.type == "cpu" else str(n.device),
                              requires_grad=n.requires_grad, prefix="Parameter containing:\ntensor(")
