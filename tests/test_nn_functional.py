@@ -511,6 +511,9 @@ SIGNATURES = {
        for w in ("", "_with_indices")},
     "embedding_bag": "input weight offsets max_norm norm_type scale_grad_by_freq mode sparse per_sample_weights "
                      "include_last_offset padding_idx",
+    # spatial transformers (tests/test_nn_grid_sample.py)
+    "affine_grid": "theta size align_corners",
+    "grid_sample": "input grid mode padding_mode align_corners",
 }
 
 

@@ -721,6 +721,8 @@ NOT_IN_TABLE = {
     **{f"as_strided_{base}": "a view read again after its base changed in place (AsStridedBackward0, an alias "
                              f"of {base}), tests/test_parity_views.py::test_gradients_through_shared_storage"
        for base in ("index", "reshape", "permute", "expand", "diagonal", "identity")},
+    **{op: "grid_sample/affine_grid's node, named as PyTorch's (an alias of identity over a composite), "
+           "tests/test_nn_grid_sample.py" for op in ("affine_grid_generator", "grid_sampler_2d", "grid_sampler_3d")},
     "diagonal_setitem": "an in-place change of a diagonal view (CopySlices, an alias of diagonal_scatter), "
                         "tests/test_parity_views.py::test_gradients_through_shared_storage",
     "add_scalar_mul": "alias kept for grad_fn names",

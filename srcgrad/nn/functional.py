@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import tensor as T
+from ..dtypes import bool_ as _bool
 from ..dtypes import int64 as _int64
 from ..dtypes import result_type
 from ..grad_mode import is_grad_enabled, no_grad
@@ -1379,6 +1380,276 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
+# ---------------------------------------------------------------------------
+# spatial transformers: affine_grid / grid_sample, written with floor, where, gather and arithmetic (their
+# gradients are those ops' rules), following PyTorch's CPU kernels: the vectorised 2-d one
+# (GridSamplerKernel.cpp) and the scalar 3-d one (GridSampler.cpp, GridSampler.h)
+
+_GRID_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                       "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                       "grid_sample for details.")
+
+
+def _bool_argument(fn: str, name: str, position: int, value: Any) -> bool:
+    """PyTorch's argument parser for a ``bool`` argument of a builtin."""
+    if isinstance(value, bool):
+        return value
+    t = type(value)
+    shown = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+    raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be bool, not {shown}")
+
+
+def _linspace_from_neg_one(steps: int, align_corners: bool, npdt: np.dtype) -> np.ndarray:
+    """PyTorch's ``linspace_from_neg_one`` (AffineGridGenerator.cpp), in the dtype it computes in: its linspace
+    counts from -1 up to the middle and from 1 down after it."""
+    if steps <= 1:
+        return np.zeros(1, npdt)
+    one = npdt.type(1)
+    step = (one + one) / npdt.type(steps - 1)
+    i = np.arange(steps)
+    r = np.where(i < steps // 2, -one + step * i.astype(npdt), one - step * (steps - 1 - i).astype(npdt))
+    r = r.astype(npdt)
+    if not align_corners:
+        r = (r * npdt.type(steps - 1)).astype(npdt) / npdt.type(steps)
+    return r.astype(npdt)
+
+
+def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid (N, H, W, 2) or (N, D, H, W, 3) of a batch of affine matrices ``theta`` (N, 2, 3) or
+    (N, 3, 4): the base grid of normalised output coordinates ``(x, y[, z], 1)`` times ``theta`` transposed, so
+    its gradient with respect to ``theta`` is the matmul's."""
+    if align_corners is None:
+        warnings.warn(_GRID_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    if len(size) == 4:
+        if theta.dim() != 3 or theta.shape[-2] != 2 or theta.shape[-1] != 3:
+            raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. "
+                             f"Got {theta.shape}.")
+        spatial = tuple(size[-2:])
+    elif len(size) == 5:
+        if theta.dim() != 3 or theta.shape[-2] != 3 or theta.shape[-1] != 4:
+            raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. "
+                             f"Got {theta.shape}.")
+        spatial = tuple(size[-3:])
+    else:
+        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {size}.")
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
+                      "of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    align_corners = _bool_argument("affine_grid_generator", "align_corners", 3, align_corners)
+    for pos, v in enumerate(size):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"affine_grid_generator(): argument 'size' failed to unpack the object at pos {pos + 1} "
+                            f"with error \"type must be tuple of ints,but got {type(v).__name__}\"")
+    nsp = len(spatial)
+    n = int(size[0])
+    if theta.shape[0] != n:  # (PyTorch's bmm of its (N, H*W, 3) base grid with theta transposed)
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {nsp + 1}] but "
+                           f"got: [{theta.shape[0]}, {nsp + 1}].")
+    npdt = theta.dtype.np
+    axes = [_linspace_from_neg_one(int(s), align_corners, npdt) for s in spatial]  # (D,) H, W
+    coords = np.meshgrid(*axes, indexing="ij")
+    base = np.stack([*coords[::-1], np.ones_like(coords[0])], -1).reshape(-1, nsp + 1)  # (x, y[, z], 1)
+    base = T.tensor(base, dtype=theta.dtype, device=theta.device)
+    grid = (base @ theta.transpose(1, 2)).reshape(n, *(int(s) for s in spatial), nsp)
+    return _as_function(record("affine_grid_generator", (grid,)), (theta,))
+
+
+def _check_grid_sample(input: Tensor, grid: Tensor, mode: str) -> None:
+    """PyTorch's checks (``check_grid_sampler_common``, ``check_grid_sampler_2d``/``3d``, the kernels' dtypes)."""
+    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    nd = input.dim()
+    if nd == 0 or grid.dim() == 0:
+        raise RuntimeError(f"grid_sampler(): expected 5D input and grid with same number of dimensions, but got "
+                           f"{sizes}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got {sizes}")
+    if grid.shape[-1] != nd - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {nd - 2} in last dimension, but got grid "
+                           f"with sizes {list(grid.shape)}")
+    for i in range(2, nd):
+        if input.shape[i] <= 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial dimensions, but input has "
+                               f"sizes {list(input.shape)} with dimension {i} being empty")
+    if nd == 4:
+        if grid.dim() != 4:
+            raise RuntimeError(f"grid_sampler(): expected 4D input and grid with same number of dimensions, but got "
+                               f"{sizes}")
+    else:
+        if nd != 5 or grid.dim() != 5:
+            raise RuntimeError(f"grid_sampler(): expected 5D input and grid with same number of dimensions, but got "
+                               f"{sizes}")
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if not input.dtype.is_floating_point:
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if nd == 4 else "grid_sampler3d_cpu"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(input.dtype)}'")
+    if grid.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(input.dtype)} but found {_type_name(grid.dtype)}")
+
+
+def _linked_zero(x: Tensor) -> Tensor:
+    """Zeros shaped like ``x`` whose gradient with respect to ``x`` is zero (not missing), whatever ``x`` holds."""
+    return T.where(T.zeros((), dtype=_bool, device=x.device), x, 0.0)
+
+
+def _grid_unnormalize(coord: Tensor, size: int, align_corners: bool, nsp: int) -> Tensor:
+    """Normalised [-1, 1] coordinates to pixel positions, in the arithmetic of PyTorch's 2-d / 3-d kernel."""
+    if nsp == 2:
+        return (coord + 1) * ((size - 1) / 2) if align_corners else (coord + 1) * (size / 2) - 0.5
+    return ((coord + 1) / 2) * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+
+
+def _grid_clip(x: Tensor, size: int, nsp: int) -> Tensor:
+    """``x`` clipped to [0, size - 1], its gradient 1 strictly inside and 0 at and beyond the borders (PyTorch's
+    ``clip_coordinates_set_grad``); NaN goes to 0 in 2-d, to size - 1 in 3-d, as PyTorch's kernels do."""
+    hi = size - 1
+    with no_grad():
+        inside = (x > 0) & (x < hi)
+        up = (x > 0) if nsp == 2 else ~(x <= 0)
+        edge = up.to(x.dtype) * hi
+    return T.where(inside, x, edge)
+
+
+def _grid_reflect(x: Tensor, size: int, align_corners: bool) -> Tensor:
+    """``x`` reflected by the borders (at pixel centres with ``align_corners``, else at the image edges) until it
+    lies between them; its gradient is +1 or -1 (through ``abs`` and the reflection) as PyTorch's multiplier."""
+    if align_corners:
+        if size <= 1:
+            return _linked_zero(x)
+        low, twice_span = 0.0, 2.0 * (size - 1)
+    else:
+        low, twice_span = -0.5, 2.0 * size
+    a = (x - low).abs() if low else x.abs()
+    with no_grad():
+        flips = (a / twice_span).trunc()
+    extra = a - flips * twice_span
+    with no_grad():
+        flip = extra > twice_span - extra
+    out = T.where(flip, twice_span - extra, extra)
+    return out + low if low else out
+
+
+def _grid_pad(x: Tensor, size: int, padding_mode: str, align_corners: bool, nsp: int) -> Tensor:
+    if padding_mode == "border":
+        return _grid_clip(x, size, nsp)
+    if padding_mode == "reflection":
+        return _grid_clip(_grid_reflect(x, size, align_corners), size, nsp)
+    return x
+
+
+def _grid_taps(pos: Tensor, size: int, padding_mode: str) -> tuple:
+    """Integer indices of the sample positions ``pos`` (valid ones) and, for zeros padding, which are inside."""
+    if padding_mode == "zeros":
+        mask = (pos > -1) & (pos < size)
+        return T.where(mask, pos, 0).to(_int64), mask
+    return pos.to(_int64), None
+
+
+def _cubic_coefficients(t: Tensor) -> Tensor:
+    """The four cubic convolution weights (A = -0.75) of the taps at -1, 0, 1, 2 from the fraction ``t``."""
+    a = -0.75
+    x0, x1, x2, x3 = t + 1, t, 1 - t, 2 - t
+    w0 = ((x0 * a - 5 * a) * x0 + 8 * a) * x0 - 4 * a
+    w1 = (x1 * (a + 2) - (a + 3)) * x1 * x1 + 1
+    w2 = (x2 * (a + 2) - (a + 3)) * x2 * x2 + 1
+    w3 = ((x3 * a - 5 * a) * x3 + 8 * a) * x3 - 4 * a
+    return T.stack([w0, w1, w2, w3], -1)
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """Sample (N, C, H, W) / (N, C, D, H, W) ``input`` at the normalised positions of ``grid`` (N, H', W', 2) /
+    (N, D', H', W', 3), ``x`` first: ``bilinear`` (trilinear in 3-d), ``nearest`` or ``bicubic`` (4-d only), with
+    ``zeros``, ``border`` or ``reflection`` padding. Each spatial axis gives its taps' indices (computed without
+    gradient) and weights (with it), combined over the axes into one ``gather`` of the flattened input, so the
+    gradients with respect to ``input`` and ``grid`` are those of gather, where, floor and arithmetic."""
+    if mode != "bilinear" and mode != "nearest" and mode != "bicubic":
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode != "zeros" and padding_mode != "border" and padding_mode != "reflection":
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_GRID_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    align_corners = _bool_argument("grid_sampler", "align_corners", 5, align_corners)
+    _check_grid_sample(input, grid, mode)
+    nsp = input.dim() - 2
+    n, c = input.shape[0], input.shape[1]
+    spatial = tuple(input.shape[2:])
+    out_spatial = tuple(grid.shape[1:-1])
+    p = math.prod(out_spatial)
+    g = grid.reshape(n, p, nsp)
+    idxs, weights, masks = [], [], []
+    for axis, size in enumerate(spatial):  # (D,) H, W: grid coordinates z, y, x
+        coord = g[:, :, nsp - 1 - axis]
+        if mode == "nearest":  # (no gradient to the grid: _linked_zero below gives it zeros)
+            with no_grad():
+                x = _grid_pad(_grid_unnormalize(coord, size, align_corners, nsp), size, padding_mode,
+                              align_corners, nsp)
+                idx, mask = _grid_taps(x.round().unsqueeze(-1), size, padding_mode)
+            w = None
+        elif mode == "bilinear":
+            x = _grid_pad(_grid_unnormalize(coord, size, align_corners, nsp), size, padding_mode, align_corners, nsp)
+            with no_grad():
+                x0 = x.floor()
+                idx, mask = _grid_taps(T.stack([x0, x0 + 1], -1), size, "zeros")  # (x0 + 1 may be past the end)
+            t = x - x0
+            w = T.stack([1 - t, t], -1)
+        else:  # bicubic: the padding applies to each tap, not to the position
+            x = _grid_unnormalize(coord, size, align_corners, nsp)
+            with no_grad():
+                x0 = x.floor()
+                pos = T.stack([x0 - 1, x0, x0 + 1, x0 + 2], -1)
+                idx, mask = _grid_taps(_grid_pad(pos, size, padding_mode, align_corners, nsp), size, padding_mode)
+            w = _cubic_coefficients(x - x0)
+        idxs.append(idx)
+        weights.append(w)
+        masks.append(mask)
+    # every combination of the axes' taps: (N, P, K, ..., K) flattened to (N, 1, P * K^nsp)
+    k = idxs[0].shape[-1]
+    m = p * k ** nsp
+    lin = weight = mask = None
+    for axis in range(nsp):
+        shape = (n, p) + tuple(k if b == axis else 1 for b in range(nsp))
+        stride = math.prod(spatial[axis + 1:])
+        i = idxs[axis].reshape(shape)
+        i = i * stride if stride != 1 else i
+        lin = i if lin is None else lin + i
+        if weights[axis] is not None:
+            w = weights[axis].reshape(shape)
+            weight = w if weight is None else weight * w
+        if masks[axis] is not None:
+            mk = masks[axis].reshape(shape)
+            mask = mk if mask is None else mask & mk
+    full = (n, p) + (k,) * nsp
+    lin = lin.expand(full).reshape(n, 1, m)
+    vals = input.reshape(n, c, math.prod(spatial)).gather(2, lin.expand(n, c, m))
+    if weight is not None:
+        weight = weight.expand(full).reshape(n, 1, m)
+    if mask is not None:
+        mask = mask.expand(full).reshape(n, 1, m)
+    if nsp == 2 or weight is None:  # (2-d: a masked tap reads 0, then is weighted: 0 * NaN is NaN)
+        if mask is not None:
+            vals = T.where(mask, vals, 0.0)
+        if weight is not None:
+            vals = vals * weight
+    else:  # (3-d: a masked tap is skipped)
+        vals = T.where(mask, vals * weight, 0.0) if mask is not None else vals * weight
+    out = vals.reshape(n, c, p, k ** nsp).sum(-1) if k > 1 else vals
+    out = out.reshape(n, c, *out_spatial)
+    if mode == "nearest" and grid.requires_grad and is_grad_enabled():
+        out = out + _linked_zero(grid)[..., 0].unsqueeze(1)
+    return _as_function(record(f"grid_sampler_{nsp}d", (out,)), (input, grid))
+
+
 # pooling, padding and batch norm live with their primitives (srcgrad/pooling.py)
 from ..pooling import _alias as _alias_op  # noqa: E402
 from ..pooling import (  # noqa: E402, F401
@@ -1408,3 +1679,7 @@ from ..pooling import as_function as _as_function  # noqa: E402
 # F.embedding_bag's last node: an identity under PyTorch's grad_fn name, shown as a function of (weight,
 # per_sample_weights)
 _alias_op("embedding_bag", "identity", "EmbeddingBagBackward0")
+# F.affine_grid and F.grid_sample's last nodes, likewise
+_alias_op("affine_grid_generator", "identity", "AffineGridGeneratorBackward0")
+_alias_op("grid_sampler_2d", "identity", "GridSampler2DBackward0")
+_alias_op("grid_sampler_3d", "identity", "GridSampler3DBackward0")
