@@ -22,6 +22,7 @@ from . import (
     case_dynamic,
     case_hvp,
     case_mlp,
+    case_per_sample,
     case_persistent,
     case_recording,
     case_scaling,
@@ -30,7 +31,7 @@ from . import (
 from .common import JAX, ORDER, CaseResult, Ctx, Peers, machine
 
 CASES = [case_recording, case_mlp, case_transformer, case_dynamic, case_scaling, case_hvp, case_classifier,
-         case_persistent]
+         case_per_sample, case_persistent]
 CASE_NAMES = [c.NAME for c in CASES]
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -88,6 +88,7 @@ from .tensor import (  # noqa: E402
     get_float32_matmul_precision,
     isclose,
     linspace,
+    lu_unpack,
     matmul,
     memory_format,
     ones,
@@ -177,7 +178,7 @@ def _linalg_module() -> Any:
                                                  "factorisations (each with srcgrad's own derivative)")
     mod.vector_norm, mod.matrix_norm, mod.norm = vector_norm, matrix_norm, linalg_norm
     for name in ("inv det slogdet solve solve_triangular cholesky qr eigh eigvalsh svd svdvals pinv lstsq "
-                 "matrix_exp matrix_power matrix_rank cond").split():
+                 "matrix_exp matrix_power matrix_rank cond lu lu_factor lu_factor_ex lu_solve").split():
         setattr(mod, name, getattr(sys.modules[__name__ + ".tensor"], "linalg_" + name))
     sys.modules[mod.__name__] = mod
     return mod
@@ -223,7 +224,7 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-from . import inspect  # noqa: E402
+from . import backends, inspect  # noqa: E402
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .composite import *  # noqa: E402, F401, F403
 from .data_dependent import (  # noqa: E402, F401
@@ -235,7 +236,32 @@ from .data_dependent import (  # noqa: E402, F401
     unique,
     unique_consecutive,
 )
+from .determinism import (  # noqa: E402
+    are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
+    use_deterministic_algorithms,
+)
 from .functional_transforms import grad, value_and_grad  # noqa: E402
 from .sampling import bernoulli, multinomial, normal, poisson, randint_like  # noqa: E402, F401
+from .threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads  # noqa: E402
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+# Imported on first use, so that `import srcgrad` does not pay for them (process start
+# time is one of the benchmarks): srcgrad.func (torch.func, and torch.vmap), distributions,
+# jit and testing.
+_LAZY = {"func": "func", "vmap": "func", "distributions": "distributions", "jit": "jit", "testing": "testing"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'srcgrad' has no attribute '{name}'")
+    import importlib
+    mod = importlib.import_module(f".{module}", __name__)
+    value = getattr(mod, name) if name != module else mod
+    globals()[name] = value
+    return value
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + sorted(_LAZY)

@@ -52,9 +52,10 @@ def sum_to(g: T.Tensor, shape: tuple) -> T.Tensor:
     return g
 
 
-def _toposort(roots: list[Node], stop: set[int] | None) -> tuple[list[Node], set[int]]:
+def _toposort(roots: list[Node], stop: set[int] | None, boundary: set[int] | None = None) -> tuple[list[Node], set[int]]:
     """Nodes of the autograd graph in reverse topological order, and those that
-    lead to a node that wants a gradient (leaves, or ``stop`` when given)."""
+    lead to a node that wants a gradient (leaves, or ``stop`` when given). The walk
+    does not go past ``boundary`` nodes."""
     post: list[Node] = []
     seen: set[int] = set()
     useful: set[int] = set()
@@ -74,7 +75,7 @@ def _toposort(roots: list[Node], stop: set[int] | None) -> tuple[list[Node], set
                 continue
             seen.add(id(n))
             stack.append((n, True))
-            if not n.leaf:
+            if not n.leaf and (boundary is None or id(n) not in boundary):
                 for i in n.inputs:
                     if i.requires_grad and id(i) not in seen:
                         stack.append((i, False))
@@ -142,14 +143,18 @@ def _tensor_type(n: Node) -> str:
 
 @ir.gc_paused
 def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bool, retain_graph: bool,
-              wanted: list[Node] | None = None, accumulate: bool = False) -> dict[int, tuple[Node, T.Tensor]]:
+              wanted: list[Node] | None = None, accumulate: bool = False,
+              boundary: list[Node] | None = None) -> dict[int, tuple[Node, T.Tensor]]:
     """Gradient IR for each wanted node (every reachable leaf when ``wanted`` is None),
     as ``{id(node): (node, gradient)}``. Runs tensor hooks, grad_fn hooks (and, when
     ``accumulate``, as ``backward`` does, the prehooks of the leaves' AccumulateGrad) and
-    fills retained non-leaf grads."""
+    fills retained non-leaf grads. ``boundary`` nodes are treated as independent inputs:
+    nothing is propagated past them and their hooks do not run (vmap differentiates its
+    per-example function this way, with respect to that function's arguments)."""
     global _multi_pending
     stop = None if wanted is None else {id(w) for w in wanted}
-    order, useful = _toposort(roots, stop)
+    fence = None if boundary is None else {id(b) for b in boundary}
+    order, useful = _toposort(roots, stop, fence)
     grads: dict[int, T.Tensor] = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
@@ -168,6 +173,10 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
             gf = getattr(n, "gradfn", None) if n.special else None
             if gf is not None and not (gf._pre or gf._post):
                 gf = None
+            if fence is not None and id(n) in fence:
+                if stop is None or id(n) in stop:
+                    results[id(n)] = (n, g)
+                continue
             if n.op == "fn_call":
                 if gf is not None:
                     ctx = n.attrs[1]
@@ -437,6 +446,8 @@ def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = N
     """``torch.autograd.backward``: accumulate gradients into the leaves' ``.grad``."""
     if isinstance(tensors, T.Tensor):
         tensors = [tensors]
+    if tracing.ACTIVE is not None:
+        tracing.ACTIVE.note_backward()  # (vmap refuses it here, before any .grad changes)
     grad_tensors = _given_grads(tensors, grad_tensors) if grad_tensors is not None else [None] * len(tensors)
     if isinstance(inputs, T.Tensor):
         inputs = [inputs]

@@ -43,6 +43,24 @@ def _user_name(loc: tuple | None) -> str | None:
     return None
 
 
+class Definition:
+    """An op attribute that carries a function of its own (a vmapped per-example body):
+    ``generate`` writes its ``source`` (a ``def name(...)``) at the top of the program, so the
+    program's text is complete (it keys the disk cache) and reads top to bottom."""
+
+    name: str
+    source: str
+
+
+def _definitions(order: list[Node]) -> list[Definition]:
+    seen: dict[str, Definition] = {}
+    for n in order:
+        for a in n.attrs:
+            if isinstance(a, Definition) and a.name not in seen:
+                seen[a.name] = a
+    return list(seen.values())
+
+
 class _Namer:
     def __init__(self) -> None:
         self.used: set[str] = {"jnp", "lax", "jax", "sg"}
@@ -73,20 +91,27 @@ def _cast(name: str, have: D.dtype, want: D.dtype) -> str:
     return f"{name}.astype({lit(want)})"
 
 
+_HEAD = re.compile(r"[A-Za-z_][\w.]*")
+
+
 def _atomic(expr: str) -> bool:
-    """True for a name or a call such as ``jnp.tanh(x)``, which needs no parentheses inside another expression."""
-    if expr.isidentifier() or expr.replace(".", "").isidentifier():
-        return True
-    head = expr.split("(", 1)[0]
-    if not head or not head.replace(".", "").isidentifier() or not expr.endswith(")"):
+    """True for a name, a call such as ``jnp.tanh(x)`` or a chain of calls and subscripts
+    (``jax.vmap(f)(x)[0]``): it needs no parentheses inside another expression."""
+    head = _HEAD.match(expr)
+    if head is None:
         return False
+    rest = expr[head.end():]
+    if not rest:
+        return True
     depth = 0
-    for k, ch in enumerate(expr):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0 and k >= len(head) and k != len(expr) - 1:
+    for ch in rest:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0:  # something between the groups: an operator
             return False
-    return True
+    return depth == 0 and rest[0] in "(["
 
 
 def _is_call_argument(template: str, k: int) -> bool:
@@ -158,6 +183,8 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     ``input_names`` (``id(node) -> name``) names inputs whose origin the caller
     knows better, such as the arguments of a compiled function."""
     namer = _Namer()
+    definitions = _definitions(order)
+    namer.used.update(d.name for d in definitions)
     names: dict[int, str] = {}
     # The last node of a user line of the form `name = ...` takes that name.
     named_lines = {id(n) for n in list(inputs) + list(order) if not getattr(n, "inner", False)}
@@ -234,6 +261,9 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
     # Creation order is a topological order too, and reads like the user's program:
     # forward first, then the backward blocks in the order the transformer wrote them.
     for n in sorted(order, key=lambda n: n.id):
+        if n.op == "fn_call" and id(n) not in output_ids:
+            names[id(n)] = "None"  # (a custom Function's call node: a marker that no lowering reads)
+            continue
         if n.op == "const":  # srcgrad's own constants are written in place
             names[id(n)] = lit(n.attrs[0])  # (`float('inf')`, not `inf`)
             continue
@@ -277,5 +307,6 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         outs += ","
     header = f"def {fn_name}({', '.join(arg_names)}):"
     del has_backward
-    text = "\n".join([header] + ["    " + b for b in body] + [f"    return ({outs})", ""])
+    nested = [line for d in definitions for line in d.source.rstrip().splitlines() + [""]]
+    text = "\n".join([header] + ["    " + b if b else "" for b in nested + body] + [f"    return ({outs})", ""])
     return text, arg_names

@@ -423,6 +423,9 @@ class Tracer:
     def note_grad(self, t: Any) -> None:
         self.grads[id(t)] = t
 
+    def note_backward(self) -> None:
+        pass  # (a backward inside a decorated function is recorded like the rest)
+
     def note_rng(self, seed_node: Any, counter_node: Any, generator: Any = None) -> None:
         self.rng.append((seed_node, counter_node, generator or default_generator))
 
@@ -430,7 +433,7 @@ class Tracer:
         if not any(h is hook for h, _ in self.hooks):
             self.hooks.append((hook, _hook_leaves([hook])))
 
-    def note_realize(self) -> None:
+    def note_realize(self, inputs: list | None = None) -> None:
         if self.broke_at is None:
             self.broke_at = ir.user_loc()
 

@@ -395,7 +395,7 @@ def realize(targets: list[Node]) -> tuple | None:
     if not order:
         return None
     if tracing.ACTIVE is not None:
-        tracing.ACTIVE.note_realize()
+        tracing.ACTIVE.note_realize(inputs)
     prog = CACHE.programs.get(key)
     first = prog is None
     if first:

@@ -129,7 +129,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if tuple(weights.shape) != tuple(input.shape):
         raise RuntimeError("weights should be 1-d and have the same length as input")
     w = _host(weights)
-    out_dtype = weights.dtype if weights.dtype.is_floating_point else D.float64
+    out_dtype = D.float32 if weights.dtype is D.float32 else D.float64  # (PyTorch: float64 but for float32 weights)
     return tensor(np.bincount(a, weights=w.astype(np.float64), minlength=minlength), dtype=out_dtype,
                   device=input.device)
 

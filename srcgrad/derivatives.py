@@ -663,11 +663,17 @@ def _qr_square_grad(gq: Any, gr: Any, q: Any, r: Any) -> Any:
     return _solve_tri(r.mT, ga, False, False)  # X R^-T: X with Y R^T = X solved for Y
 
 
-def qr_grad(g: Any, out: Any, a: Any, part: int) -> Any:
-    q = out if part == 0 else T.record("linalg_qr", (a,), (0,))
-    r = out if part == 1 else T.record("linalg_qr", (a,), (1,))
-    gq, gr = (g, None) if part == 0 else (None, g)
+def qr_grad(g: Any, out: Any, a: Any, part: int, mode: str) -> Any:
     m, n = a.shape[-2:]
+    if mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
+                           "use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+    if mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+    # (complete equals reduced where m <= n)
+    q = out if part == 0 else T.record("linalg_qr", (a,), (0, mode))
+    r = out if part == 1 else T.record("linalg_qr", (a,), (1, mode))
+    gq, gr = (g, None) if part == 0 else (None, g)
     if m >= n:
         return _qr_square_grad(gq, gr, q, r)
     # wide: A = [X | Y] with X square, R = [U | V]; X = QU and Y = QV (Walter and Lehmann's split)
@@ -733,7 +739,7 @@ def pinv_backward(g: Any, p: Any, a: Any) -> Any:
 
 def lstsq_grads(g: Any, out: Any, a: Any, b: Any, vector: bool) -> tuple:
     # PyTorch's linalg_lstsq_backward: through pinv(A) (X = pinv(A) B)
-    p = T.record("pinv", (a,), (False, None))
+    p = T.record("pinv", (a, 0.0, T.default_rtol(a)), (False,))
     gx = g.unsqueeze(-1) if vector else g
     bm = b.unsqueeze(-1) if vector else b
     ga = pinv_backward(gx @ bm.mT, p, a) if a.requires_grad else None
@@ -741,6 +747,111 @@ def lstsq_grads(g: Any, out: Any, a: Any, b: Any, vector: bool) -> tuple:
     if gb is not None and vector:
         gb = gb.squeeze(-1)
     return ga, gb
+
+
+def _narrow(x: Any, dim: int, start: int, stop: int) -> Any:
+    return x.narrow(dim, start, stop - start)
+
+
+def lu_backward(gl: Any, gu: Any, p: Any, low: Any, up: Any) -> Any:
+    """PyTorch's linalg_lu_backward (A = P L U, partial pivoting; either gradient may be None):
+    square: gA = P L^-T (L^T gL o 1_L + gU U^T o 1_U) U^-T, with 1_L strictly lower, 1_U upper;
+    wide (m < n), A = [A1 | A2], U = [U1 | U2]: gA1 = P L^-T (gU1 o 1_U + (L^T gL o 1_L - gU U^T o 1_U) U1^-T),
+    gA2 = P L^-T gU2; tall (m > n), A = [A1; A2], L = [L1; L2]: gA1 = P (gL1 o 1_L + L1^-T (gU U^T o 1_U
+    - L^T gL o 1_L)) U^-T, gA2 = P gL2 U^-T."""
+    m, n = low.shape[-2], up.shape[-1]
+    k = min(m, n)
+    if m == n:
+        ga = (low.mT @ gl).tril(-1) if gl is not None else None
+        if gu is not None:
+            gu_ut = (gu @ up.mT).triu()
+            ga = gu_ut if ga is None else ga + gu_ut
+        ga = _solve_tri(up.mT, ga, False, False)
+        ga = _solve_tri(low.mT, ga, True, True, True)
+    elif m < n:
+        ga = low.mT @ gl if gl is not None else None
+        if gu is not None:
+            gu_ut = gu.triu() @ up.mT
+            ga = -gu_ut if ga is None else ga - gu_ut
+        ga = _solve_tri(_narrow(up, -1, 0, k).mT, ga.tril(-1), False, False)
+        if gu is not None:
+            ga = T.cat([ga + _narrow(gu, -1, 0, k).triu(), _narrow(gu, -1, k, n)], -1)
+        ga = _solve_tri(low.mT, ga, True, True, True)
+        if gu is None:
+            ga = T.cat([ga, zeros_for(_narrow(up, -1, k, n))], -1)
+    else:
+        ga = gu @ up.mT if gu is not None else None
+        if gl is not None:
+            lt_gl = low.mT @ gl.tril(-1)
+            ga = -lt_gl if ga is None else ga - lt_gl
+        ga = _solve_tri(_narrow(low, -2, 0, k).mT, ga.triu(), True, True, True)
+        if gl is not None:
+            ga = T.cat([ga + _narrow(gl, -2, 0, k).tril(-1), _narrow(gl, -2, k, m)], -2)
+        ga = _solve_tri(up.mT, ga, False, False)
+        if gl is None:
+            ga = T.cat([ga, zeros_for(_narrow(low, -2, k, m))], -2)
+    return p @ ga
+
+
+def _plu(a: Any) -> tuple:
+    """P, L and U of ``a`` (recorded again: one node per factor)."""
+    return tuple(T.record("linalg_lu", (a,), (part,)) for part in range(3))
+
+
+def linalg_lu_grad(g: Any, out: Any, a: Any, part: int) -> Any:
+    if part == 0:  # (P is piecewise constant: PyTorch gives it no gradient)
+        return None
+    p, low, up = _plu(a)
+    return lu_backward(g if part == 1 else None, g if part == 2 else None, p, low, up)
+
+
+def lu_factor_grad(g: Any, out: Any, a: Any, part: int) -> Any:
+    """PyTorch's lu_factor_ex_backward: the packed gradient split into L's strict lower and U's upper part."""
+    if part != 0:
+        return None
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    p, low, up = _plu(a)
+    return lu_backward(_narrow(g, -1, 0, k).tril(-1), _narrow(g, -2, 0, k).triu(), p, low, up)
+
+
+def _pad_to(x: Any, shape: tuple) -> Any:
+    """``x`` (m x k or k x n) with zero columns or rows appended up to the m x n ``shape``."""
+    rows, cols = x.shape[-2:]
+    if cols < shape[-1]:
+        x = T.cat([x, T.zeros(x.shape[:-1] + (shape[-1] - cols,), dtype=x.dtype, device=x.device)], -1)
+    if rows < shape[-2]:
+        x = T.cat([x, T.zeros(x.shape[:-2] + (shape[-2] - rows, shape[-1]), dtype=x.dtype, device=x.device)], -2)
+    return x
+
+
+def lu_unpack_grads(g: Any, out: Any, lu: Any, pivots: Any, part: int) -> tuple:
+    # L reads LU's strict lower part, U its upper part (PyTorch's lu_unpack_backward)
+    if part == 0:
+        return None, None
+    return _pad_to(g.tril(-1) if part == 1 else g.triu(), tuple(lu.shape)), None
+
+
+def lu_solve_grads(g: Any, out: Any, lu: Any, pivots: Any, b: Any, left: bool, adjoint: bool) -> tuple:
+    """PyTorch's: B's gradient solves with the adjoint; LU's is linalg_lu_solve_LU (packed: L's strict
+    lower part and U's upper part)."""
+    gb = T.record("lu_solve", (lu, pivots, g), (left, not adjoint)) if b.requires_grad else None
+    if not lu.requires_grad:
+        return None, None, gb
+    p = T.record("lu_unpack", (lu.detach(), pivots), (0,))
+    low = T.record("lu_unpack", (lu, pivots), (1,))
+    up = T.record("lu_unpack", (lu, pivots), (2,))
+    x = out
+    if left != adjoint:
+        # gR = U^-H op(-gX) op(X)^H; gL = (L^-H gR U^H) o 1_L, gU = gR o 1_U
+        gr = _solve_tri(up.mT, -(g if left else g.mT) @ (x.mT if left else x), False, True)
+        gl = _solve_tri(low.mT, gr @ up.mT, True, True, True).tril(-1)
+        return gl + gr.triu(), None, gb
+    # gR = -P^T op(X) op(gX) P L^-H; gU = (L^H gR U^-H) o 1_U, gL = gR o 1_L
+    gr = -(p.mT @ (x if left else x.mT) @ (g.mT if left else g) @ p)
+    gr = _solve_tri(low.mT, gr, True, False, True)
+    gu = _solve_tri(up.mT, low.mT @ gr, False, False).triu()
+    return gr.tril(-1) + gu, None, gb
 
 
 def matrix_exp_grad(g: Any, a: Any) -> Any:
@@ -761,10 +872,14 @@ defvjp("slogdet_logabs",   lambda g, out, a: (_scalar_to_matrix(g) * _inv(a).mT,
 defvjp("linalg_solve",     solve_grads)
 defvjp("solve_triangular", solve_triangular_grads)
 defvjp("cholesky",         lambda g, out, a, upper: (cholesky_grad(g, out, a, upper),))
-defvjp("linalg_qr",        lambda g, out, a, part: (qr_grad(g, out, a, part),))
+defvjp("linalg_qr",        lambda g, out, a, part, mode: (qr_grad(g, out, a, part, mode),))
 defvjp("eigh",             lambda g, out, a, upper, part: (eigh_grad(g, out, a, upper, part),))
 defvjp("svd",              lambda g, out, a, part, full: (svd_grad(g, out, a, part, full),))
-defvjp("pinv",             lambda g, out, a, hermitian, rtol: (pinv_backward(g, out, a),))
+defvjp("pinv",             lambda g, out, a, atol, rtol, hermitian: (pinv_backward(g, out, a), None, None))
+defvjp("linalg_lu",        lambda g, out, a, part: (linalg_lu_grad(g, out, a, part),))
+defvjp("lu_factor",        lambda g, out, a, part: (lu_factor_grad(g, out, a, part),))
+defvjp("lu_unpack",        lu_unpack_grads)
+defvjp("lu_solve",         lu_solve_grads)
 defvjp("lstsq",            lstsq_grads)
 defvjp("matrix_exp",       lambda g, out, a: (matrix_exp_grad(g, a),))
 

@@ -199,7 +199,7 @@ def _check_tensor_bounds(t: Any, size: int, dim: int) -> None:
     from . import tracing
     if tracing.ACTIVE is not None:
         value = t._node.value
-        if value is None or t.device.type != "cpu":
+        if value is None or t.device.type != "cpu" or isinstance(value, tracing.Unknown):
             return
         vals = np.asarray(value)
     else:

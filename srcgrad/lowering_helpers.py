@@ -401,20 +401,115 @@ def svd(a: jnp.ndarray, part: int, full: bool) -> jnp.ndarray:
     return jnp.linalg.svd(a, full_matrices=full)[part]
 
 
-def pinv(a: jnp.ndarray, hermitian: bool, rtol: float | None = None) -> jnp.ndarray:
-    """``torch.linalg.pinv``: singular values below ``rtol`` times the largest are dropped;
-    PyTorch's default ``rtol`` is ``max(m, n) * eps``."""
-    m, n = a.shape[-2:]
-    if rtol is None:
-        rtol = max(m, n) * float(jnp.finfo(a.dtype).eps)
-    return jnp.linalg.pinv(a, rtol=rtol, hermitian=hermitian)
+def pinv(a: jnp.ndarray, atol: jnp.ndarray, rtol: jnp.ndarray, hermitian: bool) -> jnp.ndarray:
+    """``torch.linalg.pinv``: singular values (eigenvalues' magnitudes where ``hermitian``, the lower
+    triangle read) at most ``max(atol, rtol * largest)`` are dropped; the tolerances broadcast over
+    the batch (and may widen it), as PyTorch's composite."""
+    atol = jnp.asarray(atol)[..., None]
+    rtol = jnp.asarray(rtol)[..., None]
+    if hermitian:
+        s, u = jnp.linalg.eigh(a, UPLO="L", symmetrize_input=False)
+        big = jnp.abs(s)
+        v, uh = u, jnp.swapaxes(u, -1, -2)
+    else:
+        u, s, vh = jnp.linalg.svd(a, full_matrices=False)
+        big = s
+        v, uh = jnp.swapaxes(vh, -1, -2), jnp.swapaxes(u, -1, -2)
+    smax = jnp.max(big, axis=-1, keepdims=True) if big.shape[-1] else jnp.zeros(big.shape[:-1] + (1,), big.dtype)
+    tol = jnp.maximum(atol, rtol * smax)
+    safe = jnp.where(big > tol, s, jnp.ones((), s.dtype))
+    s_inv = jnp.where(big > tol, 1 / safe, jnp.zeros((), s.dtype)).astype(a.dtype)
+    return jnp.matmul(v * s_inv[..., None, :], uh).astype(a.dtype)
 
 
 def lstsq(a: jnp.ndarray, b: jnp.ndarray, vector: bool) -> jnp.ndarray:
     """``torch.linalg.lstsq(a, b).solution``: the least-squares solution, as ``pinv(a) @ b``."""
     if vector:
         return lstsq(a, b[..., None], False)[..., 0]
-    return jnp.matmul(pinv(a, False), b)
+    m, n = a.shape[-2:]
+    return jnp.matmul(pinv(a, 0.0, max(m, n) * float(jnp.finfo(a.dtype).eps), False), b)
+
+
+def qr(a: jnp.ndarray, part: int, mode: str) -> jnp.ndarray:
+    """``torch.linalg.qr(a, mode)``'s Q (``part`` 0) or R; Q is empty where ``mode="r"``."""
+    if mode == "r" and part == 0:
+        return jnp.zeros((0,), a.dtype)
+    return jnp.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")[part]
+
+
+def _lu(a: jnp.ndarray) -> tuple:
+    """LAPACK's getrf (partial pivoting) of each matrix: the packed factors, the 0-based row swaps
+    and the permutation they make (``a[..., perm, :] = L U``)."""
+    from jax import lax as _lax
+    return _lax.linalg.lu(a)
+
+
+def _perm_matrix(perm: jnp.ndarray, dtype: jnp.dtype) -> jnp.ndarray:
+    """P with A = P L U: ``P[perm[i], i] = 1``."""
+    m = perm.shape[-1]
+    return jnp.swapaxes(perm[..., :, None] == jnp.arange(m), -1, -2).astype(dtype)
+
+
+def _unpack_lu(lu: jnp.ndarray, part: int) -> jnp.ndarray:
+    """L (``part`` 1: unit lower, m x k) or U (2: upper, k x n) from the packed factors."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    if part == 1:
+        return jnp.tril(lu[..., :, :k], -1) + jnp.eye(m, k, dtype=lu.dtype)
+    return jnp.triu(lu[..., :k, :])
+
+
+def linalg_lu(a: jnp.ndarray, part: int) -> jnp.ndarray:
+    """``torch.linalg.lu``: P (``part`` 0), L (1) or U (2), A = P L U."""
+    lu, _, perm = _lu(a)
+    return _perm_matrix(perm, a.dtype) if part == 0 else _unpack_lu(lu, part)
+
+
+def lu_factor(a: jnp.ndarray, part: int) -> jnp.ndarray:
+    """``torch.linalg.lu_factor_ex``: the packed LU (``part`` 0), the 1-based int32 pivots (1) or
+    LAPACK's info (2): the 1-based position of the first exact zero on U's diagonal, else 0."""
+    lu, piv, _ = _lu(a)
+    if part == 0:
+        return lu
+    if part == 1:
+        return (piv + 1).astype(jnp.int32)
+    zero = jnp.diagonal(lu, axis1=-2, axis2=-1) == 0
+    first = jnp.argmax(zero, axis=-1)
+    return jnp.where(jnp.any(zero, axis=-1), first + 1, 0).astype(jnp.int32)
+
+
+def _pivots_to_perm(pivots: jnp.ndarray, m: int) -> jnp.ndarray:
+    """The permutation that LAPACK's 1-based row swaps ``pivots`` make, over ``m`` rows."""
+    from jax import lax as _lax
+    return _lax.linalg.lu_pivots_to_permutation(pivots.astype(jnp.int32) - 1, m)
+
+
+def lu_unpack(lu: jnp.ndarray, pivots: jnp.ndarray, part: int) -> jnp.ndarray:
+    """``torch.lu_unpack``: P (``part`` 0, from the pivots), L (1) or U (2)."""
+    if part == 0:
+        return _perm_matrix(_pivots_to_perm(pivots, lu.shape[-2]), lu.dtype)
+    return _unpack_lu(lu, part)
+
+
+def lu_solve(lu: jnp.ndarray, pivots: jnp.ndarray, b: jnp.ndarray, left: bool, adjoint: bool) -> jnp.ndarray:
+    """``torch.linalg.lu_solve``: X with A X = B, A^H X = B (``adjoint``), or X A = B, X A^H = B
+    (not ``left``), A = P L U given packed as ``lu`` and ``pivots``; batches broadcast."""
+    from jax import lax as _lax
+    if not left:  # X A = B is A^H X^H = B^H
+        return jnp.swapaxes(lu_solve(lu, pivots, jnp.swapaxes(b, -1, -2), True, not adjoint), -1, -2)
+    batch = jnp.broadcast_shapes(lu.shape[:-2], b.shape[:-2])
+    lu = jnp.broadcast_to(lu, batch + lu.shape[-2:])
+    b = jnp.broadcast_to(b, batch + b.shape[-2:])
+    perm = jnp.broadcast_to(_pivots_to_perm(pivots, lu.shape[-1]), batch + lu.shape[-1:])
+    tri = _lax.linalg.triangular_solve
+    if not adjoint:  # X = U^-1 L^-1 P^T B, and P^T B is B's rows in the order perm
+        y = jnp.take_along_axis(b, perm[..., :, None], axis=-2)
+        y = tri(lu, y, left_side=True, lower=True, unit_diagonal=True)
+        return tri(lu, y, left_side=True, lower=False)
+    # A^H X = B: X = P L^-H U^-H B
+    y = tri(lu, b, left_side=True, lower=False, transpose_a=True)
+    y = tri(lu, y, left_side=True, lower=True, unit_diagonal=True, transpose_a=True)
+    return jnp.take_along_axis(y, jnp.argsort(perm, axis=-1)[..., :, None], axis=-2)
 
 
 def matrix_exp(a: jnp.ndarray) -> jnp.ndarray:

@@ -746,7 +746,8 @@ def _into(out: tuple, other: tuple) -> None:
 def layer_norm_rule(x: Any, *params: Any, k: int, eps: float, has_weight: bool, has_bias: bool,
                     upcast: Any) -> tuple:
     """``F.layer_norm`` over the last ``k`` dims (its arguments are checked by ``F.layer_norm``);
-    ``upcast``: the input's dtype when it is computed in float32 (float16, as PyTorch on the CPU), else None."""
+    ``upcast``: the input's dtype when it is computed in float32 (float16 and bfloat16, as PyTorch on the
+    CPU), else None."""
     return x.shape, x.dtype
 
 
@@ -1073,10 +1074,14 @@ def eigh_rule(x: Any, upper: bool, part: int) -> tuple:
     return (x.shape[:-1] if part == 0 else x.shape), x.dtype
 
 
-def qr_rule(x: Any, part: int) -> tuple:
+def qr_rule(x: Any, part: int, mode: str) -> tuple:
+    """Q (``part`` 0: m x k, m x m where ``mode="complete"``, empty where ``"r"``) or R (k x n, m x n
+    where complete)."""
     m, n = _matrices("linalg.qr", x, square=False)
-    k = min(m, n)
-    return x.shape[:-2] + ((m, k) if part == 0 else (k, n)), x.dtype
+    k = m if mode == "complete" else min(m, n)
+    if part == 0:
+        return ((0,) if mode == "r" else x.shape[:-2] + (m, k)), x.dtype
+    return x.shape[:-2] + (k, n), x.dtype
 
 
 def svd_rule(x: Any, part: int, full: bool) -> tuple:
@@ -1085,9 +1090,77 @@ def svd_rule(x: Any, part: int, full: bool) -> tuple:
     return x.shape[:-2] + ((m, m if full else k), (k,), (n if full else k, n))[part], x.dtype
 
 
-def pinv_rule(x: Any, hermitian: bool, rtol: Any) -> tuple:
-    m, n = _matrices("linalg.pinv", x, square=hermitian)
-    return x.shape[:-2] + (n, m), x.dtype
+def pinv_rule(x: Any, atol: Any, rtol: Any, hermitian: bool) -> tuple:
+    """``linalg.pinv``: tolerance tensors broadcast with the batch (and may widen it), as PyTorch's
+    (whose hermitian form is eigh's: its error for a matrix that is not square)."""
+    m, n = _matrices("linalg.eigh" if hermitian else "linalg.pinv", x, square=hermitian)
+    batch = broadcast_shapes(broadcast_shapes(x.shape[:-2], rtol.shape, "linalg.pinv"), atol.shape, "linalg.pinv")
+    return batch + (n, m), x.dtype
+
+
+def _lu_input(opname: str, x: Any) -> tuple:
+    """PyTorch's checks of an input to factorise: at least 2 dims, floating point."""
+    if len(x.shape) < 2:
+        raise RuntimeError(f"{opname}: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{fmt_shape(x.shape)} instead")
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_tname(x.dtype)}'")
+    return x.shape[-2:]
+
+
+def linalg_lu_rule(x: Any, part: int) -> tuple:
+    """``linalg.lu``: P (``part`` 0, m x m), L (1, m x k) or U (2, k x n)."""
+    m, n = _lu_input("torch.lu_factor", x)
+    k = min(m, n)
+    return x.shape[:-2] + ((m, m), (m, k), (k, n))[part], x.dtype
+
+
+def lu_factor_rule(x: Any, part: int) -> tuple:
+    """``linalg.lu_factor_ex``: the packed LU (``part`` 0), the int32 pivots (1) or info (2)."""
+    m, n = _lu_input("torch.lu_factor", x)
+    if part == 0:
+        return x.shape, x.dtype
+    return (x.shape[:-2] + (min(m, n),), D.int32) if part == 1 else (x.shape[:-2], D.int32)
+
+
+def lu_unpack_rule(lu: Any, pivots: Any, part: int) -> tuple:
+    """``torch.lu_unpack``: P (``part`` 0), L (1) or U (2) from ``linalg.lu_factor``'s results."""
+    if len(lu.shape) < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{fmt_shape(lu.shape)} instead")
+    if pivots.dtype is not D.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
+                           "Note: this function is intended to be used with the output produced by "
+                           "torch.linalg.lu_factor")
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    if tuple(pivots.shape) != tuple(lu.shape[:-2]) + (k,):
+        raise RuntimeError(f"torch.lu_unpack: Expected LU_pivots.size(-1) == min(LU.size(-1), LU.size(-2)) and "
+                           f"the batch shapes of LU_data and LU_pivots to agree, but got LU_data "
+                           f"{fmt_shape(lu.shape)} and LU_pivots {fmt_shape(pivots.shape)}")
+    return lu.shape[:-2] + ((m, m), (m, k), (k, n))[part], lu.dtype
+
+
+def lu_solve_rule(lu: Any, pivots: Any, b: Any, left: bool, adjoint: bool) -> tuple:
+    """``linalg.lu_solve``: PyTorch's checks, in its order; LU's and B's batches broadcast."""
+    n, _ = _matrices("torch.linalg.lu_solve", lu)
+    if len(b.shape) < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation {eq} "
+                           f"({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    if pivots.dtype is not D.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
+    if not pivots.shape or pivots.shape[-1] != n:
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the dimension of the matrix")
+    if tuple(pivots.shape[:-1]) != tuple(lu.shape[:-2]):
+        raise RuntimeError(f"linalg.lu_solve: Expected LU.shape[:-2] == pivots.shape[:-1], but got LU "
+                           f"{fmt_shape(lu.shape)} and pivots {fmt_shape(pivots.shape)}")
+    if lu.dtype is not b.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+                           f"{_tname(lu.dtype)} and B of type {_tname(b.dtype)} instead")
+    return broadcast_shapes(lu.shape[:-2], b.shape[:-2], "linalg.lu_solve") + b.shape[-2:], lu.dtype
 
 
 def matrix_rank_rule(x: Any, atol: Any, rtol: Any, hermitian: bool) -> tuple:
@@ -1192,11 +1265,17 @@ defop("solve_triangular", solve_triangular_rule,
       ("upper", "left", "unitriangular"), saves="x")
 defop("cholesky", lambda x, upper: square_rule("linalg.cholesky", "same")(x), lower_cholesky,
       "LinalgCholeskyExBackward0", ("upper",), saves="out")
-defop("linalg_qr", qr_rule, "jnp.linalg.qr({0})[{part}]", "LinalgQrBackward0", ("part",), saves="x")
+defop("linalg_qr", qr_rule, "sg.qr({0}, {part}, {mode})", "LinalgQrBackward0", ("part", "mode"), saves="x")
 defop("eigh", eigh_rule, "sg.eigh({0}, {upper}, {part})", "LinalgEighBackward0", ("upper", "part"), saves="x")
 defop("svd", svd_rule, "sg.svd({0}, {part}, {full})", "LinalgSvdBackward0", ("part", "full"), saves="x")
-defop("pinv", pinv_rule, lambda n, a: f"sg.pinv({n[0]}, {a['hermitian']}, {lit(a['rtol'])})", "LinalgPinvBackward0",
-      ("hermitian", "rtol"), saves="x")
+defop("pinv", pinv_rule, "sg.pinv({0}, {1}, {2}, {hermitian})", "LinalgPinvBackward0", ("hermitian",), saves="x")
+# LU: one node per output (P, L, U; LU, pivots, info), as the other factorisations
+defop("linalg_lu", linalg_lu_rule, "sg.linalg_lu({0}, {part})", "LinalgLuBackward0", ("part",), saves="out")
+defop("lu_factor", lu_factor_rule, "sg.lu_factor({0}, {part})", "LinalgLuFactorExBackward0", ("part",),
+      saves="out")
+defop("lu_unpack", lu_unpack_rule, "sg.lu_unpack({0}, {1}, {part})", "LuUnpackBackward0", ("part",), saves="")
+defop("lu_solve", lu_solve_rule, "sg.lu_solve({0}, {1}, {2}, {left}, {adjoint})", "LinalgLuSolveBackward0",
+      ("left", "adjoint"), saves="xy")
 defop("lstsq", lstsq_rule, "sg.lstsq({0}, {1}, {vector})", "LinalgLstsqBackward0", ("vector",), saves="xy")
 defop("matrix_exp", square_rule("linalg.matrix_exp", "same"), "sg.matrix_exp({0})", "LinalgMatrixExpBackward0",
       saves="x")

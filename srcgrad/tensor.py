@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jax
+import ml_dtypes
 import numpy as np
 
 from . import compiler, ir, tracing
@@ -48,7 +49,9 @@ return_types = types.SimpleNamespace(**{n: _return_type(n) for n in ("max", "min
 for _n, _fields in (("linalg_slogdet", "sign logabsdet"), ("slogdet", "sign logabsdet"),
                     ("linalg_eigh", "eigenvalues eigenvectors"), ("linalg_qr", "Q R"), ("qr", "Q R"),
                     ("linalg_svd", "U S Vh"), ("svd", "U S V"),
-                    ("linalg_lstsq", "solution residuals rank singular_values")):
+                    ("linalg_lstsq", "solution residuals rank singular_values"), ("linalg_lu", "P L U"),
+                    ("lu_unpack", "P L U"), ("linalg_lu_factor", "LU pivots"),
+                    ("linalg_lu_factor_ex", "LU pivots info")):
     setattr(return_types, _n, _return_type(_n, tuple(_fields.split())))
 values_indices = return_types.max  # (the old name)
 _matmul_precision = ["highest"]
@@ -2911,12 +2914,65 @@ def _infer_dtype(data: Any) -> D.dtype:
                     "srcgrad.tensor takes numbers, nested lists of numbers, NumPy arrays or tensors")
 
 
-def _to_numpy_data(data: Any) -> Any:
-    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
-        return [_to_numpy_data(d) for d in data]
+def _holds_tensor(data: Any) -> bool:
+    """Whether a nested list or tuple has a tensor anywhere in it."""
+    if not isinstance(data, (list, tuple)):
+        return False
+    for d in data:
+        if isinstance(d, Tensor) or (isinstance(d, (list, tuple)) and _holds_tensor(d)):
+            return True
+    return False
+
+
+def _nested_dtype(data: Any) -> D.dtype:
+    """PyTorch's inference over a sequence: the promotion of every element's type, a tensor's being
+    its dtype and a Python number's that of a tensor made from it (``[half_t, 1.0]`` is float32,
+    ``[half_t, 1]`` float16, ``[int_t, 1.5]`` float32)."""
     if isinstance(data, Tensor):
-        return np.asarray(data.detach()._value())
+        return data.dtype
+    if isinstance(data, (list, tuple)):
+        out = None
+        for d in data:
+            dt = _nested_dtype(d)
+            out = dt if out is None else D.promote(out, dt)
+        return D.get_default_dtype() if out is None else out
+    return _infer_dtype(data)
+
+
+def _tensor_scalars(data: Any, depth: int, ndim: int, warned: list) -> Any:
+    """``data`` with each tensor replaced by its values: a Python number where the sizes (read along
+    the first elements, as PyTorch's) say a number goes, which needs a one-element tensor, else the
+    nested list of its values. PyTorch's errors where an element does not fit those sizes; ``warned``
+    gets an entry for each tensor that requires grad."""
+    if isinstance(data, Tensor):
+        if data._node.requires_grad:
+            warned.append(True)
+        values = np.asarray(data.detach()._value())
+        if depth < ndim:
+            if not values.ndim:
+                raise TypeError("not a sequence")
+            return values.tolist()
+        if values.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return values.reshape(()).item()
+    if isinstance(data, (list, tuple)):
+        if depth >= ndim:
+            raise TypeError(f"must be real number, not {type(data).__name__}")
+        return [_tensor_scalars(d, depth + 1, ndim, warned) for d in data]
+    if depth < ndim:
+        raise TypeError("not a sequence")
     return data
+
+
+def _nested_ndim(data: Any) -> int:
+    """How many dims nested data has, read along the first elements (a tensor there ends it)."""
+    ndim = 0
+    while isinstance(data, (list, tuple)):
+        ndim += 1
+        if not data:
+            break
+        data = data[0]
+    return ndim
 
 
 _COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
@@ -2938,7 +2994,14 @@ def _tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: boo
     elif isinstance(data, jax.Array):
         dt = D.as_dtype(dtype) if dtype is not None else D.from_numpy_dtype(data.dtype)
         return from_value(data.astype(dt.np), dt, requires_grad)
-    data = _to_numpy_data(data)
+    if _holds_tensor(data):  # (values copied: the result is a new leaf, as PyTorch's)
+        if dtype is None:
+            dtype = _nested_dtype(data)
+        warned: list = []
+        data = _tensor_scalars(data, 0, _nested_ndim(data), warned)
+        if warned:  # (once a call: PyTorch warns once)
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                          "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
     if data is None:
@@ -3386,16 +3449,15 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
 
 
 def linalg_qr(A: Tensor, mode: str = "reduced") -> Any:  # noqa: N803
-    """``(Q, R)``; ``mode="complete"`` only where it equals ``"reduced"`` (rows <= columns)."""
+    """``(Q, R)``: ``mode="complete"`` gives a square Q (m x m) and R m x n; ``mode="r"`` an empty Q.
+    As in PyTorch, R from ``mode="r"`` and a tall matrix's complete factors have no derivative
+    (the backward raises PyTorch's error)."""
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
                            "'r', or 'complete'")
-    if mode == "complete" and A.dim() >= 2 and A.shape[-2] > A.shape[-1]:
-        raise NotImplementedError("srcgrad: linalg.qr(mode='complete') of a tall matrix")
-    r = record("linalg_qr", (A,), (1,))
-    if mode == "r":
-        return return_types.linalg_qr(zeros(0, dtype=A.dtype, device=A.device), r)
-    return return_types.linalg_qr(record("linalg_qr", (A,), (0,)), r)
+    if mode == "complete" and A.dim() >= 2 and A.shape[-2] <= A.shape[-1]:
+        mode = "reduced"  # (the same factors: one program for both)
+    return return_types.linalg_qr(record("linalg_qr", (A,), (0, mode)), record("linalg_qr", (A,), (1, mode)))
 
 
 def _uplo(UPLO: str) -> bool:  # noqa: N803
@@ -3425,12 +3487,49 @@ def linalg_svdvals(A: Tensor, *, driver: Any = None) -> Tensor:  # noqa: N803
     return record("svd", (A,), (1, False))
 
 
-def linalg_pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:  # noqa: N803
-    """The Moore-Penrose pseudo-inverse; singular values below ``rtol`` times the largest are dropped
-    (``atol`` is not supported)."""
-    if atol is not None:
-        raise NotImplementedError("srcgrad: linalg.pinv(atol=...)")
-    return record("pinv", (A,), (bool(hermitian), None if rtol is None else float(rtol)))
+def default_rtol(A: Tensor) -> float:  # noqa: N803
+    """PyTorch's default relative tolerance of pinv and matrix_rank: ``max(m, n)`` times the
+    dtype's machine epsilon."""
+    return max(A.shape[-2:]) * float(ml_dtypes.finfo(A.dtype.np).eps)
+
+
+def _pinv_mixed_error(atol: Any, rtol: Any) -> TypeError:
+    """PyTorch's overload error where one tolerance is a tensor and the other a number."""
+    def kind(v: Any) -> str:
+        return "Tensor" if isinstance(v, Tensor) else type(v).__name__
+    return TypeError(f"linalg_pinv() received an invalid combination of arguments - got (Tensor, rtol={kind(rtol)}, "
+                     f"atol={kind(atol)}), but expected one of:\n"
+                     " * (Tensor input, *, Tensor atol = None, Tensor rtol = None, bool hermitian = False, "
+                     "Tensor out = None)\n"
+                     " * (Tensor input, *, float atol = None, float rtol = None, bool hermitian = False, "
+                     "Tensor out = None)\n"
+                     " * (Tensor input, Tensor rcond, bool hermitian = False, *, Tensor out = None)\n"
+                     " * (Tensor input, float rcond, bool hermitian = False, *, Tensor out = None)\n")
+
+
+def linalg_pinv(A: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = None,  # noqa: N803
+                rtol: Any = None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse: singular values (eigenvalues' magnitudes where ``hermitian``)
+    at most ``max(atol, rtol * largest)`` are dropped, as PyTorch's. ``rtol`` defaults to
+    ``max(m, n) * eps``, or to 0 where ``atol`` is given and positive; ``rcond`` is the old name of
+    ``rtol``. Tolerances are numbers or tensors (broadcast over the batch); only A gets a gradient."""
+    if rcond is not None:
+        rtol = rcond
+    if atol is not None and rtol is not None and isinstance(atol, Tensor) != isinstance(rtol, Tensor):
+        raise _pinv_mixed_error(atol, rtol)
+    if A.dim() < 2 or A.dtype not in (D.float32, D.float64):
+        name = _TORCH_NAMES().get(A.dtype.name, A.dtype.name)
+        raise RuntimeError(f"linalg.pinv({name}{{{list(A.shape)}}}): expected a tensor with 2 or more dimensions "
+                           "of float, double, cfloat or cdouble types")
+    default = default_rtol(A)
+    if rtol is None:
+        if isinstance(atol, Tensor):  # (per element, as PyTorch's)
+            with _NoGrad():
+                rtol = where(atol.detach() > 0, 0.0, full((), default, dtype=D.float64, device=A.device))
+        else:
+            rtol = 0.0 if atol is not None and atol > 0 else default
+    tols = [t.detach() if isinstance(t, Tensor) else float(t) for t in (0.0 if atol is None else atol, rtol)]
+    return record("pinv", (A, *tols), (bool(hermitian),))
 
 
 def linalg_lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> Any:  # noqa: N803
@@ -3444,6 +3543,60 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None)
         rank = record("matrix_rank", (A.detach(),), (None, rcond, False))
         empty = zeros(0, dtype=A.dtype, device=A.device)
     return return_types.linalg_lstsq(x, empty, rank, empty.clone())
+
+
+def _lu_pivot(opname: str, A: Tensor, pivot: bool) -> None:  # noqa: N803
+    if not pivot:  # (PyTorch factorises without pivoting only on CUDA, with MAGMA or cuSOLVER)
+        if A.device.type == "cpu":
+            raise RuntimeError(f"{opname}: LU without pivoting is not implemented on the CPU")
+        raise NotImplementedError(f"srcgrad: {opname}(pivot=False)")
+
+
+def linalg_lu(A: Tensor, *, pivot: bool = True) -> Any:  # noqa: N803
+    """``(P, L, U)`` with A = P L U (partial pivoting, as LAPACK's getrf): L unit lower triangular
+    (m x k), U upper (k x n), k = min(m, n). L and U are differentiable (LinalgLuBackward0); P is not."""
+    _lu_pivot("linalg.lu_factor", A, pivot)
+    with _NoGrad():
+        p = record("linalg_lu", (A.detach(),), (0,))
+    return return_types.linalg_lu(p, record("linalg_lu", (A,), (1,)), record("linalg_lu", (A,), (2,)))
+
+
+def linalg_lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> Any:  # noqa: N803
+    """``(LU, pivots, info)``: L's strict lower part and U packed in one matrix, LAPACK's 1-based row
+    swaps (int32) and info (int32: the 1-based position of the first exact zero on U's diagonal, else 0).
+    ``check_errors`` is accepted and not acted on (srcgrad does not look at values on its own)."""
+    _lu_pivot("linalg.lu_factor", A, pivot)
+    return return_types.linalg_lu_factor_ex(*(record("lu_factor", (A,), (part,)) for part in range(3)))
+
+
+def linalg_lu_factor(A: Tensor, *, pivot: bool = True) -> Any:  # noqa: N803
+    """``(LU, pivots)`` of ``lu_factor_ex``. PyTorch raises for a singular matrix; srcgrad does not
+    look at values (``lu_factor_ex``'s info says where U's diagonal has a zero)."""
+    _lu_pivot("linalg.lu_factor", A, pivot)
+    return return_types.linalg_lu_factor(record("lu_factor", (A,), (0,)), record("lu_factor", (A,), (1,)))
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,  # noqa: N803
+              unpack_pivots: bool = True) -> Any:
+    """``(P, L, U)`` from ``linalg.lu_factor``'s results (empty tensors for the parts not unpacked,
+    as PyTorch); L and U are differentiable (LuUnpackBackward0)."""
+    empty = zeros(0, dtype=LU_data.dtype, device=LU_data.device)
+    if unpack_pivots:
+        with _NoGrad():
+            p = record("lu_unpack", (LU_data.detach(), LU_pivots), (0,))
+    else:
+        p = empty
+    if not unpack_data:
+        return return_types.lu_unpack(p, empty, empty.clone())
+    return return_types.lu_unpack(p, record("lu_unpack", (LU_data, LU_pivots), (1,)),
+                                  record("lu_unpack", (LU_data, LU_pivots), (2,)))
+
+
+def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,  # noqa: N803
+                    adjoint: bool = False) -> Tensor:
+    """X with A X = B (A^H X = B where ``adjoint``; X A = B, X A^H = B where not ``left``), A given by
+    ``linalg.lu_factor``'s ``(LU, pivots)``; batches broadcast. Differentiable in LU and B."""
+    return record("lu_solve", (LU, pivots, B), (bool(left), bool(adjoint)))
 
 
 def linalg_matrix_exp(A: Tensor) -> Tensor:  # noqa: N803

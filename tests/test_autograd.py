@@ -1505,7 +1505,7 @@ def test_gradcheck_message_prints_tensors_and_float32_warning():
 @srcgrad_only
 def test_forward_ad_is_importable_and_says_reverse_mode_only():
     import srcgrad.autograd.forward_ad as fwad
-    with pytest.raises(NotImplementedError, match="srcgrad implements reverse mode only; use autograd.functional.jvp"):
+    with pytest.raises(NotImplementedError, match="srcgrad implements reverse mode only; use srcgrad.func.jvp"):
         with fwad.dual_level():
             pass
     with pytest.raises(NotImplementedError, match="reverse mode only"):

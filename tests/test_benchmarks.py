@@ -16,7 +16,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = ["recording", "mlp", "transformer", "dynamic", "scaling", "hvp", "classifier", "persistent"]
+CASES = ["recording", "mlp", "transformer", "dynamic", "scaling", "hvp", "classifier", "per_sample", "persistent"]
 
 
 def _installed(name):

@@ -321,6 +321,25 @@ def test_gradients_of_bfloat16_leaves():
     assert z.grad.dtype is BF and z.grad.tolist() == values(2 * z.detach()).tolist()
 
 
+def test_layer_norm_computes_in_float32():
+    # PyTorch's CPU kernel normalises bfloat16 input in float32 and rounds once, as for float16
+    x = sg.tensor(np.random.default_rng(5).standard_normal((8, 32)) * 3 + 1, dtype=BF)
+    w = sg.linspace(-1.0, 1.0, 32, dtype=BF)
+    for args in ((), (w, w * 0.5)):
+        y = sg.nn.functional.layer_norm(x, (32,), *args)
+        want = sg.nn.functional.layer_norm(x.float(), (32,), *(a.float() for a in args))
+        assert y.dtype is BF
+        assert values(y).tolist() == values(want.bfloat16()).tolist()
+
+
+@needs_torch
+def test_layer_norm_matches_torch():
+    x = np.random.default_rng(6).standard_normal((4, 16)).astype(np.float32) * 2 - 1
+    outs = [lib.nn.functional.layer_norm(lib.tensor(x).bfloat16(), (16,)) for lib in (sg, torch)]
+    assert str(outs[0].dtype) == str(outs[1].dtype) == "torch.bfloat16"
+    assert values(outs[0]).tolist() == values(outs[1]).tolist()
+
+
 @needs_torch
 def test_gradients_match_torch():
     def results(lib):

@@ -90,6 +90,11 @@ def test_bincount():
     assert out.dtype == sg.float32 and out.shape == (6,)
     np.testing.assert_allclose(out.numpy(), np.bincount(idx, w, minlength=6))
     assert sg.bincount(sg.tensor([], dtype=sg.int64)).shape == (0,)
+    # the weighted count's dtype, as PyTorch: float32 stays, everything else counts in float64
+    for wdt, want in ((sg.float32, sg.float32), (sg.float16, sg.float64), (sg.bfloat16, sg.float64),
+                      (sg.float64, sg.float64), (sg.int32, sg.float64), (sg.bool, sg.float64)):
+        assert sg.bincount(sg.tensor(idx), sg.ones(5, dtype=wdt)).dtype == want, wdt
+    np.testing.assert_allclose(sg.bincount(sg.tensor(idx), sg.tensor(w).half()).numpy(), np.bincount(idx, w))
     for bad in (sg.tensor([-1, 1]), sg.tensor([[1]]), sg.tensor([1.0])):
         with pytest.raises(RuntimeError, match="bincount only supports 1-d non-negative integral inputs"):
             sg.bincount(bad)

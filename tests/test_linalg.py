@@ -237,3 +237,239 @@ def test_gradcheck_and_gradgradcheck(name, fn, make):
     a = _t(make(), True)
     assert gradcheck(fn, (a,))
     assert gradgradcheck(fn, (a,))
+
+
+# -- LU, pinv's tolerances, qr's modes -----------------------------------------------------------
+
+SQ = RNG.standard_normal((2, 4, 4))  # random: partial pivoting swaps rows
+_U, _, _VT = np.linalg.svd(RNG.standard_normal((4, 3)), full_matrices=False)
+RANK2 = _U @ np.diag([3.0, 1.0, 0.0]) @ _VT  # singular values 3, 1 and an exact 0
+
+
+def _lu_np(a):
+    """P, L, U of one matrix by partial pivoting (LAPACK's getrf, written out)."""
+    m, n = a.shape
+    u, perm, low = a.copy(), np.arange(m), np.eye(m, min(m, n))
+    for j in range(min(m, n)):
+        p = j + np.argmax(np.abs(u[j:, j]))
+        u[[j, p]], perm[[j, p]], low[[j, p], :j] = u[[p, j]], perm[[p, j]], low[[p, j], :j]
+        low[j + 1:, j] = u[j + 1:, j] / u[j, j]
+        u[j + 1:] -= low[j + 1:, j:j + 1] * u[j]
+    return np.eye(m)[:, perm], low, np.triu(u[:min(m, n)])
+
+
+def test_lu_values_types_and_grad_fn_names():
+    for a in (SQ[0], RNG.standard_normal((3, 5)), RNG.standard_normal((5, 3))):
+        p, low, up = sg.linalg.lu(_t(a, True))
+        for got, want in zip((p, low, up), _lu_np(a)):
+            np.testing.assert_allclose(got.detach().numpy(), want, atol=1e-12)
+        assert p.grad_fn is None and not p.requires_grad and p.dtype is sg.float64
+        assert low.grad_fn.name() == up.grad_fn.name() == "LinalgLuBackward0"
+    r = sg.linalg.lu(_t(SQ))
+    assert repr(r).startswith("torch.return_types.linalg_lu(\nP=")
+    np.testing.assert_allclose((r.P @ r.L @ r.U).numpy(), SQ, atol=1e-12)
+    lu, piv = sg.linalg.lu_factor(_t(SQ, True))
+    assert type(sg.linalg.lu_factor(_t(SQ))).__name__ == "linalg_lu_factor"
+    assert lu.grad_fn.name() == "LinalgLuFactorExBackward0" and piv.dtype is sg.int32 and not piv.requires_grad
+    assert piv.shape == (2, 4) and piv.numpy().min() >= 1  # LAPACK's 1-based row swaps
+    ex = sg.linalg.lu_factor_ex(_t(SQ))
+    assert ex.info.dtype is sg.int32 and ex.info.shape == (2,) and not ex.info.numpy().any()
+    np.testing.assert_array_equal(ex.pivots.numpy(), piv.numpy())
+    assert sg.linalg.lu_factor_ex(_t(np.zeros((3, 3)))).info.item() == 1  # U[0, 0] is zero
+    up = sg.lu_unpack(lu, piv)
+    assert type(up).__name__ == "lu_unpack" and up.P.grad_fn is None and up.L.grad_fn.name() == "LuUnpackBackward0"
+    for got, want in zip(up, r):
+        np.testing.assert_allclose(got.detach().numpy(), want.numpy(), atol=1e-12)
+    np.testing.assert_allclose(lu.detach().numpy(), np.tril(r.L.numpy(), -1) + r.U.numpy(), atol=1e-12)
+    assert sg.lu_unpack(lu, piv, unpack_data=False).L.shape == (0,)
+    assert sg.lu_unpack(lu, piv, unpack_pivots=False).P.shape == (0,)
+    wide = sg.linalg.lu_factor(_t(RNG.standard_normal((3, 5))))
+    assert wide.pivots.shape == (3,) and [t.shape for t in sg.lu_unpack(*wide)] == [(3, 3), (3, 3), (3, 5)]
+
+
+def test_lu_solve_values_and_gradient_names():
+    b = RNG.standard_normal((2, 4, 3))
+    lu, piv = sg.linalg.lu_factor(_t(SQ))
+    at = SQ.transpose(0, 2, 1)
+    for left, adjoint, want in [(True, False, np.linalg.solve(SQ, b)), (True, True, np.linalg.solve(at, b)),
+                                (False, False, b.transpose(0, 2, 1) @ np.linalg.inv(SQ)),
+                                (False, True, b.transpose(0, 2, 1) @ np.linalg.inv(at))]:
+        rhs = b if left else b.transpose(0, 2, 1)
+        got = sg.linalg.lu_solve(lu, piv, _t(rhs), left=left, adjoint=adjoint)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    # batches broadcast: one factorisation, two right-hand sides
+    one = sg.linalg.lu_factor(_t(SQ[0]))
+    np.testing.assert_allclose(sg.linalg.lu_solve(*one, _t(b)).numpy(), np.linalg.solve(SQ[0], b), rtol=1e-10)
+    x = sg.linalg.lu_solve(*sg.linalg.lu_factor(_t(SQ, True)), _t(b, True))
+    assert x.grad_fn.name() == "LinalgLuSolveBackward0"
+
+
+def test_lu_errors_as_pytorch():
+    a = sg.ones(3, 3, dtype=sg.float64)
+    piv = sg.ones(3, dtype=sg.int32)
+    cases = [
+        (RuntimeError, lambda: sg.linalg.lu(a, pivot=False), "linalg.lu_factor: LU without pivoting is not implemented "
+                                                            "on the CPU"),
+        (RuntimeError, lambda: sg.linalg.lu_factor_ex(a, pivot=False), "linalg.lu_factor: LU without pivoting"),
+        (RuntimeError, lambda: sg.linalg.lu_factor(sg.ones(3)), r"torch.lu_factor: Expected tensor with 2 or more "
+                                                               r"dimensions. Got size: \[3\] instead"),
+        (NotImplementedError, lambda: sg.linalg.lu(sg.ones(3, 3, dtype=sg.int64)), "\"lu_cpu\" not implemented for "
+                                                                                   "'Long'"),
+        (RuntimeError, lambda: sg.linalg.lu_solve(a, piv.long(), sg.ones(3, 2, dtype=sg.float64)),
+         "linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32"),
+        (RuntimeError, lambda: sg.linalg.lu_solve(a, piv, sg.ones(4, 2, dtype=sg.float64)),
+         r"linalg.lu_solve: Incompatible shapes of A and B for the equation AX = B \(3x3 and 4x2\)"),
+        (RuntimeError, lambda: sg.linalg.lu_solve(a, piv[:2], sg.ones(3, 2, dtype=sg.float64)),
+         "Number of pivots per batch should be same as the dimension of the matrix"),
+        (RuntimeError, lambda: sg.linalg.lu_solve(a, piv, sg.ones(3, dtype=sg.float64)),
+         "linalg.lu_solve: The input tensor B must have at least 2 dimensions."),
+        (RuntimeError, lambda: sg.linalg.lu_solve(sg.ones(3, 4, dtype=sg.float64), piv, sg.ones(3, 2, dtype=sg.float64)),
+         "torch.linalg.lu_solve: A must be batches of square matrices, but they are 3 by 4 matrices"),
+        (RuntimeError, lambda: sg.linalg.lu_solve(a, piv, sg.ones(3, 2)),
+         "Expected LU and B to have the same dtype, but found LU of type Double and B of type Float instead"),
+        (RuntimeError, lambda: sg.lu_unpack(a, sg.ones(3)), "torch.lu_unpack: LU_pivots is expected to be a contiguous "
+                                                            "tensor of torch.int32 dtype."),
+    ]
+    for exc, fn, msg in cases:
+        with pytest.raises(exc, match=msg):
+            fn()
+
+
+def test_pinv_tolerances_as_pytorch():
+    u, _, vt = np.linalg.svd(RNG.standard_normal((4, 3)), full_matrices=False)
+    a = u @ np.diag([5.0, 1.0, 1e-3]) @ vt
+
+    def kept(k):  # the pseudo-inverse from the k largest singular values
+        s_inv = np.array([0.2, 1.0, 1e3])
+        s_inv[k:] = 0
+        return vt.T @ np.diag(s_inv) @ u.T
+
+    for kwargs, k in [({}, 3), ({"atol": 0.5}, 2), ({"atol": 2.0}, 1), ({"rtol": 0.1}, 2), ({"atol": 0.5, "rtol": 0.5}, 1),
+                      ({"atol": 0.0}, 3), ({"atol": sg.tensor(0.5)}, 2), ({"atol": sg.tensor(0.5), "rtol": sg.tensor(0.5)}, 1)]:
+        np.testing.assert_allclose(sg.linalg.pinv(_t(a), **kwargs).numpy(), kept(k), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sg.linalg.pinv(_t(a), 0.1).numpy(), kept(2), rtol=1e-9)  # rcond: rtol's old name
+    # a batch of tolerances widens the batch, as in PyTorch
+    both = sg.linalg.pinv(_t(a), atol=sg.tensor([0.5, 2.0]))
+    assert both.shape == (2, 3, 4)
+    np.testing.assert_allclose(both.numpy(), [kept(2), kept(1)], rtol=1e-9, atol=1e-12)
+    # hermitian: the eigenvalues' magnitudes against the tolerance
+    v = np.linalg.qr(RNG.standard_normal((3, 3)))[0]
+    h = v @ np.diag([4.0, -1.0, 1e-3]) @ v.T
+    np.testing.assert_allclose(sg.linalg.pinv(_t(h), hermitian=True, atol=0.5).numpy(),
+                               v @ np.diag([0.25, -1.0, 0.0]) @ v.T, rtol=1e-9, atol=1e-12)
+    for bad, desc in [(sg.ones(3), r"Float\{\[3\]\}"), (sg.ones(2, 3, 3, dtype=sg.int32), r"Int\{\[2, 3, 3\]\}"),
+                      (sg.ones(3, 3).half(), r"Half\{\[3, 3\]\}")]:
+        with pytest.raises(RuntimeError, match=rf"^linalg.pinv\({desc}\): expected a tensor with 2 or more dimensions "
+                                               "of float, double, cfloat or cdouble types$"):
+            sg.linalg.pinv(bad)
+    with pytest.raises(RuntimeError, match="linalg.eigh: A must be batches of square matrices, but they are 3 by 4"):
+        sg.linalg.pinv(sg.ones(3, 4), hermitian=True)
+    with pytest.raises(TypeError, match=r"linalg_pinv\(\) received an invalid combination of arguments - got "
+                                        r"\(Tensor, rtol=float, atol=Tensor\)"):
+        sg.linalg.pinv(_t(a), atol=sg.tensor(0.1), rtol=0.1)
+    # gradients: where the values cut are exact zeros (the truncated pseudo-inverse of a nearly singular
+    # matrix is another function, whose derivative PyTorch's formula does not give either)
+    x = _t(RANK2, True)
+    assert sg.linalg.pinv(x, atol=0.5).grad_fn.name() == "LinalgPinvBackward0"
+    assert gradcheck(lambda m: sg.linalg.pinv(m, atol=0.5), (x,))
+    assert gradcheck(lambda m: sg.linalg.pinv(m @ m.mT, hermitian=True, atol=0.5), (x,))
+    assert gradcheck(lambda m: sg.linalg.pinv(m, atol=sg.tensor([0.5, 0.8], dtype=sg.float64)), (x,))
+
+
+def test_qr_complete_and_r_modes():
+    tall = RNG.standard_normal((2, 5, 3))
+    x = _t(tall, True)
+    q, r = sg.linalg.qr(x, mode="complete")
+    assert q.shape == (2, 5, 5) and r.shape == (2, 5, 3) and q.grad_fn.name() == "LinalgQrBackward0"
+    np.testing.assert_allclose((q @ r).detach().numpy(), tall, atol=1e-12)
+    np.testing.assert_allclose((q.mT @ q).detach().numpy(), np.broadcast_to(np.eye(5), (2, 5, 5)), atol=1e-12)
+    assert np.all(np.tril(r.detach().numpy(), -1) == 0)
+    for out in (q, r):
+        with pytest.raises(RuntimeError, match="^The QR decomposition is not differentiable when mode='complete' and "
+                                               "nrows > ncols.$"):
+            out.sum().backward()
+    q, r = sg.linalg.qr(x, mode="r")
+    assert q.shape == (0,) and q.requires_grad and r.shape == (2, 3, 3)
+    np.testing.assert_allclose(np.abs(r.detach().numpy()), np.abs(np.linalg.qr(tall)[1]), atol=1e-12)
+    for out in (q, r):
+        with pytest.raises(RuntimeError, match=r"^The derivative of linalg.qr depends on Q, which is not computed when "
+                                               r"mode='r'. Please use linalg.qr\(A, mode='reduced'\) if you are going "
+                                               r"to differentiate through linalg.qr.$"):
+            out.sum().backward()
+    # wide (and square) matrices: complete is reduced, and differentiable
+    w = _t(RNG.standard_normal((3, 4)), True)
+    assert gradcheck(lambda m: sg.linalg.qr(m, mode="complete").Q * 2 + sg.linalg.qr(m, mode="complete").R.sum(), (w,))
+    assert sg.qr(_t(tall[0]), some=False).Q.shape == (5, 5)
+
+
+@pytest.mark.parametrize("name,fn,make", [
+    ("lu_L", lambda a: sg.linalg.lu(a).L, lambda: SQ),
+    ("lu_U", lambda a: sg.linalg.lu(a).U, lambda: SQ[0]),
+    ("lu_LU", lambda a: sg.linalg.lu(a).L @ sg.linalg.lu(a).U.exp(), lambda: SQ[1]),
+    ("lu_wide", lambda a: sg.linalg.lu(a).L.sum() + sg.linalg.lu(a).U ** 2, lambda: RNG.standard_normal((3, 5))),
+    ("lu_tall", lambda a: sg.linalg.lu(a).L ** 2 + sg.linalg.lu(a).U.sum(), lambda: RNG.standard_normal((5, 3))),
+    ("lu_factor", lambda a: sg.linalg.lu_factor(a).LU, lambda: SQ),
+    ("lu_factor_ex_wide", lambda a: sg.linalg.lu_factor_ex(a).LU, lambda: RNG.standard_normal((2, 3, 4))),
+    ("lu_unpack", lambda a: sg.lu_unpack(a, sg.linalg.lu_factor(a.detach()).pivots).U * 3
+     + sg.lu_unpack(a, sg.linalg.lu_factor(a.detach()).pivots).L, lambda: SQ[0]),
+    ("pinv_atol", lambda a: sg.linalg.pinv(a, atol=0.3), lambda: RANK2),
+    ("pinv_hermitian_rtol", lambda a: sg.linalg.pinv(a @ a.mT, hermitian=True, rtol=0.01), lambda: RANK2),
+])
+def test_lu_and_pinv_gradcheck_and_gradgradcheck(name, fn, make):
+    a = _t(make(), True)
+    assert gradcheck(fn, (a,))
+    assert gradgradcheck(fn, (a,))
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("adjoint", [True, False])
+def test_lu_solve_gradcheck(left, adjoint):
+    a = _t(SQ, True)
+    b = _t(RNG.standard_normal((4, 2) if left else (2, 4)), True)  # (broadcast over A's batch)
+
+    def fn(lu_, b_):
+        return sg.linalg.lu_solve(lu_, sg.linalg.lu_factor(a.detach()).pivots, b_, left=left, adjoint=adjoint)
+
+    lu = sg.linalg.lu_factor(a.detach()).LU.requires_grad_()
+    assert gradcheck(fn, (lu, b))
+    assert gradgradcheck(fn, (lu, b))
+    # through the factorisation: A's gradient
+    assert gradcheck(lambda m, b_: sg.linalg.lu_solve(*sg.linalg.lu_factor(m), b_, left=left, adjoint=adjoint), (a, b))
+
+
+def test_lu_pinv_qr_as_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    cases = [
+        ("lu_L", lambda m, a: m.linalg.lu(a).L, (2, 4, 4)), ("lu_U", lambda m, a: m.linalg.lu(a).U, (3, 5)),
+        ("lu_tall", lambda m, a: m.linalg.lu(a).L * m.linalg.lu(a).U.sum(), (5, 3)),
+        ("lu_factor", lambda m, a: m.linalg.lu_factor(a).LU, (2, 4, 4)),
+        ("lu_factor_ex", lambda m, a: m.linalg.lu_factor_ex(a).LU, (4, 3)),
+        ("lu_unpack", lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a)).U, (4, 4)),
+        ("lu_solve", lambda m, a: m.linalg.lu_solve(*m.linalg.lu_factor(a), a[..., :2] * a[..., 1:3]), (2, 3, 3)),
+        ("lu_solve_adjoint_right", lambda m, a: m.linalg.lu_solve(*m.linalg.lu_factor(a), a[..., :2, :].exp(),
+                                                                  left=False, adjoint=True), (3, 3)),
+        ("pinv_atol", lambda m, a: m.linalg.pinv(a, atol=0.8), (4, 3)),
+        ("pinv_atol_tensor", lambda m, a: m.linalg.pinv(a, atol=m.tensor([0.5, 1.5], dtype=m.float64),
+                                                        rtol=m.tensor(0.1, dtype=m.float64)), (3, 4)),
+        ("pinv_hermitian_atol", lambda m, a: m.linalg.pinv(a + a.mT, hermitian=True, atol=1.0), (4, 4)),
+        ("qr_complete_wide", lambda m, a: m.linalg.qr(a, mode="complete").Q, (3, 5)),
+    ]
+    for name, fn, shape in cases:
+        a = rng.standard_normal(shape)
+        x, t = _t(a, True), torch.tensor(a, requires_grad=True)
+        out, want = fn(sg, x), fn(torch, t)
+        assert out.shape == tuple(want.shape) and out.grad_fn.name() == want.grad_fn.name(), name
+        np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+        w = rng.standard_normal(tuple(want.shape))
+        (out * _t(w)).sum().backward()
+        (want * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=name)
+    p, piv = sg.linalg.lu_factor(_t(SQ)), torch.linalg.lu_factor(torch.tensor(SQ))
+    np.testing.assert_array_equal(p.pivots.numpy(), piv.pivots.numpy())
+    q = rng.standard_normal((5, 3))
+    for mode in ("complete", "r"):
+        for k in range(2):
+            got, want = sg.linalg.qr(_t(q), mode=mode)[k], torch.linalg.qr(torch.tensor(q), mode=mode)[k]
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)

@@ -442,6 +442,21 @@ def test_layer_norm_values_and_gradients_as_torch():
         o.float().sum().backward()
     np.testing.assert_allclose(ws[0].grad.numpy(), ws[1].grad.numpy(), rtol=2e-3, atol=2e-3)
     assert str(xs[0].grad.dtype) == str(xs[1].grad.dtype) == "torch.float16"
+    # bfloat16 too is computed in float32 on the CPU: the same rounded values as PyTorch's
+    xb = (rng.standard_normal((8, 32)) * 3 + 1).astype(np.float32)
+    wb, bb = (rng.standard_normal(32).astype(np.float32) for _ in range(2))
+    res = []
+    for m in (sg, torch):
+        tx = m.tensor(xb).bfloat16().requires_grad_()
+        tw, tb = (m.tensor(v).bfloat16().requires_grad_() for v in (wb, bb))
+        y = m.nn.functional.layer_norm(tx, (32,), tw, tb)
+        y.float().sum().backward()
+        res.append([str(y.dtype), str(tx.grad.dtype), y.detach().float().numpy(), tx.grad.float().numpy(),
+                    tw.grad.float().numpy()])
+    assert res[0][:2] == res[1][:2] == ["torch.bfloat16", "torch.bfloat16"]
+    np.testing.assert_array_equal(res[0][2], res[1][2])
+    for a, e in zip(res[0][3:], res[1][3:]):  # (a gradient may round the other way in its last bit)
+        np.testing.assert_allclose(a, e, rtol=2e-2, atol=2e-2)
 
 
 # ---------------------------------------------------------------------------

@@ -492,6 +492,30 @@ CASES = [
          name="linalg_qr_r"),
     Case("linalg_qr",  lambda x: sg.linalg.qr(x)[0] * 2 + sg.linalg.qr(x)[1].sum(), lambda xp, x: xp.linalg.qr(x)[0] * 2
          + xp.linalg.qr(x)[1].sum(), [[(3, 5)]], name="linalg_qr_wide"),
+    Case("linalg_qr",  lambda x: sg.linalg.qr(x, mode="complete").Q, lambda xp, x: xp.linalg.qr(x, mode="complete")[0],
+         [[(4, 3)], [(2, 5, 3)]], grad=False, name="linalg_qr_complete_q"),  # (no derivative: PyTorch's error)
+    Case("linalg_qr",  lambda x: sg.linalg.qr(x, mode="complete").R, lambda xp, x: xp.linalg.qr(x, mode="complete")[1],
+         [[(4, 3)]], grad=False, name="linalg_qr_complete_r"),
+    Case("linalg_qr",  lambda x: sg.linalg.qr(x, mode="r").R, lambda xp, x: xp.linalg.qr(x, mode="r"), [[(4, 3)]],
+         grad=False, name="linalg_qr_mode_r"),
+    Case("linalg_lu",  lambda x: sg.linalg.lu(x).L, lambda xp, x: _lu_ref(xp, x, 1), [[(4, 4)], [(2, 3, 3)], [(3, 5)],
+                                                                                     [(5, 3)]]),
+    Case("linalg_lu",  lambda x: sg.linalg.lu(x).U, lambda xp, x: _lu_ref(xp, x, 2), [[(4, 4)], [(2, 3, 3)], [(3, 5)],
+                                                                                     [(5, 3)]], name="linalg_lu_u"),
+    Case("linalg_lu",  lambda x: sg.linalg.lu(x).P, lambda xp, x: _lu_ref(xp, x, 0), [[(4, 4)], [(2, 5, 3)]],
+         grad=False, name="linalg_lu_p"),
+    Case("lu_factor",  lambda x: sg.linalg.lu_factor(x).LU, lambda xp, x: _lu_packed_ref(xp, x),
+         [[(4, 4)], [(2, 3, 3)], [(3, 5)], [(5, 3)]]),
+    Case("lu_unpack",  lambda x: sg.lu_unpack(*sg.linalg.lu_factor(x)).L * 2 + sg.lu_unpack(*sg.linalg.lu_factor(x)).U.sum(),
+         lambda xp, x: _lu_ref(xp, x, 1) * 2 + _lu_ref(xp, x, 2).sum(), [[(4, 4)], [(2, 3, 5)]]),
+    Case("lu_solve",   lambda a, b: sg.linalg.lu_solve(*sg.linalg.lu_factor(a), b), lambda xp, a, b: xp.linalg.solve(a, b),
+         [[(3, 3), (3, 2)], [(2, 3, 3), (3, 4)]]),
+    Case("lu_solve",   lambda a, b: sg.linalg.lu_solve(*sg.linalg.lu_factor(a), b, adjoint=True),
+         lambda xp, a, b: xp.linalg.solve(xp.swapaxes(a, -1, -2), b), [[(3, 3), (3, 2)]], name="lu_solve_adjoint"),
+    Case("lu_solve",   lambda a, b: sg.linalg.lu_solve(*sg.linalg.lu_factor(a), b, left=False),
+         lambda xp, a, b: b @ xp.linalg.inv(a), [[(3, 3), (2, 3)]], name="lu_solve_right"),
+    Case("lu_solve",   lambda a, b: sg.linalg.lu_solve(*sg.linalg.lu_factor(a), b, left=False, adjoint=True),
+         lambda xp, a, b: b @ xp.linalg.inv(xp.swapaxes(a, -1, -2)), [[(2, 3, 3), (2, 3)]], name="lu_solve_right_adjoint"),
     Case("eigh",       lambda x: sg.linalg.eigvalsh(x + x.mT), lambda xp, x: xp.linalg.eigvalsh(x + xp.swapaxes(x, -1, -2)),
          [[(4, 4)], [(2, 3, 3)]]),
     Case("eigh",       lambda x: sg.linalg.eigh(x + x.mT, UPLO="U").eigenvectors ** 2,
@@ -503,6 +527,8 @@ CASES = [
     Case("svd",        lambda x: sg.linalg.svd(x, full_matrices=False).Vh ** 2,
          lambda xp, x: xp.linalg.svd(x, full_matrices=False)[2] ** 2, [[(4, 3)], [(3, 4)]], name="svd_vh"),
     Case("pinv",       lambda x: sg.linalg.pinv(x), lambda xp, x: xp.linalg.pinv(x), [[(4, 3)], [(3, 4)], [(2, 3, 3)]]),
+    Case("pinv",       lambda x: sg.linalg.pinv(_spd(x), hermitian=True, atol=0.5),
+         lambda xp, x: xp.linalg.pinv(_spd(x, xp)), [[(3, 3)], [(2, 3, 4)]], name="pinv_hermitian_atol"),
     Case("lstsq",      lambda a, b: sg.linalg.lstsq(a, b).solution, lambda xp, a, b: xp.linalg.pinv(a) @ b,
          [[(5, 3), (5, 2)], [(2, 4, 3), (2, 4, 2)]]),
     Case("lstsq",      lambda a, b: sg.linalg.lstsq(a, b)[0], lambda xp, a, b: xp.linalg.pinv(a) @ b,
@@ -626,6 +652,26 @@ def _spd(x, xp=None):
     return x @ xp.swapaxes(x, -1, -2) + np.eye(n)
 
 
+def _lu_ref(xp, x, part):
+    """P, L or U (``part``) of A = P L U by jax.scipy.linalg.lu (LAPACK's getrf, as PyTorch's)."""
+    from jax.scipy.linalg import lu
+    out = jnp.vectorize(lu, signature="(m,n)->(m,m),(m,k),(k,n)")(jnp.asarray(x))[part]  # (lu: one matrix)
+    return np.asarray(out) if xp is np else out
+
+
+def _lu_packed_ref(xp, x):
+    """linalg.lu_factor's LU: L's strict lower part and U in one matrix."""
+    low, up = _lu_ref(xp, x, 1), _lu_ref(xp, x, 2)
+    m, n = x.shape[-2:]
+    k = min(m, n)
+    lower = xp.tril(low, -1)
+    if k < n:
+        lower = xp.concatenate([lower, xp.zeros(x.shape[:-2] + (m, n - k))], -1)
+    if k < m:
+        up = xp.concatenate([up, xp.zeros(x.shape[:-2] + (m - k, n))], -2)
+    return lower + up
+
+
 def _expm_ref(xp, x):
     """exp(x) by its Taylor series (x is small: 30 terms are exact in float64)."""
     term = xp.broadcast_to(np.eye(x.shape[-1]), x.shape)
@@ -715,6 +761,7 @@ NOT_IN_TABLE = {
     "poisson": "a random draw, tests/test_sampling.py",
     "const": "srcgrad's own constants", "fn_call": "custom Function, tests/test_autograd.py",
     "fn_out": "custom Function", "to_device": "device moves, tests/test_tensor.py",
+    "vmap": "srcgrad.func.vmap's call, tests/test_func.py", "vmap_out": "srcgrad.func.vmap's results",
     "copy": "in-place copy_, tests/test_tensor.py",
     "nograd_update": "in-place changes autograd does not see, tests/test_autograd.py",
     "nograd_view": "views taken under no_grad, tests/test_parity_views.py",
@@ -864,7 +911,8 @@ SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "di
           "cross_entropy_div", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sinc", "logit",
           "xlogy", "logaddexp", "dist", "cdist", "einsum", "vector_norm", "hypot", "lgamma", "digamma",
           "polygamma", "erfinv", "addmm", "linalg_inv", "linalg_det", "slogdet_logabs",
-          "linalg_solve", "solve_triangular", "cholesky", "linalg_qr", "eigh", "svd", "pinv", "lstsq", "matrix_exp"}
+          "linalg_solve", "solve_triangular", "cholesky", "linalg_qr", "eigh", "svd", "pinv", "lstsq", "matrix_exp",
+          "linalg_lu", "lu_factor", "lu_solve"}
 
 
 # cases (by name) of ops that are linear elsewhere, where the gradient depends on the inputs

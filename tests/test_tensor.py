@@ -14,6 +14,7 @@ import importlib
 import math
 import os
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -1466,3 +1467,61 @@ def test_memory_format_is_accepted_and_float_of_a_grad_tensor_warns():
         warnings.simplefilter("error")
         x.sum().item()  # (only float() warns, as in PyTorch)
         float(x.detach().sum())
+
+
+@pytest.mark.parametrize("make, dtype, values", [
+    (lambda t: [t[0], t[1]], "float32", [1.5, 2.5]),
+    (lambda t: [[t[0], 1.0], [2, t[1]]], "float32", [[1.5, 1.0], [2.0, 2.5]]),
+    (lambda t: (t[1], t[0]), "float32", [2.5, 1.5]),
+    (lambda t: [t[0].long(), 2], "int64", [1, 2]),
+    (lambda t: [t[0].long(), 2.5], "float32", [1.0, 2.5]),  # the promotion of the elements' types
+    (lambda t: [t[0].half(), 1], "float16", [1.5, 1.0]),
+    (lambda t: [t[0].half(), 1.0], "float32", [1.5, 1.0]),
+    (lambda t: [t[0].half(), t[1].bfloat16()], "float32", [1.5, 2.5]),
+    (lambda t: [t[0].double(), t[1]], "float64", [1.5, 2.5]),
+    (lambda t: [t[0] > 0, True], "bool", [True, True]),
+    (lambda t: [t[0] > 0, 3], "int64", [1, 3]),
+    (lambda t: [t[:1], 7.0], "float32", [1.5, 7.0]),  # a one-element tensor is a number
+    (lambda t: [[t[0]]], "float32", [[1.5]]),
+    (lambda t: [[0.5, 0.25], t], "float32", [[0.5, 0.25], [1.5, 2.5]]),  # a row of the right length
+])
+def test_tensor_of_a_list_of_tensors_copies_their_values(make, dtype, values):
+    t = torch.tensor([1.5, 2.5], requires_grad=True)
+    with warnings.catch_warnings():  # (the requires_grad warning: its own test below)
+        warnings.simplefilter("ignore")
+        out = torch.tensor(make(t))
+    assert out.dtype is getattr(torch, dtype) and out.tolist() == values
+    assert out.is_leaf and not out.requires_grad and out.grad_fn is None
+    assert torch.as_tensor(make(t.detach())).tolist() == values
+
+
+def test_tensor_of_tensors_errors_and_copies():
+    t = torch.tensor([1.5, 2.5])
+    with pytest.raises(ValueError, match="only one element tensors can be converted to Python scalars"):
+        torch.tensor([t, t])
+    with pytest.raises(TypeError, match="must be real number, not list"):
+        torch.tensor([t[0], [2.0]])
+    with pytest.raises(TypeError, match="not a sequence"):
+        torch.tensor([[2.0], t[0]])
+    out = torch.tensor([t[0], t[1]], dtype=torch.float64, requires_grad=True)
+    assert out.dtype is torch.float64 and out.requires_grad and out.is_leaf
+    src = torch.tensor([1.0, 2.0])
+    copy = torch.tensor([src[0], src[1]])
+    src.add_(1)
+    assert copy.tolist() == [1.0, 2.0]  # the values, copied
+    with pytest.warns(UserWarning, match=r"To copy construct from a tensor, it is recommended to use "
+                                         r"sourceTensor.detach\(\).clone\(\) or "
+                                         r"sourceTensor.detach\(\).clone\(\).requires_grad_\(True\), rather than "
+                                         r"torch.tensor\(sourceTensor\)."):
+        c = torch.tensor(src.half().requires_grad_())
+    assert c.dtype is torch.float16 and not c.requires_grad and c.is_leaf and c.tolist() == [2.0, 3.0]
+    assert torch.as_tensor(src) is src
+
+
+@srcgrad_only
+def test_tensor_of_tensors_that_require_grad_warns_once_a_call():
+    t = torch.tensor([1.5, 2.5], requires_grad=True)
+    with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a scalar may lead to "
+                                         "unexpected behavior.") as record:
+        torch.tensor([[t[0], t[1]], [t[1], t[0]]])
+    assert len(record) == 1 and record[0].filename == __file__

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "dual_level"]
 
-_MESSAGE = ("srcgrad implements reverse mode only; use autograd.functional.jvp "
+_MESSAGE = ("srcgrad implements reverse mode only; use srcgrad.func.jvp / jacfwd or autograd.functional.jvp "
             "(Jacobian-vector products by the double-vjp trick) instead of torch.autograd.forward_ad")
 
 

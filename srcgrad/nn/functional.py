@@ -719,7 +719,8 @@ def _check_layer_norm(input: Tensor, shape: tuple, weight: Tensor | None, bias: 
 def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift: one op
-    (``NativeLayerNormBackward0``); float16 input is computed in float32, as PyTorch does on the CPU."""
+    (``NativeLayerNormBackward0``); float16 and bfloat16 input is computed in float32, as PyTorch does on
+    the CPU."""
     if not isinstance(normalized_shape, tuple):
         if not isinstance(normalized_shape, (list, T.Size)):
             raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
@@ -727,7 +728,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
         normalized_shape = tuple(normalized_shape)
     _check_layer_norm(input, normalized_shape, weight, bias)
     args = (input,) + ((weight,) if weight is not None else ()) + ((bias,) if bias is not None else ())
-    upcast = input.dtype if input.dtype.name == "float16" else None
+    upcast = input.dtype if input.dtype.name in ("float16", "bfloat16") else None
     return record("layer_norm", args, (len(normalized_shape), float(eps), weight is not None, bias is not None,
                                        upcast))
 

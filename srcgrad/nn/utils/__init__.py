@@ -1,10 +1,10 @@
 """``nn.utils``: gradient clipping, parameter/vector conversion, ``nn.utils.rnn``, parametrizations
 (``nn.utils.parametrize``, ``nn.utils.parametrizations``) and the legacy hook-based ``weight_norm`` and
-``spectral_norm``."""
+``spectral_norm``, and ``nn.utils.stateless.functional_call`` (deprecated: ``srcgrad.func.functional_call``)."""
 
 from __future__ import annotations
 
-from . import parametrizations, parametrize, rnn
+from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -18,4 +18,4 @@ from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations",
-           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
+           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "stateless"]

@@ -1,0 +1,521 @@
+"""srcgrad.func: vmap, grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian,
+functional_call and stack_module_state.
+
+Values are checked against Python loops over the examples and against JAX (jax.vmap,
+jax.jacrev, jax.hessian, jax.jvp as oracles); gradients through vmap with float64
+finite differences (gradcheck, gradgradcheck); the PyTorch tutorials' per-sample
+gradients and model ensembling against PyTorch when it is installed.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import func, nn
+from srcgrad.autograd import gradcheck, gradgradcheck
+from srcgrad.func import VmapValueError
+
+rs = np.random.RandomState(0)
+
+
+def t(a, requires_grad=False, dtype=np.float32):
+    return srcgrad.tensor(np.asarray(a, dtype=dtype), requires_grad=requires_grad)
+
+
+def close(a, b, tol=1e-5):
+    a = a.detach().numpy() if isinstance(a, srcgrad.Tensor) else np.asarray(a)
+    b = b.detach().numpy() if isinstance(b, srcgrad.Tensor) else np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+# -- vmap: values ------------------------------------------------------------------
+
+
+def test_vmap_matches_a_loop_over_examples():
+    x, w = rs.randn(5, 4), rs.randn(4, 3)
+    out = func.vmap(lambda r, m: (r @ m).tanh().sum(), in_dims=(0, None))(t(x), t(w))
+    close(out, [np.tanh(r @ w).sum() for r in x])
+
+
+@pytest.mark.parametrize("in_dims,out_dims", [(0, 0), (1, 0), (-1, 1), (0, -1), (1, 1)])
+def test_vmap_in_and_out_dims(in_dims, out_dims):
+    x = rs.randn(3, 4, 2)
+    f = func.vmap(lambda a: a.softmax(-1) * 2, in_dims=in_dims, out_dims=out_dims)
+    expect = jax.vmap(lambda a: jax.nn.softmax(a, -1) * 2, in_axes=in_dims, out_axes=out_dims)(x.astype(np.float32))
+    close(f(t(x)), expect)
+
+
+def test_vmap_nested_arguments_and_outputs():
+    params = {"w": t(rs.randn(3, 2)), "b": t(rs.randn(2))}
+    xs = rs.randn(6, 3)
+
+    def f(p, x, scale=1.0):
+        y = x @ p["w"] + p["b"]
+        return {"y": y * scale, "norm": y.norm()}
+
+    out = func.vmap(f, in_dims=({"w": None, "b": None}, 0))(params, t(xs), scale=2.0)
+    w, b = params["w"].numpy(), params["b"].numpy()
+    close(out["y"], (xs @ w + b) * 2)
+    close(out["norm"], np.linalg.norm(xs @ w + b, axis=1))
+    out2 = func.vmap(f, in_dims=(None, 0))(params, t(xs))
+    close(out2["y"], xs @ w + b)
+
+
+def test_vmap_of_vmap_and_several_batched_arguments():
+    a, b = rs.randn(2, 3, 4), rs.randn(2, 3, 4)
+    out = func.vmap(func.vmap(srcgrad.dot))(t(a), t(b))
+    close(out, (a * b).sum(-1))
+    outer = func.vmap(func.vmap(lambda u, v: u * v, in_dims=(None, 0)), in_dims=(0, None))(t(a[0, 0]), t(b[0, 0]))
+    close(outer, np.multiply.outer(a[0, 0], b[0, 0]))
+
+
+def test_vmap_modules_indexing_and_integer_outputs():
+    conv = nn.Conv2d(2, 3, 3)
+    x = t(rs.randn(4, 2, 6, 6))
+    close(func.vmap(conv)(x), conv(x))
+    emb = t(rs.randn(5, 3), True)
+    idx = srcgrad.tensor([0, 4, 2, 4])
+    rows = func.vmap(lambda i: emb[i])(idx)  # a batched index: per example, one row
+    close(rows, emb.detach().numpy()[[0, 4, 2, 4]])
+    rows.sum().backward()
+    close(emb.grad, np.array([1, 0, 1, 0, 2])[:, None] * np.ones((5, 3)))
+    a = rs.randn(4, 3)
+    am = func.vmap(lambda r: r.argmax())(t(a))
+    assert am.dtype == srcgrad.int64
+    np.testing.assert_array_equal(am.numpy(), a.argmax(1))
+    close(func.vmap(lambda r: r)(t(a)), a)  # the identity
+
+
+def test_vmap_output_that_ignores_the_batch_is_broadcast():
+    out = func.vmap(lambda x: srcgrad.ones(2))(t(rs.randn(4, 3)))
+    close(out, np.ones((4, 2)))
+
+
+def test_vmap_generated_source_shows_the_per_example_function():
+    x = srcgrad.tensor(rs.randn(4, 3).astype(np.float32), requires_grad=True)
+    w = srcgrad.tensor(rs.randn(3).astype(np.float32), requires_grad=True)
+
+    def per_row(r):
+        h = (r * w).tanh()
+        return h.sum()
+
+    y = func.vmap(per_row)(x)
+    y.sum().backward()
+    progs = [p for p in srcgrad.compiler.CACHE.programs.values() if "jax.vmap(per_example_per_row" in p.source]
+    src = progs[-1].source
+    assert "def per_example_per_row(r, w):" in src
+    assert "def per_example_per_row_vjp(r, w, g_out):" in src
+    assert "in_axes=(0, None), out_axes=(0,)" in src
+    assert "g_w = jnp.sum(" in src  # the captured parameter's gradient: summed over the batch
+    close(x.grad, (1 - np.tanh(x.detach().numpy() * w.detach().numpy()) ** 2) * w.detach().numpy())
+
+
+def test_vmap_loop_compiles_once():
+    w = t(rs.randn(3, 3))
+    f = func.vmap(lambda r: (w @ r).relu())
+    f(t(rs.randn(5, 3))).sum().item()
+    misses = srcgrad.compiler.CACHE.misses
+    for _ in range(5):
+        f(t(rs.randn(5, 3))).sum().item()
+    assert srcgrad.compiler.CACHE.misses == misses
+
+
+# -- vmap: gradients ---------------------------------------------------------------
+
+
+def test_vmap_gradients_match_the_loop():
+    x = rs.randn(4, 3)
+    w = rs.randn(3, 2)
+    xa, wa = t(x, True), t(w, True)
+    func.vmap(lambda r: (r @ wa).sin().sum())(xa).pow(2).sum().backward()
+    xb, wb = t(x, True), t(w, True)
+    srcgrad.stack([(r @ wb).sin().sum() for r in xb]).pow(2).sum().backward()
+    close(xa.grad, xb.grad)
+    close(wa.grad, wb.grad)
+
+
+def test_vmap_gradcheck_and_gradgradcheck_float64():
+    w = srcgrad.tensor(rs.randn(3, 3), dtype=srcgrad.float64, requires_grad=True)
+
+    def f(x, w):
+        return func.vmap(lambda r: (w @ r).tanh() * r, in_dims=0, out_dims=1)(x)
+
+    x = srcgrad.tensor(rs.randn(4, 3), dtype=srcgrad.float64, requires_grad=True)
+    assert gradcheck(f, (x, w))
+    assert gradgradcheck(f, (x, w))
+
+
+def test_vmap_double_backward_matches_the_loop():
+    x = rs.randn(3, 4)
+    xa = t(x, True)
+    (g,) = srcgrad.autograd.grad(func.vmap(lambda r: (r ** 3).sum())(xa).sum(), xa, create_graph=True)
+    g.sum().backward()
+    close(g, 3 * x ** 2)
+    close(xa.grad, 6 * x)
+
+
+def test_vmap_output_requires_grad_only_through_outside_tensors():
+    x = t(rs.randn(3, 2))
+    assert not func.vmap(lambda r: r * 2)(x).requires_grad
+    w = t(rs.randn(2), True)
+    y = func.vmap(lambda r: r * w)(x)
+    assert y.requires_grad and y.grad_fn.name() == "VmapBackward"
+    with srcgrad.no_grad():
+        assert not func.vmap(lambda r: r * w)(x).requires_grad
+
+
+# -- vmap: what it refuses ------------------------------------------------------------
+
+
+def test_vmap_errors():
+    x = t(rs.randn(3, 2))
+    with pytest.raises(ValueError, match="in_dims is not compatible"):
+        func.vmap(lambda a, b: a + b, in_dims=(0,))(x, x)
+    with pytest.raises(ValueError, match="We cannot vmap over non-Tensor arguments"):
+        func.vmap(lambda a, b: a * b, in_dims=(0, 0))(x, 2.0)
+    with pytest.raises(ValueError, match="same size in the mapped dimension, got sizes \\[3, 4\\]"):
+        func.vmap(lambda a, b: a + b)(x, t(rs.randn(4, 2)))
+    with pytest.raises(ValueError, match="expected in_dim to satisfy -2 <= in_dim < 2"):
+        func.vmap(lambda a: a, in_dims=2)(x)
+    with pytest.raises(ValueError, match="must only return Tensors"):
+        func.vmap(lambda a: 3)(x)
+    with pytest.raises(ValueError, match="at least one input must be batched"):
+        func.vmap(lambda a: a, in_dims=None)(x)
+    with pytest.raises(RuntimeError, match="Only allowed values for randomness"):
+        func.vmap(lambda a: a, randomness="other")
+
+
+def test_vmap_reading_a_per_example_value_raises_at_the_users_line():
+    x = t(rs.randn(3, 2))
+
+    def branchy(r):
+        if r.sum() > 0:  # the line the message names
+            return r
+        return -r
+
+    with pytest.raises(VmapValueError, match="test_func.py"):
+        func.vmap(branchy)(x)
+    with pytest.raises(VmapValueError):
+        func.vmap(lambda r: r * r.max().item())(x)
+    with pytest.raises(VmapValueError):
+        func.vmap(lambda r: r.nonzero())(x)
+    # values from outside the batch may be read
+    w = t([2.0])
+    close(func.vmap(lambda r: r * w.item())(x), x.numpy() * 2)
+
+
+def test_vmap_randomness():
+    x = t(rs.randn(3, 2))
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        func.vmap(lambda r: r + srcgrad.randn(2))(x)
+    out = func.vmap(lambda r: r * 0 + srcgrad.randn(2), randomness="same")(x)
+    close(out[0], out[1])
+    with pytest.raises(NotImplementedError, match="randomness='same'"):
+        func.vmap(lambda r: r + srcgrad.rand(2), randomness="different")(x)
+
+
+def test_vmap_in_place_changes_of_outside_tensors_and_backward_are_refused():
+    x = t(rs.randn(3, 2))
+    w = t(rs.randn(2))
+    before = w.numpy().copy()
+    with pytest.raises(RuntimeError, match="in-place change of a tensor that the function did not create"):
+        func.vmap(lambda r: w.add_(r))(x)
+    with pytest.raises(RuntimeError, match="in-place change"):
+        func.vmap(lambda r: r.mul_(2))(x)
+    np.testing.assert_array_equal(w.numpy(), before)
+    p = t(rs.randn(2), True)
+    with pytest.raises(RuntimeError, match="backward\\(\\) or a .grad assignment inside a vmapped function"):
+        func.vmap(lambda r: (r * p).sum().backward())(x)
+    assert p.grad is None
+    # in-place ops on the function's own temporaries are fine
+    close(func.vmap(lambda r: (r * 1).mul_(3))(x), x.numpy() * 3)
+
+
+# -- grad, grad_and_value, vjp, jvp ------------------------------------------------------
+
+
+def _jf(x, w):
+    return jnp.sum(jnp.tanh(w @ x) * jnp.sin(x))
+
+
+def _sf(x, w):
+    return ((w @ x).tanh() * x.sin()).sum()
+
+
+def test_grad_and_value_against_jax():
+    x, w = rs.randn(3).astype(np.float32), rs.randn(3, 3).astype(np.float32)
+    g = func.grad(_sf, argnums=(0, 1))(t(x), t(w))
+    jg = jax.grad(_jf, argnums=(0, 1))(x, w)
+    close(g[0], jg[0])
+    close(g[1], jg[1])
+    gv, v = func.grad_and_value(_sf)(t(x), t(w))
+    close(gv, jg[0])
+    close(v, _jf(x, w))
+    assert not gv.requires_grad and not v.requires_grad
+
+
+def test_grad_of_pytrees_and_has_aux():
+    params = {"w": t(rs.randn(3, 2)), "b": t(rs.randn(2))}
+    x = t(rs.randn(4, 3))
+
+    def loss(p, x):
+        y = x @ p["w"] + p["b"]
+        return (y ** 2).mean(), y
+
+    g, aux = func.grad(loss, has_aux=True)(params, x)
+    assert set(g) == {"w", "b"}
+    jg = jax.grad(lambda p, x: jnp.mean((x @ p["w"] + p["b"]) ** 2))(
+        {k: v.numpy() for k, v in params.items()}, x.numpy())
+    close(g["w"], jg["w"])
+    close(g["b"], jg["b"])
+    close(aux, x.numpy() @ params["w"].numpy() + params["b"].numpy())
+
+
+def test_grad_of_grad_and_errors():
+    x = t([0.5, -1.0, 2.0])
+    d2 = func.grad(lambda x: func.grad(lambda y: (y ** 3).sum())(x).sum())(x)
+    close(d2, 6 * x.numpy())
+    with pytest.raises(RuntimeError, match="Expected f\\(\\*args\\) to return a scalar Tensor, got tensor with 1 "):
+        func.grad(lambda x: x * 2)(x)
+    with pytest.raises(RuntimeError, match="Got argnums=2, but only 1 positional inputs"):
+        func.grad(lambda x: x.sum(), argnums=2)(x)
+    with pytest.raises(RuntimeError, match="floating point"):
+        func.grad(lambda x: x.sum())(srcgrad.tensor([1, 2]))
+
+
+def test_grad_of_a_tensor_that_requires_grad_stays_differentiable():
+    x = t([1.0, 2.0], True)
+    g = func.grad(lambda y: (y ** 3).sum())(x)
+    assert g.requires_grad
+    g.sum().backward()
+    close(x.grad, 6 * x.detach().numpy())
+
+
+def test_vjp_and_jvp_against_jax():
+    x, w = rs.randn(3).astype(np.float32), rs.randn(3, 3).astype(np.float32)
+    v = rs.randn(3).astype(np.float32)
+
+    def f(x):
+        return (t(w) @ x).tanh() * x
+
+    def jf(x):
+        return jnp.tanh(w @ x) * x
+
+    out, vjp_fn = func.vjp(f, t(x))
+    jout, jvjp = jax.vjp(jf, x)
+    close(out, jout)
+    close(vjp_fn(t(v))[0], jvjp(v)[0])
+    out, tangent = func.jvp(f, (t(x),), (t(v),))
+    jout, jtangent = jax.jvp(jf, (x,), (v,))
+    close(out, jout)
+    close(tangent, jtangent)
+    with pytest.raises(RuntimeError, match="Expected primals to be a tuple"):
+        func.jvp(f, t(x), (t(v),))
+    with pytest.raises(RuntimeError, match="same shapes"):
+        func.jvp(f, (t(x),), (t(v[:2]),))
+
+
+# -- jacrev, jacfwd, hessian ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["jacrev", "jacfwd"])
+def test_jacobians_against_jax(name):
+    x, w = rs.randn(3).astype(np.float32), rs.randn(2, 3).astype(np.float32)
+
+    def f(x, w):
+        return (w @ x).tanh(), x.sin().sum()
+
+    def jf(x, w):
+        return jnp.tanh(w @ x), jnp.sin(x).sum()
+
+    jac = getattr(func, name)(f, argnums=(0, 1))(t(x), t(w))
+    jj = getattr(jax, name)(jf, argnums=(0, 1))(x, w)
+    for a, b in zip(jax.tree_util.tree_leaves(jac, is_leaf=lambda v: isinstance(v, srcgrad.Tensor)),
+                    jax.tree_util.tree_leaves(jj)):
+        close(a, b)
+    single = getattr(func, name)(lambda x: (t(w) @ x).tanh())(t(x))
+    close(single, getattr(jax, name)(lambda x: jnp.tanh(w @ x))(x))
+
+
+def test_hessian_against_jax():
+    x = rs.randn(4).astype(np.float32)
+    a = rs.randn(4, 4).astype(np.float32)
+    h = func.hessian(lambda x: ((t(a) @ x).tanh() * x).sum())(t(x))
+    close(h, jax.hessian(lambda x: jnp.sum(jnp.tanh(a @ x) * x))(x), tol=1e-4)
+
+
+# -- functional_call, stack_module_state -------------------------------------------------
+
+
+def test_functional_call_swaps_and_restores():
+    lin = nn.Linear(3, 2)
+    w0 = lin.weight
+    new_w, new_b = t(rs.randn(2, 3)), t(rs.randn(2))
+    x = t(rs.randn(4, 3))
+    out = func.functional_call(lin, {"weight": new_w, "bias": new_b}, (x,))
+    close(out, x.numpy() @ new_w.numpy().T + new_b.numpy())
+    assert lin.weight is w0 and isinstance(lin.weight, nn.Parameter)
+    out = func.functional_call(lin, ({"weight": new_w}, {}), x)  # a missing name keeps the module's own
+    close(out, x.numpy() @ new_w.numpy().T + lin.bias.detach().numpy())
+    with pytest.raises(ValueError, match="appeared in multiple dictionaries"):
+        func.functional_call(lin, ({"weight": new_w}, {"weight": new_w}), (x,))
+    with pytest.raises(RuntimeError, match="Error\\(s\\) in reparametrizing for Linear:\n\tUnexpected key\\(s\\): "
+                                           "'other'.\n\tMissing key\\(s\\): 'bias'."):
+        func.functional_call(lin, {"weight": new_w, "other": new_b}, (x,), strict=True)
+
+    def failing(*_):
+        raise ValueError("boom")
+
+    lin.register_forward_pre_hook(failing)
+    with pytest.raises(ValueError, match="boom"):
+        func.functional_call(lin, {"weight": new_w}, (x,))
+    assert lin.weight is w0  # restored on error too
+
+
+def test_nn_utils_stateless_functional_call_warns_and_works():
+    lin = nn.Linear(2, 1)
+    w = t(rs.randn(1, 2))
+    x = t(rs.randn(3, 2))
+    with pytest.warns(FutureWarning, match="Please use torch.func.functional_call instead"):
+        out = nn.utils.stateless.functional_call(lin, {"weight": w}, (x,))
+    close(out, x.numpy() @ w.numpy().T + lin.bias.detach().numpy())
+
+
+def test_functional_call_tied_weights():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 2, bias=False)
+            self.b = nn.Linear(2, 2, bias=False)
+            self.b.weight = self.a.weight
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    m = Tied()
+    w = t(rs.randn(2, 2))
+    x = t(rs.randn(1, 2))
+    out = func.functional_call(m, {"a.weight": w}, (x,))
+    close(out, x.numpy() @ w.numpy().T @ w.numpy().T)
+    untied = func.functional_call(m, {"a.weight": w}, (x,), tie_weights=False)
+    close(untied, x.numpy() @ w.numpy().T @ m.a.weight.detach().numpy().T)
+    with pytest.raises(ValueError, match="which are tied"):
+        func.functional_call(m, {"a.weight": w, "b.weight": t(rs.randn(2, 2))}, (x,))
+
+
+def _tutorial_models(lib, nn_mod, seed):
+    class SimpleCNN(nn_mod.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn_mod.Conv2d(1, 4, 3, 1)
+            self.fc1 = nn_mod.Linear(4 * 6 * 6, 10)
+
+        def forward(self, x):
+            x = lib.nn.functional.max_pool2d(lib.nn.functional.relu(self.conv1(x)), 2)
+            return lib.nn.functional.log_softmax(self.fc1(lib.flatten(x, 1)), dim=1)
+
+    model = SimpleCNN()
+    r = np.random.RandomState(seed)
+    model.load_state_dict({k: lib.tensor(r.randn(*v.shape).astype(np.float32) * 0.2)
+                           for k, v in model.state_dict().items()})
+    data = lib.tensor(r.randn(6, 1, 14, 14).astype(np.float32))
+    targets = lib.tensor(r.randint(0, 10, 6))
+    return model, data, targets
+
+
+def _per_sample_grads(lib, fn):
+    """The torch.func per-sample-gradients tutorial, written once for both libraries."""
+    model, data, targets = _tutorial_models(lib, lib.nn, 1)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def compute_loss(params, buffers, sample, target):
+        predictions = fn.functional_call(model, (params, buffers), (sample.unsqueeze(0),))
+        return lib.nn.functional.nll_loss(predictions, target.unsqueeze(0))
+
+    grads = fn.vmap(fn.grad(compute_loss), in_dims=(None, None, 0, 0))(params, buffers, data, targets)
+    return model, data, targets, grads
+
+
+def test_per_sample_gradients_match_a_loop():
+    model, data, targets, grads = _per_sample_grads(srcgrad, func)
+    for i in range(len(data)):
+        model.zero_grad()
+        srcgrad.nn.functional.nll_loss(model(data[i:i + 1]), targets[i:i + 1]).backward()
+        for name, p in model.named_parameters():
+            close(grads[name][i], p.grad, tol=2e-5)
+
+
+def test_per_sample_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    import torch.func as tfunc
+    *_, ours = _per_sample_grads(srcgrad, func)
+    *_, theirs = _per_sample_grads(torch, tfunc)
+    for k in ours:
+        close(ours[k], theirs[k].numpy(), tol=2e-5)
+
+
+def test_model_ensembling_with_stack_module_state():
+    models = [nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3)) for _ in range(4)]
+    data = t(rs.randn(4, 7, 5))
+    loop = srcgrad.stack([m(x) for m, x in zip(models, data)])
+    params, buffers = func.stack_module_state(models)
+    assert params["0.weight"].shape == (4, 8, 5) and params["0.weight"].is_leaf and params["0.weight"].requires_grad
+    base = copy.deepcopy(models[0])
+
+    def fmodel(params, buffers, x):
+        return func.functional_call(base, (params, buffers), (x,))
+
+    close(func.vmap(fmodel)(params, buffers, data), loop)
+    same = func.vmap(fmodel, in_dims=(0, 0, None))(params, buffers, data[0])
+    close(same, srcgrad.stack([m(data[0]) for m in models]))
+    # the ensemble trains: gradients reach the stacked parameters
+    func.vmap(fmodel)(params, buffers, data).sum().backward()
+    assert params["0.weight"].grad.shape == (4, 8, 5)
+    with pytest.raises(RuntimeError, match="same class"):
+        func.stack_module_state([nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2))])
+    with pytest.raises(RuntimeError, match="at least one model"):
+        func.stack_module_state([])
+
+
+# -- inside srcgrad.compile ------------------------------------------------------------------
+
+
+def test_vmap_inside_a_compiled_training_step():
+    def make():
+        srcgrad.manual_seed(3)
+        return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    x, y = t(rs.randn(16, 4)), t(rs.randn(16, 1))
+
+    def steps(model, compiled, n=4):
+        opt = srcgrad.optim.SGD(model.parameters(), lr=0.1)
+
+        def per_example(p, xi, yi):
+            return ((func.functional_call(model, p, (xi.unsqueeze(0),)) - yi) ** 2).mean()
+
+        def step(x, y):
+            params = {k: v.detach() for k, v in model.named_parameters()}
+            g = func.vmap(func.grad(per_example), in_dims=(None, 0, 0))(params, x, y)
+            for k, p in model.named_parameters():
+                p.grad = g[k].clamp(-0.5, 0.5).mean(0)  # clipped per-example gradients
+            opt.step()
+            return g["0.weight"].abs().mean()
+
+        fn = srcgrad.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return [fn(x, y).item() for _ in range(n)], fn
+
+    eager, _ = steps(make(), False)
+    compiled, fn = steps(make(), True)
+    np.testing.assert_allclose(compiled, eager, rtol=1e-5)
+    assert fn.cache_info()["dynamic_at"] is None
