@@ -658,7 +658,7 @@ def _run_plan(plan: _Plan, order: list, inputs: list) -> Any:
     for pos, k in plan.fwd_outs:
         n = order[pos]
         n.value = out[k]
-        if not n.requires_grad or n.leaf:
+        if (not n.requires_grad or n.leaf) and not ir.keep_history:
             n.inputs = ()  # history that autograd will never need
     return out
 

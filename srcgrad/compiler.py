@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import jaxlib
 from jax import lax
 
-from . import codegen, lowering_helpers, persistent, tracing
+from . import codegen, ir, lowering_helpers, persistent, tracing
 from .dtypes import float32
 from .ir import Node, gc_paused, live_tensor
 
@@ -426,6 +426,6 @@ def realize(targets: list[Node]) -> tuple | None:
     for n, v in zip(outputs, results):
         n.value = v
         n.program = prog  # which program computed it (the inspection tool shows it)
-        if not n.requires_grad or n.leaf:
+        if (not n.requires_grad or n.leaf) and not ir.keep_history:
             n.inputs = ()  # history that autograd will never need
     return prog, inputs, outputs

@@ -87,6 +87,10 @@ def user_loc() -> tuple[str, int]:
 _loc_override: tuple[str, int] | None = None
 _block: Node | None = None
 
+# A computed node forgets its inputs when autograd cannot need them (no grad, or a leaf);
+# forward-mode AD keeps them while a dual level is open (it walks the forward graph).
+keep_history = False
+
 
 class at_user_line:  # noqa: N801 - used like a function: `with ir.at_user_line():`
     """Record every op inside at the user's current line, found once: an optimiser's

@@ -1503,10 +1503,10 @@ def test_gradcheck_message_prints_tensors_and_float32_warning():
 
 
 @srcgrad_only
-def test_forward_ad_is_importable_and_says_reverse_mode_only():
+def test_forward_ad_dual_tensors():  # (in full: tests/test_autograd_forward_ad.py)
     import srcgrad.autograd.forward_ad as fwad
-    with pytest.raises(NotImplementedError, match="srcgrad implements reverse mode only; use srcgrad.func.jvp"):
-        with fwad.dual_level():
-            pass
-    with pytest.raises(NotImplementedError, match="reverse mode only"):
+    with fwad.dual_level():
+        d = fwad.make_dual(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.5]))
+        assert fwad.unpack_dual(d * d).tangent.tolist() == [2.0, 2.0]
+    with pytest.raises(RuntimeError, match="no level exists"):
         fwad.make_dual(torch.ones(2), torch.ones(2))

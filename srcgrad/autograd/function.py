@@ -169,7 +169,7 @@ class Function:
     @staticmethod
     def jvp(ctx: Any, *grad_inputs: Any) -> Any:
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use "
-                                  "it with forward mode AD (srcgrad implements reverse mode only).")
+                                  "it with forward mode AD.")
 
     @staticmethod
     def vmap(info: Any, in_dims: Any, *args: Any) -> Any:
@@ -202,7 +202,10 @@ class Function:
             _grad_state.enabled = prev
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
-        if not (prev and any(n.requires_grad for n in in_nodes)):
+        differentiable = prev and any(n.requires_grad for n in in_nodes)
+        # (while a forward-AD dual level is open the call is recorded even without grad:
+        # the outputs' tangents come from the Function's jvp)
+        if not differentiable and not (ir.keep_history and tensor_args):
             _note_versions(ctx)
             return result
         input_ids = {id(t) for t in tensor_args}
@@ -210,7 +213,7 @@ class Function:
             if isinstance(o, T.Tensor) and id(o) in ctx._dirty and o._node.leaf and o._node.requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
         device = tensor_args[0]._node.device
-        call = ir.new_node("fn_call", in_nodes, (cls, ctx), (), D.float32, device, True)
+        call = ir.new_node("fn_call", in_nodes, (cls, ctx), (), D.float32, device, differentiable)
         call.sig = ("fn_call", (cls,), (), D.float32)  # the ctx is not part of the cache key
         call.special = True
         wrapped = []
@@ -225,7 +228,7 @@ class Function:
                 # an input returned as it is: PyTorch hands out a new alias that does not require grad
                 wrapped.append(o.detach() if id(o) in input_ids and o.requires_grad else o)
                 continue
-            n = ir.new_node("fn_out", (on, call), (cls, ctx, k), on.shape, on.dtype, device, True)
+            n = ir.new_node("fn_out", (on, call), (cls, ctx, k), on.shape, on.dtype, device, differentiable)
             n.sig = ("fn_out", (cls, k), n.shape, n.dtype)
             n.special = True
             ctx._out_specs.append(("diff", n))

@@ -268,6 +268,14 @@ class Vmap(Function):
         return (None, None, *result)
 
 
+    @staticmethod
+    def jvp(ctx: Any, *tangents: Any) -> tuple:
+        # (the per-example graph is recorded differentiable only where the caller's tensors
+        # require grad, which dual tensors need not: there is no vjp to transpose)
+        raise NotImplementedError("srcgrad: forward-mode AD (autograd.forward_ad) through srcgrad.func.vmap is not "
+                                  "supported; use srcgrad.func.jvp or srcgrad.func.jacfwd around the vmapped function")
+
+
 # -- the backward of a vmapped call: the vmap of the per-example vjp ------------------
 
 _VJP_SPECS: dict[tuple, tuple] = {}
