@@ -19,7 +19,7 @@ from typing import Any
 from . import autograd, conv, nn, optim, utils  # noqa: E402
 from .autodiff import backward as _backward  # noqa: E402, F401
 from .compiler import CACHE as _CACHE  # noqa: E402
-from .device import cuda, device  # noqa: E402
+from .device import cpu, cuda, device  # noqa: E402
 from .dtypes import (  # noqa: E402
     bfloat16,
     dtype,
@@ -224,7 +224,26 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-from . import backends, inspect  # noqa: E402
+from . import amp, backends, inspect  # noqa: E402
+from .amp.autocast_mode import (  # noqa: E402
+    autocast,
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_available,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+    set_autocast_gpu_dtype,
+)
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .composite import *  # noqa: E402, F401, F403
 from .data_dependent import (  # noqa: E402, F401
@@ -236,6 +255,7 @@ from .data_dependent import (  # noqa: E402, F401
     unique,
     unique_consecutive,
 )
+from .default_device import get_default_device, set_default_device  # noqa: E402
 from .determinism import (  # noqa: E402
     are_deterministic_algorithms_enabled,
     get_deterministic_debug_mode,

@@ -252,6 +252,7 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
         counts = _input_counts(c)
         return all(counts[k] == 1 for k, i in enumerate(c.inputs) if i is n)
 
+    order_ids = {id(n) for n in order}
     body: list[str] = []
     nesting: dict[int, int] = {}  # how deep an inlined expression nests others
     seen_exprs: dict[str, str] = {}
@@ -266,6 +267,12 @@ def generate(order: list[Node], inputs: list[Node], outputs: list[Node], fn_name
             continue
         if n.op == "const":  # srcgrad's own constants are written in place
             names[id(n)] = lit(n.attrs[0])  # (`float('inf')`, not `inf`)
+            continue
+        if OPS[n.op].lower == "{0}" and n.inputs and id(n.inputs[0]) in order_ids \
+                and name_of(n.inputs[0]).isidentifier():
+            # an alias of a value computed here (detach, a custom Function's output): the
+            # same name, not a line `b = a` (an argument's alias keeps its line: donation)
+            names[id(n)] = name_of(n.inputs[0])
             continue
         expr = expression(n, [name_of(i) for i in n.inputs])
         if expr in seen_exprs:  # common subexpression: reuse the earlier value

@@ -34,6 +34,7 @@ from typing import Any
 import jax
 
 from . import compiler, ir, tracing
+from .amp.autocast_mode import _state as _amp_state
 from .device import from_jax
 from .dtypes import from_numpy_dtype
 from .grad_mode import _state as _grad_state
@@ -43,6 +44,11 @@ from .tensor import Tensor, wrap
 
 class CompileWarning(UserWarning):
     pass
+
+
+def _autocast_text(key: tuple) -> str:
+    """An autocast state key (``amp.autocast_mode.state_key``) in words."""
+    return ", ".join(f"{d} {dt}" for d, dt in key) if key else "off"
 
 
 # ---------------------------------------------------------------------------
@@ -562,7 +568,9 @@ class CompiledFunction:
     # -- calling ----------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.dynamic_at is not None or tracing.ACTIVE is not None:
+        # (define-by-run: inside another trace or vmap, and while a forward-AD dual level
+        # is open, whose tangents need the ops recorded)
+        if self.dynamic_at is not None or tracing.ACTIVE is not None or ir.keep_history:
             return self.fn(*args, **kwargs)
         try:
             if self.static_argnums:
@@ -571,7 +579,7 @@ class CompiledFunction:
             else:
                 sig = tuple([_arg_signature(a) for a in args]) if args else ()
             key = (sig, tuple([(k, _arg_signature(kwargs[k])) for k in sorted(kwargs)]) if kwargs else (),
-                   _grad_state.enabled)
+                   _grad_state.enabled, _amp_state.key)
         except TypeError as e:
             raise TypeError(f"srcgrad.compile: argument '{self._bad_argument(args, kwargs)}' of "
                             f"{self.__name__}: {e}") from None
@@ -709,10 +717,12 @@ class CompiledFunction:
             return "first call"
         if prev == key:
             return "a guarded value outside the arguments changed (a captured tensor's shape or a Python number)"
-        pa, pk, pg = prev
-        na, nk, ng = key
+        pa, pk, pg, pc = prev
+        na, nk, ng, nc = key
         if pg != ng:
             return f"grad mode changed: {pg} -> {ng}"
+        if pc != nc:
+            return f"autocast changed: {_autocast_text(pc)} -> {_autocast_text(nc)}"
         if len(pa) != len(na):
             return f"number of arguments changed: {len(pa)} -> {len(na)}"
         for i, (a, b) in enumerate(zip(pa, na)):

@@ -83,8 +83,22 @@ def from_jax(d: Any) -> device:
     return device("cuda", _gpus().index(d))
 
 
+class _amp_namespace:  # noqa: N801
+    """``srcgrad.cuda.amp`` / ``srcgrad.cpu.amp``: the deprecated ``autocast`` and ``GradScaler``
+    spellings (``srcgrad/amp/legacy.py``), imported on first use."""
+
+    def __init__(self, device_type: str) -> None:
+        self.device_type = device_type
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        from .amp import legacy
+        return getattr(legacy, self.device_type)
+
+
 class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
     """``srcgrad.cuda.is_available()`` and friends."""
+
+    amp = _amp_namespace("cuda")
 
     @staticmethod
     def is_available() -> bool:
@@ -104,3 +118,21 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
         manual_seed(seed)
 
     manual_seed_all = manual_seed
+
+
+class cpu:  # noqa: N801 - mirrors the torch.cpu namespace
+    """``srcgrad.cpu.amp`` and friends."""
+
+    amp = _amp_namespace("cpu")
+
+    @staticmethod
+    def is_available() -> bool:
+        return True
+
+    @staticmethod
+    def device_count() -> int:
+        return 1
+
+    @staticmethod
+    def synchronize() -> None:
+        pass

@@ -130,8 +130,14 @@ def as_node(x: Any) -> Node:
 _rule_kwargs: dict[tuple, dict] = {}
 
 
+# ``srcgrad.amp``'s input caster while autocast is on for some device type, else None.
+_autocast: Any = None
+
+
 def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     """Check and record one op; return the new tensor. Nothing is recorded on error."""
+    if _autocast is not None:
+        args = _autocast(name, args)
     op = OPS[name]
     if len(args) == 2:  # (spelled out for the common case: a comprehension is a call of its own)
         a, b = args
@@ -3025,8 +3031,12 @@ def _tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: boo
     return t
 
 
+# The device of factory functions given none (``srcgrad.set_default_device``).
+_default_device: device = CPU
+
+
 def _device_arg(dev: Any) -> device:
-    return CPU if dev is None else device(dev)
+    return _default_device if dev is None else device(dev)
 
 
 def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,

@@ -153,6 +153,15 @@ def test_messages():
     assert fwad.unpack_dual(t(X)).tangent is None  # outside a level: a plain tensor
 
 
+def test_a_compiled_function_inside_a_level_carries_tangents():
+    f = srcgrad.compile(lambda x: (x * x).sin())
+    f(t(X))
+    f(t(X))  # (replayed from now on, outside a level)
+    with fwad.dual_level():
+        tan = fwad.unpack_dual(f(fwad.make_dual(t(X), t(V)))).tangent
+    np.testing.assert_allclose(tan.numpy(), np.cos(X * X) * 2 * X * V, rtol=1e-5, atol=1e-6)
+
+
 def test_vmap_inside_a_level_says_what_to_use():
     with fwad.dual_level():
         y = srcgrad.func.vmap(lambda r: r.sum())(fwad.make_dual(t(W), t(W)))

@@ -30,3 +30,11 @@ def test_train_compiled_learns_and_traces_once():
     assert losses[-1] < 0.02 < losses[0] * 2
     assert "traced 1 time(s), replayed 299 times" in out
     assert "def train_step(" in out
+
+
+def test_per_sample_gradients_trains_with_clipped_gradients_in_one_program():
+    out = _run("per_sample_gradients.py")
+    accuracies = [float(line.split("accuracy")[1]) for line in out.splitlines() if line.startswith("epoch")]
+    assert accuracies[-1] > 0.8 and accuracies[-1] >= accuracies[0]
+    assert "replayed 58 times" in out
+    assert "def per_example_example_loss(x, y, params_0_weight, params_0_bias, params_2_weight, params_2_bias):" in out

@@ -529,6 +529,35 @@ SIGNATURES = {
     # spatial transformers (tests/test_nn_grid_sample.py)
     "affine_grid": "theta size align_corners",
     "grid_sample": "input grid mode padding_mode align_corners",
+    # losses, distances, shuffles, fold/unfold, unpooling, fractional pooling, in-place activations
+    # (tests/test_nn_extra_layers.py)
+    "relu_": "input", "elu_": "input alpha", "celu_": "input alpha", "leaky_relu_": "input negative_slope",
+    "selu_": "input", "threshold_": "input threshold value", "rrelu_": "input lower upper training",
+    "alpha_dropout": "input p training inplace", "feature_alpha_dropout": "input p training inplace",
+    "bilinear": "input1 input2 weight bias", "channel_shuffle": "input groups",
+    "native_channel_shuffle": "input groups", "pixel_shuffle": "input upscale_factor",
+    "pixel_unshuffle": "input downscale_factor", "pairwise_distance": "x1 x2 p eps keepdim", "pdist": "input p",
+    "cosine_embedding_loss": "input1 input2 target margin size_average reduce reduction",
+    "hinge_embedding_loss": "input target margin size_average reduce reduction",
+    "margin_ranking_loss": "input1 input2 target margin size_average reduce reduction",
+    "soft_margin_loss": "input target size_average reduce reduction",
+    "multilabel_soft_margin_loss": "input target weight size_average reduce reduction",
+    "multi_margin_loss": "input target p margin weight size_average reduce reduction",
+    "multilabel_margin_loss": "input target size_average reduce reduction",
+    "poisson_nll_loss": "input target log_input full size_average eps reduce reduction",
+    "gaussian_nll_loss": "input target var full eps reduction",
+    "triplet_margin_loss": "anchor positive negative margin p eps swap size_average reduce reduction",
+    "triplet_margin_with_distance_loss": "anchor positive negative distance_function margin swap reduction",
+    "ctc_loss": "log_probs targets input_lengths target_lengths blank reduction zero_infinity",
+    "local_response_norm": "input size alpha beta k",
+    **{f"lp_pool{n}d": "input norm_type kernel_size stride ceil_mode" for n in (1, 2, 3)},
+    **{f"max_unpool{n}d": "input indices kernel_size stride padding output_size" for n in (1, 2, 3)},
+    "unfold": "input kernel_size dilation padding stride", "fold": "input output_size kernel_size dilation padding stride",
+    "gumbel_softmax": "logits tau hard eps dim",
+    **{f"fractional_max_pool{n}d_with_indices": "input kernel_size output_size output_ratio return_indices "
+       "_random_samples" for n in (2, 3)},
+    # (PyTorch's boolean dispatch: its signature is (*args, **kwargs))
+    "fractional_max_pool2d": "args kwargs", "fractional_max_pool3d": "args kwargs",
 }
 
 

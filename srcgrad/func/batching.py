@@ -524,8 +524,10 @@ def _subgraph(targets: list, stop: set, start_id: int) -> tuple[list, list]:
 
 
 def _argument_names(func: Callable, args: tuple, batched: list, inputs: list) -> dict:
-    """Names for the placeholders in generated code: the parameter names of ``func``
-    (``params_fc1_weight`` for a dict entry), as far as they can be found."""
+    """Names for the per-example function's arguments in generated code: the parameter
+    names of ``func`` (``params_fc1_weight`` for a dict entry), as far as they can be
+    found. A placeholder is named after its position; an unbatched tensor argument after
+    the argument whose value it holds (``func.grad`` inside makes a fresh leaf of it)."""
     try:
         params = [p.name for p in inspect.signature(func).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
@@ -533,16 +535,19 @@ def _argument_names(func: Callable, args: tuple, batched: list, inputs: list) ->
         return {}
     if not params:
         return {}
-    paths = [path for path, _ in jax.tree_util.tree_flatten_with_path(args, is_leaf=_is_tensor)[0]]
-    names = {}
-    for node, k in zip(inputs, batched):
-        path = paths[k]
-        i = path[0].idx
-        base = params[min(i, len(params) - 1)]
+    leaves = jax.tree_util.tree_flatten_with_path(args, is_leaf=_is_tensor)[0]
+    leaf_names = []
+    for path, _ in leaves:
+        base = params[min(path[0].idx, len(params) - 1)]
         rest = "_".join(str(getattr(p, "key", getattr(p, "idx", getattr(p, "name", "")))) for p in path[1:])
         name = re.sub(r"\W", "_", f"{base}_{rest}" if rest else base).strip("_")
-        if name.isidentifier():
-            names[id(node)] = name
+        leaf_names.append(name if name.isidentifier() else None)
+    names = {id(node): leaf_names[k] for node, k in zip(inputs, batched) if leaf_names[k]}
+    by_value = {id(leaf._node.value): leaf_names[k] for k, (_, leaf) in enumerate(leaves)
+                if isinstance(leaf, Tensor) and leaf._node.value is not None and leaf_names[k]}
+    for n in inputs[len(batched):]:
+        if n.op != "scalar" and n.value is not None and id(n.value) in by_value:
+            names.setdefault(id(n), by_value[id(n.value)])
     return names
 
 

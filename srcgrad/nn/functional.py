@@ -772,18 +772,30 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalise each channel of each sample over its spatial positions (running statistics are
-    not supported: srcgrad's InstanceNorm keeps ``track_running_stats=False``, PyTorch's default)."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("srcgrad's instance_norm does not track running statistics "
-                                  "(track_running_stats=False, PyTorch's default)")
+    """Normalise each channel of each sample over its spatial positions. With running statistics,
+    ``use_input_stats`` updates them in place (unseen by autograd) by the batch's average of the
+    instances' mean and unbiased variance, as PyTorch's batch norm over (1, N * C, ...) does; without it
+    they normalise."""
     if input.dim() < 3:
         raise ValueError(f"expected at least 3D input (got {input.dim()}D input)")
     dims = tuple(range(2, input.dim()))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, unbiased=False, keepdim=True)
-    out = (input - mean) / (var + eps).sqrt()
     affine = (1, input.shape[1]) + (1,) * (input.dim() - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        out = (input - running_mean.reshape(affine)) / (running_var.reshape(affine) + eps).sqrt()
+    else:
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, unbiased=False, keepdim=True)
+        out = (input - mean) / (var + eps).sqrt()
+        if running_mean is not None or running_var is not None:
+            count = math.prod(input.shape[2:])
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.copy_(running_mean * (1 - momentum) + mean.detach().mean(0).reshape(-1) * momentum)
+                if running_var is not None:
+                    unbiased = var.detach() * (count / max(count - 1, 1))
+                    running_var.copy_(running_var * (1 - momentum) + unbiased.mean(0).reshape(-1) * momentum)
     if weight is not None:
         out = out * weight.reshape(affine)
     if bias is not None:
@@ -1684,3 +1696,890 @@ _alias_op("embedding_bag", "identity", "EmbeddingBagBackward0")
 _alias_op("affine_grid_generator", "identity", "AffineGridGeneratorBackward0")
 _alias_op("grid_sampler_2d", "identity", "GridSampler2DBackward0")
 _alias_op("grid_sampler_3d", "identity", "GridSampler3DBackward0")
+
+
+# ---------------------------------------------------------------------------
+# in-place activations (PyTorch's F.relu_ & co.: the functions above with inplace=True)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    # (the parameter's name, PyTorch's, hides the function `threshold`)
+    return input.copy_(T.where(input > threshold, input, value))
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+# ---------------------------------------------------------------------------
+# alpha dropout, bilinear, channel and pixel shuffles, distances
+
+
+_ALPHA = 1.7580993408473766  # -SELU_scale * SELU_alpha: the value a dropped SELU output takes
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    """PyTorch's ``_dropout_impl`` for alpha dropout: keep with probability ``1 - p``, dropped units take
+    the SELU saturation value, then an affine map restores zero mean and unit variance."""
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    d = input.dtype
+    if not d.is_floating_point:
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {_type_name(d)}")
+    if p == 1:
+        return input._inplace("mul", 0) if inplace else input * 0
+    if feature and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if feature else tuple(input.shape)
+    noise = (T.rand(shape, dtype=d, device=input.device) >= p).to(d)
+    a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
+    b = (noise - 1) * (_ALPHA * a) + _ALPHA * a * p
+    out = input * (noise * a) + b
+    return input.copy_(out) if inplace else out
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps a SELU network's self-normalisation (zero mean, unit variance)."""
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels (one draw per (batch, channel))."""
+    return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``, as two matmuls."""
+    n1, n2 = input1.dim(), input2.dim()
+    if n1 != n2:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {n1} and {n2}")
+    for i in range(n1 - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: got "
+                               f"{input1.shape[i]} and {input2.shape[i]}")
+    if input1.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but "
+                           f"expected {weight.shape[1]}")
+    if input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but "
+                           f"expected {weight.shape[2]}")
+    if bias is not None and bias.shape[0] != weight.shape[0]:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but "
+                           f"expected {weight.shape[0]}")
+    o, i, j = weight.shape
+    lead = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, i), input2.reshape(-1, j)
+    t = (x1 @ weight.permute(1, 0, 2).reshape(i, o * j)).reshape(-1, o, j)
+    out = (t * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(lead + (o,))
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Channels (dim 1) regrouped: ``(g, C/g)`` transposed to ``(C/g, g)``."""
+    if input.dim() <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes "
+                           f"{list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    shape = tuple(input.shape)
+    return input.reshape((shape[0], groups, c // groups) + shape[2:]).transpose(1, 2).reshape(shape)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    return channel_shuffle(input, groups)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """``(*, C r^2, H, W)`` to ``(*, C, H r, W r)``."""
+    r = upscale_factor
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
+                           f"of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """``(*, C, H r, W r)`` to ``(*, C r^2, H, W)``: the inverse of ``pixel_shuffle``."""
+    r = downscale_factor
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if h % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
+                           f"input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but "
+                           f"input.size(-1)={w} is not divisible by {r}")
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """``‖x1 - x2 + eps‖_p`` over the last dim of the broadcast inputs (PyTorch's formula)."""
+    d = x1 - x2 + eps
+    if d.dim() == 0:  # (PyTorch's norm over dim -1 of a 0-d tensor)
+        return d.reshape(1).norm(p, 0)
+    return d.norm(p, -1, keepdim)
+
+
+def pdist(input: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm distances between the rows of a 2-D input, pairs ``i < j`` in row-major order."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    if n < 2:
+        return input.reshape(-1)[:0]
+    i, j = np.triu_indices(n, 1)
+    diff = input.index_select(0, T.tensor(i, device=input.device)) - \
+        input.index_select(0, T.tensor(j, device=input.device))
+    return diff.norm(p, 1)
+
+
+# ---------------------------------------------------------------------------
+# margin, embedding and likelihood losses (PyTorch's composites, written with the same ops)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average: bool | None = None, reduce: bool | None = None,
+                          reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target`` is 1, ``max(0, cos(x1, x2) - margin)`` where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    td = target.dim()
+    if td not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if td == 1 and not (input1.dim() == 2 and input2.dim() == 2):
+        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    if td == 0 and not (input1.dim() == 1 and input2.dim() == 1):
+        raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12
+    prod_sum = (input1 * input2).sum(td)
+    mag1 = (input1 * input1).sum(td) + eps
+    mag2 = (input2 * input2).sum(td) + eps
+    cos = prod_sum / (mag1 * mag2).sqrt()
+    pos = 1 - cos
+    neg = (cos - margin).clamp_min(0)
+    out = T.where(target == 1, pos, 0.0) + T.where(target == -1, neg, 0.0)
+    return _reduce(out, reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    margin_clamp = (margin - input).clamp_min(0)
+    out = T.where(target != 1, margin_clamp, 0.0) + T.where(target != -1, input, 0.0)
+    return _reduce(out, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape!r}, input2: {input2.shape!r}, target: {target.shape!r} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                     reduction: str = "mean") -> Tensor:
+    """``log(1 + exp(-target * input))`` (computed as PyTorch does, so it overflows where PyTorch's does)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _not_differentiable("soft_margin_loss", "target", target)
+    return _reduce((-input * target).exp().log1p(), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average: bool | None = None, reduce: bool | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy with logits per class, averaged over the classes (the last dim)."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    loss = loss.sum(class_dim) / input.shape[class_dim]
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(reduction + " is not valid")
+
+
+def _frames(name: str, input: Tensor) -> tuple[int, int]:
+    """(samples, classes) of a multi-class margin loss's input: (C,), (N, C) or a 0-d single score."""
+    nd = input.dim()
+    if not ((nd == 2 and input.shape[1] != 0) or (nd == 1 and input.shape[0] != 0) or nd == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    if nd <= 1:
+        return 1, (1 if nd == 0 else input.shape[0])
+    return input.shape[0], input.shape[1]
+
+
+def _check_long(t: Tensor) -> None:
+    if t.dtype.name != "int64":
+        raise RuntimeError(f"expected scalar type Long but found {_type_name(t.dtype)}")
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average: bool | None = None, reduce: bool | None = None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: ``sum_{j != y} w[y] max(0, margin - x[y] + x[j])^p / C`` per sample."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    nframe, dim = _frames("multi_margin_loss", input)
+    if target.dim() > 1 or target.numel() != nframe:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{nframe}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if weight is not None and (weight.dim() > 1 or weight.numel() != dim):
+        raise RuntimeError(f"inconsistent weight size, expected {dim} but got {list(weight.shape)}")
+    _check_long(target)
+    a = _host_value(target)
+    if a is not None and a.size and (a.min() < 0 or a.max() >= dim):
+        raise RuntimeError("target out of range")
+    x = input.reshape(nframe, dim)
+    t = target.reshape(nframe, 1)
+    z = x - x.gather(1, t) + margin
+    h = T.where(z > 0, z, 0.0)  # (PyTorch's kernel: only z > 0 counts, so no gradient at z == 0)
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        h = h * weight.index_select(0, t.reshape(-1)).unsqueeze(1)
+    h = T.where(T.arange(dim, device=input.device) == t, 0.0, h)
+    loss = h.sum(1) / dim
+    if reduction == "none":
+        return loss.reshape(target.shape) if input.dim() <= 1 else loss
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                           reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """``sum_{j in targets, k not in targets} max(0, 1 - (x[j] - x[k])) / C`` per sample; ``target`` holds
+    class indices, ended by the first -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    nframe, dim = _frames("multilabel_margin_loss", input)
+    ok = target.dim() <= 1 and target.numel() == dim if input.dim() <= 1 else \
+        target.dim() == 2 and tuple(target.shape) == (nframe, dim)
+    if not ok:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    _check_long(target)
+    a = _host_value(target)
+    if a is not None and a.size and (a.min() < -1 or a.max() >= dim):
+        raise RuntimeError("argument #2 'target' is out of range")
+    x = input.reshape(nframe, dim)
+    tg = target.reshape(nframe, dim)
+    valid = (tg >= 0).long().cumprod(1) > 0  # the indices before the first negative one
+    safe = T.where(valid, tg, 0)
+    hits = (safe.unsqueeze(-1) == T.arange(dim, device=input.device)) & valid.unsqueeze(-1)
+    is_target = hits.any(1)  # (N, C)
+    z = 1 - x.gather(1, safe).unsqueeze(2) + x.unsqueeze(1)  # (N, J, C): target j against class k
+    keep = valid.unsqueeze(2) & ~is_target.unsqueeze(1) & (z > 0)
+    loss = T.where(keep, z, 0.0).sum((1, 2)) / dim
+    if reduction == "none":
+        return loss.reshape(()) if input.dim() <= 1 else loss
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target ~ Poisson(rate)``, ``rate = exp(input)`` with ``log_input``;
+    ``full`` adds Stirling's approximation of ``log(target!)`` (for targets above 1)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """``0.5 * (log(var) + (input - target)^2 / var)`` (+ ``0.5 log(2 pi)`` with ``full``), ``var`` clamped
+    to ``eps`` (unseen by autograd, as PyTorch); ``var`` one value, or per element, or one per row."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = T.full(tuple(input.shape), float(var), dtype=input.dtype, device=input.device)
+    else:
+        a = _host_value(var)  # (only a value already computed is checked: no program per call)
+        if a is not None and a.size and (a < 0).any():
+            raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _check_triplet(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
+    a, p, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == p and p == n):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a}D, positive {p}D, and negative {n}D inputs")
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average: bool | None = None,
+                        reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """``max(0, margin + d(a, p) - d(a, n))`` with ``d`` the pairwise ``p``-distance (``swap``: the
+    smaller of ``d(a, n)`` and ``d(p, n)``)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_triplet(anchor, positive, negative)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Any = None, margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean") -> Tensor:
+    """``triplet_margin_loss`` with any ``distance_function`` (default ``pairwise_distance``)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet(anchor, positive, negative)
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(dist(positive, negative))
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction)
+
+
+# ---------------------------------------------------------------------------
+# local response norm, power-average pooling, max unpooling, fold/unfold
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """``input / (k + alpha * mean of squares over size neighbouring channels)^beta`` (PyTorch's composite:
+    padding and an average pooling over the channel dim)."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = tuple(input.shape)
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / (div * alpha + k) ** beta
+
+
+def _ntuple(v: Any, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def _lp_pool(input: Tensor, norm_type: float, kernel_size: Any, stride: Any, ceil_mode: bool, n: int) -> Tensor:
+    """PyTorch's ``lp_pool``: ``(sum over the window of x^p)^(1/p)`` as an average pooling times the window."""
+    kernel = _ntuple(kernel_size, n)
+    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[n - 1]
+    x = input ** norm_type
+    out = pool(x, kernel_size, stride, 0, ceil_mode) if stride is not None else \
+        pool(x, kernel_size, padding=0, ceil_mode=ceil_mode)
+    return ((out.sign() * relu(out.abs())) * math.prod(kernel)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+def _unpool_output_size(input: Tensor, kernel: tuple, stride: tuple, padding: tuple, output_size: Any) -> list:
+    n = len(kernel)
+    default = [(input.shape[input.dim() - n + d] - 1) * stride[d] + kernel[d] - 2 * padding[d] for d in range(n)]
+    if output_size is None:
+        return default
+    size = list(output_size)
+    if len(size) == n + 2:
+        size = size[2:]
+    if len(size) != n:
+        raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} elements, but it has a "
+                         f"length of '{len(size)}'")
+    for d in range(n):
+        lo, hi = default[d] - stride[d], default[d] + stride[d]
+        if not lo < size[d] < hi:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {lo} and {hi})')
+    return [int(s) for s in size]
+
+
+def _max_unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any, output_size: Any,
+                n: int) -> Tensor:
+    """Each value of ``input`` written at its flat per-plane position ``indices`` (a max pooling's) of
+    zeros of the unpooled size: a scatter, so the gradient is the gather at ``indices``."""
+    kernel = _ntuple(kernel_size, n)
+    stride = _ntuple(stride, n) if stride is not None else kernel
+    padding = _ntuple(padding, n)
+    out = _unpool_output_size(input, kernel, stride, padding, output_size)
+    nk = max(n, 2)  # (PyTorch computes the 1-d case as 2-d, with a trailing 1)
+    if indices.dtype.name != "int64":
+        raise RuntimeError(f"elements in indices should be type int64 but got: {_type_name(indices.dtype)}")
+    if input.dim() not in (nk + 1, nk + 2) if n > 1 else input.dim() not in (2, 3):
+        shown = input.dim() + (1 if n == 1 else 0)
+        raise RuntimeError(f"Input to max_unpooling{nk}d should be a {nk + 1}d or {nk + 2}d Tensor, but got a "
+                           f"tensor with {shown} dimensions.")
+    if input.shape != indices.shape:
+        extra = [1] if n == 1 else []
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape) + extra}) but got indices tensor with shape: "
+                           f"{list(indices.shape) + extra}")
+    shown_out = out + ([1] if n == 1 else [])
+    volume = math.prod(out)
+    a = _host_value(indices)
+    if a is not None and a.size and (a.min() < 0 or a.max() >= volume):
+        bad = a[(a < 0) | (a >= volume)].flat[0]
+        raise RuntimeError(f"Found an invalid max index: {int(bad)} (output volumes are of size "
+                           f"{'x'.join(map(str, shown_out))}")
+    unbatched = input.dim() == n + 1
+    x = input.unsqueeze(0) if unbatched else input
+    idx = indices.unsqueeze(0) if unbatched else indices
+    b, c = x.shape[0], x.shape[1]
+    flat = T.zeros(b, c, volume, dtype=x.dtype, device=x.device).scatter(2, idx.reshape(b, c, -1),
+                                                                         x.reshape(b, c, -1))
+    result = flat.reshape(b, c, *out)
+    return result.squeeze(0) if unbatched else result
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """The partial inverse of ``max_pool1d``: maxima back at their positions, zeros elsewhere."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """The partial inverse of ``max_pool2d``."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """The partial inverse of ``max_pool3d``."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+def _pair2(v: Any, name: str) -> tuple:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(v)}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _im2col_args(kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
+    k, d, p, s = (_pair2(kernel_size, "kernel_size"), _pair2(dilation, "dilation"), _pair2(padding, "padding"),
+                  _pair2(stride, "stride"))
+    if k[0] <= 0 or k[1] <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {k[0]} kernel_width: "
+                           f"{k[1]}")
+    if s[0] <= 0 or s[1] <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: {s[0]} stride_width: {s[1]}")
+    if d[0] <= 0 or d[1] <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: {d[0]} "
+                           f"dilation_width: {d[1]}")
+    if p[0] < 0 or p[1] < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {p[0]} pad_width: {p[1]}")
+    return k, d, p, s
+
+
+def _blocks(size: tuple, k: tuple, d: tuple, p: tuple, s: tuple) -> tuple:
+    return tuple((size[i] + 2 * p[i] - (d[i] * (k[i] - 1) + 1)) // s[i] + 1 for i in range(2))
+
+
+def _block_index(padded: tuple, k: tuple, d: tuple, s: tuple, blocks: tuple) -> np.ndarray:
+    """Flat positions in the padded (H, W) plane of every (kernel tap, block), tap-major: (kh * kw * L,)."""
+    ki, kj = np.meshgrid(np.arange(k[0]) * d[0], np.arange(k[1]) * d[1], indexing="ij")
+    bi, bj = np.meshgrid(np.arange(blocks[0]) * s[0], np.arange(blocks[1]) * s[1], indexing="ij")
+    rows = ki.reshape(-1, 1) + bi.reshape(1, -1)
+    cols = kj.reshape(-1, 1) + bj.reshape(1, -1)
+    return (rows * padded[1] + cols).reshape(-1).astype(np.int64)
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """im2col: the sliding blocks of (N, C, H, W) as columns, (N, C * kh * kw, L) (a gather, so the
+    gradient is an index_add)."""
+    k, d, p, s = _im2col_args(kernel_size, dilation, padding, stride)
+    if input.dim() not in (3, 4) or any(e == 0 for e in input.shape[1:]) or \
+            (input.dim() == 3 and input.shape[0] == 0):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    blocks = _blocks((h, w), k, d, p, s)
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size=({k[0]}, {k[1]}), "
+                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated shape of the array of "
+                           f"sliding blocks as ({blocks[0]}, {blocks[1]}), but its components must be at least one.")
+    if p != (0, 0):
+        x = pad(x, (p[1], p[1], p[0], p[0]))
+    padded = (h + 2 * p[0], w + 2 * p[1])
+    idx = _block_index(padded, k, d, s, blocks)
+    cols = x.reshape(n, c, -1).index_select(2, T.tensor(idx, device=x.device))
+    out = cols.reshape(n, c * k[0] * k[1], blocks[0] * blocks[1])
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """col2im: the columns of ``unfold`` summed back into (N, C, H, W) (an index_add; overlaps add up)."""
+    size = _pair2(output_size, "output_size")
+    k, d, p, s = _im2col_args(kernel_size, dilation, padding, stride)
+    if input.dim() not in (2, 3) or any(e == 0 for e in input.shape[input.dim() - 2:]):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
+    unbatched = input.dim() == 2
+    x = input.unsqueeze(0) if unbatched else input
+    n, ckk, length = x.shape
+    if ckk % (k[0] * k[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={ckk} and kernel_size=({k[0]}, {k[1]}).")
+    blocks = _blocks(size, k, d, p, s)
+    args = (f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), "
+            f"padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), ")
+    if length != blocks[0] * blocks[1]:
+        raise RuntimeError(args + f"expected size of input's dimension 2 to match the calculated number of sliding "
+                           f"blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)="
+                           f"{length}.")
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(args + f"calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
+                           "which is too small (non-positive)")
+    c = ckk // (k[0] * k[1])
+    padded = (size[0] + 2 * p[0], size[1] + 2 * p[1])
+    idx = _block_index(padded, k, d, s, blocks)
+    flat = T.zeros(n, c, padded[0] * padded[1], dtype=x.dtype, device=x.device)
+    out = flat.index_add(2, T.tensor(idx, device=x.device), x.reshape(n, c, -1)).reshape(n, c, *padded)
+    if p != (0, 0):
+        out = out[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+    return out.squeeze(0) if unbatched else out
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A softmax over ``(logits + Gumbel noise) / tau``, drawn with srcgrad's generator; ``hard``: the
+    one-hot argmax in the forward with the soft sample's gradient (straight-through)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", UserWarning, stacklevel=2)
+    u = T.rand(tuple(logits.shape), dtype=logits.dtype, device=logits.device)
+    gumbels = -(-(1 - u).log()).log()  # -log(Exponential(1)), with 1 - u in (0, 1]
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = T.zeros(tuple(logits.shape), dtype=logits.dtype, device=logits.device).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+# ---------------------------------------------------------------------------
+# CTC loss: the forward (alpha) recursion in log space, one step of tensor ops per time step; its gradient is
+# srcgrad's rules through the recursion (no hand-written beta recursion)
+
+
+def _lengths(v: Any, name: str) -> list:
+    if isinstance(v, Tensor):
+        if v.dtype.is_floating_point or v.dtype.name == "bool":
+            raise RuntimeError(f"{name} must be integral")
+        return [int(e) for e in np.asarray(v.detach()._value()).reshape(-1)]
+    return [int(e) for e in v]
+
+
+def _logsumexp0(x: Tensor) -> Tensor:
+    """``logsumexp`` over dim 0 that is -inf, with a zero (not NaN) gradient, where every term is -inf."""
+    m = x.detach().amax(0)
+    m = T.where(m == -math.inf, 0.0, m)
+    s = (x - m).exp().sum(0)
+    live = s > 0
+    return T.where(live, T.where(live, s, 1.0).log() + m, -math.inf)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss of ``log_probs`` (T, N, C) (or (T, C)) and ``targets``
+    (N, S) padded or 1-D concatenated. The lengths and targets are read on the host (as PyTorch's CPU kernel
+    reads them); ``reduction='mean'`` divides each loss by its target length, then averages.
+
+    The gradient is the true derivative of the loss with respect to ``log_probs``. PyTorch's kernel returns
+    ``exp(log_probs) - posterior`` instead (the gradient with respect to the logits of a ``log_softmax``),
+    so the two agree on the gradient of anything upstream of a ``log_softmax``, as CTC is used."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    tg = targets if batched else targets.unsqueeze(0)
+    in_len = _lengths(input_lengths, "input_lengths")
+    tg_len = _lengths(target_lengths, "target_lengths")
+    t_max, n, c = lp.shape
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    if len(in_len) != n:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if len(tg_len) != n:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    where = " (while checking arguments for ctc_loss_allocate_outputs)"
+    for v in tg_len:
+        if v < 0:
+            raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value {v}{where}")
+    tv = np.asarray(tg.detach()._value()).astype(np.int64)
+    s_max = max(tg_len) if tg_len else 0
+    if tg.dim() == 1:
+        total = sum(tg_len)
+        if tv.shape[0] != total:
+            raise RuntimeError(f"Expected tensor to have size {total} at dimension 0, but got size {tv.shape[0]} for "
+                               f"argument #2 'targets'{where}")
+        offsets = np.concatenate([[0], np.cumsum(tg_len)[:-1]]).astype(np.int64)
+        rows = [tv[offsets[b]:offsets[b] + tg_len[b]] for b in range(n)]
+    else:
+        if tv.shape[0] != n:
+            raise RuntimeError(f"Expected tensor to have size {n} at dimension 0, but got size {tv.shape[0]} for "
+                               f"argument #2 'targets'{where}")
+        if tv.shape[1] < s_max:
+            raise RuntimeError(f"Expected tensor to have size at least {s_max} at dimension 1, but got size "
+                               f"{tv.shape[1]} for argument #2 'targets'{where}")
+        rows = [tv[b, :tg_len[b]] for b in range(n)]
+    for v in in_len:
+        if v < 0:
+            raise RuntimeError(f"Expected input_lengths to have value at least 0, but got value {v}{where}")
+        if v > t_max:
+            raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got value {v}{where}")
+    width = 2 * s_max + 1
+    ext = np.full((n, width), blank, np.int64)  # blank, l1, blank, l2, ..., blank
+    skip = np.zeros((n, width), bool)  # a label state that may be entered from two states back
+    for b, row in enumerate(rows):
+        ext[b, 1:2 * len(row):2] = row
+        for s in range(3, 2 * len(row), 2):
+            skip[b, s] = ext[b, s] != ext[b, s - 2]
+    dev = lp.device
+    index = T.tensor(ext, device=dev).unsqueeze(0).expand(t_max, n, width) if t_max else None
+    loss_zero = np.array([tg_len[b] == 0 for b in range(n)])
+    if t_max == 0 or n == 0 or max(in_len, default=0) == 0:
+        alpha = None
+    else:
+        lpe = lp.gather(2, index)  # (T, N, 2S+1): each state's log-probability at each time
+        neg_inf = T.full((n, width), -math.inf, dtype=lp.dtype, device=dev)
+        first = np.zeros((n, width), bool)
+        first[:, 0] = True
+        if width > 1:
+            first[:, 1] = np.array(tg_len) > 0
+        alpha = T.where(T.tensor(first, device=dev), lpe[0], neg_inf)
+        skip_t = T.tensor(skip, device=dev)
+        pad1 = T.full((n, 1), -math.inf, dtype=lp.dtype, device=dev)
+        pad2 = T.full((n, min(2, width)), -math.inf, dtype=lp.dtype, device=dev)
+        for t in range(1, max(in_len)):
+            from1 = T.cat([pad1, alpha[:, :width - 1]], 1)
+            from2 = T.cat([pad2, alpha[:, :width - 2]], 1) if width > 2 else pad2[:, :width]
+            from2 = T.where(skip_t, from2, -math.inf)
+            step = _logsumexp0(T.stack([alpha, from1, from2])) + lpe[t]
+            active = np.array([t < v for v in in_len])
+            alpha = step if active.all() else T.where(T.tensor(active, device=dev).unsqueeze(1), step, alpha)
+    if alpha is None:
+        ll = T.tensor(np.where(loss_zero, 0.0, -math.inf), dtype=lp.dtype, device=dev)
+        ll = ll + lp.sum() * 0  # (connected to log_probs: a zero gradient)
+    else:
+        last = np.array([2 * v for v in tg_len], np.int64)
+        end = alpha.gather(1, T.tensor(last, device=dev).unsqueeze(1)).squeeze(1)
+        end1 = alpha.gather(1, T.tensor(np.maximum(last - 1, 0), device=dev).unsqueeze(1)).squeeze(1)
+        end1 = T.where(T.tensor(last > 0, device=dev), end1, -math.inf)
+        ll = _logsumexp0(T.stack([end, end1]))
+        empty = np.array([v == 0 for v in in_len])
+        if empty.any():  # no frames: probability 1 for an empty target, else 0
+            ll = T.where(T.tensor(empty, device=dev), T.tensor(np.where(loss_zero, 0.0, -math.inf), dtype=lp.dtype,
+                                                                     device=dev), ll)
+    loss = -ll
+    if zero_infinity:
+        loss = T.where(loss == math.inf, 0.0, loss)
+    if reduction == "mean":
+        return (loss / T.tensor(np.maximum(tg_len, 1), dtype=lp.dtype, device=dev)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss if batched else loss.squeeze(0)
+
+
+# ---------------------------------------------------------------------------
+# fractional max pooling: windows at pseudo-random intervals (one draw per plane and dim, srcgrad's generator)
+
+
+def _intervals(sample: Any, size: int, out: int, pool: int, npdt: Any) -> np.ndarray:
+    """PyTorch's ``generate_intervals``, in the input's float type."""
+    seq = np.empty(out, np.int64)
+    if out > 1:
+        alpha = npdt(size - pool) / npdt(out - 1)
+        u = npdt(sample)
+        for i in range(out - 1):
+            seq[i] = int((npdt(i) + u) * alpha) - int(u * alpha)
+    seq[out - 1] = size - pool
+    return seq
+
+
+def _fractional_max_pool(input: Tensor, kernel_size: Any, output_size: Any, output_ratio: Any,
+                         _random_samples: Tensor | None, n: int) -> tuple[Tensor, Tensor]:
+    name = f"fractional_max_pool{n}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    spatial_in = tuple(input.shape[input.dim() - n:]) if input.dim() >= n else ()
+    if output_size is None:
+        if isinstance(output_ratio, (tuple, list)) and len(output_ratio) > n:
+            raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple of Ints.")
+        ratio = _ntuple(output_ratio, n)
+        output_size = [int(input.shape[input.dim() - n + i] * ratio[i]) for i in range(n)]
+    out = tuple(int(e) for e in _ntuple(output_size, n))
+    kernel = tuple(int(e) for e in _ntuple(kernel_size, n))
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}")
+    unbatched = input.dim() == n + 1
+    x = input.unsqueeze(0) if unbatched else input
+    b, c = x.shape[0], x.shape[1]
+    names = ("height", "width") if n == 2 else ("time", "height", "width")
+    for i in range(n):
+        if out[i] + kernel[i] - 1 > spatial_in[i]:
+            raise RuntimeError(f"{name}{'' if n == 2 else '_out'}(): pool {names[i]} {kernel[i]} too large relative "
+                               f"to input {names[i]} {spatial_in[i]}")
+    if _random_samples is None:
+        _random_samples = T.rand(b, c, n, dtype=input.dtype, device=input.device)
+    if _random_samples.dim() != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {_random_samples.dim()}")
+    if _random_samples.shape[2] != n:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {n}; got {_random_samples.shape[2]}.")
+    if _random_samples.shape[0] < b:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if _random_samples.shape[1] != c:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    npdt = np.dtype(input.dtype.name).type if input.dtype.name in ("float32", "float64", "float16") else np.float32
+    samples = np.asarray(_random_samples.detach()._value()).astype(npdt)
+    # PyTorch's sample order: (W, H) in 2-d, (T, H, W) in 3-d
+    order = (1, 0) if n == 2 else (0, 1, 2)
+    strides = [math.prod(spatial_in[i + 1:]) for i in range(n)]
+    taps = np.stack(np.meshgrid(*[np.arange(k) for k in kernel], indexing="ij"), 0).reshape(n, -1)  # (n, K)
+    tap_off = sum(taps[i] * strides[i] for i in range(n))  # (K,)
+    index = np.empty((b, c, math.prod(out), tap_off.size), np.int64)
+    for bi in range(b):
+        for ci in range(c):
+            starts = [_intervals(samples[bi, ci, order[i]], spatial_in[i], out[i], kernel[i], npdt) for i in range(n)]
+            grid = np.stack(np.meshgrid(*starts, indexing="ij"), 0).reshape(n, -1)  # (n, P)
+            base = sum(grid[i] * strides[i] for i in range(n))
+            index[bi, ci] = base[:, None] + tap_off[None, :]
+    flat = x.reshape(b, c, -1)
+    idx = T.tensor(index, device=x.device)
+    windows = flat.gather(2, idx.reshape(b, c, -1)).reshape(b, c, index.shape[2], index.shape[3])
+    pick = windows.detach().argmax(-1, keepdim=True)  # the first maximum of each window
+    positions = idx.gather(3, pick).squeeze(3)
+    values = flat.gather(2, positions).reshape(b, c, *out)
+    positions = positions.reshape(b, c, *out)
+    if unbatched:
+        return values.squeeze(0), positions.squeeze(0)
+    return values, positions
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Fractional max pooling over (N, C, H, W) or (C, H, W): values and flat per-plane indices."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Fractional max pooling over (N, C, D, H, W) or (C, D, H, W): values and flat per-plane indices."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+
+
+def _return_indices(args: tuple, kwargs: dict) -> bool:
+    return bool(kwargs["return_indices"] if "return_indices" in kwargs else args[4] if len(args) > 4 else False)
+
+
+def fractional_max_pool2d(*args: Any, **kwargs: Any) -> Any:
+    """``fractional_max_pool2d_with_indices``, returning the indices only with ``return_indices=True``
+    (PyTorch's boolean dispatch, hence its ``(*args, **kwargs)`` signature)."""
+    out = fractional_max_pool2d_with_indices(*args, **kwargs)
+    return out if _return_indices(args, kwargs) else out[0]
+
+
+def fractional_max_pool3d(*args: Any, **kwargs: Any) -> Any:
+    """``fractional_max_pool3d_with_indices``, returning the indices only with ``return_indices=True``."""
+    out = fractional_max_pool3d_with_indices(*args, **kwargs)
+    return out if _return_indices(args, kwargs) else out[0]

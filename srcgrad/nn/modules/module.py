@@ -12,7 +12,7 @@ from ...autograd.function import Function
 from ...grad_mode import is_grad_enabled, no_grad
 from ...tensor import Tensor
 from ...tracing import note_hook
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
@@ -267,11 +267,17 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             d["_modules"][name] = value
-        elif d.get("_buffers") is not None and name in d["_buffers"]:
+        elif isinstance(value, Buffer) or (d.get("_buffers") is not None and name in d["_buffers"]):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
                                 "(torch.Tensor or None expected)")
-            d["_buffers"][name] = value
+            if isinstance(value, Buffer):  # nn.Buffer(...): registered, with its persistence
+                if d.get("_buffers") is None:
+                    raise AttributeError("cannot assign buffer before Module.__init__() call")
+                self._remove_from(name, d, params, d["_modules"])
+                self.register_buffer(name, value, value.persistent)
+            else:
+                d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
 

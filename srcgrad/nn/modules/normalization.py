@@ -1,10 +1,16 @@
-"""``LayerNorm``."""
+"""``LayerNorm``, ``GroupNorm``, ``RMSNorm``, ``InstanceNorm1d/2d/3d``, ``LocalResponseNorm`` and
+``CrossMapLRN2d``."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from ...tensor import Tensor, empty
+import numpy as np
+
+from ...dtypes import int64
+from ...grad_mode import no_grad
+from ...tensor import Tensor, empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -101,29 +107,53 @@ class RMSNorm(Module):
 
 
 class _InstanceNorm(Module):
-    """Normalise each channel of each sample over its positions (no running statistics)."""
+    """Normalise each channel of each sample over its positions; ``track_running_stats`` keeps the batch
+    average of the instances' statistics (used in ``eval()``), as PyTorch does."""
 
     _dims = 0
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        if track_running_stats:
-            raise NotImplementedError("srcgrad's InstanceNorm does not track running statistics "
-                                      "(track_running_stats=False, PyTorch's default)")
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
-        self.track_running_stats = False
+        self.track_running_stats = track_running_stats
         _affine_parameters(self, (num_features,), affine, True, device, dtype)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
+        self.reset_running_stats()
         _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (self._dims + 1, self._dims + 2):
             raise ValueError(f"expected {self._dims + 1}D or {self._dims + 2}D input (got {input.dim()}D input)")
+        feature_dim = input.dim() - (self._dims + 1)
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          UserWarning, stacklevel=2)
         unbatched = input.dim() == self._dims + 1
         x = input.unsqueeze(0) if unbatched else input
-        out = F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              self.momentum if self.momentum is not None else 0.0, self.eps)
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self) -> str:
@@ -141,3 +171,57 @@ class InstanceNorm2d(_InstanceNorm):
 
 class InstanceNorm3d(_InstanceNorm):
     _dims = 3
+
+
+class LocalResponseNorm(Module):
+    """Normalise each channel by the squares of ``size`` neighbouring channels (``F.local_response_norm``)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _cross_map_window(channels: int, size: int) -> np.ndarray:
+    """The (C, C) 0/1 matrix of the channels each channel's scale sums in PyTorch's legacy CrossMapLRN2d,
+    replayed from its running-sum loop (which never drops channel 0 from the sum: kept, as PyTorch)."""
+    pre_pad = int((size - 1) / 2 + 1)
+    m = np.zeros((channels, channels))
+    m[0, :min(pre_pad, channels)] = 1
+    for c in range(1, channels):
+        m[c] = m[c - 1]
+        if c < channels - pre_pad + 1:
+            m[c, c + pre_pad - 1] += 1
+        if c > pre_pad:
+            m[c, c - pre_pad] -= 1
+    return m
+
+
+class CrossMapLRN2d(Module):
+    """The legacy cross-channel LRN of 4-D input: ``x * (k + alpha / size * window sum of x^2)^-beta``."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        window = tensor(_cross_map_window(input.shape[1], self.size), dtype=input.dtype, device=input.device)
+        n, c, h, w = input.shape
+        sums = (window @ (input * input).reshape(n, c, h * w)).reshape(n, c, h, w)
+        return input * (sums * (self.alpha / self.size) + self.k) ** -self.beta
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
