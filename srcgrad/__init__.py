@@ -224,7 +224,7 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-from . import amp, backends, inspect  # noqa: E402
+from . import amp, backends, inspect, special  # noqa: E402
 from .amp.autocast_mode import (  # noqa: E402
     autocast,
     autocast_decrement_nesting,
@@ -265,6 +265,9 @@ from .determinism import (  # noqa: E402
 )
 from .functional_transforms import grad, value_and_grad  # noqa: E402
 from .sampling import bernoulli, multinomial, normal, poisson, randint_like  # noqa: E402, F401
+from .special import igamma, igammac, mvlgamma  # noqa: E402
+
+i0 = special.TOP_LEVEL["i0"]  # (torch.i0: its messages name "i0", special.i0's "special_i0")
 from .threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads  # noqa: E402
 
 # Imported on first use, so that `import srcgrad` does not pay for them (process start

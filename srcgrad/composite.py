@@ -645,9 +645,9 @@ _LN2 = math.log(2.0)
 
 
 def erfc(input: Tensor) -> Tensor:
-    """``1 - erf(input)`` (written so: it loses relative precision where erfc is tiny, x >~ 4)."""
+    """``1 - erf(input)``, the primitive (no cancellation where erfc is tiny; ``ErfcBackward0``)."""
     _need_tensor("erfc", input)
-    return 1 - input.erf()
+    return record("erfc", (input,))
 
 
 def exp2(input: Tensor) -> Tensor:

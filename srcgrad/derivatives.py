@@ -528,6 +528,76 @@ defvjp("hypot",       lambda g, out, x, y: (g * x / out, g * y / out))  # (PyTor
 defvjp("copysign",    lambda g, out, x, y: (g * T.where(x == 0, 0.0, out / T.where(x == 0, 1.0, x)),
                                             g * 0 if y.requires_grad else None))
 
+# torch.special: PyTorch's derivatives.yaml closed forms
+_EPS = {"float64": 2.220446049250313e-16, "float32": 1.1920928955078125e-07, "float16": 0.0009765625,
+        "bfloat16": 0.0078125}
+
+
+def _special(name: str, *xs: Any) -> Any:
+    return T.record(name, xs)
+
+
+def i1_grads(g: Any, out: Any, x: Any, scaled: bool) -> tuple:
+    # PyTorch's i1_backward / i1e_backward: 1/2 at (and around) 0, where the formula is 0/0
+    eps = _EPS.get(x.dtype.name, _EPS["float32"])
+    tiny = x.abs() <= eps
+    safe = T.where(tiny, eps, x)
+    if scaled:
+        d = _special("special_i0e", safe) - out * (safe.sgn() + safe.reciprocal())
+    else:
+        d = _special("i0", safe) - out * safe.reciprocal()
+    return (g * T.where(tiny, 0.5, d),)
+
+
+def _not_implemented(what: str) -> None:
+    raise NotImplementedError(f"the derivative for '{what}' is not implemented.")
+
+
+def xlog1py_grads(g: Any, out: Any, x: Any, y: Any) -> tuple:
+    # PyTorch 2.13's: log1p(y) for x, also where x == 0 (srcgrad's xlogy keeps the older 0 there); x / (y + 1) for y
+    return g * y.log1p() if x.requires_grad else None, g * x / (y + 1) if y.requires_grad else None
+
+
+def zeta_grads(g: Any, out: Any, x: Any, q: Any) -> tuple:
+    if x.requires_grad:
+        _not_implemented("zeta")
+    return None, -g * x * _special("special_zeta", x + 1.0, q) if q.requires_grad else None
+
+
+def igamma_grads(g: Any, out: Any, a: Any, x: Any, upper: bool) -> tuple:
+    if a.requires_grad:
+        _not_implemented("igammac: input" if upper else "igamma: input")
+    if not x.requires_grad:
+        return None, None
+    d = ((a - 1) * x.log() - x - a.lgamma()).exp()  # x^(a-1) e^-x / Gamma(a)
+    return None, -g * d if upper else g * d
+
+
+def mvlgamma_grad(g: Any, x: Any, p: int) -> Any:
+    total = None
+    for j in range(p):  # (PyTorch's: digamma(x + arange(-(p - 1) / 2, 0.5, 0.5)).sum(-1))
+        term = (x - 0.5 * (p - 1 - j)).digamma()
+        total = term if total is None else total + term
+    return g * total
+
+
+defvjp("erfc",             lambda g, out, x: (-_2_OVER_SQRT_PI * g * (-x * x).exp(),))
+defvjp("i0",               lambda g, out, x: (g * _special("special_i1", x),))
+defvjp("special_i0e",      lambda g, out, x: (g * (_special("special_i1e", x) - x.sgn() * out),))
+defvjp("special_i1",       lambda g, out, x: i1_grads(g, out, x, False))
+defvjp("special_i1e",      lambda g, out, x: i1_grads(g, out, x, True))
+defvjp("special_ndtri",    lambda g, out, x: (g * math.sqrt(2 * math.pi) * (out * out * 0.5).exp(),))
+# exp(-x^2 / 2) / (sqrt(2 pi) ndtr(x)) as exp(-(log_ndtr(x) + x^2 / 2)) / sqrt(2 pi): no 0/0 in either tail
+defvjp("special_log_ndtr", lambda g, out, x: (g * _1_OVER_SQRT_2PI * (-(out + x * x * 0.5)).exp(),))
+defvjp("special_erfcx",    lambda g, out, x: (g * (2 * x * out - _2_OVER_SQRT_PI),))
+defvjp("special_entr",     lambda g, out, x: (-g * (1 + x.log()),))
+defvjp("special_xlog1py",  xlog1py_grads)
+defvjp("special_zeta",     zeta_grads)
+defvjp("igamma",           lambda g, out, a, x: igamma_grads(g, out, a, x, False))
+defvjp("igammac",          lambda g, out, a, x: igamma_grads(g, out, a, x, True))
+defvjp("mvlgamma",         lambda g, out, x, p: (mvlgamma_grad(g, x, p),))
+defvjp("round_decimals",   lambda g, out, x, decimals: (g * 0,))
+
 # -- scatters and linear algebra ------------------------------------------------
 # (PyTorch's formulas from derivatives.yaml and FunctionsManual.cpp, written with tensor ops so
 # each is differentiable again; the multi-output factorisations are one node per output, each

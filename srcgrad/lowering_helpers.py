@@ -270,9 +270,9 @@ def lgamma(x: jnp.ndarray) -> jnp.ndarray:
 
 
 def digamma(x: jnp.ndarray) -> jnp.ndarray:
-    """``torch.digamma``; ``-inf`` at 0 as PyTorch (NaN at the negative integers)."""
+    """``torch.digamma``; ``-inf`` at 0 and ``inf`` at -0 as PyTorch (NaN at the negative integers)."""
     import jax.scipy.special as jss
-    return jnp.where(x == 0, jnp.asarray(-jnp.inf, x.dtype), jss.digamma(x))
+    return jnp.where(x == 0, jnp.copysign(jnp.asarray(jnp.inf, x.dtype), -x), jss.digamma(x))
 
 
 def polygamma(n: int, x: jnp.ndarray) -> jnp.ndarray:
@@ -554,3 +554,672 @@ def histc(x: jnp.ndarray, bins: int, lo: float, hi: float) -> jnp.ndarray:
     pos = jnp.minimum(pos, bins - 1)  # (hi itself is in the last bin)
     inside = (x >= lo_) & (x <= hi_)
     return jnp.zeros(bins, x.dtype).at[jnp.where(inside, pos, bins)].add(jnp.ones((), x.dtype), mode="drop")
+
+
+# ---------------------------------------------------------------------------
+# torch.special: values as PyTorch's ATen/native/Math.h computes them (jax.scipy.special
+# where its values agree, PyTorch's boundary cases around it). Half and bfloat16 compute in
+# float32, as PyTorch's kernels do.
+
+
+def _common(*xs: jnp.ndarray) -> list:
+    """The inputs as arrays of their common dtype (a Python number as a constant takes the tensor's)."""
+    dt = jnp.result_type(*xs)
+    return [jnp.asarray(x, dt) for x in xs]
+
+
+def _f32(f):  # noqa: ANN001, ANN202
+    def g(*xs: jnp.ndarray) -> jnp.ndarray:
+        xs = _common(*xs)
+        dt = xs[0].dtype
+        if dt in (jnp.float16, jnp.bfloat16):
+            return f(*(x.astype(jnp.float32) for x in xs)).astype(dt)
+        return f(*xs)
+    g.__name__, g.__doc__ = f.__name__, f.__doc__
+    return g
+
+
+def _const(v: float, like: jnp.ndarray) -> jnp.ndarray:
+    return jnp.asarray(v, like.dtype)
+
+
+@_f32
+def i0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.i0``: the modified Bessel function of the first kind, order 0."""
+    import jax.scipy.special as jss
+    return jss.i0(x)
+
+
+@_f32
+def i0e(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.i0e``: ``exp(-|x|) * i0(x)``."""
+    import jax.scipy.special as jss
+    return jss.i0e(x)
+
+
+@_f32
+def i1(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.i1``: the modified Bessel function of the first kind, order 1."""
+    import jax.scipy.special as jss
+    return jss.i1(x)
+
+
+@_f32
+def i1e(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.i1e``: ``exp(-|x|) * i1(x)``."""
+    import jax.scipy.special as jss
+    return jss.i1e(x)
+
+
+@_f32
+def ndtri(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.ndtri``: the inverse of the standard normal CDF (``-inf`` at 0, ``inf`` at 1)."""
+    import jax.scipy.special as jss
+    return jss.ndtri(x)
+
+
+@_f32
+def erfc(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.erfc``: ``1 - erf(x)`` without the cancellation."""
+    return lax.erfc(x)
+
+
+@_f32
+def erfcx(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.erfcx``: ``exp(x^2) * erfc(x)``."""
+    import jax.scipy.special as jss
+    return jss.erfcx(x)
+
+
+@_f32
+def log_ndtr(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.log_ndtr``: PyTorch's ``calc_log_ndtr``, ``log(erfcx(-t) / 2) - t^2`` below -1
+    (t = x / sqrt(2)), ``log1p(-erfc(t) / 2)`` elsewhere."""
+    t = x * _const(0.7071067811865476, x)
+    low = jnp.log(erfcx(-jnp.minimum(t, 0)) / 2) - t * t  # (clamped: the branch not taken never overflows)
+    return jnp.where(x < -1, low, jnp.log1p(-lax.erfc(t) / 2))
+
+
+@_f32
+def entr(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.entr``: ``-x log x``, 0 at 0, ``-inf`` below 0, NaN at NaN."""
+    safe = jnp.where(x > 0, x, jnp.ones((), x.dtype))
+    return jnp.where(x > 0, -x * jnp.log(safe),
+                     jnp.where(x == 0, jnp.zeros((), x.dtype), jnp.where(x < 0, _const(-jnp.inf, x), x)))
+
+
+@_f32
+def xlog1py(x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.xlog1py``: ``x * log1p(y)``, 0 where ``x == 0`` unless ``y`` is NaN."""
+    return jnp.where((x == 0) & ~jnp.isnan(y), jnp.zeros((), jnp.result_type(x, y)), x * jnp.log1p(y))
+
+
+@_f32
+def zeta(x: jnp.ndarray, q: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.zeta``: the Hurwitz zeta function, with PyTorch's boundary cases (``inf`` at
+    ``x == 1`` and at the non-positive integers ``q``, NaN for ``x < 1``)."""
+    import jax.scipy.special as jss
+    x, q = jnp.broadcast_arrays(x, q)
+    inf, nan = _const(jnp.inf, x), _const(jnp.nan, x)
+    q_pole = (q <= 0) & (q == jnp.floor(q))
+    out = jss.zeta(x, jnp.where(q_pole, jnp.ones((), q.dtype), q))
+    out = jnp.where(jnp.isinf(x) & (x > 0), jnp.where(q == 1, jnp.ones((), x.dtype), jnp.where(q < 1, inf, nan)), out)
+    out = jnp.where((q <= 0) & (x != jnp.floor(x)), nan, out)
+    out = jnp.where(q_pole, inf, out)
+    return jnp.where(x == 1, inf, jnp.where(x < 1, nan, out))
+
+
+def _igamma_bounds(a: jnp.ndarray, x: jnp.ndarray, series: jnp.ndarray, lower: bool) -> jnp.ndarray:
+    """PyTorch's ``calc_igamma``/``calc_igammac`` boundary cases around ``series``."""
+    one, zero, nan = _const(1.0, series), _const(0.0, series), _const(jnp.nan, series)
+    hi, lo = (one, zero) if lower else (zero, one)  # the values at x = inf and at x = 0
+    out = jnp.where(jnp.isinf(x), hi, series)
+    out = jnp.where(jnp.isinf(a), jnp.where(jnp.isinf(x), nan, lo), out)
+    out = jnp.where(x == 0, lo, out)
+    out = jnp.where(a == 0, jnp.where(x > 0, hi, nan), out)
+    return jnp.where((x < 0) | (a < 0), nan, out)
+
+
+@_f32
+def igamma(a: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.igamma``: the regularized lower incomplete gamma function P(a, x)."""
+    import jax.scipy.special as jss
+    a, x = jnp.broadcast_arrays(a, x)
+    return _igamma_bounds(a, x, jss.gammainc(a, x), True)
+
+
+@_f32
+def igammac(a: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.igammac``: the regularized upper incomplete gamma function Q(a, x)."""
+    import jax.scipy.special as jss
+    a, x = jnp.broadcast_arrays(a, x)
+    return _igamma_bounds(a, x, jss.gammaincc(a, x), False)
+
+
+def mvlgamma(x: jnp.ndarray, p: int) -> jnp.ndarray:
+    """``torch.mvlgamma(x, p)``: ``sum_j lgamma(x - j / 2) + p (p - 1) / 4 log(pi)`` as PyTorch sums it;
+    NaN where ``x <= (p - 1) / 2`` (PyTorch raises there)."""
+    import jax.scipy.special as jss
+    dt = x.dtype
+    xf = x.astype(jnp.float32) if dt in (jnp.float16, jnp.bfloat16) else x
+    args = jnp.arange(-p / 2 + 0.5, 0.5, 0.5, dtype=xf.dtype)
+    out = jss.gammaln(xf[..., None] + args).sum(-1) + _const(p * (p - 1) * 0.28618247146235004, xf)
+    return jnp.where(xf > (p - 1) / 2, out, _const(jnp.nan, xf)).astype(dt)
+
+
+# Bessel functions and the Airy function: PyTorch's kernels (ATen/native/Math.h, derived from the Cephes
+# Math Library, 3-clause BSD licence, as PyTorch notes), branch for branch; the coefficient tables are
+# PyTorch's. Every branch is computed on a safe argument and the right one picked by jnp.where.
+
+_CEPHES = {
+    "airy_ai": {
+        "AN": (
+            0.346538101525629, 12.007595273964581, 76.27960536152345, 168.08922493463058, 159.75639135016442,
+            70.53609068404442, 14.026469116338967, 1.0,
+        ),
+        "AD": (
+            0.5675945326387702, 14.75625625848472, 84.51389701414746, 177.31808814540045, 164.2346928715297,
+            71.47784008255756, 14.095913560783403, 1.0,
+        ),
+        "AFN": (
+            -0.1316963234183318, -0.6264565444319123, -0.6931580360369335, -0.2797799815451191, -0.04919001326095003,
+            -0.004062659235948854, -0.0001592764962392621, -2.776491081552329e-06, -1.6778769848911465e-08,
+        ),
+        "AFD": (
+            13.356042070655324, 32.682503279522464, 26.736704094149957, 9.187074029072596, 1.4752914677166642,
+            0.11568717379518804, 0.004402916416152112, 7.547203482874142e-05, 4.5185009297058035e-07,
+        ),
+        "AGN": (
+            0.01973399320916857, 0.39110302961568827, 1.0657989759959559, 0.9391692298166502, 0.35146565610554764,
+            0.06338889196289255, 0.005858041130483885, 0.000282851600836737, 6.98793669997261e-06,
+            8.117892395543892e-08, 3.415517847659236e-10,
+        ),
+        "AGD": (
+            9.30892908077442, 19.835292871831214, 15.564662893286462, 5.476860694229755, 0.9542936116189619,
+            0.08645808263523921, 0.004126565238242226, 0.00010125908511650914, 1.1716673321441352e-06,
+            4.9183457006293e-09,
+        ),
+    },
+    "bessel_j0": {
+        "PP": (
+            0.0007969367292973471, 0.08283523921074408, 1.239533716464143, 5.447250030587687, 8.74716500199817,
+            5.303240382353949, 1.0,
+        ),
+        "PQ": (
+            0.0009244088105588637, 0.08562884743544745, 1.2535274390105895, 5.470977403304171, 8.761908832370695,
+            5.306052882353947, 1.0,
+        ),
+        "QP": (
+            -0.011366383889846916, -1.2825271867050931, -19.553954425773597, -93.20601521237683, -177.68116798048806,
+            -147.07750515495118, -51.41053267665993, -6.050143506007285,
+        ),
+        "QQ": (
+            64.3178256118178, 856.4300259769806, 3882.4018360540163, 7240.467741956525, 5930.727011873169,
+            2062.0933166032783, 242.0057402402914,
+        ),
+        "RP": (
+            -4794432209.782018, 1956174919465.5657, -249248344360967.72, 9708622510473064.0,
+        ),
+        "RQ": (
+            499.563147152651, 173785.4016763747, 48440965.83399621, 11185553704.535683, 2112775201154.892,
+            310518229857422.56, 3.1812195594320496e+16, 1.7108629408104315e+18,
+        ),
+    },
+    "bessel_j1": {
+        "PP": (
+            0.0007621256162081731, 0.07313970569409176, 1.1271960812968493, 5.112079511468076, 8.424045901417724,
+            5.214515986823615, 1.0,
+        ),
+        "PQ": (
+            0.0005713231280725487, 0.06884559087544954, 1.105142326340617, 5.073863861286015, 8.399855543276042,
+            5.209828486823619, 1.0,
+        ),
+        "QP": (
+            0.05108625947501766, 4.982138729512334, 75.82382841325453, 366.7796093601508, 710.8563049989261,
+            597.4896124006136, 211.68875710057213, 25.207020585802372,
+        ),
+        "QQ": (
+            74.23732770356752, 1056.4488603826283, 4986.410583376536, 9562.318924047562, 7997.041604473507,
+            2826.1927851763908, 336.0936078106983,
+        ),
+        "RP": (
+            -899971225.7055594, 452228297998.19403, -72749424522181.83, 3682957328638529.0,
+        ),
+        "RQ": (
+            620.8364781180543, 256987.25675774884, 83514679.14319493, 22151159547.97925, 4749141220799.914,
+            784369607876235.9, 8.952223361846274e+16, 5.322786203326801e+18,
+        ),
+    },
+    "bessel_y0": {
+        "PP": (
+            0.0007969367292973471, 0.08283523921074408, 1.239533716464143, 5.447250030587687, 8.74716500199817,
+            5.303240382353949, 1.0,
+        ),
+        "PQ": (
+            0.0009244088105588637, 0.08562884743544745, 1.2535274390105895, 5.470977403304171, 8.761908832370695,
+            5.306052882353947, 1.0,
+        ),
+        "QP": (
+            -0.011366383889846916, -1.2825271867050931, -19.553954425773597, -93.20601521237683, -177.68116798048806,
+            -147.07750515495118, -51.41053267665993, -6.050143506007285,
+        ),
+        "QQ": (
+            64.3178256118178, 856.4300259769806, 3882.4018360540163, 7240.467741956525, 5930.727011873169,
+            2062.0933166032783, 242.0057402402914,
+        ),
+        "YP": (
+            15592.436785523574, -14663929.59039716, 5435264770.518765, -982136065717.9115, 87590639439536.7,
+            -3466283033847297.0, 4.4273326857256984e+16, -1.8495080043698668e+16,
+        ),
+        "YQ": (
+            1041.2835366425984, 626107.330137135, 268919633.39381415, 86400248710.3935, 20297961275010.555,
+            3171577528429750.5, 2.5059625617265306e+17,
+        ),
+    },
+    "bessel_y1": {
+        "PP": (
+            0.0007621256162081731, 0.07313970569409176, 1.1271960812968493, 5.112079511468076, 8.424045901417724,
+            5.214515986823615, 1.0,
+        ),
+        "PQ": (
+            0.0005713231280725487, 0.06884559087544954, 1.105142326340617, 5.073863861286015, 8.399855543276042,
+            5.209828486823619, 1.0,
+        ),
+        "QP": (
+            0.05108625947501766, 4.982138729512334, 75.82382841325453, 366.7796093601508, 710.8563049989261,
+            597.4896124006136, 211.68875710057213, 25.207020585802372,
+        ),
+        "QQ": (
+            74.23732770356752, 1056.4488603826283, 4986.410583376536, 9562.318924047562, 7997.041604473507,
+            2826.1927851763908, 336.0936078106983,
+        ),
+        "YP": (
+            1263204747.9017804, -647355876379.1603, 114509511541823.73, -8127702555013251.0, 2.024394757135949e+17,
+            -7.788771962659501e+17,
+        ),
+        "YQ": (
+            594.3015923461282, 235564.09294306856, 73481194.44597217, 18760131610.870617, 3882312774962.3857,
+            620557727146953.8, 6.871410873553005e+16, 3.9727060811656064e+18,
+        ),
+    },
+    "modified_bessel_k0": {
+        "A": (
+            1.374465435613523e-16, 4.25981614279661e-14, 1.0349695257633842e-11, 1.904516377220209e-09,
+            2.5347910790261494e-07, 2.286212103119452e-05, 0.001264615411446926, 0.0359799365153615,
+            0.3442898999246285, -0.5353273932339028,
+        ),
+        "B": (
+            5.300433772686263e-18, -1.6475804301524212e-17, 5.2103915050390274e-17, -1.678231096805412e-16,
+            5.512055978524319e-16, -1.848593377343779e-15, 6.3400764774050706e-15, -2.2275133269916698e-14,
+            8.032890775363575e-14, -2.9800969231727303e-13, 1.140340588208475e-12, -4.514597883373944e-12,
+            1.8559491149547177e-11, -7.957489244477107e-11, 3.577397281400301e-10, -1.69753450938906e-09,
+            8.574034017414225e-09, -4.660489897687948e-08, 2.766813639445015e-07, -1.8317555227191195e-06,
+            1.39498137188765e-05, -0.00012849549581627802, 0.0015698838857300533, -0.0314481013119645,
+            2.4403030820659555,
+        ),
+    },
+    "modified_bessel_k1": {
+        "A": (
+            -7.023863479386288e-18, -2.427449850519366e-15, -6.666901694199329e-13, -1.4114883926335278e-10,
+            -2.213387630734726e-08, -2.4334061415659684e-06, -0.0001730288957513052, -0.006975723859639864,
+            -0.12261118082265715, -0.3531559607765449, 1.5253002273389478,
+        ),
+        "B": (
+            -5.756744483665017e-18, 1.7940508731475592e-17, -5.689462558442859e-17, 1.838093544366639e-16,
+            -6.057047248373319e-16, 2.038703165624334e-15, -7.019837090418314e-15, 2.4771544244813043e-14,
+            -8.976705182324994e-14, 3.3484196660784293e-13, -1.2891739609510289e-12, 5.13963967348173e-12,
+            -2.1299678384275683e-11, 9.218315187605006e-11, -4.1903547593418965e-10, 2.015049755197033e-09,
+            -1.0345762465678097e-08, 5.7410841254500495e-08, -3.5019606030878126e-07, 2.406484947837217e-06,
+            -1.936197974166083e-05, 0.00019521551847135162, -0.002857816859622779, 0.10392373657681724,
+            2.7206261904844427,
+        ),
+    },
+}
+
+
+def _horner(coeffs: tuple, z: jnp.ndarray) -> jnp.ndarray:
+    acc = jnp.zeros_like(z)
+    for c in coeffs:
+        acc = acc * z + c
+    return acc
+
+
+def _chbevl(coeffs: tuple, z: jnp.ndarray) -> jnp.ndarray:
+    """Clenshaw's sum of a Chebyshev series, as PyTorch's loops write it: ``0.5 * (b0 - b2)``."""
+    p = jnp.zeros_like(z)
+    q = jnp.zeros_like(z)
+    a = jnp.full_like(z, coeffs[0])
+    for c in coeffs[1:]:
+        p, q = q, a
+        a = z * q - p + c
+    return 0.5 * (a - p)
+
+
+def _bessel_far(t: dict, x: jnp.ndarray, phase: float, y: bool, five_over: bool) -> jnp.ndarray:
+    """The large-argument form of j0/j1/y0/y1 (``x > 5``)."""
+    z = 25.0 / (x * x) if not five_over else 5.0 / x * (5.0 / x)
+    pp, pq, qp, qq = (_horner(t[k], z) for k in ("PP", "PQ", "QP", "QQ"))
+    s, c = jnp.sin(x - phase), jnp.cos(x - phase)
+    if y:
+        out = pp / pq * s + 5.0 / x * (qp / qq) * c
+    else:
+        out = pp / pq * c - 5.0 / x * (qp / qq) * s
+    return out * 0.797884560802865355879892119868763737 / jnp.sqrt(x)
+
+
+def bessel_j0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.bessel_j0``."""
+    t = _CEPHES["bessel_j0"]
+    x = jnp.abs(x)
+    near = jnp.minimum(x, 5.0)
+    x2 = near * near
+    small = (x2 - 5.78318596294678452118e+00) * (x2 - 3.04712623436620863991e+01) * _horner(t["RP"], x2) \
+        / _horner(t["RQ"], x2)
+    small = jnp.where(near < 0.00001, 1.0 - near * near / 4.0, small)
+    far = _bessel_far(t, jnp.maximum(x, 5.0), 0.785398163397448309615660845819875721, False, False)
+    return jnp.where(x <= 5.0, small, jnp.where(jnp.isnan(x), x, far))
+
+
+def bessel_j1(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.bessel_j1`` (odd)."""
+    t = _CEPHES["bessel_j1"]
+    a = jnp.abs(x)
+    near = jnp.minimum(a, 5.0)
+    x2 = near * near
+    small = _horner(t["RP"], x2) / _horner(t["RQ"], x2) * near * (x2 - 1.46819706421238932572e+01) \
+        * (x2 - 4.92184563216946036703e+01)
+    far = _bessel_far(t, jnp.maximum(a, 5.0), 2.356194490192344928846982537459627163, False, True)
+    out = jnp.where(a <= 5.0, small, jnp.where(jnp.isnan(a), a, far))
+    return jnp.where(x < 0, -out, out)
+
+
+def bessel_y0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.bessel_y0``: ``-inf`` at 0, NaN below."""
+    t = _CEPHES["bessel_y0"]
+    near = jnp.clip(x, 1e-30, 5.0)
+    x2 = near * near
+    small = _horner(t["YP"], x2) / _horner(t["YQ"], x2) + 0.636619772367581343075535053490057448 * jnp.log(near) \
+        * bessel_j0(near)
+    small = jnp.where(x == 0, -jnp.inf, jnp.where(x < 0, jnp.nan, small))
+    far = _bessel_far(t, jnp.maximum(x, 5.0), 0.785398163397448309615660845819875721, True, False)
+    return jnp.where(x <= 5.0, small, jnp.where(jnp.isnan(x), x, far)).astype(x.dtype)
+
+
+def bessel_y1(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.bessel_y1``: ``-inf`` at 0, NaN below."""
+    t = _CEPHES["bessel_y1"]
+    near = jnp.clip(x, 1e-30, 5.0)
+    x2 = near * near
+    small = near * (_horner(t["YP"], x2) / _horner(t["YQ"], x2)) + 0.636619772367581343075535053490057448 * (
+        bessel_j1(near) * jnp.log(near) - 1.0 / near)
+    small = jnp.where(x == 0, -jnp.inf, jnp.where(x < 0, jnp.nan, small))
+    far = _bessel_far(t, jnp.maximum(x, 5.0), 2.356194490192344928846982537459627163, True, True)
+    return jnp.where(x <= 5.0, small, jnp.where(jnp.isnan(x), x, far)).astype(x.dtype)
+
+
+def _bessel_k(x: jnp.ndarray, order: int, scaled: bool) -> jnp.ndarray:
+    """``modified_bessel_k0/k1`` and their ``exp(x)``-scaled forms: ``inf`` at 0, NaN below."""
+    import jax.scipy.special as jss
+    t = _CEPHES["modified_bessel_k0" if order == 0 else "modified_bessel_k1"]
+    near = jnp.clip(x, 1e-30, 2.0)
+    a = _chbevl(t["A"], near * near - 2.0)
+    if order == 0:
+        small = a - jnp.log(0.5 * near) * jss.i0(near)
+    else:
+        small = jnp.log(0.5 * near) * jss.i1(near) + a / near
+    if scaled:
+        small = small * jnp.exp(near)
+    far_x = jnp.maximum(x, 2.0)
+    far = _chbevl(t["B"], 8.0 / far_x - 2.0) / jnp.sqrt(far_x)
+    if not scaled:
+        far = jnp.exp(-far_x) * far
+    out = jnp.where(x <= 2.0, small, jnp.where(jnp.isnan(x), x, far))
+    return jnp.where(x == 0, jnp.inf, jnp.where(x < 0, jnp.nan, out)).astype(x.dtype)
+
+
+def modified_bessel_k0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.modified_bessel_k0``."""
+    return _bessel_k(x, 0, False)
+
+
+def modified_bessel_k1(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.modified_bessel_k1``."""
+    return _bessel_k(x, 1, False)
+
+
+def scaled_modified_bessel_k0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.scaled_modified_bessel_k0``: ``exp(x) k0(x)``."""
+    return _bessel_k(x, 0, True)
+
+
+def scaled_modified_bessel_k1(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.scaled_modified_bessel_k1``: ``exp(x) k1(x)``."""
+    return _bessel_k(x, 1, True)
+
+
+def spherical_bessel_j0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.spherical_bessel_j0``: ``sin(x) / x``, its series below 0.5, 0 at infinity."""
+    x2 = x * x
+    series = 1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 * (
+        1.0 / 362880.0 + x2 * (-1.0 / 39916800.0 + x2 * (1.0 / 6227020800.0))))))
+    safe = jnp.where(jnp.abs(x) < 0.5, jnp.ones((), x.dtype), x)
+    out = jnp.where(jnp.abs(x) < 0.5, series, jnp.sin(safe) / safe)
+    return jnp.where(jnp.isinf(x), jnp.zeros((), x.dtype), out).astype(x.dtype)
+
+
+def airy_ai(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.airy_ai``: NaN at both infinities, 0 above 103.892."""
+    t = _CEPHES["airy_ai"]
+    dt = x.dtype
+    eps = float(jnp.finfo(dt).eps)
+    # x < -2.09: the oscillating asymptotic form
+    xn = jnp.minimum(x, -2.09)
+    z = 1.0 / (-2.0 * xn * jnp.sqrt(-xn) / 3.0)
+    z2 = z * z
+    th = -2.0 * xn * jnp.sqrt(-xn) / 3.0 + 0.25 * 3.141592653589793
+    neg = 5.64189583547756286948e-01 / jnp.sqrt(jnp.sqrt(-xn)) * (
+        jnp.sin(th) * (1.0 + z2 * _horner(t["AFN"], z2) / _horner(t["AFD"], z2))
+        - jnp.cos(th) * (z * _horner(t["AGN"], z2) / _horner(t["AGD"], z2)))
+    # x >= 2.09: the decaying asymptotic form
+    xp = jnp.clip(x, 2.09, 103.892)
+    zeta = 2.0 * xp * jnp.sqrt(xp) / 3.0
+    pos = 5.64189583547756286948e-01 * (_horner(t["AN"], 1.0 / zeta) / _horner(t["AD"], 1.0 / zeta)) / (
+        2.0 * jnp.sqrt(jnp.sqrt(xp)) * jnp.exp(zeta))
+    # in between: the Maclaurin series, summed until its terms fall below eps (as PyTorch's loop)
+    xs = jnp.clip(x, -2.09, 2.09)
+    z3 = xs * xs * xs
+
+    def body(_: int, s: tuple) -> tuple:
+        f, g, k, m, n, tt = s
+        on = tt > eps
+        m1 = m * z3
+        k1 = k + 1.0
+        m1 = m1 / k1
+        n1 = n * z3
+        k1 = k1 + 1.0
+        n1 = n1 / k1
+        m1 = m1 / k1
+        f1 = f + m1
+        k1 = k1 + 1.0
+        n1 = n1 / k1
+        g1 = g + n1
+        t1 = jnp.abs(m1 / f1)
+        pick = lambda a, b: jnp.where(on, a, b)  # noqa: E731
+        return pick(f1, f), pick(g1, g), pick(k1, k), pick(m1, m), pick(n1, n), pick(t1, tt)
+
+    one = jnp.ones_like(xs)
+    f, g, *_ = lax.fori_loop(0, 60, body, (one, xs, one, one, xs, one))
+    mid = 0.355028053887817239260 * f - 0.258819403792806798405 * g
+    out = jnp.where(x < -2.09, neg, jnp.where(x >= 2.09, pos, mid))
+    out = jnp.where(x > 103.892, jnp.zeros((), dt), out)
+    return jnp.where(jnp.isinf(x), jnp.asarray(jnp.nan, dt), out).astype(dt)
+
+
+def modified_bessel_i0(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.modified_bessel_i0`` (i0's values; no derivative)."""
+    import jax.scipy.special as jss
+    return jss.i0(x)
+
+
+def modified_bessel_i1(x: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.modified_bessel_i1`` (i1's values; no derivative)."""
+    import jax.scipy.special as jss
+    return jss.i1(x)
+
+
+# Orthogonal polynomials: PyTorch's recurrences and closed forms (ATen/native/Math.h), the degree truncated
+# to an integer (NaN and infinite degrees count as negative, giving 0). The recurrence runs to the largest
+# degree among the elements that use it, each element stopping at its own.
+
+
+def _degree(n: jnp.ndarray) -> jnp.ndarray:
+    return jnp.where(jnp.isfinite(n), jnp.trunc(jnp.where(jnp.isfinite(n), n, -1)), -1).astype(jnp.int64)
+
+
+def _recur(x: jnp.ndarray, n: jnp.ndarray, used: jnp.ndarray, q1: jnp.ndarray, step: callable) -> jnp.ndarray:
+    """``q_n`` of ``q_0 = 1, q_1 = q1, q_j = step(j, q_{j-1}, q_{j-2})`` for ``j = 2 .. n``."""
+    top = jnp.max(jnp.where(used, n, 0), initial=0)
+
+    def body(j: jnp.ndarray, s: tuple) -> tuple:
+        p, q = s
+        r = step(j.astype(x.dtype), q, p)
+        on = j <= n
+        return jnp.where(on, q, p), jnp.where(on, r, q)
+
+    _, q = lax.fori_loop(jnp.asarray(2, jnp.int64), top + 1, body, (jnp.ones_like(q1), q1))
+    return q
+
+
+def _parity(n: jnp.ndarray, even: jnp.ndarray, odd: jnp.ndarray) -> jnp.ndarray:
+    return jnp.where(n % 2 == 0, even, odd)
+
+
+def _cheb(x: jnp.ndarray, nf: jnp.ndarray, kind: str, shifted: bool) -> jnp.ndarray:
+    x, nf = jnp.broadcast_arrays(*_common(x, nf))
+    n = _degree(nf)
+    dt = x.dtype
+    one = jnp.ones((), dt)
+    nn = n.astype(dt)
+    y = x + x - 1.0 if shifted else x
+    q1 = {"t": y, "u": y + y, "v": y + y - 1.0, "w": y + y + 1.0}[kind]
+    cut = (4 if kind == "w" else 6) if shifted else (6 if kind == "t" else 8)
+    trig = (n > cut) & (jnp.abs(y) < 1)
+    used = ~trig & (n >= 2)
+    rec = _recur(y, n, used, q1, lambda j, q, p: (y + y) * q - p)
+    a = jnp.arccos(jnp.clip(y, -1, 1))
+    if kind == "t":
+        closed = jnp.cos(nn * a)
+    elif kind == "u":
+        s = jnp.sin(a)
+        closed = jnp.where(s != 0, jnp.sin((nn + 1) * a) / jnp.where(s != 0, s, one),
+                           (nn + 1) * jnp.cos((nn + 1) * a) / y)
+    elif kind == "v":
+        closed = jnp.where(jnp.sin(a / 2) != 1, jnp.cos((nn + 0.5) * a) / jnp.cos(a / 2),
+                           _parity(n, nn + nn + 1, -(nn + nn + 1)))
+    else:
+        c = jnp.sin(a / 2)
+        odd_end = (jnp.where(y > 0, nn + nn + 1, _parity(n, one, -one)) if not shifted else _parity(n, one, -one))
+        closed = jnp.where(jnp.cos(a / 2) != 1, jnp.sin((nn + 0.5) * a) / jnp.where(c != 0, c, one), odd_end)
+    out = jnp.where(trig, closed, jnp.where(n == 0, one, jnp.where(n == 1, q1, rec)))
+    # the ends of the interval
+    if not shifted:
+        end = {"t": jnp.where((x > 0) | (n % 2 == 0), one, -one),
+               "u": jnp.where((x > 0) | (n % 2 == 0), nn + 1, -(nn + 1)),
+               "v": jnp.where(x > 0, one, _parity(n, nn + nn + 1, -(nn + nn + 1))),
+               "w": jnp.where(x > 0, nn + nn + 1, _parity(n, one, -one))}[kind]
+        out = jnp.where(jnp.abs(x) == 1, end, out)
+    else:
+        at1 = {"t": one, "u": nn + 1, "v": one, "w": nn + nn + 1}[kind]
+        at0 = {"t": _parity(n, one, -one), "u": _parity(n, nn + 1, -(nn + 1)),
+               "v": _parity(n, nn + nn + 1, -(nn + nn + 1)), "w": _parity(n, one, -one)}[kind]
+        out = jnp.where(x == 1, at1, jnp.where(x == 0, at0, out))
+    return jnp.where(n < 0, jnp.zeros((), dt), out)
+
+
+def chebyshev_polynomial_t(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.chebyshev_polynomial_t``."""
+    return _cheb(x, n, "t", False)
+
+
+def chebyshev_polynomial_u(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.chebyshev_polynomial_u``."""
+    return _cheb(x, n, "u", False)
+
+
+def chebyshev_polynomial_v(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.chebyshev_polynomial_v``."""
+    return _cheb(x, n, "v", False)
+
+
+def chebyshev_polynomial_w(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.chebyshev_polynomial_w``."""
+    return _cheb(x, n, "w", False)
+
+
+def shifted_chebyshev_polynomial_t(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.shifted_chebyshev_polynomial_t``."""
+    return _cheb(x, n, "t", True)
+
+
+def shifted_chebyshev_polynomial_u(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.shifted_chebyshev_polynomial_u``."""
+    return _cheb(x, n, "u", True)
+
+
+def shifted_chebyshev_polynomial_v(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.shifted_chebyshev_polynomial_v``."""
+    return _cheb(x, n, "v", True)
+
+
+def shifted_chebyshev_polynomial_w(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.shifted_chebyshev_polynomial_w``."""
+    return _cheb(x, n, "w", True)
+
+
+def _hermite(x: jnp.ndarray, nf: jnp.ndarray, physicists: bool) -> jnp.ndarray:
+    x, nf = jnp.broadcast_arrays(*_common(x, nf))
+    n = _degree(nf)
+    dt = x.dtype
+    limit = 128 if dt == jnp.float32 else 512
+    q1 = x + x if physicists else x
+    used = (n >= 2) & (n <= limit)
+    if physicists:
+        rec = _recur(x, n, used, q1, lambda j, q, p: (x + x) * q - (j + j - 2) * p)
+    else:
+        rec = _recur(x, n, used, q1, lambda j, q, p: x * q - (j - 1) * p)
+    out = jnp.where(n > limit, jnp.asarray(jnp.nan, dt), jnp.where(n == 1, q1, rec))
+    return jnp.where(n < 0, jnp.zeros((), dt), jnp.where(n == 0, jnp.ones((), dt), out))
+
+
+def hermite_polynomial_h(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.hermite_polynomial_h`` (physicists'; NaN above degree 128 in float32, 512 in float64)."""
+    return _hermite(x, n, True)
+
+
+def hermite_polynomial_he(x: jnp.ndarray, n: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.hermite_polynomial_he`` (probabilists')."""
+    return _hermite(x, n, False)
+
+
+def laguerre_polynomial_l(x: jnp.ndarray, nf: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.laguerre_polynomial_l``."""
+    x, nf = jnp.broadcast_arrays(*_common(x, nf))
+    n = _degree(nf)
+    dt = x.dtype
+    q1 = 1.0 - x
+    rec = _recur(x, n, (n >= 2) & (x != 0), q1, lambda j, q, p: (((j + j - 2) + (1.0 - x)) * q - (j - 1) * p) / j)
+    out = jnp.where(n == 1, q1, rec)
+    out = jnp.where((x == 0) | (n == 0), jnp.ones((), dt), out)
+    return jnp.where(n < 0, jnp.zeros((), dt), out)
+
+
+def legendre_polynomial_p(x: jnp.ndarray, nf: jnp.ndarray) -> jnp.ndarray:
+    """``torch.special.legendre_polynomial_p``."""
+    x, nf = jnp.broadcast_arrays(*_common(x, nf))
+    n = _degree(nf)
+    dt = x.dtype
+    one = jnp.ones((), dt)
+    rec = _recur(x, n, (n >= 2) & (jnp.abs(x) != 1), x, lambda j, q, p: ((j + j - 1) * x * q - (j - 1) * p) / j)
+    out = jnp.where(n == 0, one, jnp.where(n == 1, x, rec))
+    out = jnp.where(jnp.abs(x) == 1, jnp.where((x > 0) | (n % 2 == 0), one, -one), out)
+    return jnp.where(n < 0, jnp.zeros((), dt), out)

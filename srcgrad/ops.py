@@ -1288,6 +1288,81 @@ defop("histc", histc_rule, lambda n, a: f"sg.histc({n[0]}, {a['bins']}, {lit(a['
       "NotImplemented", ("bins", "lo", "hi"))
 
 
+# ---------------------------------------------------------------------------
+# torch.special (srcgrad/special.py): Bessel, error and gamma functions
+
+
+def _no_half(opname: str, rule: Callable) -> Callable:
+    """``rule``, raising PyTorch's CPU error for half and bfloat16 inputs (kernels it has only in float32 and
+    float64) and for integer results where PyTorch has no integer kernel (``igamma``)."""
+    def check(*xs: Any, **kw: Any) -> tuple:
+        shape, d = rule(*xs, **kw)
+        if d.name in ("float16", "bfloat16"):
+            raise NotImplementedError(f'"{opname}_cpu" not implemented for \'{_tname(d)}\'')
+        return shape, d
+    return check
+
+
+def igamma_rule(opname: str) -> Callable:
+    def rule(a: Any, x: Any, **_: Any) -> tuple:
+        d = _promoted((a, x))
+        if not d.is_floating_point:
+            raise NotImplementedError(f'"{opname}_cpu" not implemented for \'{_tname(D._strong(d))}\'')
+        return broadcast_shapes(a.shape, x.shape, opname), d
+    return rule
+
+
+def mvlgamma_rule(x: Any, p: int) -> tuple:
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    return x.shape, _float_of(x.dtype)
+
+
+for _name, _rule, _low, _grad in [
+    ("erfc",                 to_float, "sg.erfc({0})",     "ErfcBackward0"),
+    ("i0",                   to_float, "sg.i0({0})",       "I0Backward0"),
+    ("special_i0e",          to_float, "sg.i0e({0})",      "SpecialI0EBackward0"),
+    ("special_i1",           to_float, "sg.i1({0})",       "SpecialI1Backward0"),
+    ("special_i1e",          to_float, "sg.i1e({0})",      "SpecialI1EBackward0"),
+    ("special_ndtri",        _no_half("ndtri", to_float), "sg.ndtri({0})", "SpecialNdtriBackward0"),
+    ("special_log_ndtr",     _no_half("log_ndtr", to_float), "sg.log_ndtr({0})", "SpecialLogNdtrBackward0"),
+    ("special_erfcx",        _no_half("erfcx", to_float), "sg.erfcx({0})", "SpecialErfcxBackward0"),
+    ("special_entr",         to_float, "sg.entr({0})",     "SpecialEntrBackward0"),
+]:
+    defop(_name, _rule, _low, _grad, cast="out", saves="x")
+defop("special_xlog1py", binary_float("xlog1py"), "sg.xlog1py({0}, {1})", "SpecialXlog1PyBackward0", cast="out",
+      saves="xy")
+defop("special_zeta", _no_half("zeta", binary_float("zeta")), "sg.zeta({0}, {1})", "SpecialZetaBackward0",
+      cast="out", saves="xy")
+defop("igamma", igamma_rule("igamma"), "sg.igamma({0}, {1})", "IgammaBackward0", cast="out", saves="xy")
+defop("igammac", igamma_rule("igammac"), "sg.igammac({0}, {1})", "IgammacBackward0", cast="out", saves="xy")
+def lower_round_decimals(names: list, a: dict) -> str:
+    """``torch.round(x, decimals=d)`` and ``torch.special.round``: PyTorch's ``nearbyint(x * 10^d) / 10^d``
+    (``nearbyint(x / 10^-d) * 10^-d`` for negative ``d``), half to even as ``jnp.round``."""
+    d = a["decimals"]
+    if d == 0:
+        return f"jnp.round({names[0]})"
+    if d > 0:
+        return f"jnp.round({names[0]} * {10.0 ** d!r}) / {10.0 ** d!r}"
+    return f"jnp.round({names[0]} / {10.0 ** -d!r}) * {10.0 ** -d!r}"
+
+
+defop("round_decimals", same, lower_round_decimals, "RoundBackward1", ("decimals",), cast="out", saves="")
+defop("mvlgamma", mvlgamma_rule, "sg.mvlgamma({0}, {p})", "MvlgammaBackward0", ("p",), cast="out", saves="x")
+# no derivative in PyTorch: their results never require grad
+for _name in ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+              "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+              "spherical_bessel_j0", "airy_ai"):
+    defop("special_" + _name, _no_half(_name, to_float), f"sg.{_name}({{0}})", "NotImplemented", cast="out",
+          saves="")
+for _name in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+              "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+              "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+              "laguerre_polynomial_l", "legendre_polynomial_p"):
+    defop("special_" + _name, _no_half(_name, binary_float(_name)), f"sg.{_name}({{0}}, {{1}})", "NotImplemented",
+          cast="out", saves="")
+
+
 # Aliases: the same primitive under PyTorch's name for what the user called.
 ALIASES = {
     "view": ("reshape", "ViewBackward0"),
@@ -1370,6 +1445,11 @@ ALIASES = {
     "fmod_scalar": ("fmod", "FmodBackward0"),
     "xlogy_scalar_self": ("xlogy", "XlogyBackward1"),
     "xlogy_scalar_other": ("xlogy", "XlogyBackward2"),
+    "xlog1py_scalar_self": ("special_xlog1py", "SpecialXlog1PyBackward1"),
+    "xlog1py_scalar_other": ("special_xlog1py", "SpecialXlog1PyBackward2"),
+    "zeta_scalar_self": ("special_zeta", "SpecialZetaBackward1"),
+    "zeta_scalar_other": ("special_zeta", "SpecialZetaBackward2"),
+    "ndtr_mul": ("mul", "MulBackward1"),  # special.ndtr's last step, (1 + erf(x / sqrt 2)) * 0.5
     "einsum_sum": ("einsum", "SumBackward1"),  # einsum that only sums (PyTorch: a sum)
     "einsum_permute": ("einsum", "PermuteBackward0"),  # einsum that only transposes
     "median_dim": ("take_along", "MedianBackward1"),

@@ -1248,6 +1248,35 @@ class Tensor:
             return self.digamma()
         return record("polygamma", (self,), (int(n),))
 
+    # torch.special's functions that are Tensor methods too (their checks: srcgrad/special.py)
+    def i0(self) -> Tensor:
+        from .special import TOP_LEVEL
+        return TOP_LEVEL["i0"](self)
+
+    def igamma(self, other: Any) -> Tensor:
+        from .special import igamma
+        return igamma(self, other)
+
+    def igammac(self, other: Any) -> Tensor:
+        from .special import igammac
+        return igammac(self, other)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        from .special import mvlgamma
+        return mvlgamma(self, p)
+
+    def i0_(self) -> Tensor:
+        return self._inplace_of("i0")
+
+    def igamma_(self, other: Any) -> Tensor:
+        return self._inplace_of("igamma", other)
+
+    def igammac_(self, other: Any) -> Tensor:
+        return self._inplace_of("igammac", other)
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        return self._inplace_of("mvlgamma", p)
+
     def erfinv(self) -> Tensor:
         return record("erfinv", (self,))
 

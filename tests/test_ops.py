@@ -3,6 +3,7 @@ float64 finite differences and against jax.grad (an oracle, used only here)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from scipy_free_erf import erf_np
 
 import srcgrad as sg
 import srcgrad.nn.functional as F
+import srcgrad.special as sgs
 from srcgrad.ops import ALIASES, OPS
 
 
@@ -86,6 +88,17 @@ CE_P = np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25], [0.0, 1.0, 0.0,
 
 BIN_SHAPES = [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (3,)]]
 TERN_SHAPES = [[(3, 4), (3, 4), (3, 4)], [(3, 4), (4,), (3, 1)], [(), (2, 1), (3,)]]
+
+ZETA_S = np.array([1.5, 2.0, 3.5, 7.0])
+GAMMA_A = np.array([0.5, 1.0, 2.5, 6.0])
+BESSELS = ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+           "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "spherical_bessel_j0")
+POLYS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+         "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+         "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+         "legendre_polynomial_p")
+POLY_N = np.array([0.0, 3.0, 7.0, 12.0])  # (a tensor of degrees broadcast along the last dim: both of PyTorch's paths)
 
 CASES = [
     Case("neg",        lambda x: -x,                 lambda xp, x: -x),
@@ -419,6 +432,54 @@ CASES = [
     Case("digamma",    lambda x: sg.digamma(x),      lambda xp, x: _special(xp, "digamma", x), domain="pos"),
     Case("polygamma",  lambda x: sg.polygamma(1, x), lambda xp, x: _special(xp, "polygamma", x, 1), domain="pos"),
     Case("erfinv",     lambda x: x.erfinv(),         lambda xp, x: _special(xp, "erfinv", x), domain="unit"),
+    # torch.special (also against PyTorch in tests/test_special.py)
+    Case("erfc",       lambda x: sgs.erfc(x),        lambda xp, x: _special(xp, "erfc", x)),
+    Case("i0",         lambda x: sgs.i0(x),          lambda xp, x: _special(xp, "i0", x)),
+    Case("special_i0e", lambda x: sgs.i0e(x),        lambda xp, x: _special(xp, "i0e", x), domain="away0"),
+    Case("special_i1", lambda x: sgs.i1(x),          lambda xp, x: _special(xp, "i1", x)),
+    Case("special_i1e", lambda x: sgs.i1e(x),        lambda xp, x: _special(xp, "i1e", x), domain="away0"),
+    Case("special_i1", lambda x: sgs.i1(x * 0),      lambda xp, x: _special(xp, "i1", x * 0), name="i1_at_0"),
+    Case("special_i1e", lambda x: sgs.i1e(x * 0),    lambda xp, x: _special(xp, "i1e", x * 0), name="i1e_at_0"),
+    Case("special_ndtri", lambda x: sgs.ndtri(x * 0.5 + 0.5), lambda xp, x: _special(xp, "ndtri", x * 0.5 + 0.5),
+         domain="unit"),
+    Case("special_log_ndtr", lambda x: sgs.log_ndtr(x), lambda xp, x: _special(xp, "log_ndtr", x)),
+    Case("special_log_ndtr", lambda x: sgs.log_ndtr(x * 5), lambda xp, x: _special(xp, "log_ndtr", x * 5),
+         name="log_ndtr_tails"),
+    Case("round_decimals", lambda x: sgs.round(x * 3, decimals=2), lambda xp, x: xp.round(x * 3, 2)),
+    Case("round_decimals", lambda x: sgs.round(x * 300, decimals=-1), lambda xp, x: xp.round(x * 300, -1),
+         name="round_negative_decimals"),
+    Case("round_decimals", lambda x: sgs.round(x * 3), lambda xp, x: xp.round(x * 3), name="special_round"),
+    Case("ndtr_mul",   lambda x: sgs.ndtr(x),        lambda xp, x: _special(xp, "ndtr", x)),
+    Case("special_erfcx", lambda x: sgs.erfcx(x),    lambda xp, x: _special(xp, "erfcx", x)),
+    Case("special_entr", lambda x: sgs.entr(x),      lambda xp, x: -x * xp.log(x), domain="pos"),
+    Case("special_xlog1py", lambda x, y: sgs.xlog1py(x, y), lambda xp, x, y: x * xp.log1p(y), BIN_SHAPES[:3],
+         domain="pos"),
+    Case("xlog1py_scalar_self", lambda y: sgs.xlog1py(2.5, y), lambda xp, y: 2.5 * xp.log1p(y), domain="pos"),
+    Case("xlog1py_scalar_other", lambda x: sgs.xlog1py(x, 3.0), lambda xp, x: x * np.log1p(3.0)),
+    Case("special_zeta", lambda q: sgs.zeta(sg.tensor(ZETA_S).to(q.dtype), q), lambda xp, q: _special2(xp, "zeta", ZETA_S, q),
+         [[(3, 4)], [(2, 3, 4)]], domain="pos"),
+    Case("zeta_scalar_self", lambda q: sgs.zeta(3.0, q), lambda xp, q: _special2(xp, "zeta", 3.0, q), domain="pos"),
+    Case("zeta_scalar_other", lambda x: sgs.zeta(x + 2, 1.5), lambda xp, x: _special2(xp, "zeta", x + 2, 1.5),
+         domain="pos", grad=False),
+    Case("igamma",     lambda x: sgs.gammainc(sg.tensor(GAMMA_A).to(x.dtype), x), lambda xp, x: _special2(xp, "gammainc", GAMMA_A, x),
+         [[(3, 4)], [(2, 1, 4)]], domain="pos"),
+    Case("igammac",    lambda x: sgs.igammac(sg.tensor(GAMMA_A).to(x.dtype), x),
+         lambda xp, x: _special2(xp, "gammaincc", GAMMA_A, x), domain="pos"),
+    Case("mvlgamma",   lambda x: sgs.multigammaln(x + 1.5, 3), lambda xp, x: _multigammaln(xp, x + 1.5, 3),
+         domain="pos"),
+    Case("mvlgamma",   lambda x: sgs.mvlgamma(x, 1), lambda xp, x: _special(xp, "gammaln", x), domain="pos",
+         name="mvlgamma_1"),
+    *[Case("special_" + _b, (lambda b: lambda x: getattr(sgs, b)(x))(_b), (lambda b: lambda xp, x: _bessel_ref(b, x))(_b),
+           domain="pos", grad=False) for _b in BESSELS],
+    # (beyond 5, where PyTorch's j0/j1/y0/y1 kernels are good to ~1e-7 only: against PyTorch in test_special.py)
+    Case("special_bessel_j1", lambda x: sgs.bessel_j1(-x), lambda xp, x: -_bessel_ref("bessel_j1", x),
+         domain="pos", grad=False, name="bessel_j1_negative"),
+    Case("special_airy_ai", lambda x: sgs.airy_ai(x), lambda xp, x: _airy_ref(x), domain="unit", grad=False),
+    *[Case("special_" + _p, (lambda p: lambda x: getattr(sgs, p)(_shift(p, x), sg.tensor(POLY_N.astype(np.int64))))(_p),
+           (lambda p: lambda xp, x: _poly_ref(p, _shift(p, x), POLY_N))(_p), domain="unit", grad=False) for _p in POLYS],
+    Case("special_chebyshev_polynomial_t", lambda x: sgs.chebyshev_polynomial_t(x, 4),
+         lambda xp, x: _poly_ref("chebyshev_polynomial_t", x, 4), domain="unit", name="chebyshev_t_number_degree",
+         grad=False),
     Case("einsum",     lambda x, y: sg.tensordot(x, y, ([0, 2], [1, 0])),
          lambda xp, x, y: xp.tensordot(x, y, ([0, 2], [1, 0])), [[(2, 3, 4), (4, 2, 5)]], name="tensordot"),
     Case("mul",        lambda x, y: sg.outer(x, y),  lambda xp, x, y: xp.outer(x, y), [[(3,), (4,)]], name="outer"),
@@ -696,6 +757,92 @@ def _special(xp, name, x, *n):
     return out if xp is jnp else np.asarray(out, dtype=np.asarray(x).dtype)
 
 
+def _special2(xp, name, a, x):
+    """A two-argument jax.scipy.special function, ``a`` a constant."""
+    out = getattr(jax.scipy.special, name)(jnp.asarray(a, jnp.asarray(x).dtype), jnp.asarray(x))
+    return out if xp is jnp else np.asarray(out, dtype=np.asarray(x).dtype)
+
+
+_EULER = 0.5772156649015329
+
+
+def _bessel_ref(name, x):
+    """Ascending series (A&S 9.1.10-11, 9.6.10-11) in float64, for 0 < x < ~5: no scipy needed."""
+    z = np.asarray(x, np.float64)
+    k = np.arange(40.0)[:, None]
+    lf = np.array([math.lgamma(v + 1) for v in range(42)])[:, None]  # log k!
+    h = np.concatenate([[0.0], np.cumsum(1 / np.arange(1.0, 42))])[:, None]  # harmonic numbers H_k
+    q = z.reshape(1, -1) / 2
+
+    def series(n, sign, weight=1.0):
+        return (sign ** k * weight * np.exp(np.log(q) * (2 * k + n) - lf[:40] - lf[n:n + 40])).sum(0)
+    if name == "spherical_bessel_j0":
+        out = np.sin(z.ravel()) / z.ravel()
+    elif name in ("bessel_j0", "bessel_j1"):  # Bessel's integral: the trapezoid rule is exact to rounding
+        tau = np.linspace(0, 2 * np.pi, 256, endpoint=False)[:, None]
+        out = np.cos(z.reshape(1, -1) * np.sin(tau) - int(name[-1]) * tau).mean(0)
+    elif name in ("modified_bessel_i0", "modified_bessel_i1"):
+        out = series(int(name[-1]), -1.0 if name.startswith("bessel") else 1.0)
+    elif name == "bessel_y0":
+        out = 2 / np.pi * np.log(q[0]) * series(0, -1.0) - 2 / np.pi * series(0, -1.0, h[:40] - _EULER)
+    elif name == "bessel_y1":
+        out = (-2 / (np.pi * z.ravel()) + 2 / np.pi * np.log(q[0]) * series(1, -1.0)
+               - 1 / np.pi * series(1, -1.0, h[:40] + h[1:41] - 2 * _EULER))
+    elif name.endswith("k0"):
+        out = -np.log(q[0]) * series(0, 1.0) + series(0, 1.0, h[:40] - _EULER)
+    else:  # k1
+        out = 1 / z.ravel() + np.log(q[0]) * series(1, 1.0) - 0.5 * series(1, 1.0, h[:40] + h[1:41] - 2 * _EULER)
+    if name.startswith("scaled"):
+        out = out * np.exp(z.ravel())
+    return out.reshape(z.shape).astype(np.asarray(x).dtype)
+
+
+def _shift(name, x):
+    """Inputs on (0, 1) for the shifted polynomials."""
+    return (x + 1) * 0.5 if name.startswith("shifted_") else x
+
+
+def _multigammaln(xp, x, p):
+    out = jax.scipy.special.multigammaln(jnp.asarray(x), p)
+    return out if xp is jnp else np.asarray(out, dtype=np.asarray(x).dtype)
+
+
+def _airy_ref(x):
+    """Ai's Maclaurin series (|x| < 1)."""
+    z = np.asarray(x, np.float64)
+    f, g, tf, tg = np.ones_like(z), z.copy(), np.ones_like(z), z.copy()
+    for k in range(1, 30):
+        tf = tf * z ** 3 / ((3 * k - 1) * (3 * k))
+        tg = tg * z ** 3 / ((3 * k) * (3 * k + 1))
+        f, g = f + tf, g + tg
+    return (0.355028053887817239260 * f - 0.258819403792806798405 * g).astype(np.asarray(x).dtype)
+
+
+def _poly_ref(name, x, n):
+    """Closed forms on (-1, 1) (the shifted polynomials at (x + 1) / 2 are the plain ones at x) and NumPy's
+    Hermite, Laguerre and Legendre series."""
+    z = np.asarray(x, np.float64)
+    n = np.broadcast_to(np.asarray(n, np.float64), z.shape)
+    if name.startswith("shifted_"):
+        z, name = 2 * z - 1, name[len("shifted_"):]
+    th = np.arccos(z)
+    if name == "chebyshev_polynomial_t":
+        out = np.cos(n * th)
+    elif name == "chebyshev_polynomial_u":
+        out = np.sin((n + 1) * th) / np.sin(th)
+    elif name == "chebyshev_polynomial_v":
+        out = np.cos((n + 0.5) * th) / np.cos(th / 2)
+    elif name == "chebyshev_polynomial_w":
+        out = np.sin((n + 0.5) * th) / np.sin(th / 2)
+    else:
+        mod = {"hermite_polynomial_h": np.polynomial.hermite.hermval,
+               "hermite_polynomial_he": np.polynomial.hermite_e.hermeval,
+               "laguerre_polynomial_l": np.polynomial.laguerre.lagval,
+               "legendre_polynomial_p": np.polynomial.legendre.legval}[name]
+        out = np.array([mod(a, [0.0] * int(d) + [1.0]) for a, d in zip(z.ravel(), n.ravel())]).reshape(z.shape)
+    return out.astype(np.asarray(x).dtype)
+
+
 def _logit_eps(xp, x, eps):
     c = xp.clip(x, eps, 1 - eps)
     return xp.log(c / (1 - c))
@@ -910,7 +1057,9 @@ SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "di
           "log_sigmoid", "elu", "layer_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "cross_entropy_div", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sinc", "logit",
           "xlogy", "logaddexp", "dist", "cdist", "einsum", "vector_norm", "hypot", "lgamma", "digamma",
-          "polygamma", "erfinv", "addmm", "linalg_inv", "linalg_det", "slogdet_logabs",
+          "polygamma", "erfinv", "erfc", "i0", "special_i0e", "special_i1", "special_i1e", "special_ndtri",
+          "special_log_ndtr", "ndtr_mul", "special_erfcx", "special_entr", "special_xlog1py", "xlog1py_scalar_self",
+          "special_zeta", "zeta_scalar_self", "igamma", "igammac", "mvlgamma", "addmm", "linalg_inv", "linalg_det", "slogdet_logabs",
           "linalg_solve", "solve_triangular", "cholesky", "linalg_qr", "eigh", "svd", "pinv", "lstsq", "matrix_exp",
           "linalg_lu", "lu_factor", "lu_solve"}
 
