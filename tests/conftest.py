@@ -30,11 +30,3 @@ def _seeded():
     np.random.seed(0)
     yield
 
-
-def pytest_sessionfinish(session, exitstatus):
-    """Collect now and stop the collector: pytest-xdist ends its workers with an interrupt, and a
-    collection running at that moment calls JAX's gc callback, which printed the interrupt as a
-    PytestUnraisableExceptionWarning ("Exception ignored in: _xla_gc_callback")."""
-    import gc
-    gc.collect()
-    gc.disable()
