@@ -1,8 +1,11 @@
 import os
-import tempfile
 
-# Keep the suite hermetic: its disk cache lives in a temporary folder.
-os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-test-cache-"))
+# No disk cache for the tests in this process: the tests of the cache run it in child
+# processes with folders of their own (tests/test_compiled.py, tests/test_inspect.py). Twice
+# this session a worker that had compiled thousands of programs died with a segmentation
+# fault inside jax.experimental.serialize_executable while storing one more executable
+# (XLA's serialisation, not srcgrad code); the tests do not need that path in-process.
+os.environ.setdefault("SRCGRAD_CACHE_DIR", "off")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
