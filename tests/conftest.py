@@ -1,11 +1,8 @@
 import os
+import tempfile
 
-# No disk cache for the tests in this process: the tests of the cache run it in child
-# processes with folders of their own (tests/test_compiled.py, tests/test_inspect.py). Twice
-# this session a worker that had compiled thousands of programs died with a segmentation
-# fault inside jax.experimental.serialize_executable while storing one more executable
-# (XLA's serialisation, not srcgrad code); the tests do not need that path in-process.
-os.environ.setdefault("SRCGRAD_CACHE_DIR", "off")
+# Keep the suite hermetic: its disk cache lives in a temporary folder.
+os.environ.setdefault("SRCGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="srcgrad-test-cache-"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -33,3 +30,12 @@ def _seeded():
     np.random.seed(0)
     yield
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_program_cache():
+    """Each test module leaves an empty program cache behind. Every compiled XLA CPU program holds
+    about six memory mappings; a worker that kept all its programs of a full run (over 10,000)
+    reached the kernel's limit of 65,530 mappings (vm.max_map_count) and died with a segmentation
+    fault inside XLA, compiling or serialising one more."""
+    yield
+    srcgrad.clear_cache()
