@@ -211,12 +211,24 @@ def cache_info() -> dict:
         "misses": _CACHE.misses,
         "compile_s": _CACHE.compile_s,
         "programs": len(_CACHE.programs),
+        "limit": _CACHE.limit,
+        "evictions": _CACHE.evictions,
         "entries": [
             {"name": p.filename, "ops": p.n_ops, "hits": p.hits, "compile_s": p.compile_s, "reason": p.reason,
              "inputs": p.input_desc}
             for p in _CACHE.programs.values()
         ],
     }
+
+
+def set_cache_size(size: int) -> int:
+    """Bound the program cache to ``size`` programs (default 1024, or the environment
+    variable ``SRCGRAD_CACHE_SIZE``); beyond it the least recently run program is dropped.
+    Returns the previous bound. (Each decorated function also bounds its own entries:
+    ``srcgrad.compile(cache_size=...)``.)"""
+    previous = _CACHE.limit
+    _CACHE.set_limit(size)
+    return previous
 
 
 def clear_cache() -> None:

@@ -119,13 +119,13 @@ def _inspect(opts: argparse.Namespace) -> int:
         print(f"srcgrad inspect: no such script: {opts.script}", file=sys.stderr)
         return 2
 
-    start = len(compiler.CACHE.history)
+    start = compiler.CACHE.compiled
     si.watch(examples=bool(opts.dump))
     try:
         globs, status = _run_script(opts.script, opts.args)
     finally:
         si.unwatch()
-    progs = compiler.CACHE.history[start:]
+    progs = compiler.CACHE.since(start)
     fns = list({id(v): v for v in globs.values() if isinstance(v, CompiledFunction)}.values())
 
     name = os.path.basename(opts.script)

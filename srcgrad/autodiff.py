@@ -703,7 +703,7 @@ def _record_plan(key: tuple, order: list, inputs: list, tensors: Sequence[T.Tens
     if sum(len(v) for v in grad_nodes.values()) != len(plan.grad_outs):
         return  # a gradient was already computed (not an output): keep the transformer's path
     plan.freeable = [i for i, n in enumerate(order) if n.requires_grad and not n.leaf and OPS[n.op].saves]
-    compiler.CACHE.plans[key] = plan
+    compiler.CACHE.add_plan(key, plan)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -821,7 +821,7 @@ def _grad_from_template(outputs: list, inputs: list, grad_outputs: list, allow_u
             out = _grad(outputs, inputs, grad_outputs, True, True, allow_unused, materialize_grads)[1]
             tpl = _make_template(out, start, order, graph_inputs)
             if tpl is not None:
-                compiler.CACHE.plans[key] = tpl
+                compiler.CACHE.add_plan(key, tpl)
             return tuple(out)
     return tuple(_grad(outputs, inputs, grad_outputs, True, True, allow_unused, materialize_grads)[1])
 
@@ -950,7 +950,7 @@ def _store_plan(key: tuple, info: tuple, order: list, inputs: list, grads: list)
     if len(plan.fwd_outs) + len(taken) != len(p_outputs):
         return
     plan.freeable = [i for i, n in enumerate(order) if n.requires_grad and not n.leaf and OPS[n.op].saves]
-    compiler.CACHE.plans[key] = plan
+    compiler.CACHE.add_plan(key, plan)
 
 
 def _replay_grad(plan: _Plan, order: list, graph_inputs: list, inputs: list, allow_unused: Any,

@@ -857,8 +857,7 @@ class CompiledFunction:
         prog = compiler.CACHE.programs.get(key)
         if prog is None:
             prog = compiler.compile_program(key, order, inputs, outputs, fn_name=fn_name, input_names=hints)
-            compiler.CACHE.programs[key] = prog
-            compiler.CACHE.history.append(prog)
+            compiler.CACHE.add(key, prog)
             compiler.CACHE.misses += 1
         entry.program = prog
         return entry, inputs, outputs

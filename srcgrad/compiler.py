@@ -18,6 +18,7 @@ import os
 import pathlib
 import sys
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -36,7 +37,7 @@ _NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
 class Program:
     """One compiled program: its source, jitted function and statistics."""
 
-    __slots__ = ("key", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
+    __slots__ = ("key", "serial", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
                  "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "runners", "donation",
                  "__weakref__")
 
@@ -46,25 +47,93 @@ class Program:
 
 
 class Cache:
-    """All programs by signature, with hit/miss counts and why each was compiled."""
+    """All programs by signature, with hit/miss counts and why each was compiled.
 
-    def __init__(self) -> None:
-        self.programs: OrderedDict[Any, Program] = OrderedDict()
+    Bounded: beyond ``limit`` programs the least recently run one is dropped, with the
+    backward plans that run it, so a process that compiles without end (new shapes every
+    step) keeps a fixed number of XLA executables. (Each CPU executable holds memory
+    mappings; the kernel's limit is about 65,000 a process, some 10,000 programs.) A
+    program that a decorated function's cache entry still holds stays usable by it."""
+
+    def __init__(self, limit: int) -> None:
+        self.programs: dict[Any, Program] = {}
+        self.limit = limit
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
         self.compile_s = 0.0
-        self.history: list[Program] = []  # compiled programs, oldest first
-        self.plans: dict = {}  # recorded backward passes by forward signature (autodiff.py)
+        self.compiled = 0  # programs compiled since the last clear; numbers them (Program.serial)
+        self.history: list[Program] = []  # the programs held here, oldest compiled first
+        self.plans: OrderedDict = OrderedDict()  # backward passes by forward signature (autodiff.py)
+        self._recent: OrderedDict[Program, None] = OrderedDict()  # least recently run first
+
+    def add(self, key: Any, prog: Program) -> None:
+        """Hold a newly compiled program (the caller counts the miss)."""
+        self.compiled += 1
+        prog.serial = self.compiled
+        self.programs[key] = prog
+        self.history.append(prog)
+        self._recent[prog] = None
+        while len(self.programs) > self.limit:
+            self._evict(next(iter(self._recent)))
+
+    def touch(self, prog: Program) -> None:
+        """``prog`` ran: it is now the most recently used. (Keyed by the program, which
+        hashes by identity, not by its signature, a long tuple that is slow to hash.)"""
+        try:
+            self._recent.move_to_end(prog)
+        except KeyError:
+            pass  # evicted, and still run by a decorated function's entry
+
+    def add_plan(self, key: Any, plan: Any) -> None:
+        self.plans[key] = plan
+        while len(self.plans) > self.limit:
+            self.plans.popitem(last=False)  # oldest first: a hot plan dropped is recorded again
+
+    def since(self, serial: int) -> list[Program]:
+        """Programs compiled after the one numbered ``serial`` (``self.compiled`` taken
+        earlier) that are still held, oldest first."""
+        return [p for p in self.history if p.serial > serial]
+
+    def set_limit(self, limit: int) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"srcgrad: the program cache size must be a positive int, got {limit!r}")
+        self.limit = limit
+        while len(self.programs) > self.limit:
+            self._evict(next(iter(self._recent)))
+
+    def _evict(self, prog: Program) -> None:
+        del self._recent[prog]
+        if self.programs.get(prog.key) is prog:
+            del self.programs[prog.key]
+        self.history.remove(prog)
+        # a plan runs its program directly: it would keep the executable alive
+        for key in [k for k, plan in self.plans.items() if getattr(plan, "program", None) is prog]:
+            del self.plans[key]
+        self.evictions += 1
 
     def clear(self) -> None:
         self.programs.clear()
         self.history.clear()
         self.plans.clear()
-        self.hits = self.misses = 0
+        self._recent.clear()
+        self.hits = self.misses = self.evictions = 0
+        self.compiled = 0
         self.compile_s = 0.0
 
 
-CACHE = Cache()
+DEFAULT_CACHE_SIZE = 1024  # programs; SRCGRAD_CACHE_SIZE or srcgrad.set_cache_size() changes it
+
+
+def _default_limit() -> int:
+    raw = os.environ.get("SRCGRAD_CACHE_SIZE", "")
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_CACHE_SIZE
+    except ValueError:
+        return DEFAULT_CACHE_SIZE
+
+
+CACHE = Cache(_default_limit())
 ON_COMPILE: list = []  # callables (program, order, inputs, outputs) run after each compile
 
 
@@ -175,7 +244,10 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     namespace = dict(_NAMESPACE)
     exec(compile(source, filename, "exec"), namespace)
     prog = Program()
+    if filename.startswith("<"):  # the text goes with the program (evicted from the cache, freed)
+        weakref.finalize(prog, linecache.cache.pop, filename, None)
     prog.key = key
+    prog.serial = 0  # (numbered by Cache.add)
     prog.source = source
     prog.fn = namespace[fn_name]
     prog.jitted = jax.jit(prog.fn)
@@ -228,12 +300,14 @@ def _sole_array_refs() -> int:
 
 
 _SOLE_ARRAY = _sole_array_refs()
+_touch = CACHE.touch
 _getrefcount = sys.getrefcount
 
 
 def call_program(prog: Program, args: list, donate: tuple = ()) -> Any:
     """Run ``prog`` on ``args``, donating the buffers at positions ``donate`` when
     nothing but their node holds them (else this call donates nothing)."""
+    _touch(prog)
     if DEBUG_NO_JIT:
         return prog.fn(*args)
     if ON_COMPILE and prog.calls == 0:  # the inspection tool wraps prog.jitted's first run
@@ -401,8 +475,7 @@ def realize(targets: list[Node]) -> tuple | None:
     if first:
         CACHE.misses += 1
         prog = compile_program(key, order, inputs, outputs)
-        CACHE.programs[key] = prog
-        CACHE.history.append(prog)
+        CACHE.add(key, prog)
     else:
         CACHE.hits += 1
         prog.hits += 1

@@ -311,10 +311,10 @@ def _fn(prog: Program) -> Callable:
 
 
 def _history_index(prog: Program) -> int:
-    for k, p in enumerate(compiler.CACHE.history):
-        if p is prog:
-            return k
-    return -1
+    """The program's place in compile order (0 for the first since the cache was cleared),
+    or -1 once the cache no longer holds it."""
+    held = any(p is prog for p in compiler.CACHE.history)
+    return prog.serial - 1 if held else -1
 
 
 _REF = re.compile(r"([\w.\-<>]+\.py):(\d+)")
@@ -378,10 +378,10 @@ def trace(fn: Callable, *args: Any, **kwargs: Any) -> list[Program]:
     """Call ``fn(*args, **kwargs)`` and return the programs that ran during the call
     (compiled or fetched from the cache), in the order they were first used."""
     before = {id(p): p.calls for p in compiler.CACHE.programs.values()}
-    n_hist = len(compiler.CACHE.history)
+    mark = compiler.CACHE.compiled
     fn(*args, **kwargs)
     ran = [p for p in compiler.CACHE.programs.values() if p.calls != before.get(id(p), 0)]
-    for p in compiler.CACHE.history[n_hist:]:
+    for p in compiler.CACHE.since(mark):
         if all(p is not q for q in ran):
             ran.append(p)
     return sorted(ran, key=_history_index)

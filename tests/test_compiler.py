@@ -389,3 +389,115 @@ def test_rows_of_an_input_tensor_take_their_position_as_a_program_input():
     v = T[1:3]
     v += 1
     assert T.sum().item() == 4 and T[1].tolist() == [1.0, 1.0]
+
+
+# -- the cache's bound -------------------------------------------------------------
+
+
+@pytest.fixture
+def small_cache():
+    previous = torch.set_cache_size(3)
+    yield
+    torch.set_cache_size(previous)
+
+
+def _step(n):
+    """One define-by-run forward and backward over a graph of length ``n``: its own program."""
+    x = torch.ones(n, requires_grad=True)
+    (x.sin() * 2).sum().backward()
+    return x.grad
+
+
+def test_the_cache_drops_the_least_recently_run_program_beyond_its_bound(small_cache):
+    for n in (1, 2, 3):
+        _step(n)
+    assert info()["programs"] == 3 and info()["evictions"] == 0
+    _step(1)  # now the most recently run: n=2 is the oldest
+    _step(4)
+    assert info()["programs"] == 3 and info()["evictions"] == 1
+    misses = info()["misses"]
+    _step(1)
+    _step(3)
+    _step(4)
+    assert info()["misses"] == misses  # still held: hits
+    g = _step(2)  # dropped: compiled again, and right
+    assert info()["misses"] == misses + 1
+    np.testing.assert_allclose(g.numpy(), 2 * np.cos(np.ones(2, np.float32)), rtol=1e-6)
+    assert len(torch.compiler.CACHE.history) == 3 and len(torch.compiler.CACHE.plans) <= 3
+
+
+def test_a_dropped_program_is_freed_with_its_backward_plan_and_source_text(small_cache):
+    import linecache
+    import weakref
+
+    _step(1)
+    _step(1)  # the second backward runs the recorded plan, which holds the program
+    prog = torch.compiler.CACHE.history[-1]
+    ref, filename = weakref.ref(prog), prog.filename
+    assert any(getattr(p, "program", None) is prog for p in torch.compiler.CACHE.plans.values())
+    del prog
+    for n in (2, 3, 4):
+        _step(n)
+    gc.collect()
+    assert ref() is None
+    if filename.startswith("<"):
+        assert filename not in linecache.cache
+
+
+def test_a_hot_plan_keeps_its_program_in_the_cache(small_cache):
+    _step(1)
+    misses = info()["misses"]
+    for n in range(2, 12):
+        _step(1)  # replayed by its plan each time, which must count as use
+        _step(n)
+    assert info()["misses"] == misses + 10  # one per new graph; step 1 never compiled again
+
+
+def test_cache_size_is_validated_and_shrinking_evicts():
+    for n in (1, 2, 3, 4):
+        _step(n)
+    previous = torch.set_cache_size(2)
+    try:
+        assert info()["programs"] == 2 and info()["limit"] == 2
+        with pytest.raises(ValueError, match="positive int"):
+            torch.set_cache_size(0)
+        assert info()["limit"] == 2
+    finally:
+        torch.set_cache_size(previous)
+
+
+def test_inspect_numbers_programs_in_compile_order_across_evictions(small_cache):
+    from srcgrad import inspect as si
+
+    for n in (1, 2, 3, 4, 5):
+        _step(n)
+    text = si.cache()
+    assert "3 programs" in text and "[3]" in text and "[5]" in text and "[1]" not in text
+    progs = si.trace(_step, 6)
+    assert len(progs) == 1 and progs[0].serial == 6
+
+
+def test_a_decorated_function_keeps_running_a_program_the_cache_dropped(small_cache):
+    w = torch.ones(3, requires_grad=True)
+
+    @torch.compile
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        with torch.no_grad():
+            w.sub_(0.5 * w.grad)
+            w.grad = None
+        return loss
+
+    x = torch.tensor([1.0, 2.0, 3.0])
+    step(x)
+    step(x)
+    for n in (2, 3, 4, 5):
+        _step(n)
+    assert step.entries and all(e.program not in torch.compiler.CACHE.history
+                                for es in step.entries.values() for e in es)
+    misses = info()["misses"]
+    loss = step(x)
+    assert info()["misses"] == misses
+    np.testing.assert_allclose(w.detach().numpy(), [-0.5, -2.0, -3.5])
+    assert loss.item() == -8.0  # w = 1 - x before this third step: 0*1 - 1*2 - 2*3
