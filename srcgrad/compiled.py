@@ -422,6 +422,9 @@ class Tracer:
         # just before its first call: (hook, _hook_leaves([hook]))
         self.hooks: list[tuple[Any, list]] = []
 
+    def before_inplace(self, t: Any, opname: str) -> None:
+        pass  # (every in-place change is recorded; note_inplace takes it afterwards)
+
     def note_inplace(self, t: Any) -> None:
         if id(t) not in self.inplace:
             self.inplace[id(t)] = (t, None)

@@ -650,6 +650,8 @@ class Tensor:
         pointed at other storage, ``x.data = y``); ``origin``: the view whose change this
         is (its version counts the change once)."""
         old = self._node
+        if bump and tracing.ACTIVE is not None:
+            tracing.ACTIVE.before_inplace(self, opname)  # (vmap refuses some changes: before anything changes)
         if bump and old.op in _VIEW_OPS_NGV and not hidden and _grad_state.enabled and old.requires_grad \
                 and not old.leaf:
             _check_view_inplace(old)  # (before anything changes)

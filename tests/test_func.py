@@ -230,6 +230,12 @@ def test_vmap_in_place_changes_of_outside_tensors_and_backward_are_refused():
         func.vmap(lambda r: w.add_(r))(x)
     with pytest.raises(RuntimeError, match="in-place change"):
         func.vmap(lambda r: r.mul_(2))(x)
+    # through a view or an alias of an outside tensor: refused before anything changes
+    for change in (lambda r: w[0].add_(r[0]), lambda r: w.detach().add_(r), lambda r: w.data.mul_(2) + r,
+                   lambda r: w.view(1, 2).add_(r)):
+        with pytest.raises(RuntimeError, match="in-place change of a tensor that the function did not create"):
+            func.vmap(change)(x)
+        assert w._version == 0
     np.testing.assert_array_equal(w.numpy(), before)
     p = t(rs.randn(2), True)
     with pytest.raises(RuntimeError, match="backward\\(\\) or a .grad assignment inside a vmapped function"):

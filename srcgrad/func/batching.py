@@ -106,19 +106,30 @@ class _VmapTracer:
         if self.outer is not None:
             self.outer.note_realize(inputs)
 
-    def note_inplace(self, t: Any) -> None:
-        # the node an in-place op replaced is an input of its replacement, marked `overwritten`
-        for old in t._node.inputs:
-            over = getattr(old, "overwritten", None)
-            if over is not None and over[3] is t._node and old.id < self.start_id:
-                # (the change is undone before the error: the tensor keeps its value and version)
-                t._node, t._version, old.overwritten = old, over[2] - 1, None
-                ir.set_owner(old, t)
+    def before_inplace(self, t: Any, opname: str) -> None:
+        # Refused before anything changes: an in-place op also writes to the tensor's view
+        # base and its detach()/.data aliases, so each of those is checked too.
+        seen: set[int] = set()
+        stack = [t]
+        while stack:
+            u = stack.pop()
+            if id(u) in seen:
+                continue
+            seen.add(id(u))
+            if u._node.id < self.start_id:
                 file, line = ir.user_loc()
                 raise RuntimeError(
-                    f"vmap: in-place change of a tensor that the function did not create ({over[0]} at "
-                    f"{file}:{line}): an input or a tensor captured from outside. srcgrad's vmap does not "
-                    "write per-example results back; use an out-of-place op (x = x + 1) and return the result.")
+                    f"vmap: in-place change of a tensor that the function did not create ({opname} at {file}:{line}): "
+                    "an input, a tensor captured from outside, or a view or detach()/.data alias of one. "
+                    "srcgrad's vmap does not write per-example results back; use an out-of-place op "
+                    "(x = x + 1) and return the result.")
+            if u._view is not None and u._view[0]() is not None:
+                stack.append(u._view[0]())
+            if u._base is not None:
+                stack.extend(m for m in (ref() for ref, _ in u._base.members) if m is not None)
+
+    def note_inplace(self, t: Any) -> None:
+        pass  # (refused, when it is, by before_inplace)
 
     def note_backward(self) -> None:
         self.note_grad(None)
