@@ -90,18 +90,22 @@ BACKWARD_TWICE = (
     "graph a second time or if you need to access saved tensors after calling backward.")
 
 
-def _check_saved(n: Node) -> None:
+def saved_positions(n: Node) -> tuple[int, ...]:
+    """Which of ``n``'s values its derivative reads (saves): input positions, -1 for its output."""
     op = OPS[n.op]
+    if op.saves == "out":
+        return (-1,)
+    if op.name in _FACTORS:  # a product keeps each factor only for the other factor's gradient
+        a, b = _FACTORS[op.name]  # (in PyTorch's order: the factor the first gradient needs)
+        return tuple(p for p, other in ((b, a), (a, b)) if n.inputs[other].requires_grad)
+    return _SAVED_POSITIONS.get(op.saves, ())
+
+
+def _check_saved(n: Node) -> None:
     if getattr(n, "freed", False):
         raise RuntimeError(BACKWARD_TWICE)
-    if op.saves == "out":
-        saved = [n]
-    elif op.name in _FACTORS:  # a product keeps each factor only for the other factor's gradient
-        a, b = (n.inputs[p] for p in _FACTORS[op.name])
-        saved = [s for s, other in ((a, b), (b, a)) if other.requires_grad]
-    else:
-        saved = [n.inputs[p] for p in _SAVED_POSITIONS.get(op.saves, ())]
-    for s in saved:
+    op = OPS[n.op]
+    for s in [n if p < 0 else n.inputs[p] for p in saved_positions(n)]:
         over = getattr(s, "overwritten", None)
         if over is not None and over[3] is not n:  # an in-place op may read the value it replaces
             raise RuntimeError(_modified_message(s, n, op))
@@ -236,8 +240,11 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
             ir.set_block(n)
             try:
                 ins = [T.wrap(i) for i in n.inputs]
+                out = T.wrap(n)
+                if n.special and getattr(n, "packed", None):  # saved_tensors_hooks: the rule reads what unpack gives
+                    out = _unpacked(n, ins, out)
                 attrs = dict(zip(op.attr_names, n.attrs))
-                in_grads = op.vjp(g, T.wrap(n), *ins, **attrs)
+                in_grads = op.vjp(g, out, *ins, **attrs)
                 if _anomaly.enabled:
                     check_anomaly_nan(op.grad_name, in_grads)
                 if gf is not None and gf._post:
@@ -250,12 +257,26 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
             if not retain_graph and op.saves:
                 n.freed = True
                 n.special = True
+                n.packed = None
         for group in _multi_pending:  # register_multi_grad_hook: all its gradients are in
             group.finish()
     finally:
         _grad_state.enabled = prev
         _multi_pending = outer_multi
     return results
+
+
+def _unpacked(n: Node, ins: list, out: T.Tensor) -> T.Tensor:
+    """Replace, in ``ins`` and ``out``, each value that a saved-tensor pack hook packed by
+    what its unpack hook returns (see autograd/saved_hooks.py)."""
+    from .autograd.saved_hooks import unpack
+    for p, packed, unpack_hook in n.packed:
+        value = unpack(packed, unpack_hook)
+        if p < 0:
+            out = value
+        else:
+            ins[p] = value
+    return out
 
 
 class _AccHooks:
@@ -580,7 +601,7 @@ def _replayable(order: list, inputs: list, specials: list) -> bool:
 
 def _plain(specials: list) -> bool:
     for n in specials:
-        if getattr(n, "hooks", None):  # (a program input, or a leaf still pending: `w -= ...`)
+        if getattr(n, "hooks", None) or getattr(n, "packed", None):  # (packed: unpack hooks must run)
             return False
         if n.value is None and n.requires_grad and not n.leaf and (n.op in ("fn_out", "fn_call")
                                                                     or getattr(n, "retains_grad", False)

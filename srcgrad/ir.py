@@ -34,6 +34,7 @@ class Node:
         "special",
         # set only on some nodes; read with getattr(node, name, None)
         "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner", "program",
+        "packed",  # saved values packed by saved_tensors_hooks: [(position, packed, unpack_hook)]
         "__weakref__",
     )
 

@@ -577,7 +577,7 @@ for _name, _rule, _low, _grad in [
     ("isfinite", to_bool,  "jnp.isfinite({0})",          "NotImplemented"),
 ]:
     defop(_name, _rule, _low, _grad, cast=None if _name in ("isnan", "isinf", "isfinite") else "out",  # (tests on the input as it is)
-          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt") else "x")
+          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt", "relu") else "x")
 
 defop("softplus", to_float,
       "jnp.where({0} * {beta} > {threshold}, {0}, jnp.logaddexp({0} * {beta}, 0) / {beta})",

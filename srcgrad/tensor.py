@@ -132,6 +132,7 @@ _rule_kwargs: dict[tuple, dict] = {}
 
 # ``srcgrad.amp``'s input caster while autocast is on for some device type, else None.
 _autocast: Any = None
+_pack_saved: Any = None  # set while saved_tensors_hooks are on (autograd/saved_hooks.py)
 
 
 def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
@@ -178,6 +179,8 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     t._views = None
     t._st = None
     node.owner = ir.weakref.ref(t)
+    if rg and _pack_saved is not None:
+        _pack_saved(t, args)
     return t
 
 

@@ -38,6 +38,7 @@ class FunctionCtx:
         # per output of forward: ("diff", fn_out node), ("zeros", shape, dtype, device), or None
         self._out_specs: list = []
         self._freed = False  # set by free() once a backward without retain_graph has run
+        self._packed: list | None = None  # per saved tensor (packed, unpack_hook) under saved_tensors_hooks
 
     def save_for_backward(self, *tensors: Any) -> None:
         for k, t in enumerate(tensors):
@@ -53,6 +54,7 @@ class FunctionCtx:
         self._freed = True
         self._saved = ()
         self._saved_versions = None
+        self._packed = None
 
     @property
     def saved_tensors(self) -> tuple:
@@ -79,6 +81,9 @@ class FunctionCtx:
                         f"{t._version}; expected version {v} instead. The tensor was saved by "
                         f"{self._fn_name}.save_for_backward (saved tensor {k}). Hint: use an out-of-place op "
                         f"or .clone() the tensor before changing it.")
+        if self._packed is not None:
+            from .saved_hooks import unpack
+            return tuple(None if p is None else unpack(*p) for p in self._packed)
         return self._saved
 
     @saved_tensors.setter
@@ -247,6 +252,9 @@ class Function:
         raw_to_wrapped = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
         ctx._saved = tuple(raw_to_wrapped.get(id(t), t) for t in ctx._saved)
         _note_versions(ctx)
+        if T._pack_saved is not None and any(getattr(w, "requires_grad", False) for w in wrapped):
+            from .saved_hooks import pack_ctx
+            pack_ctx(ctx)
         return wrapped[0] if single else tuple(wrapped)
 
 

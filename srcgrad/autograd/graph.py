@@ -20,6 +20,7 @@ from ..autodiff import BACKWARD_TWICE, MultiGradHook, RemovableHandle, _check_sa
 from ..autodiff import _AccHooks as AccHooks
 from ..ir import Node as _IRNode
 from ..ops import OPS
+from .saved_hooks import SavedTensor, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks  # noqa: F401
 
 
 class Node_:  # noqa: N801 - torch.autograd.graph.Node (exported as ``Node`` below)
@@ -70,6 +71,8 @@ class Node_:  # noqa: N801 - torch.autograd.graph.Node (exported as ``Node`` bel
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_saved_"):
             return _saved(self._node, name)
+        if name.startswith("_raw_saved_"):
+            return _raw_saved(self._node, name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __repr__(self) -> str:
@@ -308,12 +311,27 @@ def _in(k: int, unless_other: int | None = None) -> Any:
     def get(n: _IRNode) -> Any:
         if unless_other is not None and not n.inputs[unless_other].requires_grad:
             return None
-        return _tensor(n.inputs[k], n)
+        t = _unpacked(n, k)
+        return _tensor(n.inputs[k], n) if t is None else t
+    get.position = k
     return get
 
 
 def _result(n: _IRNode) -> Any:
-    return _tensor(n, n)
+    t = _unpacked(n, -1)
+    return _tensor(n, n) if t is None else t
+
+
+_result.position = -1
+
+
+def _unpacked(n: _IRNode, position: int) -> Any:
+    """What the unpack hook gives for a value that saved_tensors_hooks packed, else None."""
+    for p, packed, unpack_hook in getattr(n, "packed", None) or ():
+        if p == position:
+            from .saved_hooks import unpack
+            return unpack(packed, unpack_hook)
+    return None
 
 
 def _sizes(k: int) -> Any:
@@ -364,6 +382,18 @@ _SAVED: dict[str, dict[str, Any]] = {
     **{name: _SAVED_SELF for name in ("LogBackward0", "SinBackward0", "CosBackward0", "TanBackward0",
                                       "Log1PBackward0", "AbsBackward0", "ErfBackward0", "ReciprocalBackward0")},
 }
+
+
+def _raw_saved(n: _IRNode, name: str) -> SavedTensor:
+    """``_raw_saved_<name>``: the saved value as a SavedTensor (for ``register_hooks``)."""
+    getter = _SAVED.get(OPS[n.op].grad_name, {}).get("_saved_" + name[len("_raw_saved_"):]) if n.op in OPS else None
+    position = getattr(getter, "position", None)
+    if position is None:
+        raise AttributeError(f"'{OPS[n.op].grad_name if n.op in OPS else n.op}' object has no attribute "
+                             f"'{name}' (srcgrad exposes the saved tensors of common ops only)")
+    if getattr(n, "freed", False):
+        raise RuntimeError(BACKWARD_TWICE)
+    return SavedTensor(n, position)
 
 
 def _saved(n: _IRNode, name: str) -> Any:
