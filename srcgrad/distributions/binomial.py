@@ -7,9 +7,9 @@ from typing import Any
 from ..grad_mode import no_grad
 from ..tensor import Size, Tensor, arange
 from . import constraints
-from .distribution import Distribution
+from .families import _BinaryProbs
 from .samplers import binomial_sample
-from .utils import as_size, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import as_size, broadcast_all, expand_probs_or_logits
 
 __all__ = ["Binomial"]
 
@@ -19,7 +19,7 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(_BinaryProbs):
     """Successes in ``total_count`` Bernoulli(``probs``) trials.
 
     Sampling needs the largest ``total_count`` on the host (it fixes the sampler's program):
@@ -47,12 +47,7 @@ class Binomial(Distribution):
         new = self._get_checked_instance(Binomial, _instance)
         batch_shape = as_size(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        new._param = expand_probs_or_logits(self, new, batch_shape)
         new._static_count = self._static_count
         super(Binomial, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
@@ -73,14 +68,6 @@ class Binomial(Distribution):
     @property
     def variance(self) -> Tensor:
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:

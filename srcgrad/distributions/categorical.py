@@ -11,7 +11,7 @@ from ..sampling import multinomial
 from ..tensor import Size, Tensor, arange, full
 from . import constraints
 from .distribution import Distribution
-from .utils import as_size, finfo, lazy_property, logits_to_probs, probs_to_logits
+from .utils import as_size, expand_probs_or_logits, finfo, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Categorical"]
 
@@ -44,12 +44,7 @@ class Categorical(Distribution):
         new = self._get_checked_instance(Categorical, _instance)
         batch_shape = as_size(batch_shape)
         param_shape = tuple(batch_shape) + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        new._param = expand_probs_or_logits(self, new, param_shape)
         new._num_events = self._num_events
         super(Categorical, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args

@@ -6,34 +6,19 @@ import math
 from typing import Any
 
 from ..tensor import Tensor, full
-from . import constraints
-from .distribution import Distribution
-from .utils import batch_shape_of, broadcast_all, expand_params, uniform_open
+from .families import _LocScale
+from .utils import uniform_open
 
 __all__ = ["Cauchy"]
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocScale):
     """The Cauchy (Lorentz) distribution; ``rsample`` is ``loc + scale * tan(pi * (U - 1/2))``."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(batch_shape_of(self.loc, loc, scale), validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> Cauchy:
-        return expand_params(self, Cauchy, batch_shape, ("loc", "scale"), _instance)
 
     @property
     def mean(self) -> Tensor:
+        # the Cauchy distribution has no mean: NaN, as in PyTorch
         return full(tuple(self._extended_shape()), math.nan, dtype=self.loc.dtype, device=self.loc.device)
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

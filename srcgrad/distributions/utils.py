@@ -13,8 +13,8 @@ from ..grad_mode import enable_grad
 from ..tensor import Size, Tensor, tensor
 from ..tensor import randn as _randn
 
-__all__ = ["broadcast_all", "expand_params", "logits_to_probs", "clamp_probs", "probs_to_logits", "lazy_property",
-           "euler_constant", "finfo"]
+__all__ = ["broadcast_all", "expand_params", "expand_probs_or_logits", "logits_to_probs", "clamp_probs",
+           "probs_to_logits", "lazy_property", "euler_constant", "finfo"]
 
 euler_constant = 0.5772156649015329  # Euler-Mascheroni constant
 
@@ -123,6 +123,18 @@ def expand_params(self: Any, cls: type, batch_shape: Any, names: Sequence[str], 
     super(cls, new).__init__(batch_shape, validate_args=False)
     new._validate_args = self._validate_args
     return new
+
+
+def expand_probs_or_logits(self: Any, new: Any, shape: Any) -> Tensor | None:
+    """For ``expand``: set on ``new`` whichever of ``probs`` and ``logits`` ``self`` holds (the one
+    given, and the other too once it has been computed), expanded to ``shape``. Returns the last
+    one set, ``logits`` when both are: what PyTorch's ``expand`` keeps as ``_param``."""
+    param = None
+    for name in ("probs", "logits"):
+        if name in self.__dict__:
+            param = getattr(self, name).expand(shape)
+            setattr(new, name, param)
+    return param
 
 
 def batch_shape_of(param: Tensor, *raw: Any) -> Size:

@@ -68,6 +68,18 @@ def hyper(v: Any, tensor: bool = False) -> Tensor:
     return wrap(scalar_node(v))
 
 
+def lr_input(group: dict[str, Any]) -> tuple[Tensor, bool]:
+    """The group's ``lr`` as a program input, and whether it is a tensor: the ops' ``lr_tensor``
+    attribute, which tells them how to read that input."""
+    return hyper(group["lr"], tensor=True), isinstance(group["lr"], Tensor)
+
+
+def weight_decay_input(group: dict[str, Any]) -> Tensor | None:
+    """The group's ``weight_decay`` as a program input, or None when it is 0: ``decay_args`` then
+    leaves the decay term out of the ops altogether."""
+    return hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+
+
 def direction(names: list, k: int, a: dict) -> str:
     """The update direction written from ``names[k]`` (the gradient) and, with ``l2``, the op's
     last two inputs (``param``, ``weight_decay``): ``-g`` under ``maximize``, ``+ wd * p`` (PyTorch's

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
-from ..tensor import Tensor, record, zeros, zeros_like
+from ..tensor import Tensor, record, zeros_like
 from . import _fused_algorithms  # noqa: F401  (declares the ops recorded below)
-from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
+from .optimizer import Optimizer, check_hyperparameters, step_counter, update_step
 
 
 class Adadelta(Optimizer):
@@ -37,16 +36,15 @@ class Adadelta(Optimizer):
         next two), ``acc_delta`` and the parameter."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
+            lr, lr_tensor = lr_input(group)
             rho = hyper(group["rho"])
             eps = hyper(group["eps"])
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            wd = weight_decay_input(group)
             maximize = bool(group["maximize"])
-            lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 if not state:
-                    state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
+                    state["step"] = step_counter(p)
                     state["square_avg"] = zeros_like(p)
                     state["acc_delta"] = zeros_like(p)
                 state["step"].add_(one)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
-from ..tensor import Tensor, full_like, zeros
-from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
+from ..tensor import full_like
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
+from .optimizer import Optimizer, check_hyperparameters, step_counter, update_step
 
 
 class Adagrad(Optimizer):
@@ -28,7 +27,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p]["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
+                self.state[p]["step"] = step_counter(p)
                 self.state[p]["sum"] = full_like(p, float(group["initial_accumulator_value"]))
 
     @update_step
@@ -38,12 +37,11 @@ class Adagrad(Optimizer):
         Three recorded ops a parameter: ``step``, ``sum`` and the parameter."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
+            lr, lr_tensor = lr_input(group)
             lr_decay = hyper(group["lr_decay"])
             eps = hyper(group["eps"])
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            wd = weight_decay_input(group)
             maximize = bool(group["maximize"])
-            lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 step_t = state["step"].add_(one)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
-from ..tensor import Tensor, zeros, zeros_like
-from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
+from ..tensor import zeros_like
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
+from .optimizer import Optimizer, check_betas, check_hyperparameters, step_counter, update_step
 
 
 class Adam(Optimizer):
@@ -28,10 +27,7 @@ class Adam(Optimizer):
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
                  fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         check_hyperparameters(lr, eps=eps, foreach=foreach, tensor_lr_foreach=not capturable)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        check_betas(betas)
         check_hyperparameters(weight_decay=weight_decay, differentiable=differentiable, foreach=foreach, fused=fused)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
@@ -47,19 +43,17 @@ class Adam(Optimizer):
         parameter, each computed whole by one op of ``_fused.py``."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
+            lr, lr_tensor = lr_input(group)
             beta1, beta2 = (hyper(b) for b in group["betas"])
             eps = hyper(group["eps"])
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            wd = weight_decay_input(group)
             decoupled = wd is not None and group["decoupled_weight_decay"]
             decay = (wd,) if decoupled else ()
             maximize, amsgrad = bool(group["maximize"]), group["amsgrad"]
-            lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 if not state:
-                    # a tensor, as in PyTorch: a compiled step then counts on the device, not in Python
-                    state["step"] = zeros((), dtype=float32, device=p.device)
+                    state["step"] = step_counter(p)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
                     if amsgrad:

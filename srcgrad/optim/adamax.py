@@ -5,19 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
-from ..tensor import Tensor, zeros, zeros_like
+from ..tensor import Tensor, zeros_like
 from . import _fused_algorithms  # noqa: F401  (declares the ops recorded below)
-from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
-
-
-def check_betas(betas: tuple[float, float]) -> None:
-    """PyTorch's checks of Adam-like ``betas``."""
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
+from .optimizer import Optimizer, check_betas, check_hyperparameters, step_counter, update_step
 
 
 class Adamax(Optimizer):
@@ -46,16 +37,15 @@ class Adamax(Optimizer):
         Four recorded ops a parameter: ``step``, ``exp_avg``, ``exp_inf`` and the parameter."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
+            lr, lr_tensor = lr_input(group)
             beta1, beta2 = (hyper(b) for b in group["betas"])
             eps = hyper(group["eps"])
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            wd = weight_decay_input(group)
             maximize = bool(group["maximize"])
-            lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 if not state:
-                    state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
+                    state["step"] = step_counter(p)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_inf"] = zeros_like(p)
                 step_t = state["step"].add_(one)

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..dtypes import float32
-from ..tensor import Tensor, ones, tensor, zeros, zeros_like
+from ..tensor import Tensor, ones, tensor, zeros_like
 from . import _fused_algorithms  # noqa: F401  (declares the ops recorded below)
-from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
+from .optimizer import Optimizer, check_hyperparameters, step_counter, update_step
 
 
 class ASGD(Optimizer):
@@ -38,16 +38,15 @@ class ASGD(Optimizer):
         Five recorded ops a parameter: ``step``, the parameter, ``ax``, ``eta`` and ``mu``."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
+            lr, lr_tensor = lr_input(group)
             lambd, alpha, t0 = hyper(group["lambd"]), hyper(group["alpha"]), hyper(group["t0"])
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            wd = weight_decay_input(group)
             maximize = bool(group["maximize"])
-            lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 if not state:
-                    # tensors, as in PyTorch; eta starts at the group's lr
-                    state["step"] = zeros((), dtype=float32, device=p.device)
+                    state["step"] = step_counter(p)
+                    # eta and mu are tensors too, as in PyTorch; eta starts at the group's lr
                     state["eta"] = (group["lr"].detach().reshape(()).to(dtype=float32, device=p.device).clone()
                                     if lr_tensor else tensor(float(group["lr"]), dtype=float32, device=p.device))
                     state["mu"] = ones((), dtype=float32, device=p.device)

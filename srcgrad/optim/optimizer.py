@@ -25,7 +25,7 @@ from ..dtypes import float32
 from ..grad_mode import no_grad
 from ..ir import at_user_line
 from ..nn.modules.module import _RemovableHandle
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor, tensor, zeros
 
 
 def update_step(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,6 +131,20 @@ def check_hyperparameters(lr: Any = _UNSET, differentiable: bool = False, *, for
         raise NotImplementedError("differentiable=True is not supported by srcgrad optimizers")
     if fused and foreach:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def check_betas(betas: tuple[float, float]) -> None:
+    """PyTorch's checks of Adam-like ``betas``."""
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+def step_counter(p: Tensor) -> Tensor:
+    """A fresh ``step`` state for parameter ``p``: a float32 0-d tensor on its device, as in PyTorch,
+    so that a step counts (and derives its bias corrections) in the program, never in Python."""
+    return zeros((), dtype=float32, device=p.device)
 
 
 def _own_number(value: Any) -> Any:

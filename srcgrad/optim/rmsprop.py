@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
-from ..tensor import Tensor, zeros, zeros_like
-from ._fused import decay_args, hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
+from ..tensor import zeros_like
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
+from .optimizer import Optimizer, check_hyperparameters, step_counter, update_step
 
 
 class RMSprop(Optimizer):
@@ -34,18 +33,17 @@ class RMSprop(Optimizer):
         (centered), ``momentum_buffer`` (momentum) and the parameter."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
+            lr, lr_tensor = lr_input(group)
             alpha = hyper(group["alpha"])
             eps = hyper(group["eps"])
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            wd = weight_decay_input(group)
             use_momentum = group["momentum"] > 0
             momentum = hyper(group["momentum"]) if use_momentum else None
             maximize, centered = bool(group["maximize"]), bool(group["centered"])
-            lr_tensor = isinstance(group["lr"], Tensor)
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 if not state:
-                    state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
+                    state["step"] = step_counter(p)
                     state["square_avg"] = zeros_like(p)
                     if use_momentum:
                         state["momentum_buffer"] = zeros_like(p)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
-from ..tensor import Tensor, full_like, zeros, zeros_like
+from ..tensor import Tensor, full_like, zeros_like
 from . import _fused_algorithms  # noqa: F401  (declares the ops recorded below)
 from ._fused import hyper
-from .optimizer import Optimizer, check_hyperparameters, update_step
+from .optimizer import Optimizer, check_hyperparameters, step_counter, update_step
 
 
 class Rprop(Optimizer):
@@ -50,7 +49,7 @@ class Rprop(Optimizer):
             for p, g, state in self._with_grads(group):
                 if not state:
                     lr = group["lr"]
-                    state["step"] = zeros((), dtype=float32, device=p.device)  # a tensor, as in PyTorch
+                    state["step"] = step_counter(p)
                     state["prev"] = zeros_like(p)
                     state["step_size"] = (lr.detach().reshape(()).to(dtype=g.dtype).expand(g.shape).clone()
                                           if isinstance(lr, Tensor) else full_like(g, float(lr)))

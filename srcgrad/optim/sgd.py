@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..tensor import Tensor
-from ._fused import decay_args, hyper
+from ._fused import decay_args, hyper, lr_input, weight_decay_input
 from .optimizer import Optimizer, check_hyperparameters, update_step
 
 
@@ -39,14 +38,13 @@ class SGD(Optimizer):
         One recorded op a parameter, two with momentum (the buffer, then the parameter)."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"], tensor=True)
-            wd = hyper(group["weight_decay"]) if group["weight_decay"] != 0 else None
+            lr, lr_tensor = lr_input(group)
+            wd = weight_decay_input(group)
             maximize, nesterov = bool(group["maximize"]), bool(group["nesterov"])
             use_momentum = group["momentum"] != 0
             if use_momentum:
                 momentum = hyper(group["momentum"])
                 dampening = (hyper(group["dampening"]),) if group["dampening"] != 0 else ()
-            lr_tensor = isinstance(group["lr"], Tensor)
             # The buffers as the step starts, as PyTorch gathers them before updating: a
             # parameter listed twice (deprecated) makes two fresh buffers on its first step.
             bufs = [self.state[p].get("momentum_buffer") if use_momentum and p.grad is not None else None
