@@ -525,3 +525,50 @@ def test_vmap_inside_a_compiled_training_step():
     compiled, fn = steps(make(), True)
     np.testing.assert_allclose(compiled, eager, rtol=1e-5)
     assert fn.cache_info()["dynamic_at"] is None
+
+
+# -- transforms of the batched input itself, specs that differ only in shape, dict order -------
+
+
+def test_vmap_of_grad_jacrev_and_hessian_with_respect_to_the_batched_input():
+    # the inner transform makes a fresh leaf of the per-example input: it is fed the batch too
+    x = t(rs.randn(4, 3))
+    xs = jnp.asarray(x.numpy())
+    close(func.vmap(func.grad(lambda r: (r.sin() * r).sum()))(x),
+          jax.vmap(jax.grad(lambda r: jnp.sum(jnp.sin(r) * r)))(xs))
+    close(func.vmap(func.jacrev(lambda r: r.tanh() * r.sum()))(x),
+          jax.vmap(jax.jacrev(lambda r: jnp.tanh(r) * jnp.sum(r)))(xs))
+    w = t(rs.randn(5, 3))
+    close(func.vmap(func.hessian(lambda w_, r: (w_ @ r).tanh().sum(), argnums=1), in_dims=(None, 0))(w, x),
+          jax.vmap(jax.hessian(lambda w_, r: jnp.sum(jnp.tanh(w_ @ r)), argnums=1), in_axes=(None, 0))(
+              jnp.asarray(w.numpy()), xs), tol=1e-4)
+    # and a gradient through it still reaches the batched input from outside
+    xg = t(rs.randn(4, 3), True)
+    func.vmap(func.grad(lambda r: (r * r * r).sum()))(xg).sum().backward()
+    close(xg.grad, 6 * xg.detach().numpy())
+
+
+def test_vmap_specs_of_the_same_source_and_other_shapes_stay_apart():
+    # the per-example source of `(w @ r).tanh()` is the same text for every shape of w: the
+    # backward written for one shape must not serve another
+    def predict(w, r):
+        return (w @ r).tanh()
+
+    for d_out in (5, 4, 5):
+        w = t(rs.randn(d_out, 3))
+        x = t(rs.randn(6, 3))
+        h = func.vmap(func.hessian(predict, argnums=1), in_dims=(None, 0))(w, x)
+        assert h.shape == (6, d_out, 3, 3)
+        close(h, jax.vmap(jax.hessian(lambda w_, r: jnp.tanh(w_ @ r), argnums=1), in_axes=(None, 0))(
+            jnp.asarray(w.numpy()), jnp.asarray(x.numpy())), tol=1e-4)
+
+
+def test_dicts_keep_their_order_through_the_transforms():
+    params = {"weight": t(rs.randn(2, 3)), "bias": t(rs.randn(2))}
+    grads = func.grad(lambda p: (p["weight"].sum(1) + p["bias"]).sum())(params)
+    assert list(grads) == ["weight", "bias"]
+    out = func.vmap(lambda p: p, in_dims=({"z": 0, "a": None},))({"z": t(rs.randn(3, 2)), "a": t(rs.randn(3, 2))})
+    assert list(out) == ["z", "a"] and out["z"].shape == (3, 2) and out["a"].shape == (3, 3, 2)
+    m = nn.Linear(3, 2)
+    g = func.grad(lambda p: func.functional_call(m, p, (srcgrad.ones(3),)).sum())(dict(m.named_parameters()))
+    assert list(g) == ["weight", "bias"]

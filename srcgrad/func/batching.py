@@ -32,14 +32,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
 from .. import autodiff, codegen, ir, tracing
 from .. import dtypes as D
 from ..autograd.function import Function
 from ..grad_mode import _state as _grad_state
 from ..ops import defop
 from ..tensor import Tensor, record, wrap, zeros
+from . import pytree
 
 __all__ = ["vmap", "Vmap", "VmapSpec"]
 
@@ -162,19 +161,22 @@ class _VmapTracer:
 
 class VmapSpec(codegen.Definition):
     """A per-example function and how its arguments and results are batched: the
-    attribute of a ``vmap`` node. Equal specs (same source, same axes) share programs."""
+    attribute of a ``vmap`` node. Equal specs (same source, axes, shapes and dtypes) share
+    programs and backward specs. (The source alone does not say the shapes: ``jnp.sum(x)``
+    is the same text for every shape of ``x``.)"""
 
-    __slots__ = ("name", "source", "in_axes", "out_axes", "out_shapes", "out_dtypes", "_key")
+    __slots__ = ("name", "source", "in_axes", "out_axes", "in_types", "out_shapes", "out_dtypes", "_key")
 
-    def __init__(self, name: str, source: str, in_axes: tuple, out_axes: tuple, out_shapes: tuple,
-                 out_dtypes: tuple) -> None:
+    def __init__(self, name: str, source: str, in_axes: tuple, out_axes: tuple, in_types: tuple,
+                 out_shapes: tuple, out_dtypes: tuple) -> None:
         self.name = name
         self.source = source
         self.in_axes = in_axes
         self.out_axes = out_axes
+        self.in_types = in_types  # per example: (shape, dtype) of each argument
         self.out_shapes = out_shapes  # batched
         self.out_dtypes = out_dtypes
-        self._key = (source, in_axes, out_axes)
+        self._key = (source, in_axes, out_axes, in_types, out_shapes, out_dtypes)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, VmapSpec) and self._key == other._key
@@ -220,7 +222,8 @@ def _make_spec(base: str, order: list, inputs: list, outputs: list, in_axes: tup
         shape.insert(ax, batch)
         shapes.append(tuple(shape))
         dtypes.append(o.dtype)
-    return VmapSpec(name, source, in_axes, out_axes, tuple(shapes), tuple(dtypes))
+    in_types = tuple((n.shape, n.dtype) for n in inputs)
+    return VmapSpec(name, source, in_axes, out_axes, in_types, tuple(shapes), tuple(dtypes))
 
 
 def _lower_vmap(names: list, attrs: dict) -> str:
@@ -354,7 +357,7 @@ def _is_tensor(x: Any) -> bool:
 
 
 def _flatten(tree: Any) -> tuple[list, Any]:
-    return jax.tree_util.tree_flatten(tree, is_leaf=_is_tensor)
+    return pytree.tree_flatten(tree, is_leaf=_is_tensor)
 
 
 def _dims_for(dims: Any, tree: Any, what: str, fname: str) -> list:
@@ -365,8 +368,8 @@ def _dims_for(dims: Any, tree: Any, what: str, fname: str) -> list:
     if isinstance(dims, (tuple, list)) and isinstance(tree, (tuple, list)) and len(dims) == len(tree):
         return [d for sub_dims, sub in zip(dims, tree) for d in _dims_for(sub_dims, sub, what, fname)]
     if isinstance(dims, dict) and isinstance(tree, dict) and set(dims) == set(tree):
-        # (the order in which jax.tree_util flattens a dict: by sorted key)
-        return [d for k in sorted(tree) for d in _dims_for(dims[k], tree[k], what, fname)]
+        # (in the order the tree flattens a dict: its own)
+        return [d for k in tree for d in _dims_for(dims[k], tree[k], what, fname)]
     raise ValueError(f"vmap({fname}, {what}={dims!r}, ...): {what} is not compatible with the structure of the "
                      f"{'inputs' if what == 'in_dims' else 'outputs'}: {what} must be an int, None, or a "
                      f"tuple/list/dict of the same structure (got {type(dims).__name__} for "
@@ -455,7 +458,7 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
     tracer = _VmapTracer(outer, randomness, placeholders)
     tracing.ACTIVE = tracer
     try:
-        result = func(*jax.tree_util.tree_unflatten(tree, per_example), **kwargs)
+        result = func(*pytree.tree_unflatten(tree, per_example), **kwargs)
     finally:
         tracing.ACTIVE = outer
     outs, out_tree = _flatten(result)
@@ -489,7 +492,13 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
     order, found = _subgraph(targets, {id(n) for n in inputs}, tracer.start_id)
     _check_unchanged(order, found, tracer)
     inputs += [n for n in found if id(n) not in {id(p) for p in inputs}]
-    in_axes = tuple(axes) + (None,) * (len(inputs) - len(placeholders))
+    # A leaf made inside from a placeholder (the fresh leaf of an inner func.grad, a detach())
+    # holds the same per-example value: it is fed the same batched argument, as a constant.
+    of_placeholder = {id(p._node.value): k for k, p in enumerate(placeholders)}
+    # (a placeholder of an enclosing vmap is an argument like any captured tensor)
+    batched_as = [of_placeholder.get(id(n.value)) if type(n.value) is _Placeholder else None
+                  for n in inputs[len(placeholders):]]
+    in_axes = tuple(axes) + tuple(None if k is None else axes[k] for k in batched_as)
     names = _argument_names(func, args, [k for k, d in enumerate(dims) if d is not None], inputs)
     key = (fname, _structure(order, inputs, targets), tuple(names.get(id(n)) for n in inputs), in_axes,
            tuple(out_axes), batch)
@@ -501,12 +510,13 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
         _SPECS[key] = spec
     # (a tensor made inside the function, such as the fresh leaf of an inner func.grad, is a
     # constant to the caller: only tensors from outside carry gradients out)
-    args_ = list(sources) + [_argument(n) if n.id < tracer.start_id or n.op == "scalar" else _argument(n).detach()
-                             for n in inputs[len(placeholders):]]
+    args_ = list(sources) + [sources[k].detach() if k is not None else
+                             _argument(n) if n.id < tracer.start_id or n.op == "scalar" else _argument(n).detach()
+                             for n, k in zip(inputs[len(placeholders):], batched_as)]
 
     # 3. one differentiable call
     results = Vmap.apply(spec, _Trace(inputs, targets, names), *args_)
-    return jax.tree_util.tree_unflatten(out_tree, list(results))
+    return pytree.tree_unflatten(out_tree, list(results))
 
 
 def _subgraph(targets: list, stop: set, start_id: int) -> tuple[list, list]:
@@ -546,11 +556,11 @@ def _argument_names(func: Callable, args: tuple, batched: list, inputs: list) ->
         return {}
     if not params:
         return {}
-    leaves = jax.tree_util.tree_flatten_with_path(args, is_leaf=_is_tensor)[0]
+    leaves = pytree.tree_leaves_with_path(args, is_leaf=_is_tensor)
     leaf_names = []
     for path, _ in leaves:
-        base = params[min(path[0].idx, len(params) - 1)]
-        rest = "_".join(str(getattr(p, "key", getattr(p, "idx", getattr(p, "name", "")))) for p in path[1:])
+        base = params[min(path[0], len(params) - 1)]
+        rest = "_".join(str(p) for p in path[1:])
         name = re.sub(r"\W", "_", f"{base}_{rest}" if rest else base).strip("_")
         leaf_names.append(name if name.isidentifier() else None)
     names = {id(node): leaf_names[k] for node, k in zip(inputs, batched) if leaf_names[k]}

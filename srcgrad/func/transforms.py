@@ -22,12 +22,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
 from ..autodiff import grad as _autograd_grad
 from ..grad_mode import _state as _grad_state
 from ..grad_mode import enable_grad
 from ..tensor import Tensor, eye, zeros_like
+from . import pytree
 from .batching import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
@@ -38,11 +37,11 @@ def _is_tensor(x: Any) -> bool:
 
 
 def _flatten(tree: Any) -> tuple[list, Any]:
-    return jax.tree_util.tree_flatten(tree, is_leaf=_is_tensor)
+    return pytree.tree_flatten(tree, is_leaf=_is_tensor)
 
 
 def _unflatten(treedef: Any, leaves: list) -> Any:
-    return jax.tree_util.tree_unflatten(treedef, leaves)
+    return pytree.tree_unflatten(treedef, leaves)
 
 
 def _argnums(argnums: Any, n_args: int, api: str) -> tuple[int, ...]:
@@ -107,8 +106,7 @@ class _Level:
         """An output handed back: detached unless someone outside is watching."""
         if self.watched:
             return tree
-        return jax.tree_util.tree_map(lambda t: t.detach() if isinstance(t, Tensor) else t, tree,
-                                      is_leaf=_is_tensor)
+        return pytree.tree_map(lambda t: t.detach() if isinstance(t, Tensor) else t, tree, is_leaf=_is_tensor)
 
 
 def _split_aux(out: Any, has_aux: bool, api: str) -> tuple[Any, Any]:
