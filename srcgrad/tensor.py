@@ -272,7 +272,7 @@ class Tensor:
         return n.value
 
     def numpy(self, force: bool = False) -> np.ndarray:
-        if self._node.requires_grad and not force:
+        if self._node.requires_grad and not force and _grad_state.enabled:  # (PyTorch allows it under no_grad)
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         _numpy_dtype_check(self._node.dtype)

@@ -572,3 +572,17 @@ def test_dicts_keep_their_order_through_the_transforms():
     m = nn.Linear(3, 2)
     g = func.grad(lambda p: func.functional_call(m, p, (srcgrad.ones(3),)).sum())(dict(m.named_parameters()))
     assert list(g) == ["weight", "bias"]
+
+
+def test_vmap_of_a_vjp_fn_gives_gradients_that_do_not_require_grad():
+    # the Jacobians tutorial's `ft_jacobian, = vmap(vjp_fn)(unit_vectors)`
+    x = t(rs.randn(3))
+    _, vjp_fn = func.vjp(lambda r: r.sin() * r, x)
+    (jac,) = func.vmap(vjp_fn)(srcgrad.eye(3))
+    assert not jac.requires_grad and jac.grad_fn is None
+    xs = jnp.asarray(x.numpy())
+    close(jac, jax.jacrev(lambda r: jnp.sin(r) * r)(xs))
+    # while a vmapped output that depends on a tensor requiring grad still does
+    w = t(rs.randn(3), True)
+    out = func.vmap(lambda r: r * w)(t(rs.randn(2, 3)))
+    assert out.requires_grad
