@@ -487,6 +487,10 @@ class Tensor:
         from .autograd.graph import output_nr
         return output_nr(n)
 
+    def _is_view(self) -> bool:
+        """Whether this tensor is a view of another (basic indexing, ``view``, ``t()`` ...)."""
+        return self._view is not None
+
     @property
     def is_leaf(self) -> bool:
         n = self._node
@@ -516,7 +520,7 @@ class Tensor:
                 "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
                 "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
                 "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
-                "instead. See github.com/pytorch/pytorch/pull/30531 for more informations.",
+                "instead. See github.com/pytorch/pytorch/pull/30531 for more information.",
                 UserWarning, stacklevel=2)
         return self._grad
 

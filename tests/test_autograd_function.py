@@ -249,3 +249,20 @@ def test_ctx_is_a_backward_c_function():
 
     F.apply(torch.ones(2, requires_grad=True))
     assert seen == [True]
+
+
+def test_a_custom_functions_grad_fn_is_named_as_pytorch_names_it():
+    class LinearFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    y = LinearFunction.apply(torch.ones(2, requires_grad=True))
+    assert repr(y.grad_fn).startswith(f"<{torch.__name__}.autograd.function.LinearFunctionBackward object at 0x")
+    assert y.grad_fn.name() == "LinearFunctionBackward"
+    assert repr(y).endswith("grad_fn=<LinearFunctionBackward>)")
+    assert repr((y * 2).grad_fn).startswith("<MulBackward0 object at 0x")

@@ -185,7 +185,9 @@ def test_saved_attributes():
     assert x.pow(2).grad_fn._saved_self is x
     assert x.sum().grad_fn._saved_self_sym_sizes == (2,)
     e = x.exp()
-    assert e.grad_fn._saved_result is e
+    assert e.grad_fn._saved_result is not e and e.grad_fn._saved_result.equal(e)  # (as PyTorch 2)
+    assert e.grad_fn._saved_result.grad_fn.name() == "ExpBackward0"
+    assert [d for d in dir(e.grad_fn) if "saved" in d] == ["_raw_saved_result", "_saved_result"]
     m = torch.ones(2, 3, requires_grad=True)
     mm = m.mm(torch.ones(3, 4)).grad_fn
     assert mm._saved_self is None and tuple(mm._saved_mat2.shape) == (3, 4)

@@ -643,3 +643,15 @@ def test_views_read_again_after_a_change_have_the_right_gradients() -> None:
     a = sg.tensor(np.random.default_rng(9).standard_normal((2, 3)), dtype=sg.float64, requires_grad=True)
     assert sg.autograd.gradcheck(f, (a,))
     assert sg.autograd.gradgradcheck(f, (a,))
+
+
+def test_is_view_as_pytorch_reports_it() -> None:
+    x = sg.ones(2, 3)
+    checks = [x, x[0], x.view(6), x.t(), x * 2, x.detach()]
+    assert [t._is_view() for t in checks] == [False, True, True, True, False, False]
+    try:
+        import torch
+    except ImportError:
+        return
+    tx = torch.ones(2, 3)
+    assert [t._is_view() for t in [tx, tx[0], tx.view(6), tx.t(), tx * 2]] == [False, True, True, True, False]

@@ -76,7 +76,18 @@ class Node_:  # noqa: N801 - torch.autograd.graph.Node (exported as ``Node`` bel
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} object at {hex(id(self))}>"
+        cls = type(self)
+        name = cls.__name__ if cls.__module__ != "srcgrad.autograd.function" else f"{cls.__module__}.{cls.__name__}"
+        return f"<{name} object at {hex(id(self))}>"
+
+    def __dir__(self) -> list:
+        names = set(super().__dir__())
+        n = self._node
+        for name in _SAVED.get(OPS[n.op].grad_name, {}) if n.op in OPS else ():
+            names.add(name)
+            if name != "_saved_exponent" and not name.endswith(("_sym_sizes", "_sym_numel", "_dim", "_keepdim")):
+                names.add("_raw" + name)
+        return sorted(names)
 
     def __call__(self, *grads: Any) -> Any:
         """Apply this function's derivative rule to ``grads`` now: the gradients of its
@@ -296,7 +307,9 @@ def _function_grad_fn(call: _IRNode) -> Node_:
         base = _classes.get("<Function>")
         if base is None:
             base = _classes["<Function>"] = _function_base()
-        sub = _classes[cls] = type(f"{cls.__name__}Backward", (base,), {"__slots__": ()})
+        # named as PyTorch names it, <torch.autograd.function.LinearFunctionBackward object at ...>
+        sub = _classes[cls] = type(f"{cls.__name__}Backward", (base,),
+                                   {"__slots__": (), "__module__": "srcgrad.autograd.function"})
     gf = object.__new__(sub)
     Node_.__init__(gf, call)
     call.gradfn = gf
@@ -344,7 +357,9 @@ def _tensor(i: _IRNode, n: _IRNode) -> Any:
         return T.tensor(v, dtype=D.float64 if isinstance(v, float) else None)
     if getattr(n, "freed", False):
         raise RuntimeError(BACKWARD_TWICE)
-    t = ir.live_tensor(i)
+    if i is n:  # an op's own output: PyTorch gives a new tensor object (`y.grad_fn._saved_result is y` is False)
+        return T.wrap(i)
+    t = ir.live_tensor(i)  # an input: the tensor itself
     return T.wrap(i) if t is None else t
 
 
