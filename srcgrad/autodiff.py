@@ -26,7 +26,7 @@ from . import (
     tracing,
 )
 from . import tensor as T
-from .grad_mode import _anomaly, check_anomaly_nan
+from .grad_mode import _anomaly, check_anomaly_nan, warn_forward_trace
 from .grad_mode import _state as _grad_state
 from .ir import Node
 from .ops import OPS
@@ -168,6 +168,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
     outer_multi, _multi_pending = _multi_pending, []
+    n = None
     try:
         for n in order:
             g = grads.pop(id(n), None)
@@ -246,7 +247,9 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 attrs = dict(zip(op.attr_names, n.attrs))
                 in_grads = op.vjp(g, out, *ins, **attrs)
                 if _anomaly.enabled:
-                    check_anomaly_nan(op.grad_name, in_grads)
+                    # (only the gradients PyTorch computes: of inputs that require grad)
+                    check_anomaly_nan(op.grad_name, [g if i.requires_grad else None
+                                                     for g, i in zip(in_grads, n.inputs)])
                 if gf is not None and gf._post:
                     ir.set_block(None)
                     in_grads = _posthooks_on_inputs(gf, n, in_grads, outs)
@@ -260,6 +263,11 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 n.packed = None
         for group in _multi_pending:  # register_multi_grad_hook: all its gradients are in
             group.finish()
+    except Exception:
+        if _anomaly.enabled and n is not None and n.special:  # (PyTorch's warning, then the error)
+            from .autograd.graph import grad_fn_of
+            warn_forward_trace(n, grad_fn_of(n).name())
+        raise
     finally:
         _grad_state.enabled = prev
         _multi_pending = outer_multi

@@ -5,8 +5,10 @@ from __future__ import annotations
 import bisect
 import functools
 import inspect
+import os
 import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -256,9 +258,33 @@ def is_anomaly_check_nan_enabled() -> bool:
 
 
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
-    """``torch.set_anomaly_enabled``: switch anomaly detection on or off."""
+    """``torch.set_anomaly_enabled``: switch anomaly detection on or off. While it is on, each op
+    recorded under grad keeps the traceback of its forward call, which a failing backward shows."""
     _anomaly.enabled = bool(enabled)
     _anomaly.check_nan = bool(check_nan)
+    on_record = sys.modules["srcgrad.tensor"].ON_RECORD
+    if _anomaly.enabled and _note_forward_trace not in on_record:
+        on_record.append(_note_forward_trace)
+    elif not _anomaly.enabled and _note_forward_trace in on_record:
+        on_record.remove(_note_forward_trace)
+
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _note_forward_trace(out: Any, args: tuple) -> None:
+    frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PKG_DIR)]
+    out._node.stack = "".join(traceback.format_list(frames))
+    out._node.special = True
+
+
+def warn_forward_trace(node: Any, name: str) -> None:
+    """Anomaly mode, as a backward function fails: PyTorch's warning with the traceback of the
+    forward call that recorded it."""
+    stack = getattr(node, "stack", None)
+    if stack is not None:
+        warnings.warn(f"Error detected in {name}. Traceback of forward call that caused the error:\n{stack}",
+                      stacklevel=2)
 
 
 def check_anomaly_nan(name: str, grads: Any) -> None:

@@ -35,6 +35,7 @@ class Node:
         # set only on some nodes; read with getattr(node, name, None)
         "freed", "overwritten", "block", "grad_of", "gradfn", "hooks", "retains_grad", "rng", "inner", "program",
         "packed",  # saved values packed by saved_tensors_hooks: [(position, packed, unpack_hook)]
+        "stack",  # the forward call's traceback, recorded in anomaly mode
         "__weakref__",
     )
 

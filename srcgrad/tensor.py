@@ -132,7 +132,9 @@ _rule_kwargs: dict[tuple, dict] = {}
 
 # ``srcgrad.amp``'s input caster while autocast is on for some device type, else None.
 _autocast: Any = None
-_pack_saved: Any = None  # set while saved_tensors_hooks are on (autograd/saved_hooks.py)
+# Called as f(tensor, args) for each op recorded under grad, while a feature needs it:
+# saved_tensors_hooks (autograd/saved_hooks.py), anomaly mode's forward tracebacks (grad_mode.py).
+ON_RECORD: list = []
 
 
 def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
@@ -179,8 +181,9 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     t._views = None
     t._st = None
     node.owner = ir.weakref.ref(t)
-    if rg and _pack_saved is not None:
-        _pack_saved(t, args)
+    if rg and ON_RECORD:
+        for f in ON_RECORD:
+            f(t, args)
     return t
 
 

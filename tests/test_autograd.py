@@ -1436,6 +1436,21 @@ def test_detect_anomaly_raises_on_nan_gradient():
                 x.sqrt().sum().backward()
 
 
+def test_detect_anomaly_warns_with_the_forward_traceback_of_the_failing_op():
+    x = torch.tensor([-1.0, 4.0], requires_grad=True)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        with torch.autograd.detect_anomaly():
+            y = x.sqrt()  # the line the warning must show
+            z = y.sum() * 2
+            with pytest.raises(RuntimeError, match="SqrtBackward0"):
+                z.backward()
+    (msg,) = [str(w.message) for w in rec if "Error detected" in str(w.message)]
+    assert msg.startswith("Error detected in SqrtBackward0. Traceback of forward call that caused the error:\n")
+    assert "test_autograd.py" in msg and "y = x.sqrt()  # the line the warning must show" in msg
+    assert os.sep + "srcgrad" + os.sep not in msg.split("\n", 1)[1]  # the user's frames only
+
+
 def test_variable_is_a_type_for_isinstance():
     V = torch.autograd.Variable
     assert isinstance(torch.ones(1), V)

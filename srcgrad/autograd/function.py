@@ -252,7 +252,7 @@ class Function:
         raw_to_wrapped = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
         ctx._saved = tuple(raw_to_wrapped.get(id(t), t) for t in ctx._saved)
         _note_versions(ctx)
-        if T._pack_saved is not None and any(getattr(w, "requires_grad", False) for w in wrapped):
+        if T.ON_RECORD and any(getattr(w, "requires_grad", False) for w in wrapped):
             from .saved_hooks import pack_ctx
             pack_ctx(ctx)
         return wrapped[0] if single else tuple(wrapped)

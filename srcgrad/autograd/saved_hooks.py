@@ -45,13 +45,14 @@ class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
         if _disabled:
             raise RuntimeError(_disabled[-1])
         _stack.append((self.pack_hook, self.unpack_hook))
-        T._pack_saved = _pack_saved
+        if len(_stack) == 1:
+            T.ON_RECORD.append(_pack_saved)
         return self
 
     def __exit__(self, *exc: object) -> None:
         _stack.pop()
         if not _stack:
-            T._pack_saved = None
+            T.ON_RECORD.remove(_pack_saved)
 
 
 class save_on_cpu(saved_tensors_hooks):  # noqa: N801 - PyTorch's name
@@ -145,6 +146,3 @@ class SavedTensor:
         entries.append((self._pos, _pack(pack_hook, T.wrap(value).detach()), unpack_hook))
         n.packed = entries
         n.special = True
-
-    def __repr__(self) -> str:
-        return f"<srcgrad SavedTensor of {self._node.op} (position {self._pos})>"
