@@ -839,9 +839,14 @@ class Tensor:
             return self._inplace(name, value, attrs=(_WHOLE, False))
         with _NoGrad():
             filled = full(n.shape, value, dtype=n.dtype, device=n.device)
-        return self.copy_(filled)
+        return self._copy_from(filled, "zero_" if name == "zero" else "fill_")
 
     def copy_(self, src: Any) -> Tensor:
+        return self._copy_from(src, "copy_")
+
+    def _copy_from(self, src: Any, opname: str) -> Tensor:
+        """``copy_``, and the in-place ops made of it (``zero_``, ``normal_`` ...), named ``opname``
+        in the errors that point at the change."""
         n = self._node
         if n.requires_grad and n.leaf and _grad_state.enabled:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -855,18 +860,18 @@ class Tensor:
         out = src.to(n.dtype).expand(n.shape) if src.shape != n.shape or src.dtype is not n.dtype else src
         out = record("copy", (out,))
         out._node.owner = None
-        self._replace_node(out._node, opname="copy_")
+        self._replace_node(out._node, opname=opname)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         with _NoGrad():
-            return self.copy_(randn(*self.shape, dtype=self.dtype, device=self.device, generator=generator) * std
-                              + mean)
+            return self._copy_from(randn(*self.shape, dtype=self.dtype, device=self.device, generator=generator)
+                                   * std + mean, "normal_")
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         with _NoGrad():
-            return self.copy_(rand(*self.shape, dtype=self.dtype, device=self.device, generator=generator)
-                              * (b - a) + a)
+            return self._copy_from(rand(*self.shape, dtype=self.dtype, device=self.device, generator=generator)
+                                   * (b - a) + a, "uniform_")
 
     def __iadd__(self, other: Any) -> Tensor:
         return self._inplace("add", other)

@@ -579,6 +579,19 @@ def test_inplace_modification_of_saved_tensor_raises():
         assert f"test_autograd.py:{line}" in msg, msg
 
 
+@pytest.mark.parametrize("change", ["zero_", "fill_", "copy_", "normal_", "uniform_"])
+def test_inplace_change_through_a_detached_alias_names_the_op(change):
+    a = leaf([1.0, 2.0])
+    b = a.sigmoid()
+    c = b.detach()
+    args = {"fill_": (3.0,), "copy_": (torch.ones(2),)}.get(change, ())
+    getattr(c, change)(*args)
+    with pytest.raises(RuntimeError, match="which is output 0 of Sigmoid, is at version 1") as info:
+        b.sum().backward()
+    if IS_SRCGRAD:
+        assert f"The in-place op was {change} at" in str(info.value)
+
+
 def test_inplace_on_input_saved_by_mul():
     a = leaf([1.0, 2.0])
     b = a * 1
