@@ -434,6 +434,7 @@ def format_tensor(
     requires_grad: bool = False,
     grad_fn_name: str | None = None,
     prefix: str = "tensor(",
+    tangent: str | None = None,
 ) -> str:
     r"""Format ``array`` exactly like PyTorch's ``repr(tensor)``.
 
@@ -453,6 +454,7 @@ def format_tensor(
             ``grad_fn_name`` is given, as for non-leaf tensors in PyTorch).
         grad_fn_name: Name of the gradient function, shown as
             ``grad_fn=<Name>``.
+        tangent: The forward-mode tangent, formatted (``tangent=...``, last).
         prefix: Text before the opening bracket. Nested rows are indented by
             the length of its last line, so
             ``"Parameter containing:\ntensor("`` yields PyTorch's
@@ -499,5 +501,7 @@ def format_tensor(
         suffixes.append(f"grad_fn=<{grad_fn_name}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent}")
 
     return header + newline + _add_suffixes(prefix + tensor_str, suffixes, indent)

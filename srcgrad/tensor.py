@@ -243,6 +243,18 @@ class Size(tuple):
         return math.prod(self)
 
 
+_printing_tangent = False  # (a tangent is printed without a tangent of its own)
+
+
+def _format_tangent(t: Any) -> str:
+    global _printing_tangent
+    _printing_tangent = True
+    try:
+        return format(t, "")  # (PyTorch writes f"tangent={t}": a number for a 0-d tangent)
+    finally:
+        _printing_tangent = False
+
+
 class Tensor:
     """A multi-dimensional array that records the ops applied to it."""
 
@@ -357,10 +369,16 @@ class Tensor:
             gf_name = type(gf).__name__ if gf is not None else None
         except RuntimeError:  # a no_grad view changed in place since: PyTorch prints grad_fn=<Invalid>
             gf, gf_name = None, "Invalid"
+        tangent = None
+        if ir.keep_history and not _printing_tangent:  # a dual level is open: a dual tensor shows its tangent
+            from .autograd.forward_ad import tangent_of
+            t = tangent_of(self)
+            if t is not None:
+                tangent = _format_tangent(t)
         return format_tensor(arr, dtype_name=n.dtype.name, default_dtype_name=D.get_default_dtype().name,
                              device=None if n.device.type == "cpu" else str(n.device),
                              requires_grad=n.requires_grad and gf_name is None,
-                             grad_fn_name=gf_name)
+                             grad_fn_name=gf_name, tangent=tangent)
 
     __str__ = __repr__
 

@@ -176,3 +176,17 @@ def test_jvp_of_a_long_chain_does_not_recurse():
             y = y * 1.0001
         tan = fwad.unpack_dual(y).tangent
     np.testing.assert_allclose(tan.numpy(), [1.0001 ** 400], rtol=1e-4)
+
+
+def test_a_dual_tensor_prints_its_tangent_as_pytorch_does():
+    with fwad.dual_level():
+        d = fwad.make_dual(srcgrad.tensor([1.0, 2.0]), srcgrad.tensor([3.0, 4.0]))
+        assert repr(d) == "tensor([1., 2.], tangent=tensor([3., 4.]))"
+        assert repr(d.sum()) == "tensor(3., tangent=7.0)"
+        assert repr(d.exp()) == "tensor([2.7183, 7.3891], tangent=tensor([ 8.1548, 29.5562]))"
+        x = srcgrad.ones(2, requires_grad=True)
+        assert repr(fwad.make_dual(x * 1, srcgrad.ones(2))) == \
+            "tensor([1., 1.], grad_fn=<ViewBackward0>, tangent=tensor([1., 1.]))"
+        assert repr(srcgrad.ones(2)) == "tensor([1., 1.])"
+        assert repr(fwad.unpack_dual(d).primal) == "tensor([1., 2.])"
+    assert repr(d) == "tensor([1., 2.])"

@@ -81,6 +81,11 @@ def _current(level: int | None, what: str) -> _Level | None:
     return _levels[0]
 
 
+def tangent_of(tensor: Any) -> Any:
+    """The tangent of ``tensor`` at the open dual level, or None (printing shows it)."""
+    return _tangent(_levels[0], tensor._node) if _levels else None
+
+
 def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
     """A view of ``tensor`` whose forward gradient is ``tangent``."""
     lvl = _current(level, "make_dual")

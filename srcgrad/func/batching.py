@@ -261,8 +261,10 @@ class Vmap(Function):
         call = record("vmap", args, (spec,))
         outs = tuple(record("vmap_out", (call,), (k,)) for k in range(len(spec.out_shapes)))
         # an output that does not depend differentiably on anything that requires grad (a
-        # vjp_fn's gradients, detached) does not require grad either
-        ctx.mark_non_differentiable(*[o for o, n in zip(outs, trace.outputs) if not n.requires_grad])
+        # vjp_fn's gradients, detached) does not require grad either (unless a forward-AD level is
+        # open: then every output goes through Vmap.jvp, which says what to use instead)
+        if not ir.keep_history:
+            ctx.mark_non_differentiable(*[o for o, n in zip(outs, trace.outputs) if not n.requires_grad])
         ctx.spec, ctx.trace = spec, trace
         ctx.args = args
         ctx.save_for_backward(*[a for a in args if isinstance(a, Tensor)])
