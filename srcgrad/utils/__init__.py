@@ -1,7 +1,17 @@
-"""``torch.utils`` counterparts: ``srcgrad.utils.checkpoint``, ``srcgrad.utils.data`` and ``srcgrad.utils.hooks``."""
+"""``torch.utils`` counterparts: ``srcgrad.utils.checkpoint``, ``srcgrad.utils.data``,
+``srcgrad.utils.hooks`` and ``srcgrad.utils.benchmark`` (loaded on first use)."""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from . import checkpoint, data, hooks
 
-__all__ = ["checkpoint", "data", "hooks"]
+__all__ = ["benchmark", "checkpoint", "data", "hooks"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "benchmark":  # (not imported with srcgrad: most programs never time anything)
+        return importlib.import_module(".benchmark", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
