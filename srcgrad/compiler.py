@@ -28,6 +28,7 @@ import jaxlib
 from jax import lax
 
 from . import codegen, ir, lowering_helpers, persistent, tracing
+from .device import META
 from .dtypes import float32
 from .ir import Node, gc_paused, live_tensor
 
@@ -466,7 +467,7 @@ def realize(targets: list[Node]) -> tuple | None:
 
     Returns ``(program, inputs, outputs)``, or None when nothing was pending."""
     order, inputs, outputs, key = collect(targets)
-    if not order:
+    if not order or order[-1].device is META:  # (meta tensors are never computed: they stay pending)
         return None
     if tracing.ACTIVE is not None:
         tracing.ACTIVE.note_realize(inputs)

@@ -1,4 +1,5 @@
-"""Devices with PyTorch's names: ``cpu`` and ``cuda[:i]`` (a GPU that JAX sees)."""
+"""Devices with PyTorch's names: ``cpu``, ``cuda[:i]`` (a GPU that JAX sees) and ``meta``
+(shapes and dtypes without data: ops on meta tensors are recorded, never computed)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ class device:  # noqa: N801 - the PyTorch name
         if key in cls._interned:
             return cls._interned[key]
         kind, _, idx = text.partition(":")
-        if kind not in ("cpu", "cuda", "gpu"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {text}")
+        if kind not in ("cpu", "cuda", "gpu", "meta"):
+            raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device string: {text}")
         kind = "cuda" if kind == "gpu" else kind
         i = int(idx) if idx else 0
         if kind == "cuda":
@@ -35,7 +36,7 @@ class device:  # noqa: N801 - the PyTorch name
             if i >= len(gpus):
                 raise RuntimeError(f"CUDA error: invalid device ordinal {i} (JAX sees {len(gpus)} GPUs)")
             jdev = gpus[i]
-        else:
+        else:  # (meta: never computed on; the CPU stands in where a JAX device is asked for)
             jdev = jax.devices("cpu")[0]
         self = object.__new__(cls)
         self.type = kind
@@ -75,6 +76,21 @@ def _gpus() -> list:
 
 
 CPU = device("cpu")
+META = device("meta")
+
+
+class MetaValue:
+    """The value of a meta tensor: there is none (``tracing.Unknown``'s cousin; a type of its
+    own so that reading it can say so)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<no data: meta tensor>"
+
+
+META_VALUE = MetaValue()
+NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 
 def from_jax(d: Any) -> device:

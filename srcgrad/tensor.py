@@ -23,7 +23,7 @@ import numpy as np
 
 from . import compiler, ir, tracing
 from . import dtypes as D
-from .device import CPU, device, from_jax
+from .device import CPU, META, META_VALUE, NO_DATA, device, from_jax
 from .grad_mode import _state as _grad_state
 from .indexing import normalize, split_selects
 from .ir import Node
@@ -278,6 +278,8 @@ class Tensor:
 
     def _value(self) -> Any:
         n = self._node
+        if n.device is META:
+            raise NotImplementedError(NO_DATA)
         if n.value is None:
             compiler.realize([n])
         elif tracing.ACTIVE is not None:
@@ -291,10 +293,12 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         _numpy_dtype_check(self._node.dtype)
+        _numpy_device_check(self._node.device)
         return np.asarray(self._value())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         _numpy_dtype_check(self._node.dtype)  # (PyTorch's __array__ is numpy(): bfloat16 is refused too)
+        _numpy_device_check(self._node.device)
         a = np.asarray(self._value())
         return a.astype(dtype) if dtype is not None else a
 
@@ -306,6 +310,8 @@ class Tensor:
         n = self._node
         if math.prod(n.shape) != 1:
             raise RuntimeError(f"a Tensor with {math.prod(n.shape)} elements cannot be converted to Scalar")
+        if n.device is META:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return np.asarray(self._value()).reshape(()).item()
 
     def tolist(self) -> Any:
@@ -350,7 +356,10 @@ class Tensor:
                                "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
                                "because of a torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
-        out = from_value(self._value(), self.dtype, self.requires_grad)
+        if self._node.device is META:
+            out = _meta_leaf(self._node.shape, self.dtype, self.requires_grad)
+        else:
+            out = from_value(self._value(), self.dtype, self.requires_grad)
         if self._grad is not None:
             out._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = out
@@ -363,6 +372,8 @@ class Tensor:
     def __repr__(self) -> str:
         from .printing import format_tensor
         n = self._node
+        if n.device is META:
+            return _meta_repr(self)
         arr = np.asarray(self._value())
         try:
             gf = self.grad_fn
@@ -426,6 +437,10 @@ class Tensor:
     @property
     def is_cuda(self) -> bool:
         return self._node.device.type == "cuda"
+
+    @property
+    def is_meta(self) -> bool:
+        return self._node.device is META
 
     def is_floating_point(self) -> bool:
         return self._node.dtype.is_floating_point
@@ -2903,6 +2918,35 @@ def _check_known_indices(index: Any, size: int, dim: int) -> None:
         raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {dim} with size {size}")
 
 
+def _meta_leaf(shape: tuple, dt: D.dtype, requires_grad: bool = False) -> Tensor:
+    node = ir.value_node(META_VALUE, shape, dt, META)
+    t = wrap(node)
+    ir.set_owner(node, t)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _meta_repr(t: Tensor) -> str:
+    """PyTorch's ``tensor(..., device='meta', size=(2, 3))``: no values to show."""
+    n = t._node
+    parts = ["...", "device='meta'", f"size={tuple(n.shape)}"]
+    if n.dtype is not D.get_default_dtype():  # (no values to tell an int64 from a float: PyTorch shows it)
+        parts.append(f"dtype=torch.{n.dtype.name}")
+    gf = t.grad_fn
+    if gf is not None:
+        parts.append(f"grad_fn=<{type(gf).__name__}>")
+    elif n.requires_grad:
+        parts.append("requires_grad=True")
+    return "tensor(" + ", ".join(parts) + ")"
+
+
+def _numpy_device_check(dev: device) -> None:
+    if dev is META:  # (PyTorch refuses CUDA tensors too; srcgrad copies those to the host)
+        raise TypeError(f"can't convert {dev.type} device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                        "to host memory first.")
+
+
 def _alias(node: Node) -> Node:
     """A fresh node with the same value as ``node`` (so two tensors never share a node)."""
     if node.value is not None:
@@ -2912,7 +2956,8 @@ def _alias(node: Node) -> Node:
 
 
 def _move(t: Tensor, dev: device) -> Tensor:
-    value = jax.device_put(t._value(), dev.jax)
+    # (to meta: the shape and dtype alone, nothing computed; from meta: _value says "no data")
+    value = META_VALUE if dev is META else jax.device_put(t._value(), dev.jax)
     node = ir.value_node(value, t._node.shape, t._node.dtype, dev)
     if t.requires_grad and _grad_state.enabled:
         node.op = "to_device"
@@ -3084,7 +3129,7 @@ def _tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: boo
     except (ValueError, OverflowError) as e:
         raise ValueError(f"could not make a tensor from this data: {e}") from None
     dev = _device_arg(device)
-    value = jax.device_put(arr, dev.jax)
+    value = META_VALUE if dev is META else jax.device_put(arr, dev.jax)
     node = ir.value_node(value, arr.shape, dt, dev)
     t = wrap(node)
     ir.set_owner(node, t)

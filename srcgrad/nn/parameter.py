@@ -41,6 +41,8 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         n = self._node
+        if n.device.type == "meta":
+            return "Parameter containing:\n" + Tensor.__repr__(self)
         return format_tensor(np.asarray(self.detach()._value()), dtype_name=n.dtype.name,
                              default_dtype_name=D.get_default_dtype().name,
                              device=None if n.device.type == "cpu" else str(n.device),
