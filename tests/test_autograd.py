@@ -672,6 +672,41 @@ def test_gradcheck_passes_and_fails():
         gradcheck(WrongGrad.apply, (x,))
 
 
+class _JvpOnlyExp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, foo):
+        result = torch.exp(foo)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def jvp(ctx, g):
+        return g * ctx.result
+
+
+class _WrongJvp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, foo):
+        return torch.exp(foo)
+
+    @staticmethod
+    def jvp(ctx, g):
+        return g * 2
+
+
+def test_gradcheck_checks_forward_mode_as_the_forward_ad_tutorial_does():
+    gradcheck = torch.autograd.gradcheck
+    x = torch.tensor([[0.3, -1.2], [2.0, 0.1]], dtype=torch.float64, requires_grad=True)
+    only_fwd = {"check_forward_ad": True, "check_backward_ad": False, "check_undefined_grad": False,
+                "check_batched_grad": False}
+    assert gradcheck(_JvpOnlyExp.apply, (x,), **only_fwd)
+    assert gradcheck(_WrongJvp.apply, (x,), raise_exception=False, **only_fwd) is False
+    with pytest.raises(RuntimeError, match="Jacobian computed with forward mode mismatch for output 0 with "
+                                           "respect to input 0"):
+        gradcheck(_WrongJvp.apply, (x,), **only_fwd)
+    assert gradcheck(lambda a: (a.sin() * a).sum(1), (x,), check_forward_ad=True)
+
+
 def test_gradgradcheck():
     x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradgradcheck(lambda a: (a.sin() * a * a).sum(), (x,))

@@ -68,6 +68,30 @@ def _analytical_jacobian(fn: Callable, inputs: Sequence[T.Tensor]) -> list[np.nd
     return [np.stack(r, axis=0) if r else np.zeros((0, 0)) for r in rows]
 
 
+def _forward_jacobian(fn: Callable, inputs: Sequence[Any]) -> list[np.ndarray]:
+    """d(outputs flattened)/d(each input flattened) by forward mode: one dual-tensor call per
+    input element, with that element's unit tangent."""
+    from . import forward_ad as fwad
+    jacs = []
+    for k, t in enumerate(inputs):
+        if not (isinstance(t, T.Tensor) and t.requires_grad):
+            continue
+        cols = []
+        for j in range(t.numel()):
+            unit = np.zeros(t.numel())
+            unit[j] = 1.0
+            with fwad.dual_level():
+                args = list(inputs)
+                args[k] = fwad.make_dual(t.detach(), T.tensor(unit.reshape(t.shape), dtype=t.dtype))
+                outs = _as_tuple(fn(*args))
+                tangents = [fwad.unpack_dual(o).tangent for o in outs]
+                cols.append(np.concatenate([np.zeros(o.numel()) if tg is None else
+                                            np.asarray(tg.detach().numpy(), np.float64).reshape(-1)
+                                            for o, tg in zip(outs, tangents)]))
+        jacs.append(np.stack(cols, axis=1) if cols else np.zeros((0, 0)))
+    return jacs
+
+
 def _as_printed_tensor(a: np.ndarray) -> T.Tensor:
     return T.tensor(np.asarray(a, np.float64), dtype=D.float64)
 
@@ -120,8 +144,11 @@ def _check_undefined_grad(func: Callable, inputs: Sequence[Any]) -> None:
 
 
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, check_undefined_grad: bool = True, **_: Any) -> bool:
-    """Compare srcgrad's gradients of ``func`` with central finite differences."""
+              raise_exception: bool = True, check_undefined_grad: bool = True, check_backward_ad: bool = True,
+              check_forward_ad: bool = False, **_: Any) -> bool:
+    """Compare srcgrad's gradients of ``func`` with central finite differences: the reverse-mode
+    Jacobian (``check_backward_ad``) and, with ``check_forward_ad``, the forward-mode one
+    (``autograd.forward_ad``: a custom Function's ``jvp``)."""
     inputs = _as_tuple(inputs)
     any_requires_grad = False
     for idx, t in enumerate(inputs):
@@ -136,14 +163,21 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                          "but none of them have requires_grad=True.")
     try:
         numeric = [j for j in _numerical_jacobian(func, inputs, eps) if j is not None]
-        analytic = _analytical_jacobian(func, inputs)
-        for k, (a, n) in enumerate(zip(analytic, numeric)):
-            if not np.allclose(a, n, rtol=rtol, atol=atol):
-                raise GradcheckError(f"Jacobian mismatch for output 0 with respect to input {k},\n"
-                                     f"numerical:{_as_printed_tensor(n)}\nanalytical:{_as_printed_tensor(a)}\n")
-        _check_backward_mul_by_grad_output(func, inputs)
-        if check_undefined_grad:
-            _check_undefined_grad(func, inputs)
+        if check_backward_ad:
+            analytic = _analytical_jacobian(func, inputs)
+            for k, (a, n) in enumerate(zip(analytic, numeric)):
+                if not np.allclose(a, n, rtol=rtol, atol=atol):
+                    raise GradcheckError(f"Jacobian mismatch for output 0 with respect to input {k},\n"
+                                         f"numerical:{_as_printed_tensor(n)}\nanalytical:{_as_printed_tensor(a)}\n")
+            _check_backward_mul_by_grad_output(func, inputs)
+            if check_undefined_grad:
+                _check_undefined_grad(func, inputs)
+        if check_forward_ad:
+            for k, (a, n) in enumerate(zip(_forward_jacobian(func, inputs), numeric)):
+                if not np.allclose(a, n, rtol=rtol, atol=atol):
+                    raise GradcheckError(f"Jacobian computed with forward mode mismatch for output 0 with respect "
+                                         f"to input {k},\nnumerical:{_as_printed_tensor(n)}\n"
+                                         f"analytical:{_as_printed_tensor(a)}\n")
     except GradcheckError:
         if raise_exception:
             raise
