@@ -133,7 +133,9 @@ def test_custom_function_jvp():
         np.testing.assert_allclose(tan.numpy(), 3 * X ** 2 * V, rtol=1e-5)
         with pytest.raises(NotImplementedError, match="You must implement the jvp function for custom "
                                                       "autograd.Function to use it with forward mode AD."):
-            fwad.unpack_dual(NoJvp.apply(d)).tangent  # noqa: B018
+            NoJvp.apply(d)  # (at apply, as PyTorch)
+        y = NoJvp.apply(t(X))  # no dual input: fine, and no tangent
+        assert fwad.unpack_dual(y).tangent is None and "tangent" not in repr(y)
 
 
 def test_messages():

@@ -198,12 +198,16 @@ def _function_tangents(lvl: _Level, call: Any) -> tuple:
     if hit is not None:
         return hit[1]
     cls, ctx = call.attrs
-    tensor_tangents = []
+    found = []
     for i in call.inputs:
         t = _of(lvl, i)
-        if t is None:
-            t = _tangent(lvl, i)
-        tensor_tangents.append(t if t is not None else zeros(i.shape, dtype=i.dtype, device=i.device))
+        found.append(t if t is not None else _tangent(lvl, i))
+    if all(t is None for t in found):  # no input is dual: no output tangent, and no jvp is asked for
+        hit = tuple(None for _ in ctx._out_specs)
+        lvl.calls[id(call)] = (call, hit)
+        return hit
+    tensor_tangents = [t if t is not None else zeros(i.shape, dtype=i.dtype, device=i.device)
+                       for t, i in zip(found, call.inputs)]
     # one tangent per argument of forward, as PyTorch passes them (None for a non-tensor)
     it = iter(tensor_tangents)
     ins = [next(it) if is_tensor else None for is_tensor in ctx._arg_is_tensor]

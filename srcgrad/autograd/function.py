@@ -192,6 +192,10 @@ class Function:
             bound.apply_defaults()
             args, kwargs = bound.args, bound.kwargs
         tensor_args = [a for a in args if isinstance(a, T.Tensor)]
+        if ir.keep_history and tensor_args and cls.jvp is Function.jvp:  # a dual level is open
+            from .forward_ad import tangent_of
+            if any(tangent_of(t) is not None for t in tensor_args):  # (PyTorch refuses at apply)
+                Function.jvp(None)
         in_nodes = tuple(t._node for t in tensor_args)  # before forward changes any in place
         ctx.needs_input_grad = tuple(isinstance(a, T.Tensor) and a.requires_grad for a in args)
         ctx._arg_is_tensor = [isinstance(a, T.Tensor) for a in args]
