@@ -165,6 +165,8 @@ def is_inference_mode_enabled() -> bool:
 
 def _set_inference(flag: bool) -> None:
     if flag != is_inference_mode_enabled():
+        if not _inference_bounds:  # the first inference tensors: from now on, ops check what they save
+            sys.modules["srcgrad.tensor"].ON_RECORD.append(_refuse_saving_inference_tensors)
         at = ir._next_id()
         if flag and _inference_bounds and _inference_bounds[-1] >= at - 1:
             _inference_bounds.pop()  # nothing recorded since the last stretch ended: extend it (a loop of blocks)
@@ -175,6 +177,27 @@ def _set_inference(flag: bool) -> None:
 def is_inference_node(node: Any) -> bool:
     """Whether ``node`` was recorded in inference mode."""
     return bisect.bisect_right(_inference_bounds, node.id) % 2 == 1
+
+
+INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
+                   "mode in computation tracked by autograd. To work around this, you can make a clone to get a "
+                   "normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+                   "`torch.inference_mode()`.")
+INFERENCE_INPLACE = ("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone "
+                     "to get a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 "
+                     "for more details.")
+INFERENCE_REQUIRES_GRAD = "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed."
+
+
+def _refuse_saving_inference_tensors(out: Any, args: tuple) -> None:
+    """PyTorch's rule: an op recorded for autograd may read an inference tensor, but not save it
+    for its backward (an op's saved values: ``autodiff.saved_positions``)."""
+    from .autodiff import saved_positions
+    n = out._node
+    for p in saved_positions(n):
+        saved = n if p < 0 else n.inputs[p]
+        if saved.op not in ("const", "scalar") and is_inference_node(saved):
+            raise RuntimeError(INFERENCE_SAVED)
 
 
 class inference_mode(no_grad):  # noqa: N801

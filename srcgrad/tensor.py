@@ -24,6 +24,13 @@ import numpy as np
 from . import compiler, ir, tracing
 from . import dtypes as D
 from .device import CPU, META, META_VALUE, NO_DATA, device, from_jax
+from .grad_mode import (
+    INFERENCE_INPLACE,
+    INFERENCE_REQUIRES_GRAD,
+    _inference_bounds,
+    is_inference_mode_enabled,
+    is_inference_node,
+)
 from .grad_mode import _state as _grad_state
 from .indexing import normalize, split_selects
 from .ir import Node
@@ -497,6 +504,8 @@ class Tensor:
             return self
         if requires_grad and n.requires_grad:
             return self  # (already requiring grad, a non-leaf too: a no-op, as PyTorch)
+        if requires_grad and _inference_bounds and not is_inference_mode_enabled() and is_inference_node(n):
+            raise RuntimeError(INFERENCE_REQUIRES_GRAD)
         if not self.is_leaf:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
@@ -693,6 +702,8 @@ class Tensor:
         pointed at other storage, ``x.data = y``); ``origin``: the view whose change this
         is (its version counts the change once)."""
         old = self._node
+        if bump and _inference_bounds and not is_inference_mode_enabled() and is_inference_node(old):
+            raise RuntimeError(INFERENCE_INPLACE)
         if bump and tracing.ACTIVE is not None:
             tracing.ACTIVE.before_inplace(self, opname)  # (vmap refuses some changes: before anything changes)
         if bump and old.op in _VIEW_OPS_NGV and not hidden and _grad_state.enabled and old.requires_grad \

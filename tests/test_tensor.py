@@ -1290,6 +1290,28 @@ def test_inference_mode_tensors():
     assert f() == (True, True) and not torch.is_inference_mode_enabled()
 
 
+def test_inference_tensors_carry_pytorchs_restrictions_outside_inference_mode():
+    with torch.inference_mode():
+        y = torch.ones(2) * 2
+    w = torch.ones(2, requires_grad=True)
+    (y + w).sum().backward()  # read, not saved for backward: allowed
+    assert w.grad.tolist() == [1.0, 1.0]
+    y.exp(), y[0], y * 2, (w * 1).exp()  # no autograd involved, or no inference tensor saved
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        w * y
+    with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside InferenceMode is not allowed"):
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="Setting requires_grad=True on inference tensor outside InferenceMode"):
+        y.requires_grad_()
+    assert y.tolist() == [2.0, 2.0] and not y.requires_grad  # (left as it was)
+    z = y.clone()
+    z.add_(1)
+    (w * z).sum().backward()  # a clone is a normal tensor
+    with torch.inference_mode():
+        y.add_(1)  # inside inference mode: fine
+    assert y.tolist() == [3.0, 3.0]
+
+
 def test_integer_powers_at_negative_exponents_follow_pytorch():
     # XLA leaves them undefined; PyTorch: 1 for base 1, +-1 for base -1, else 0
     e = torch.tensor([-3, -2, -1, 0, 2])
