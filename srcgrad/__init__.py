@@ -16,7 +16,7 @@ _jax.config.update("jax_enable_x64", True)
 from collections.abc import Callable  # noqa: E402
 from typing import Any
 
-from . import autograd, conv, nn, optim, utils  # noqa: E402
+from . import accelerator, autograd, conv, nn, optim, utils  # noqa: E402
 from .autodiff import backward as _backward  # noqa: E402, F401
 from .compiler import CACHE as _CACHE  # noqa: E402
 from .device import cpu, cuda, device  # noqa: E402

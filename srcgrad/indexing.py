@@ -67,7 +67,7 @@ def _is_int(it: Any) -> bool:
 
 def _advanced_dims(it: Any) -> int:
     """How many dims an advanced index consumes (0: not an advanced index)."""
-    if isinstance(it, (list, np.ndarray)):
+    if isinstance(it, (list, range, np.ndarray)):
         a = np.asarray(it)
         return a.ndim if a.dtype == np.bool_ else 1
     if hasattr(it, "_node") and it._node.shape:  # a tensor of one or more dims
@@ -95,7 +95,7 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
     # Expand bool masks and lists first, so dims can be counted.
     expanded: list[Any] = []
     for it in items:
-        if isinstance(it, (list, np.ndarray)) or (isinstance(it, Tensor)):
+        if isinstance(it, (list, range, np.ndarray)) or (isinstance(it, Tensor)):
             t = it if isinstance(it, Tensor) else as_tensor(it)
             if t.dtype.category == 0 and not t._node.shape:
                 raise IndexError("srcgrad does not support indexing with a 0-dim bool tensor (a new dim of size "

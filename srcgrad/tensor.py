@@ -170,8 +170,9 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
             if dev is None:
                 dev = n.device
             elif n.device is not dev:
-                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
-                                   f"devices, {dev} and {n.device}! (in {name})")
+                dev, nodes = _mixed_devices(nodes, name)
+                break
+    for n in nodes:
         if n.requires_grad:
             rg = True
     if rg:
@@ -192,6 +193,49 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
         for f in ON_RECORD:
             f(t, args)
     return t
+
+
+def _scalar_index(t: Tensor, index: Any) -> bool:
+    """A 0-dim index of a tensor of at most one dim: gather and scatter treat it as 1-dim (PyTorch)."""
+    return isinstance(index, Tensor) and not index._node.shape and len(t._node.shape) <= 1
+
+
+def _scalar_scatter_args(t: Tensor, index: Any, src: Any) -> tuple:
+    if isinstance(index, Tensor) and max(len(index._node.shape), 1) != max(len(t._node.shape), 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    if _scalar_index(t, index):
+        index = index.reshape(1)
+        if isinstance(src, Tensor) and not src._node.shape:
+            src = src.reshape(1)
+    return index, src
+
+
+def _mixed_devices(nodes: tuple, name: str) -> tuple:
+    """The device of an op whose inputs are on several devices, and its inputs. As in PyTorch, a
+    0-dim CPU tensor (a "CPU scalar", such as a derivative rule's ``y ** 2`` of a Python number)
+    may join an op on another device; a computed one is copied there. Anything else is an error."""
+    others = []
+    for n in nodes:
+        if n.device is not None and not (n.device is CPU and not n.shape) and n.device not in others:
+            others.append(n.device)
+    if len(others) != 1:
+        devs = [n.device for n in nodes if n.device is not None]
+        a, b = devs[0], next(d for d in devs if d is not devs[0])
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a} and {b}! (in {name})")
+    dev = others[0]
+    moved = []
+    for n in nodes:
+        if n.device is CPU and not n.shape and not n.requires_grad:
+            if n.value is None and dev is not META:
+                # pending: computed in the op's program if it reads Python numbers alone, else here first
+                if any(i.op != "scalar" for i in compiler.collect([n], keep_live=False)[1]):
+                    wrap(n)._value()
+            if n.value is not None:
+                value = META_VALUE if dev is META else jax.device_put(n.value, dev.jax)
+                n = ir.value_node(value, (), n.dtype, dev)
+        moved.append(n)
+    return dev, tuple(moved)
 
 
 def wrap(node: Node) -> Tensor:
@@ -1948,6 +1992,8 @@ class Tensor:
     def gather(self, dim: int, index: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
         _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        if _scalar_index(self, index):  # (PyTorch counts a 0-dim index as 1-dim here)
+            return record("gather", (self, index.reshape(1)), (d,)).reshape(())
         return record("gather", (self, index), (d,))
 
     def take_along_dim(self, indices: Tensor, dim: int) -> Tensor:
@@ -1956,6 +2002,7 @@ class Tensor:
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
         _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        index, src = _scalar_scatter_args(self, index, src)
         return record("scatter_add", (self, index, src), (d,))
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
@@ -2129,6 +2176,7 @@ class Tensor:
         _check_known_indices(index, self.shape[d] if self.shape else 1, d)
         if isinstance(source, (np.integer, np.floating, np.bool_)):
             source = source.item()
+        index, source = _scalar_scatter_args(self, index, source)
         name = "scatter_legacy_reduce" if reduce else "scatter" if isinstance(source, Tensor) else "scatter_value"
         return name, (index, source), (d, reduce)
 
@@ -2149,6 +2197,7 @@ class Tensor:
             raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
         d = _dim(dim, self.dim())
         _check_known_indices(index, self.shape[d] if self.shape else 1, d)
+        index, src = _scalar_scatter_args(self, index, src)
         return (index, src), (d, reduce, bool(include_self))
 
     def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
@@ -3267,6 +3316,10 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
             generator: Any = None) -> Tensor:
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing 1 required positional argument: 'size'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     return _random("randint", tuple(size), dtype or D.int64, device, False, (int(low), int(high)), generator)

@@ -91,3 +91,26 @@ def test_meta_printing_matches_pytorch():
              lambda lib: lib.tensor([1, 2], device="meta")]
     for case in cases:
         assert repr(case(torch)) == repr(case(pt))
+
+
+def test_a_cpu_scalar_joins_an_op_on_another_device_as_in_pytorch():
+    # (a derivative rule's `y ** 2` of a Python number is such a scalar: x / 3 on a GPU needs this)
+    x = torch.ones(3, device="meta", requires_grad=True)
+    for f in (lambda t: t / 3, lambda t: t ** 2, lambda t: t.var().reshape(1)):
+        x.grad = None
+        f(x).sum().backward()
+        assert x.grad.is_meta and x.grad.shape == (3,)
+    assert (x + torch.tensor(2.0)).is_meta and (x * (torch.tensor(2.0) * 3)).is_meta
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device, but found at least two "
+                                           "devices, meta and cpu"):
+        x + torch.ones(3)
+
+
+def test_accelerator_as_the_tutorials_pick_their_device():
+    dev = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    assert dev == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert torch.accelerator.device_count() == torch.cuda.device_count()
+    if not torch.accelerator.is_available():
+        assert torch.accelerator.current_accelerator() is None
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available."):
+            torch.accelerator.current_device_index()

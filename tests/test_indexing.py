@@ -236,3 +236,14 @@ def test_integers_mixed_with_index_tensors_select_first_as_pytorch(index, select
     expect[select_first][rest] = -1.0
     np.testing.assert_array_equal(y.numpy(), expect)
 
+
+
+def test_a_python_range_indexes_as_a_list_does():
+    # "What is torch.nn really?": -input[range(target.shape[0]), target].mean()
+    x = torch.arange(12.0).view(4, 3)
+    t = torch.tensor([0, 2, 1, 0])
+    assert x[range(4), t].tolist() == [0.0, 5.0, 7.0, 9.0]
+    assert x[range(2)].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    y = x.clone()
+    y[range(4), t] = -1.0
+    assert y[range(4), t].tolist() == [-1.0] * 4 and y.sum().item() == x.sum().item() - 21.0 - 4.0

@@ -51,6 +51,18 @@ def test_linalg_errors_as_pytorch():
             fn()
 
 
+def test_gather_and_scatter_take_a_0_dim_index_of_a_1_dim_tensor_as_pytorch():
+    # the Transforms tutorial's one-hot target: zeros(10).scatter_(0, tensor(y), value=1)
+    assert sg.zeros(10).scatter_(0, sg.tensor(3), value=1).tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert sg.zeros(3).scatter(0, sg.tensor(1), sg.tensor(2.0)).tolist() == [0, 2, 0]
+    assert sg.zeros(3).scatter_add(0, sg.tensor(1), sg.tensor(2.0)).tolist() == [0, 2, 0]
+    assert sg.zeros(3).scatter_reduce(0, sg.tensor(1), sg.tensor(2.0), "sum").tolist() == [0, 2, 0]
+    g = sg.tensor([5.0, 6.0, 7.0]).gather(0, sg.tensor(1))
+    assert g.shape == () and g.item() == 6.0
+    with pytest.raises(RuntimeError, match="Index tensor must have the same number of dimensions as self tensor"):
+        sg.zeros(3, 2).scatter(0, sg.tensor(1), 5.0)
+
+
 def test_scatter_errors_as_pytorch():
     x = sg.zeros(3, 4)
     with pytest.raises(RuntimeError, match=r"Expected index \[1, 5\] to be no larger than self \[3, 4\] apart from "

@@ -129,6 +129,15 @@ def test_cauchy_quartiles_and_random_ranges():
     assert (big == np.round(big)).all() and big.max() <= 2 ** 24 and big.max() > 2 ** 20
 
 
+def test_randint_takes_size_by_keyword():
+    # the Datasets & DataLoaders tutorial's `torch.randint(len(training_data), size=(1,)).item()`
+    assert sg.randint(10, size=(1,)).shape == (1,) and 0 <= sg.randint(10, size=(1,)).item() < 10
+    r = sg.randint(3, 5, size=(2, 2))
+    assert r.shape == (2, 2) and ((r >= 3) & (r < 5)).all()
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'size'"):
+        sg.randint(10)
+
+
 def test_randint_like():
     x = sg.zeros(2, 3, dtype=sg.float64)
     r = sg.randint_like(x, 10, generator=_gen(10))
