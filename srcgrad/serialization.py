@@ -550,12 +550,17 @@ def _load_bytes(data: bytes, map_location: Any, weights_only: bool | None) -> tu
                 raise _refuse("the data holds more than one ZIP archive and the first one cannot be "
                               "delimited; srcgrad will not load a later archive in its place")
             end = len(data)
-        return _read_archive(z, map_location), end
+        return _read_archive(z, map_location, weights_only), end
 
 
-def _read_archive(z: zipfile.ZipFile, map_location: Any) -> Any:
+def _read_archive(z: zipfile.ZipFile, map_location: Any, weights_only: bool | None = None) -> Any:
     names = set(z.namelist())
     if MANIFEST not in names:
+        from . import torch_checkpoint
+        if torch_checkpoint.is_torch_checkpoint(z):
+            # A torch.save archive: read by an allow-list unpickler that never runs code from the file,
+            # whatever weights_only says (weights_only=False only adds to a refusal that it changes nothing).
+            return torch_checkpoint.load_torch_checkpoint(z, map_location, weights_only=weights_only)
         hint = " (it looks like a torch.save archive, which holds a pickle)" \
             if any(n.endswith("data.pkl") for n in names) else ""
         raise _refuse(f"not a srcgrad checkpoint: no {MANIFEST} in the archive{hint}")
