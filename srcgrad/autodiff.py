@@ -31,7 +31,7 @@ from .grad_mode import _state as _grad_state
 from .ir import Node
 from .ops import OPS
 
-_SAVED_POSITIONS = {"x": (0,), "y": (1,), "xy": (0, 1), "c": (0,), "": (), "out": ()}
+_SAVED_POSITIONS = {"x": (0,), "y": (1,), "xy": (1, 0), "c": (0,), "": (), "out": ()}  # (PyTorch saves other first)
 # Products, by the positions of their two factors: as in PyTorch, a factor is saved (and so
 # checked for in-place changes) only when the other one needs a gradient (`w.add_(1)` between
 # forward and backward is fine for a first layer whose input does not require grad).
@@ -748,6 +748,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     outputs = [outputs] if isinstance(outputs, T.Tensor) else list(outputs)
     single = isinstance(inputs, T.Tensor)
     inputs = [inputs] if single else _edge_inputs(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, T.Tensor):

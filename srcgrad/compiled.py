@@ -873,7 +873,7 @@ class CompiledFunction:
         values = self._run(entry, [n.value for n in inputs], donate=False)
         for n, v in zip(outputs, values):
             n.value = v
-            n.program = entry.program
+            n.program = entry.program.ref
             if not n.requires_grad or n.leaf:
                 n.inputs = ()
         entry.calls += 1

@@ -38,7 +38,7 @@ _NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
 class Program:
     """One compiled program: its source, jitted function and statistics."""
 
-    __slots__ = ("key", "serial", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
+    __slots__ = ("key", "serial", "ref", "source", "fn", "jitted", "arg_names", "filename", "hits", "compile_s",
                  "reason", "n_ops", "input_desc", "structure", "calls", "device", "arg_specs", "runners", "donation",
                  "__weakref__")
 
@@ -241,14 +241,17 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     # with linecache: either way tracebacks and pdb show the generated lines.
     filename = persistent.source_file(source) or f"<srcgrad-program-{digest}>"
     if filename.startswith("<"):
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        lines = linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(_NAMESPACE)
     exec(compile(source, filename, "exec"), namespace)
     prog = Program()
     if filename.startswith("<"):  # the text goes with the program (evicted from the cache, freed)
-        weakref.finalize(prog, linecache.cache.pop, filename, None)
+        weakref.finalize(prog, _forget_source, filename, lines)
     prog.key = key
     prog.serial = 0  # (numbered by Cache.add)
+    # what a computed node keeps of its program: weakly, so an evicted program is freed even while
+    # values it computed live on (one reference made here, not one per value)
+    prog.ref = weakref.ref(prog)
     prog.source = source
     prog.fn = namespace[fn_name]
     prog.jitted = jax.jit(prog.fn)
@@ -269,6 +272,12 @@ def compile_program(key: Any, order: list[Node], inputs: list[Node], outputs: li
     for hook in ON_COMPILE:  # e.g. srcgrad.inspect.watch()
         hook(prog, order, inputs, outputs)
     return prog
+
+
+def _forget_source(filename: str, lines: tuple) -> None:
+    # (only this program's text: a program compiled again for the same graph has the same name)
+    if linecache.cache.get(filename) is lines:
+        del linecache.cache[filename]
 
 
 DEBUG_NO_JIT = os.environ.get("SRCGRAD_NO_JIT", "") not in ("", "0")
@@ -499,7 +508,7 @@ def realize(targets: list[Node]) -> tuple | None:
     prog.calls += 1
     for n, v in zip(outputs, results):
         n.value = v
-        n.program = prog  # which program computed it (the inspection tool shows it)
+        n.program = prog.ref  # which program computed it (the inspection tool shows it)
         if (not n.requires_grad or n.leaf) and not ir.keep_history:
             n.inputs = ()  # history that autograd will never need
     return prog, inputs, outputs

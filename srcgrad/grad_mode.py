@@ -296,9 +296,14 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _note_forward_trace(out: Any, args: tuple) -> None:
+    note_forward_trace(out._node)
+
+
+def note_forward_trace(node: Any) -> None:
+    """Keep the user's frames of the call that records ``node`` (anomaly mode)."""
     frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PKG_DIR)]
-    out._node.stack = "".join(traceback.format_list(frames))
-    out._node.special = True
+    node.stack = "".join(traceback.format_list(frames))
+    node.special = True
 
 
 def warn_forward_trace(node: Any, name: str) -> None:

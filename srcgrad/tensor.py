@@ -939,6 +939,10 @@ class Tensor:
         if n.requires_grad and n.leaf and _grad_state.enabled:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         src = src if isinstance(src, Tensor) else tensor(src, dtype=n.dtype)
+        if src._node.device is not n.device:  # copy_ moves across devices (a meta tensor has nothing to give)
+            if src._node.device is META:
+                raise NotImplementedError(NO_DATA)
+            src = src.to(n.device)
         if n.requires_grad and _grad_state.enabled:
             # PyTorch's CopyBackwards reads (self, src): the result requires grad even where src
             # does not, with a zero gradient to the old value

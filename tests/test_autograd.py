@@ -707,6 +707,14 @@ def test_gradcheck_checks_forward_mode_as_the_forward_ad_tutorial_does():
     assert gradcheck(lambda a: (a.sin() * a).sum(1), (x,), check_forward_ad=True)
 
 
+def test_gradcheck_needs_a_mode_and_grad_needs_inputs():
+    x = torch.tensor([0.3], dtype=torch.float64, requires_grad=True)
+    with pytest.raises(AssertionError, match="Expected at least one of check_forward_ad or check_backward_ad"):
+        torch.autograd.gradcheck(lambda a: a * 2, (x,), check_backward_ad=False)
+    with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty."):
+        torch.autograd.grad((x * 2).sum(), [])
+
+
 def test_gradgradcheck():
     x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradgradcheck(lambda a: (a.sin() * a * a).sum(), (x,))
@@ -1497,6 +1505,28 @@ def test_detect_anomaly_warns_with_the_forward_traceback_of_the_failing_op():
     assert msg.startswith("Error detected in SqrtBackward0. Traceback of forward call that caused the error:\n")
     assert "test_autograd.py" in msg and "y = x.sqrt()  # the line the warning must show" in msg
     assert os.sep + "srcgrad" + os.sep not in msg.split("\n", 1)[1]  # the user's frames only
+
+
+def test_detect_anomaly_warns_for_a_failing_custom_function_backward():
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("boom")
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        with torch.autograd.detect_anomaly():
+            y = Bad.apply(x)
+            with pytest.raises(ValueError, match="boom"):
+                y.sum().backward()
+    msgs = [str(w.message) for w in rec if "Error detected" in str(w.message)]
+    assert len(msgs) == 1 and msgs[0].startswith("Error detected in BadBackward. Traceback of forward call")
+    assert "y = Bad.apply(x)" in msgs[0]
 
 
 def test_variable_is_a_type_for_isinstance():

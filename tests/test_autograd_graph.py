@@ -285,3 +285,14 @@ def test_output_nr_of_multi_output_ops_and_leaves():
     assert [t.output_nr for t in x.split(2)] == [0, 1, 2]
     assert [t.output_nr for t in torch.randn(3, 2, requires_grad=True).unbind(1)] == [0, 1]
     assert x.output_nr == 0 and (x * 2).output_nr == 0
+
+
+def test_saved_result_shares_the_outputs_storage_and_version():
+    a = _leaf(1.0, 2.0)
+    y = a.exp()
+    s = y.grad_fn._saved_result
+    with torch.no_grad():
+        y.mul_(0)
+    assert s.tolist() == [0.0, 0.0] and s._version == 1
+    with pytest.raises(RuntimeError, match="output 0 of Exp, is at version 1; expected version 0"):
+        y.sum().backward()

@@ -254,3 +254,46 @@ def test_custom_function_save_for_backward_is_packed():
     y.sum().backward()
     assert log.events == [("pack", (3,), True, False), ("unpack", (3,))]
     assert a.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_hooks_run_without_grad_and_belong_to_their_thread():
+    import threading
+
+    x = _leaf(0.1, 0.2)
+    packed = []
+
+    def pack(t):  # an op in a pack hook records no graph and saves nothing (no recursion)
+        s = t.sin()
+        packed.append(s.requires_grad)
+        return t
+
+    with saved_tensors_hooks(pack, lambda t: t):
+        x.exp()
+    assert packed == [False]
+
+    seen = {"A": [], "B": []}
+    inside_a, done_b = threading.Event(), threading.Event()
+
+    def thread_a():
+        with saved_tensors_hooks(lambda t: seen["A"].append("pack") or t, lambda t: t):
+            inside_a.set()
+            done_b.wait(10)
+
+    def thread_b():
+        inside_a.wait(10)
+        x.exp()  # thread A's hooks are A's alone
+        done_b.set()
+
+    ta, tb = threading.Thread(target=thread_a), threading.Thread(target=thread_b)
+    ta.start()
+    tb.start()
+    ta.join()
+    tb.join()
+    assert seen["A"] == []
+
+
+def test_disabling_hooks_that_are_on_raises_as_pytorch():
+    with saved_tensors_hooks(lambda t: t, lambda t: t):
+        with pytest.raises(RuntimeError, match="not while hooks are on"):
+            with disable_saved_tensors_hooks("not while hooks are on"):
+                pass

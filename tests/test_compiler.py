@@ -501,3 +501,35 @@ def test_a_decorated_function_keeps_running_a_program_the_cache_dropped(small_ca
     assert info()["misses"] == misses
     np.testing.assert_allclose(w.detach().numpy(), [-0.5, -2.0, -3.5])
     assert loss.item() == -8.0  # w = 1 - x before this third step: 0*1 - 1*2 - 2*3
+
+
+def test_a_dropped_program_is_freed_while_values_it_computed_live_on(small_cache):
+    import weakref
+
+    kept, refs = [], []
+    for n in range(1, 9):
+        y = (torch.ones(n) * 2 + 1).sum()
+        y.item()
+        kept.append(y)
+        refs.append(weakref.ref(torch.compiler.CACHE.history[-1]))
+    gc.collect()
+    assert sum(r() is not None for r in refs) == 3
+
+
+def test_a_freed_program_leaves_the_source_of_its_successor_in_linecache(monkeypatch):
+    import linecache
+
+    from srcgrad import persistent
+
+    monkeypatch.setattr(persistent, "source_file", lambda source: None)  # (no disk cache: named <srcgrad-...>)
+    x = torch.ones(5)
+    x.sum().item()
+    (x * 7 - 1).sum().item()
+    old = torch.compiler.CACHE.history[-1]
+    torch.clear_cache()
+    (x * 7 - 1).sum().item()
+    new = torch.compiler.CACHE.history[-1]
+    assert new.filename == old.filename and new.filename.startswith("<")
+    del old
+    gc.collect()
+    assert new.filename in linecache.cache

@@ -114,3 +114,12 @@ def test_accelerator_as_the_tutorials_pick_their_device():
         assert torch.accelerator.current_accelerator() is None
         with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available."):
             torch.accelerator.current_device_index()
+
+
+def test_copy_between_meta_and_cpu_as_pytorch():
+    m = torch.empty(3, device="meta")
+    assert m.copy_(torch.ones(3)).is_meta
+    c = torch.ones(3)
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor; no data!"):
+        c.copy_(torch.empty(3, device="meta"))
+    assert c.tolist() == [1.0, 1.0, 1.0]

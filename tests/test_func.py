@@ -586,3 +586,8 @@ def test_vmap_of_a_vjp_fn_gives_gradients_that_do_not_require_grad():
     w = t(rs.randn(3), True)
     out = func.vmap(lambda r: r * w)(t(rs.randn(2, 3)))
     assert out.requires_grad
+
+
+def test_tuple_subclasses_come_back_as_themselves():
+    _, aux = func.grad(lambda x: ((x * x).sum(), x.shape), has_aux=True)(t(rs.randn(3)))
+    assert type(aux) is srcgrad.Size and aux == (3,)

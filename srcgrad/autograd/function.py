@@ -20,6 +20,7 @@ from typing import Any
 from .. import dtypes as D
 from .. import ir
 from .. import tensor as T
+from ..grad_mode import _anomaly, note_forward_trace
 from ..grad_mode import _state as _grad_state
 
 
@@ -225,6 +226,8 @@ class Function:
         call = ir.new_node("fn_call", in_nodes, (cls, ctx), (), D.float32, device, differentiable)
         call.sig = ("fn_call", (cls,), (), D.float32)  # the ctx is not part of the cache key
         call.special = True
+        if _anomaly.enabled:
+            note_forward_trace(call)
         wrapped = []
         for k, o in enumerate(outs):
             if not isinstance(o, T.Tensor):

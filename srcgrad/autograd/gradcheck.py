@@ -149,6 +149,8 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
     """Compare srcgrad's gradients of ``func`` with central finite differences: the reverse-mode
     Jacobian (``check_backward_ad``) and, with ``check_forward_ad``, the forward-mode one
     (``autograd.forward_ad``: a custom Function's ``jvp``)."""
+    if not (check_forward_ad or check_backward_ad):
+        raise AssertionError("Expected at least one of check_forward_ad or check_backward_ad to be True")
     inputs = _as_tuple(inputs)
     any_requires_grad = False
     for idx, t in enumerate(inputs):

@@ -358,7 +358,12 @@ def _tensor(i: _IRNode, n: _IRNode) -> Any:
     if getattr(n, "freed", False):
         raise RuntimeError(BACKWARD_TWICE)
     if i is n:  # an op's own output: PyTorch gives a new tensor object (`y.grad_fn._saved_result is y` is False)
-        return T.wrap(i)
+        out = T.wrap(i)
+        t = ir.live_tensor(i)
+        if t is not None:  # that shares the output's storage and version counter
+            out._version = t._version
+            T._share(out, t, own_version=False)
+        return out
     t = ir.live_tensor(i)  # an input: the tensor itself
     return T.wrap(i) if t is None else t
 

@@ -17,15 +17,27 @@ hooks are for what they let you observe and change, as in PyTorch.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from .. import tensor as T
 from .. import tracing
 from ..autodiff import BACKWARD_TWICE, saved_positions
+from ..grad_mode import _state as _grad_state
 
-_stack: list[tuple[Callable, Callable]] = []  # innermost last
-_disabled: list[str] = []  # the messages of the disable_saved_tensors_hooks contexts, innermost last
+
+class _ThreadHooks(threading.local):
+    """This thread's hooks, as in PyTorch (each thread has its own)."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[Callable, Callable]] = []  # innermost last
+        self.disabled: list[str] = []  # the messages of disable_saved_tensors_hooks contexts, innermost last
+
+
+_local = _ThreadHooks()
+_threads_with_hooks = [0]  # while any thread has hooks on, record() calls _pack_saved (tensor.ON_RECORD)
+_lock = threading.Lock()
 
 _PACK_IN_PLACE = ("A saved tensor pack hook is modifying its input in place. Tensors provided as input to pack "
                   "hook cannot be modified by in-place operations as this can lead to unexpected side-effects. "
@@ -42,17 +54,23 @@ class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
         self.unpack_hook = unpack_hook
 
     def __enter__(self) -> saved_tensors_hooks:
-        if _disabled:
-            raise RuntimeError(_disabled[-1])
-        _stack.append((self.pack_hook, self.unpack_hook))
-        if len(_stack) == 1:
-            T.ON_RECORD.append(_pack_saved)
+        if _local.disabled:
+            raise RuntimeError(_local.disabled[-1])
+        _local.stack.append((self.pack_hook, self.unpack_hook))
+        if len(_local.stack) == 1:
+            with _lock:
+                _threads_with_hooks[0] += 1
+                if _threads_with_hooks[0] == 1:
+                    T.ON_RECORD.append(_pack_saved)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _stack.pop()
-        if not _stack:
-            T.ON_RECORD.remove(_pack_saved)
+        _local.stack.pop()
+        if not _local.stack:
+            with _lock:
+                _threads_with_hooks[0] -= 1
+                if _threads_with_hooks[0] == 0:
+                    T.ON_RECORD.remove(_pack_saved)
 
 
 class save_on_cpu(saved_tensors_hooks):  # noqa: N801 - PyTorch's name
@@ -77,16 +95,23 @@ class disable_saved_tensors_hooks:  # noqa: N801 - PyTorch's name
         self.error_message = error_message
 
     def __enter__(self) -> None:
-        _disabled.append(self.error_message)
+        if _local.stack:  # (PyTorch: hooks already on cannot be disabled)
+            raise RuntimeError(self.error_message)
+        _local.disabled.append(self.error_message)
 
     def __exit__(self, *exc: object) -> None:
-        _disabled.pop()
+        _local.disabled.pop()
 
 
 def _pack(pack: Callable, tensor: Any) -> Any:
     version = tensor._version
     tracing.note_hook(pack)
-    packed = pack(tensor)
+    prev = _grad_state.enabled
+    _grad_state.enabled = False  # (as PyTorch: a pack hook's own ops record no graph, and save nothing)
+    try:
+        packed = pack(tensor)
+    finally:
+        _grad_state.enabled = prev
     if tensor._version != version:
         raise RuntimeError(_PACK_IN_PLACE)
     return packed
@@ -95,7 +120,10 @@ def _pack(pack: Callable, tensor: Any) -> Any:
 def _pack_saved(out: Any, args: tuple) -> None:
     """``record`` calls this for each op recorded under grad while hooks are on: pack the
     tensors the op saves (its output ``out``, its tensor arguments ``args``)."""
-    pack, unpack = _stack[-1]
+    stack = _local.stack
+    if not stack:  # (another thread's hooks are on)
+        return
+    pack, unpack = stack[-1]
     n = out._node
     entries = []
     for p in saved_positions(n):
@@ -111,7 +139,7 @@ def _pack_saved(out: Any, args: tuple) -> None:
 def unpack(packed: Any, unpack_hook: Callable) -> Any:
     """``unpack_hook(packed)``, which must be a tensor (PyTorch's TypeError otherwise)."""
     tracing.note_hook(unpack_hook)
-    result = unpack_hook(packed)
+    result = unpack_hook(packed)  # (in the backward's grad mode: create_graph's)
     if not isinstance(result, T.Tensor):
         raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
                         f"{type(result).__name__}")
@@ -120,8 +148,8 @@ def unpack(packed: Any, unpack_hook: Callable) -> Any:
 
 def pack_ctx(ctx: Any) -> None:
     """A custom Function's ``save_for_backward`` tensors, packed when ``apply`` returns."""
-    if _stack:
-        pack, unpack_hook = _stack[-1]
+    if _local.stack:
+        pack, unpack_hook = _local.stack[-1]
         ctx._packed = [None if t is None else (_pack(pack, t), unpack_hook) for t in ctx._saved]
 
 

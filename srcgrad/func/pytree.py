@@ -38,7 +38,7 @@ class TreeSpec:
             return "*"
         if self.kind == "none":
             return "None"
-        meta = list(self.meta) if self.kind == "dict" else self.meta.__name__ if self.kind == "namedtuple" else None
+        meta = list(self.meta[1]) if self.kind == "dict" else self.meta.__name__ if self.meta is not None else None
         inner = ", ".join(map(repr, self.children))
         return f"TreeSpec({self.kind}, {meta}, [{inner}])"
 
@@ -65,9 +65,9 @@ def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tup
             return TreeSpec("dict", (type(x), keys), tuple(walk(x[k]) for k in keys))
         if _is_namedtuple(x):
             return TreeSpec("namedtuple", type(x), tuple(walk(v) for v in x))
-        if isinstance(x, (tuple, list)):
-            return TreeSpec(type(x).__name__ if type(x) in (tuple, list) else "tuple", None,
-                            tuple(walk(v) for v in x))
+        if isinstance(x, (tuple, list)):  # (a subclass, such as srcgrad.Size, is rebuilt as itself)
+            kind = "tuple" if isinstance(x, tuple) else "list"
+            return TreeSpec(kind, None if type(x) in (tuple, list) else type(x), tuple(walk(v) for v in x))
         leaves.append(x)
         return _LEAF_SPEC
 
@@ -93,6 +93,8 @@ def tree_unflatten(spec: TreeSpec, leaves: list) -> Any:
             return d if cls is dict else _rebuild_dict(cls, d)
         if s.kind == "namedtuple":
             return s.meta(*values)
+        if s.meta is not None:
+            return s.meta(values)
         return tuple(values) if s.kind == "tuple" else values
 
     return build(spec)
