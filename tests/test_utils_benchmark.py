@@ -242,3 +242,24 @@ def test_package_layout():
     from srcgrad.utils.benchmark.utils.timer import Timer as T
     assert (benchmark.Measurement, benchmark.Compare, benchmark.Timer) == (M, C, T)
     assert benchmark.TaskSpec is common.TaskSpec and benchmark.Language.PYTHON.value == 0
+
+
+def test_timers_in_two_threads_leave_srcgrad_as_they_found_it():
+    import threading
+
+    import srcgrad
+    from srcgrad import ir
+
+    original = ir.new_node
+    x = srcgrad.ones(8)
+    results = []
+
+    def run() -> None:
+        results.append(Timer("(x * 2).sum()", globals={"x": x}).timeit(20).median)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(results) == 2 and ir.new_node is original

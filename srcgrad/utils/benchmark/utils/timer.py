@@ -28,6 +28,7 @@ import enum
 import gc
 import itertools
 import textwrap
+import threading
 import time
 import warnings
 import weakref
@@ -106,6 +107,43 @@ def _compile_inner(stmt: str, setup: str, synced: bool, globals_: dict[str, Any]
     return local_ns["inner"]
 
 
+# One wrapper of ``ir.new_node`` is installed while any recording runs, in any thread, and removed
+# when the last one ends; each thread's innermost recording collects the nodes that thread makes.
+_watch_lock = threading.Lock()
+_watch = {"users": 0, "original": None}
+_watch_local = threading.local()
+
+
+def _start_watch(ir: Any, tracing: Any, created: list) -> None:
+    lists = getattr(_watch_local, "lists", None)
+    if lists is None:
+        lists = _watch_local.lists = []
+    lists.append(created)
+    with _watch_lock:
+        _watch["users"] += 1
+        if _watch["users"] == 1:
+            original = _watch["original"] = ir.new_node
+            ref = weakref.ref
+
+            def new_node(*args: Any, **kwargs: Any) -> Any:
+                node = original(*args, **kwargs)
+                mine = getattr(_watch_local, "lists", None)
+                if mine and tracing.ACTIVE is None:  # (a trace's nodes, e.g. vmap's per-example graph, are its own)
+                    mine[-1].append(ref(node))
+                return node
+
+            ir.new_node = new_node
+
+
+def _stop_watch(ir: Any, created: list) -> None:
+    lists = _watch_local.lists
+    del lists[next(k for k in range(len(lists) - 1, -1, -1) if lists[k] is created)]
+    with _watch_lock:
+        _watch["users"] -= 1
+        if _watch["users"] == 0:
+            ir.new_node = _watch["original"]
+
+
 class _Completion:
     """Computes, after each run of a statement, the srcgrad work the run left pending, and
     waits for the computed arrays at the end of a block of runs."""
@@ -125,23 +163,13 @@ class _Completion:
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[None]:
-        """Note every node srcgrad records inside the block."""
-        ir, tracing = self._ir, self._tracing
-        original = ir.new_node
-        created, ref = self._created, weakref.ref
-
-        def new_node(*args: Any, **kwargs: Any) -> Any:
-            node = original(*args, **kwargs)
-            if tracing.ACTIVE is None:  # (nodes recorded by a trace, e.g. vmap's per-example graph, are its own)
-                created.append(ref(node))
-            return node
-
-        ir.new_node = new_node
+        """Note every node srcgrad records inside the block (in this thread)."""
+        _start_watch(self._ir, self._tracing, self._created)
         try:
             yield
         finally:
-            ir.new_node = original
-            created.clear()
+            _stop_watch(self._ir, self._created)
+            self._created.clear()
             self._in_flight.clear()
 
     def _gather(self, value: Any, tensors: list, arrays: list, depth: int = 0) -> None:
