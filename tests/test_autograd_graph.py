@@ -296,3 +296,26 @@ def test_saved_result_shares_the_outputs_storage_and_version():
     assert s.tolist() == [0.0, 0.0] and s._version == 1
     with pytest.raises(RuntimeError, match="output 0 of Exp, is at version 1; expected version 0"):
         y.sum().backward()
+
+
+def _names(edges):
+    return [None if f is None else type(f).__name__ for f, _ in edges]
+
+
+def test_the_blitz_loss_graph_walks_through_pytorchs_nodes():
+    # the "Neural Networks" tutorial: loss.grad_fn (MSELoss) -> Addmm (Linear) -> AccumulateGrad
+    x = torch.ones(1, 3, requires_grad=True)
+    lin = torch.nn.Linear(3, 2)
+    out = lin(torch.relu(x * 2))
+    loss = torch.nn.MSELoss()(out, torch.zeros(1, 2))
+    assert _names(loss.grad_fn.next_functions) == ["AddmmBackward0", None]
+    addmm = loss.grad_fn.next_functions[0][0]
+    assert _names(addmm.next_functions) == ["AccumulateGrad", "ReluBackward0", "TBackward0"]
+    t = addmm.next_functions[2][0]
+    assert t.name() == "TBackward0" and isinstance(t, torch.autograd.graph.Node)
+    assert _names(t.next_functions) == ["AccumulateGrad"] and t.next_functions[0][0].variable is lin.weight
+    assert addmm.next_functions[0][0].variable is lin.bias
+    assert _names(torch.nn.Linear(3, 2, bias=False)(x).grad_fn.next_functions) == ["AccumulateGrad", "TBackward0"]
+    for reduction in ("none", "sum"):
+        loss = torch.nn.MSELoss(reduction=reduction)(out, torch.zeros(1, 2))
+        assert _names(loss.grad_fn.next_functions) == ["AddmmBackward0", None]

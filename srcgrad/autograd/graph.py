@@ -44,6 +44,9 @@ class Node_:  # noqa: N801 - torch.autograd.graph.Node (exported as ``Node`` bel
     @property
     def next_functions(self) -> tuple:
         n = self._node
+        shown = _SHOWN_EDGES.get(n.op)
+        if shown is not None:
+            return shown(n)
         inputs = n.inputs
         return tuple(_edge(inputs[k], inputs) for k in _edge_positions(n))
 
@@ -196,6 +199,49 @@ _SCALAR_ARGS = frozenset(("RsubBackward1", "PowBackward0", "PowBackward2", "Rema
 _INDEX_OPS = frozenset(("where", "gather", "index", "index_put", "take_along", "scatter_add", "nll_loss",
                         "embedding"))
 _NUMBER_OPS = frozenset(("scalar", "const"))
+
+
+class TBackward0(Node_):
+    """The node PyTorch puts between a ``Linear``'s weight and its matrix product (``weight.t()``).
+    srcgrad's ``linear`` is one op that reads the weight as it is; this stands in for that node
+    in ``next_functions``, so a graph walked from a loss shows PyTorch's nodes."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "TBackward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        return (_edge(self._node, ()),)  # (_node is the weight's node)
+
+    def register_hook(self, fn: Any) -> Any:
+        raise NotImplementedError("srcgrad: hooks on the TBackward0 of a Linear layer's weight are not supported; "
+                                  "register a hook on the weight tensor instead")
+
+    register_prehook = register_hook
+
+
+def _linear_edges(n: _IRNode) -> tuple:
+    # PyTorch's addmm(bias, input, weight.t()) and mm(input, weight.t()): the bias first
+    x, w = n.inputs[0], n.inputs[1]
+    t = (TBackward0(w), 0) if w.requires_grad else (None, 0)
+    edges = (_edge(x, n.inputs), t)
+    return ((_edge(n.inputs[2], n.inputs),) + edges) if len(n.inputs) > 2 else edges
+
+
+def _mse_edges(n: _IRNode) -> tuple:
+    # MseLossBackward0: (input, target), past the mean/sum and the square of the composite
+    d = n
+    for _ in range(3):
+        if d.op == "sub":
+            return tuple(_edge(i, d.inputs) for i in d.inputs)
+        d = d.inputs[0]
+    return tuple(_edge(n.inputs[k], n.inputs) for k in _edge_positions(n))
+
+
+_SHOWN_EDGES = {"linear": _linear_edges, "linear_mm": _linear_edges, "mse_loss": _mse_edges,
+                "mse_loss_mean": _mse_edges, "mse_loss_sum": _mse_edges}
 
 
 def _edge_positions(n: _IRNode) -> list[int]:
