@@ -1223,3 +1223,15 @@ def legendre_polynomial_p(x: jnp.ndarray, nf: jnp.ndarray) -> jnp.ndarray:
     out = jnp.where(n == 0, one, jnp.where(n == 1, x, rec))
     out = jnp.where(jnp.abs(x) == 1, jnp.where((x > 0) | (n % 2 == 0), one, -one), out)
     return jnp.where(n < 0, jnp.zeros((), dt), out)
+
+
+def linspace(start: float, end: float, steps: int, dtype: jnp.dtype) -> jnp.ndarray:
+    """``torch.linspace``: PyTorch's formula, symmetric about the middle (the first half counts up
+    from ``start``, the second down from ``end``, by a step computed in ``dtype``), which
+    ``jnp.linspace`` is not: ``linspace(-pi, pi, 2000)`` then has PyTorch's values exactly."""
+    if steps <= 1 or not jnp.issubdtype(dtype, jnp.floating):
+        return jnp.linspace(start, end, steps, dtype=dtype)
+    a, b = jnp.asarray(start, dtype), jnp.asarray(end, dtype)
+    step = (b - a) / jnp.asarray(steps - 1, dtype)
+    i = jnp.arange(steps)
+    return jnp.where(i < steps // 2, a + step * i.astype(dtype), b - step * (steps - 1 - i).astype(dtype))

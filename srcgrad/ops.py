@@ -714,7 +714,7 @@ defop("const",     lambda *, value: ((), None), "{value}", "NotImplemented", ("v
 defop("full",     creation_rule, "jnp.full({shape}, {0}, {dtype})", "NotImplemented", ("shape", "dtype"))
 defop("arange",   creation_rule, "jnp.arange({start}, {end}, {step}, {dtype})", "NotImplemented",
       ("start", "end", "step", "shape", "dtype"))
-defop("linspace", creation_rule, "jnp.linspace({start}, {end}, {steps}, dtype={dtype})", "NotImplemented",
+defop("linspace", creation_rule, "sg.linspace({start}, {end}, {steps}, {dtype})", "NotImplemented",
       ("start", "end", "steps", "shape", "dtype"))
 defop("eye",      creation_rule, "jnp.eye({n}, {m}, dtype={dtype})", "NotImplemented", ("n", "m", "shape", "dtype"))
 defop("rand",     creation_rule, lower_rand, "NotImplemented", ("shape", "dtype"))

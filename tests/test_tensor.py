@@ -1549,3 +1549,14 @@ def test_tensor_of_tensors_that_require_grad_warns_once_a_call():
                                          "unexpected behavior.") as record:
         torch.tensor([[t[0], t[1]], [t[1], t[0]]])
     assert len(record) == 1 and record[0].filename == __file__
+
+
+def test_linspace_counts_from_both_ends_as_pytorch():
+    # "Learning PyTorch with Examples" fits a polynomial on linspace(-pi, pi, 2000): PyTorch's values
+    # are symmetric about the middle (jnp.linspace's are not), and so are srcgrad's
+    x = torch.linspace(-math.pi, math.pi, 2000).numpy()
+    np.testing.assert_array_equal(x, -x[::-1])
+    assert x[0] == np.float32(-math.pi) and x[-1] == np.float32(math.pi)
+    assert torch.linspace(0, 10, 5, dtype=torch.int64).tolist() == [0, 2, 5, 7, 10]
+    assert torch.linspace(2, 3, 1).tolist() == [2.0] and torch.linspace(0, 1, 0).shape == (0,)
+    np.testing.assert_allclose(torch.linspace(0.1, 0.9, 7, dtype=torch.float64).numpy(), np.linspace(0.1, 0.9, 7))
