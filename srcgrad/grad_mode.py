@@ -192,6 +192,8 @@ INFERENCE_REQUIRES_GRAD = "Setting requires_grad=True on inference tensor outsid
 def _refuse_saving_inference_tensors(out: Any, args: tuple) -> None:
     """PyTorch's rule: an op recorded for autograd may read an inference tensor, but not save it
     for its backward (an op's saved values: ``autodiff.saved_positions``)."""
+    if len(_inference_bounds) % 2:  # (inside inference mode itself: srcgrad's enable_grad records there)
+        return
     from .autodiff import saved_positions
     n = out._node
     for p in saved_positions(n):

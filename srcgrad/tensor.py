@@ -348,7 +348,9 @@ class Tensor:
         return np.asarray(self._value())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        _numpy_dtype_check(self._node.dtype)  # (PyTorch's __array__ is numpy(): bfloat16 is refused too)
+        if self._node.requires_grad and _grad_state.enabled:  # (PyTorch's __array__ is numpy(): the same checks)
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        _numpy_dtype_check(self._node.dtype)
         _numpy_device_check(self._node.device)
         a = np.asarray(self._value())
         return a.astype(dtype) if dtype is not None else a

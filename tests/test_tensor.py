@@ -344,6 +344,8 @@ def test_numpy_interop():
     np.testing.assert_array_equal(torch.ones(2, requires_grad=True).detach().numpy(), [1, 1])
     with torch.no_grad():  # as PyTorch: allowed where no graph is recorded
         np.testing.assert_array_equal((torch.ones(2, requires_grad=True) * 2).numpy(), [2, 2])
+    with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires grad"):
+        np.asarray(torch.ones(2, requires_grad=True) * 2)  # (__array__ is numpy(), as in PyTorch)
     # numpy scalars on the left defer to the tensor
     assert isinstance(np.float32(2.0) * torch.ones(2), torch.Tensor)
     assert (np.float64(1.0) + torch.ones(2)).dtype is torch.float32
