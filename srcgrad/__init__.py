@@ -135,6 +135,9 @@ def _method(name: str) -> Callable[..., Tensor]:
     method = getattr(Tensor, name)
 
     def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if "out" in kwargs:  # srcgrad.mul(a, b, out=c)
+            out = kwargs.pop("out")
+            return _write_out(name, fn(input, *args, **kwargs), out) if out is not None else fn(input, *args, **kwargs)
         if type(input) is Tensor:  # (a subclass may override the method)
             return method(input, *args, **kwargs)
         if not isinstance(input, Tensor):
@@ -157,6 +160,7 @@ for _name in (
     "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add "
     "asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit "
     "nan_to_num nansum nanmean fmod fmax fmin logaddexp dist topk kthvalue median trace cummax cummin "
+    "bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift "
     "logical_and logical_or logical_xor signbit hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv "
     "flip fliplr flipud roll movedim moveaxis tile diagonal diag outer ger "
     "index_copy index_fill tril triu exp_ sigmoid_ tanh_ sqrt_ abs_ neg_ sin_ cos_ clamp_ clamp_min_ clamp_max_ "
@@ -166,6 +170,26 @@ for _name in (
 ).split():
     if hasattr(Tensor, _name):
         globals()[_name] = _method(_name)
+
+
+from .tensor import write_out as _write_out  # noqa: E402
+
+
+def _with_out(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` taking PyTorch's ``out=`` keyword too."""
+    def wrapped(*args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        return result if out is None else _write_out(name, result, out)
+
+    wrapped.__name__ = wrapped.__qualname__ = name
+    wrapped.__doc__ = fn.__doc__
+    wrapped.__wrapped__ = fn
+    return wrapped
+
+
+for _name in ("matmul cat concat concatenate stack zeros ones full empty eye arange linspace rand randn randint "
+              "where addmm einsum tensordot xlogy polygamma").split():
+    globals()[_name] = _with_out(_name, globals()[_name])
 
 
 def _linalg_module() -> Any:

@@ -157,6 +157,16 @@ def logical(opname: str) -> Callable:
     return compare(opname)
 
 
+def bitwise(opname: str) -> Callable:
+    """Bitwise ops: integer and bool tensors only (bool with bool is the logical op)."""
+    def rule(x: Any, y: Any = None, **_: Any) -> tuple:
+        d = _promoted((x, y)) if y is not None else x.dtype
+        if d.category == 2:
+            raise RuntimeError(f"\"{opname}_cpu\" not implemented for '{TORCH_TYPE_NAMES[d.name]}'")
+        return (broadcast_shapes(x.shape, y.shape, opname) if y is not None else x.shape), d
+    return rule
+
+
 def reduced_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
     if keepdim:
         return tuple(1 if i in dims else s for i, s in enumerate(shape))
@@ -613,9 +623,15 @@ for _name, _rule, _low, _grad, _cast, _saves in [
     ("logical_and", logical("logical_and"), "jnp.logical_and({0}, {1})", "NotImplemented", None, ""),
     ("logical_or",  logical("logical_or"),  "jnp.logical_or({0}, {1})",  "NotImplemented", None, ""),
     ("logical_xor", logical("logical_xor"), "jnp.logical_xor({0}, {1})", "NotImplemented", None, ""),
+    ("bitwise_and", bitwise("bitwise_and"), "{0} & {1}", "NotImplemented", None, ""),
+    ("bitwise_or",  bitwise("bitwise_or"),  "{0} | {1}", "NotImplemented", None, ""),
+    ("bitwise_xor", bitwise("bitwise_xor"), "{0} ^ {1}", "NotImplemented", None, ""),
+    ("bitwise_left_shift",  bitwise("lshift"), "jnp.left_shift({0}, {1})",  "NotImplemented", None, ""),
+    ("bitwise_right_shift", bitwise("rshift"), "jnp.right_shift({0}, {1})", "NotImplemented", None, ""),
 ]:
     defop(_name, _rule, _low, _grad, cast=_cast, saves=_saves)
 
+defop("bitwise_not", bitwise("bitwise_not"), "jnp.invert({0})", "NotImplemented", saves="")
 defop("where", where_rule, "jnp.where({0}, {1}, {2})", "WhereBackward0", cast=(1, 2), saves="c")
 defop("clamp", clamp_rule, lower_clamp, "ClampBackward1", attrs=("has_lo", "has_hi"), cast="out")
 defop("lerp", lerp_rule, lower_lerp, "LerpBackward0", saves="")

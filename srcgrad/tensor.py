@@ -34,7 +34,7 @@ from .grad_mode import (
 from .grad_mode import _state as _grad_state
 from .indexing import normalize, split_selects
 from .ir import Node
-from .ops import OPS, basic_index_shape, expand_rule, fmt_shape
+from .ops import OPS, TORCH_TYPE_NAMES, basic_index_shape, expand_rule, fmt_shape
 
 _Number = (int, float, bool)
 
@@ -195,6 +195,41 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     return t
 
 
+def write_out(name: str, result: Any, out: Any) -> Any:
+    """PyTorch's ``out=``: ``result`` written into ``out``, which is returned (a tuple of results
+    into a tuple of tensors). An ``out`` of another shape is resized, with PyTorch's warning unless
+    it was empty; a result that cannot be cast to its dtype, or any gradient, is refused."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{name}(): argument 'out' must be a tuple of {len(result)} Tensors")
+        for r, o in zip(result, out):
+            write_out(name, r, o)
+        return type(result)(*out) if hasattr(type(result), "_fields") else tuple(out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if _grad_state.enabled and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    rd, od = result._node.dtype, out._node.dtype
+    if rd is not od:
+        if rd.category > od.category:  # (a float into an int, an int into a bool)
+            raise RuntimeError(f"result type {TORCH_TYPE_NAMES[rd.name]} can't be cast to the desired output type "
+                               f"{TORCH_TYPE_NAMES[od.name]}")
+        result = result.to(od)
+    if result._node.shape == out._node.shape:
+        out.copy_(result)
+        return out
+    if out.numel():
+        warnings.warn(f"An output with one or more elements was resized since it had shape {list(out.shape)}, which "
+                      f"does not match the required output shape {list(result.shape)}. This behavior is deprecated, "
+                      "and in a future PyTorch release outputs will not be resized unless they have zero elements. "
+                      "You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+                      "t.resize_(0).", UserWarning, stacklevel=3)
+    out.data = result  # (other storage, of the result's shape)
+    out._version += 1
+    return out
+
+
 def _scalar_index(t: Tensor, index: Any) -> bool:
     """A 0-dim index of a tensor of at most one dim: gather and scatter treat it as 1-dim (PyTorch)."""
     return isinstance(index, Tensor) and not index._node.shape and len(t._node.shape) <= 1
@@ -287,6 +322,8 @@ def _shape_arg(shape: tuple) -> tuple:
 class Size(tuple):
     """``torch.Size``: a tuple that prints as ``torch.Size([2, 3])``."""
 
+    __module__ = "srcgrad"  # (reached as srcgrad.Size)
+
     def __repr__(self) -> str:
         return f"torch.Size([{', '.join(map(str, self))}])"
 
@@ -295,6 +332,7 @@ class Size(tuple):
 
 
 _printing_tangent = False  # (a tangent is printed without a tangent of its own)
+_PUBLIC_MODULE = "srcgrad"  # where users reach Tensor and Size: type(t) prints <class 'srcgrad.Tensor'>
 
 
 def _format_tangent(t: Any) -> str:
@@ -308,6 +346,8 @@ def _format_tangent(t: Any) -> str:
 
 class Tensor:
     """A multi-dimensional array that records the ops applied to it."""
+
+    __module__ = _PUBLIC_MODULE  # (as PyTorch's <class 'torch.Tensor'>)
 
     # _base: the storage this tensor shares with its detach()/.data aliases; _view: (weak
     # reference to its base, steps) of a view, which in-place ops write through to (see "views"
@@ -1039,19 +1079,57 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return record("abs", (self,))
 
+    # (bitwise on integers; on bools the same as the logical ops)
     def __invert__(self) -> Tensor:
-        if self.dtype.category != 0:
-            raise TypeError("~ is only supported on bool tensors in srcgrad")
-        return record("logical_not", (self,))
+        return record("bitwise_not", (self,))
 
     def __and__(self, o: Any) -> Tensor:
-        return record("logical_and", (self, o))
+        return record("bitwise_and", (self, o))
 
     def __or__(self, o: Any) -> Tensor:
-        return record("logical_or", (self, o))
+        return record("bitwise_or", (self, o))
 
     def __xor__(self, o: Any) -> Tensor:
-        return record("logical_xor", (self, o))
+        return record("bitwise_xor", (self, o))
+
+    def __rand__(self, o: Any) -> Tensor:
+        return record("bitwise_and", (o, self))
+
+    def __ror__(self, o: Any) -> Tensor:
+        return record("bitwise_or", (o, self))
+
+    def __rxor__(self, o: Any) -> Tensor:
+        return record("bitwise_xor", (o, self))
+
+    def __lshift__(self, o: Any) -> Tensor:
+        return record("bitwise_left_shift", (self, o))
+
+    def __rshift__(self, o: Any) -> Tensor:
+        return record("bitwise_right_shift", (self, o))
+
+    def __rlshift__(self, o: Any) -> Tensor:
+        return record("bitwise_left_shift", (o, self))
+
+    def __rrshift__(self, o: Any) -> Tensor:
+        return record("bitwise_right_shift", (o, self))
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        return record("bitwise_and", (self, other))
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return record("bitwise_or", (self, other))
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return record("bitwise_xor", (self, other))
+
+    def bitwise_not(self) -> Tensor:
+        return record("bitwise_not", (self,))
+
+    def bitwise_left_shift(self, other: Any) -> Tensor:
+        return record("bitwise_left_shift", (self, other))
+
+    def bitwise_right_shift(self, other: Any) -> Tensor:
+        return record("bitwise_right_shift", (self, other))
 
     def __matmul__(self, o: Any) -> Tensor:
         return matmul(self, o)

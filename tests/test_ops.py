@@ -19,6 +19,15 @@ import srcgrad.special as sgs
 from srcgrad.ops import ALIASES, OPS
 
 
+def _i(x):
+    """An integer tensor from a float test input (times 10, truncated), for the bitwise ops."""
+    return (x * 10).long()
+
+
+def _ni(xp, x):
+    return (x * 10).astype(xp.int64)
+
+
 @dataclass
 class Case:
     op: str                       # the registry entry this case exercises
@@ -329,10 +338,19 @@ CASES = [
     Case("ge",         lambda x, y: x >= y,          lambda xp, x, y: x >= y, BIN_SHAPES, grad=False),
     Case("eq",         lambda x, y: x == y,          lambda xp, x, y: x == y, BIN_SHAPES, grad=False),
     Case("ne",         lambda x, y: x != y,          lambda xp, x, y: x != y, BIN_SHAPES, grad=False),
-    Case("logical_and", lambda x, y: (x > 0) & (y > 0), lambda xp, x, y: (x > 0) & (y > 0), BIN_SHAPES, grad=False),
-    Case("logical_or", lambda x, y: (x > 0) | (y > 0), lambda xp, x, y: (x > 0) | (y > 0), BIN_SHAPES, grad=False),
-    Case("logical_xor", lambda x, y: (x > 0) ^ (y > 0), lambda xp, x, y: (x > 0) ^ (y > 0), BIN_SHAPES, grad=False),
-    Case("logical_not", lambda x: ~(x > 0),          lambda xp, x: ~(x > 0), grad=False),
+    Case("logical_and", lambda x, y: x.logical_and(y), lambda xp, x, y: (x != 0) & (y != 0), BIN_SHAPES, grad=False),
+    Case("logical_or", lambda x, y: x.logical_or(y), lambda xp, x, y: (x != 0) | (y != 0), BIN_SHAPES, grad=False),
+    Case("logical_xor", lambda x, y: x.logical_xor(y), lambda xp, x, y: (x != 0) ^ (y != 0), BIN_SHAPES, grad=False),
+    Case("logical_not", lambda x: (x > 0).logical_not(), lambda xp, x: ~(x > 0), grad=False),
+    # bitwise: on integers (x * 10 truncated), and on bools, where they are the logical ops
+    Case("bitwise_and", lambda x, y: _i(x) & _i(y), lambda xp, x, y: _ni(xp, x) & _ni(xp, y), BIN_SHAPES, grad=False),
+    Case("bitwise_or",  lambda x, y: _i(x) | _i(y), lambda xp, x, y: _ni(xp, x) | _ni(xp, y), BIN_SHAPES, grad=False),
+    Case("bitwise_xor", lambda x, y: _i(x) ^ _i(y), lambda xp, x, y: _ni(xp, x) ^ _ni(xp, y), BIN_SHAPES, grad=False),
+    Case("bitwise_xor", lambda x, y: (x > 0) ^ (y > 0), lambda xp, x, y: (x > 0) ^ (y > 0), BIN_SHAPES, grad=False,
+         name="bitwise_xor_bool"),
+    Case("bitwise_not", lambda x: ~_i(x),            lambda xp, x: ~_ni(xp, x), grad=False),
+    Case("bitwise_left_shift", lambda x: _i(x).abs() << 2, lambda xp, x: xp.abs(_ni(xp, x)) << 2, grad=False),
+    Case("bitwise_right_shift", lambda x: _i(x).abs() >> 1, lambda xp, x: xp.abs(_ni(xp, x)) >> 1, grad=False),
     Case("isnan",      lambda x: (x / x).isnan(),    lambda xp, x: xp.isnan(x / x), grad=False),
     Case("isinf",      lambda x: (1 / x).isinf(),    lambda xp, x: xp.isinf(1 / x), grad=False),
     Case("isfinite",   lambda x: x.isfinite(),       lambda xp, x: xp.isfinite(x), grad=False),

@@ -1562,3 +1562,39 @@ def test_linspace_counts_from_both_ends_as_pytorch():
     assert torch.linspace(0, 10, 5, dtype=torch.int64).tolist() == [0, 2, 5, 7, 10]
     assert torch.linspace(2, 3, 1).tolist() == [2.0] and torch.linspace(0, 1, 0).shape == (0,)
     np.testing.assert_allclose(torch.linspace(0.1, 0.9, 7, dtype=torch.float64).numpy(), np.linspace(0.1, 0.9, 7))
+
+
+def test_out_keyword_writes_into_the_given_tensor_as_pytorch():
+    a, b = torch.ones(2, 2), torch.full((2, 2), 2.0)
+    c = torch.empty(2, 2)
+    assert torch.matmul(a, b, out=c) is c and c.tolist() == [[4.0, 4.0], [4.0, 4.0]]
+    assert torch.mul(a, b, out=c) is c and c.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    d = torch.empty(2, 2, dtype=torch.float64)
+    torch.add(a, b, out=d)
+    assert d.dtype == torch.float64 and d.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    e = torch.empty(0)
+    torch.add(a, b, out=e)  # an empty out is resized without a word
+    assert e.shape == (2, 2)
+    with pytest.warns(UserWarning, match="An output with one or more elements was resized"):
+        f = torch.cat([a, b], out=torch.empty(3))
+    assert f.shape == (4, 2)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        torch.mul(a, b, out=torch.empty(2, 2, dtype=torch.int64))
+    w = torch.ones(2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="functions with out=... arguments don't support automatic differentiation"):
+        torch.mul(w, b, out=c)
+    assert torch.rand(2, 2, out=c) is c and c.shape == (2, 2)
+    values, indices = torch.max(torch.tensor([[1.0, 5.0], [7.0, 2.0]]), 1,
+                                out=(torch.empty(2), torch.empty(2, dtype=torch.int64)))
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+
+
+def test_bitwise_operators_on_integers_as_pytorch():
+    b, c = torch.tensor([1, 5, 11]), torch.tensor([2, 7, 10])
+    assert (b ^ c).tolist() == [3, 2, 1] and (b & c).tolist() == [0, 5, 10] and (b | c).tolist() == [3, 7, 11]
+    assert torch.bitwise_xor(b, c).tolist() == [3, 2, 1] and (3 & b).tolist() == [1, 1, 3]
+    assert (~b).tolist() == [-2, -6, -12] and (b << 1).tolist() == [2, 10, 22] and (b >> 1).tolist() == [0, 2, 5]
+    t = torch.tensor([True, False])
+    assert (t & torch.tensor([True, True])).tolist() == [True, False] and (~t).tolist() == [False, True]
+    with pytest.raises(RuntimeError, match="\"bitwise_and_cpu\" not implemented for 'Float'"):
+        torch.ones(2) & torch.ones(2)
