@@ -159,7 +159,7 @@ for _name in (
     "add sub subtract mul multiply div divide true_divide floor_divide remainder isnan isinf isfinite logical_not "
     "detach clone lerp addcmul addcdiv repeat_interleave sort argsort relu_ index_add "
     "asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit "
-    "nan_to_num nansum nanmean fmod fmax fmin logaddexp dist topk kthvalue median trace cummax cummin "
+    "mode nan_to_num nansum nanmean fmod fmax fmin logaddexp dist topk kthvalue median trace cummax cummin "
     "bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift "
     "logical_and logical_or logical_xor signbit hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv "
     "flip fliplr flipud roll movedim moveaxis tile diagonal diag outer ger "
@@ -309,7 +309,7 @@ from .threads import get_num_interop_threads, get_num_threads, set_num_interop_t
 # Imported on first use, so that `import srcgrad` does not pay for them (process start
 # time is one of the benchmarks): srcgrad.func (torch.func, and torch.vmap), distributions,
 # jit and testing.
-_LAZY = {"func": "func", "vmap": "func", "distributions": "distributions", "jit": "jit", "testing": "testing"}
+_LAZY = {"functional": "functional", "func": "func", "vmap": "func", "distributions": "distributions", "jit": "jit", "testing": "testing"}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,11 @@ from typing import Any
 import jax
 
 
+class NoCudaError(AssertionError, RuntimeError):
+    """No GPU for a ``cuda`` device: PyTorch raises an ``AssertionError`` there ("Torch not
+    compiled with CUDA enabled"), srcgrad raised a ``RuntimeError``; this is both."""
+
+
 class device:  # noqa: N801 - the PyTorch name
     """A place tensors live on: ``device("cpu")``, ``device("cuda:0")``."""
 
@@ -31,8 +36,8 @@ class device:  # noqa: N801 - the PyTorch name
         if kind == "cuda":
             gpus = _gpus()
             if not gpus:
-                raise RuntimeError("Torch not compiled with CUDA enabled: JAX sees no GPU here "
-                                   "(srcgrad.cuda.is_available() is False); use device='cpu'")
+                raise NoCudaError("Torch not compiled with CUDA enabled: JAX sees no GPU here "
+                                  "(srcgrad.cuda.is_available() is False); use device='cpu'")
             if i >= len(gpus):
                 raise RuntimeError(f"CUDA error: invalid device ordinal {i} (JAX sees {len(gpus)} GPUs)")
             jdev = gpus[i]

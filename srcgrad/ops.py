@@ -63,7 +63,7 @@ def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
         return a
     n = max(la, lb)
     out = []
-    for i in range(n):
+    for i in range(n - 1, -1, -1):  # (from the last dim, as PyTorch: it reports the rightmost mismatch)
         da = a[i - n + la] if i - n + la >= 0 else 1
         db = b[i - n + lb] if i - n + lb >= 0 else 1
         if da == db or db == 1:
@@ -74,7 +74,7 @@ def broadcast_shapes(a: tuple, b: tuple, opname: str = "op") -> tuple:
             raise RuntimeError(
                 f"The size of tensor a ({da}) must match the size of tensor b ({db}) at "
                 f"non-singleton dimension {i} ({opname}: shapes {fmt_shape(a)} and {fmt_shape(b)})")
-    return tuple(out)
+    return tuple(reversed(out))
 
 
 TORCH_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",

@@ -52,7 +52,7 @@ def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
 
 # ``torch.return_types``: the result types of max(dim), min(dim) and sort
 return_types = types.SimpleNamespace(**{n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue",
-                                                                      "median", "cummax", "cummin")})
+                                                                      "median", "cummax", "cummin", "mode")})
 for _n, _fields in (("linalg_slogdet", "sign logabsdet"), ("slogdet", "sign logabsdet"),
                     ("linalg_eigh", "eigenvalues eigenvectors"), ("linalg_qr", "Q R"), ("qr", "Q R"),
                     ("linalg_svd", "U S Vh"), ("svd", "U S V"),
@@ -1702,6 +1702,30 @@ class Tensor:
         d = _dim(dim, self.dim())
         size = self.shape[d] if self.dim() else 1
         return self._selected("median_dim", (size - 1) // 2, d, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)``: the most frequent value along ``dim`` (the smallest among equally
+        frequent ones) and the index of its last occurrence, as PyTorch; the gradient goes to that
+        index. Counts every pair of elements of a slice: memory quadratic in the slice's length."""
+        x = self if self.dim() else self.reshape(1)
+        d = _dim(dim, x.dim())
+        xs = x.movedim(d, -1)
+        n = xs.shape[-1]
+        with _NoGrad():
+            counts = (xs.unsqueeze(-1) == xs.unsqueeze(-2)).sum(-1)
+            frequent = counts == counts.amax(-1, keepdim=True)
+            big = math.inf if xs.dtype.is_floating_point else True if xs.dtype.category == 0 else \
+                int(np.iinfo(xs.dtype.np).max)
+            value = where(frequent, xs, big).amin(-1, keepdim=True)
+            index = where(xs == value, arange(n, device=xs.device), -1).amax(-1, keepdim=True)
+        values = xs.gather(-1, index)
+        if keepdim and self.dim():
+            values, index = values.movedim(-1, d), index.movedim(-1, d)
+        else:
+            values, index = values.squeeze(-1), index.squeeze(-1)
+        if not self.dim():
+            values, index = values.reshape(()), index.reshape(())
+        return return_types.mode(values, index)
 
     def nansum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return record("nansum", (self,), (_dims(dim, self.dim()), bool(keepdim)))

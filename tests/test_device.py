@@ -123,3 +123,15 @@ def test_copy_between_meta_and_cpu_as_pytorch():
     with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor; no data!"):
         c.copy_(torch.empty(3, device="meta"))
     assert c.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_torch_functional_and_the_no_gpu_error_as_pytorch():
+    import srcgrad.functional as F
+
+    assert F.einsum("ij->j", torch.ones(2, 3)).tolist() == [2.0, 2.0, 2.0]
+    assert torch.autograd.graph.Node.__name__ == "Node"
+    if not torch.cuda.is_available():
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            torch.rand(2, 2, device="cuda")
+        with pytest.raises(RuntimeError):  # (also a RuntimeError, as srcgrad raised before)
+            torch.device("cuda")

@@ -1598,3 +1598,26 @@ def test_bitwise_operators_on_integers_as_pytorch():
     assert (t & torch.tensor([True, True])).tolist() == [True, False] and (~t).tolist() == [False, True]
     with pytest.raises(RuntimeError, match="\"bitwise_and_cpu\" not implemented for 'Float'"):
         torch.ones(2) & torch.ones(2)
+
+
+def test_mode_as_pytorch():
+    r = torch.mode(torch.tensor([1, 2, 2, 3, 3, 3]))
+    assert (r.values.item(), r.indices.item()) == (3, 5)
+    v, i = torch.tensor([[1, 2, 2], [3, 1, 1]]).mode(1)
+    assert v.tolist() == [2, 1] and i.tolist() == [2, 2]
+    v, i = torch.tensor([4, 4, 1, 1]).mode()  # equally frequent: the smallest, at its last position
+    assert (v.item(), i.item()) == (1, 3)
+    x = torch.tensor([[1.0, 2.0, 2.0], [3.0, 1.0, 1.0]], requires_grad=True)
+    v, i = x.mode(0, keepdim=True)
+    assert v.shape == (1, 3) and i.tolist() == [[0, 1, 1]]
+    v.sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]
+
+
+def test_broadcast_errors_name_the_rightmost_mismatch_as_pytorch():
+    with pytest.raises(RuntimeError, match=r"size of tensor a \(3\) must match the size of tensor b \(2\) at "
+                                           r"non-singleton dimension 1"):
+        torch.rand(2, 3) * torch.rand(3, 2)
+    with pytest.raises(RuntimeError, match=r"tensor a \(2\) must match the size of tensor b \(3\) at non-singleton "
+                                           r"dimension 2"):
+        torch.rand(4, 3, 2) * torch.rand(4, 3)

@@ -109,6 +109,7 @@ class Node_:  # noqa: N801 - torch.autograd.graph.Node (exported as ``Node`` bel
 
 
 Node = Node_  # isinstance(y.grad_fn, torch.autograd.graph.Node)
+Node_.__name__ = Node_.__qualname__ = "Node"  # (as PyTorch names it)
 
 
 class AccumulateGrad(Node_):
