@@ -165,16 +165,17 @@ def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
         shape, dt = op.shape_rule(*nodes)
     dev = None
     rg = False
+    mixed = False
     for n in nodes:
         if n.device is not None:
             if dev is None:
                 dev = n.device
             elif n.device is not dev:
-                dev, nodes = _mixed_devices(nodes, name)
-                break
-    for n in nodes:
+                mixed = True
         if n.requires_grad:
             rg = True
+    if mixed:  # (rare: a CPU scalar joining an op on another device, else an error)
+        dev, nodes = _mixed_devices(nodes, name)
     if rg:
         rg = _grad_state.enabled and dt.category == 2 and op.grad_name != "NotImplemented"
     if dev is None:
