@@ -51,7 +51,7 @@ def test_attribute_and_type_messages():
     assert _message(t([1.0, 2.0, 3.0]), t([1.0, 2.0])) == \
         "AssertionError: The values for attribute 'shape' do not match: torch.Size([3]) != torch.Size([2])."
     assert _message(t(1.0), 1.0) == ("TypeError: No comparison pair was able to handle inputs of type "
-                                     "<class 'srcgrad.tensor.Tensor'> and <class 'float'>.")
+                                     "<class 'srcgrad.Tensor'> and <class 'float'>.")
     assert _message(1, 1.0) == "AssertionError: The (d)types do not match: <class 'int'> != <class 'float'>."
     assert_close(1, 1.0, check_dtype=False)
     assert _message(srcgrad.ones(2, 3).t(), srcgrad.ones(3, 2), check_stride=True) == \
@@ -204,7 +204,7 @@ def _outcomes(T, tc):
             out.append("PASS")
         except Exception as e:
             text = f"{type(e).__name__}: {e}"
-            out.append(text.replace("srcgrad.tensor.Tensor", "torch.Tensor"))
+            out.append(text.replace("srcgrad.Tensor", "torch.Tensor"))
     return out
 
 
