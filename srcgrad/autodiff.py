@@ -252,7 +252,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                                                      for g, i in zip(in_grads, n.inputs)])
                 if gf is not None and gf._post:
                     ir.set_block(None)
-                    in_grads = _posthooks_on_inputs(gf, n, in_grads, outs)
+                    in_grads = _posthooks_on_inputs(gf, n, in_grads, outs, useful)
                     ir.set_block(n)
                 _accumulate(n, in_grads, grads, useful)
             finally:
@@ -339,10 +339,13 @@ def _run_posthooks(gf: Any, ins: tuple, outs: tuple) -> tuple:
     return ins
 
 
-def _posthooks_on_inputs(gf: Any, n: Node, in_grads: Sequence[Any], outs: tuple) -> list:
+def _posthooks_on_inputs(gf: Any, n: Node, in_grads: Sequence[Any], outs: tuple, useful: set) -> list:
     """Post hooks of an op's grad_fn, shown the input gradients PyTorch would show (one per
-    edge, reduced to the input's shape, None where it needs none); back to the op's inputs."""
+    edge, reduced to the input's shape, None where it needs none, or where this backward does
+    not lead: ``autograd.grad(c, a)`` computes no gradient for ``c``'s other factor); back to
+    the op's inputs."""
     from .autograd.graph import _edge_positions
+    in_grads = [g if id(i) in useful else None for g, i in zip(in_grads, n.inputs)]
     shown = _run_posthooks(gf, shown_grads(n, in_grads), outs)
     full: list = [None] * len(n.inputs)
     for pos, gi in zip(_edge_positions(n), shown):

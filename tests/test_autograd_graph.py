@@ -319,3 +319,13 @@ def test_the_blitz_loss_graph_walks_through_pytorchs_nodes():
     for reduction in ("none", "sum"):
         loss = torch.nn.MSELoss(reduction=reduction)(out, torch.zeros(1, 2))
         assert _names(loss.grad_fn.next_functions) == ["AddmmBackward0", None]
+
+
+def test_post_hooks_see_none_for_inputs_this_backward_does_not_lead_to():
+    seen = []
+    a, b = _leaf(1.0), _leaf(2.0)
+    c = a * b
+    c.grad_fn.register_hook(lambda gi, go: seen.append([None if g is None else g.tolist() for g in gi]))
+    torch.autograd.grad(c, (a,), retain_graph=True)
+    c.sum().backward()
+    assert seen == [[[2.0], None], [[2.0], [1.0]]]
