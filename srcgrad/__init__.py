@@ -308,8 +308,9 @@ from .threads import get_num_interop_threads, get_num_threads, set_num_interop_t
 
 # Imported on first use, so that `import srcgrad` does not pay for them (process start
 # time is one of the benchmarks): srcgrad.func (torch.func, and torch.vmap), distributions,
-# jit and testing.
-_LAZY = {"functional": "functional", "func": "func", "vmap": "func", "distributions": "distributions", "jit": "jit", "testing": "testing"}
+# jit, testing and profiler.
+_LAZY = {"functional": "functional", "func": "func", "vmap": "func", "distributions": "distributions", "jit": "jit",
+         "testing": "testing", "profiler": "profiler"}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ import gc
 import itertools
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -150,6 +151,44 @@ def new_node(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: Any, dev
     if _block is not None:
         n.block = _block
     return n
+
+
+# -- watching node creation --------------------------------------------------------------
+# Tools that observe recording (``utils.benchmark.Timer``, ``srcgrad.profiler``) register a
+# watcher, called with each node ``new_node`` makes. While any is registered, ``new_node`` is a
+# wrapper that calls them; with none, it is the plain function again (recording pays nothing).
+# Callers reach it as ``ir.new_node``, so the swap reaches every one of them.
+_plain_new_node = new_node
+_watchers: list[Callable[[Node], Any]] = []
+_watch_lock = threading.Lock()
+
+
+def add_node_watcher(fn: Callable[[Node], Any]) -> None:
+    with _watch_lock:
+        _watchers.append(fn)
+        _install_watchers()
+
+
+def remove_node_watcher(fn: Callable[[Node], Any]) -> None:
+    with _watch_lock:
+        _watchers.remove(fn)
+        _install_watchers()
+
+
+def _install_watchers() -> None:
+    global new_node
+    if not _watchers:
+        new_node = _plain_new_node
+        return
+    watchers = tuple(_watchers)
+
+    def watched_new_node(*args: Any, **kwargs: Any) -> Node:
+        n = _plain_new_node(*args, **kwargs)
+        for w in watchers:
+            w(n)
+        return n
+
+    new_node = watched_new_node
 
 
 def value_node(value: Any, shape: tuple, dtype: Any, device: Any, op: str = "input") -> Node:

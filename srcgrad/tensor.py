@@ -14,7 +14,7 @@ import sys
 import types
 import warnings
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -137,8 +137,33 @@ def as_node(x: Any) -> Node:
 _rule_kwargs: dict[tuple, dict] = {}
 
 
-# ``srcgrad.amp``'s input caster while autocast is on for some device type, else None.
-_autocast: Any = None
+# Called as ``args = f(name, args)`` before each op is recorded, or None (the common case): the
+# hooks set with set_record_hook, run in _RECORD_HOOK_ORDER. Autocast casts the inputs
+# (amp/autocast_mode.py); the profiler notes when the op's recording starts (autograd/profiler.py).
+_before_record: Any = None
+_record_hooks: dict[str, Callable] = {}
+_RECORD_HOOK_ORDER = ("profiler", "autocast")  # (the profiler's clock starts before the casts)
+
+
+def set_record_hook(owner: str, fn: Callable | None) -> None:
+    """Install (or, with None, remove) ``owner``'s hook run before each op is recorded."""
+    global _before_record
+    if fn is None:
+        _record_hooks.pop(owner, None)
+    else:
+        _record_hooks[owner] = fn
+    hooks = [_record_hooks[k] for k in _RECORD_HOOK_ORDER if k in _record_hooks]
+    if not hooks:
+        _before_record = None
+    elif len(hooks) == 1:
+        _before_record = hooks[0]
+    else:
+        def chained(name: str, args: tuple) -> tuple:
+            for h in hooks:
+                args = h(name, args)
+            return args
+        _before_record = chained
+
 # Called as f(tensor, args) for each op recorded under grad, while a feature needs it:
 # saved_tensors_hooks (autograd/saved_hooks.py), anomaly mode's forward tracebacks (grad_mode.py).
 ON_RECORD: list = []
@@ -146,8 +171,8 @@ ON_RECORD: list = []
 
 def record(name: str, args: tuple, attrs: tuple = ()) -> Tensor:
     """Check and record one op; return the new tensor. Nothing is recorded on error."""
-    if _autocast is not None:
-        args = _autocast(name, args)
+    if _before_record is not None:
+        args = _before_record(name, args)
     op = OPS[name]
     if len(args) == 2:  # (spelled out for the common case: a comprehension is a call of its own)
         a, b = args

@@ -120,7 +120,7 @@ def _install() -> None:
     """Point ``record``'s hook at ``_cast_inputs`` while any device type has autocast on."""
     _state.active = {d: (_state.dtype[d], TABLES[d]) for d in _SUPPORTED if _state.enabled[d]}
     _state.key = tuple((d, _state.dtype[d].name) for d in _SUPPORTED if _state.enabled[d])
-    _tensor_module()._autocast = _cast_inputs if _state.active else None
+    _tensor_module().set_record_hook("autocast", _cast_inputs if _state.active else None)
 
 
 def _check_type(device_type: Any) -> str:

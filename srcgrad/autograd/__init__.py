@@ -108,3 +108,11 @@ class set_detect_anomaly:  # noqa: N801
 
     def __exit__(self, *args: object) -> None:
         set_anomaly_enabled(self.prev, self.prev_check_nan)
+
+
+def __getattr__(name: str) -> Any:
+    # torch.autograd.profiler and profiler_util, imported on first use (process start time)
+    if name in ("profiler", "profiler_util"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'srcgrad.autograd' has no attribute '{name}'")

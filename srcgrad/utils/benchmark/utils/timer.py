@@ -107,10 +107,11 @@ def _compile_inner(stmt: str, setup: str, synced: bool, globals_: dict[str, Any]
     return local_ns["inner"]
 
 
-# One wrapper of ``ir.new_node`` is installed while any recording runs, in any thread, and removed
-# when the last one ends; each thread's innermost recording collects the nodes that thread makes.
+# One node watcher (see ``ir.add_node_watcher``) is registered while any recording runs, in any
+# thread, and removed when the last one ends; each thread's innermost recording collects the nodes
+# that thread makes.
 _watch_lock = threading.Lock()
-_watch = {"users": 0, "original": None}
+_watch: dict[str, Any] = {"users": 0, "watcher": None}
 _watch_local = threading.local()
 
 
@@ -122,17 +123,15 @@ def _start_watch(ir: Any, tracing: Any, created: list) -> None:
     with _watch_lock:
         _watch["users"] += 1
         if _watch["users"] == 1:
-            original = _watch["original"] = ir.new_node
             ref = weakref.ref
 
-            def new_node(*args: Any, **kwargs: Any) -> Any:
-                node = original(*args, **kwargs)
+            def watcher(node: Any) -> None:
                 mine = getattr(_watch_local, "lists", None)
                 if mine and tracing.ACTIVE is None:  # (a trace's nodes, e.g. vmap's per-example graph, are its own)
                     mine[-1].append(ref(node))
-                return node
 
-            ir.new_node = new_node
+            _watch["watcher"] = watcher
+            ir.add_node_watcher(watcher)
 
 
 def _stop_watch(ir: Any, created: list) -> None:
@@ -141,7 +140,8 @@ def _stop_watch(ir: Any, created: list) -> None:
     with _watch_lock:
         _watch["users"] -= 1
         if _watch["users"] == 0:
-            ir.new_node = _watch["original"]
+            ir.remove_node_watcher(_watch["watcher"])
+            _watch["watcher"] = None
 
 
 class _Completion:
