@@ -370,6 +370,56 @@ def _format_tangent(t: Any) -> str:
         _printing_tangent = False
 
 
+# The arrays ``.numpy()`` and ``np.asarray(t)`` handed out, by the id of the value each shows:
+# (that value, a weak reference to the array). PyTorch's arrays share the tensor's memory; srcgrad's
+# values are immutable JAX buffers, so an array keeps the values it was taken with. An in-place
+# change of a tensor whose array is still alive warns, once per process, that the array does not
+# show it (docs/autograd.md, "Known differences"). Emptied after that warning: nothing to track.
+_numpy_taken: dict[int, tuple] = {}
+_numpy_warned = [False]
+NUMPY_STALE = ("an array taken from this tensor with .numpy() (or np.asarray) is still alive, and it does not "
+               "show this in-place change: srcgrad's arrays hold the values the tensor had when they were "
+               "taken, where PyTorch's share its memory. Call .numpy() again for the new values. "
+               "(This warning is shown once.)")
+
+
+def _note_numpy(t: Tensor, value: Any, arr: np.ndarray) -> np.ndarray:
+    """Note ``arr``, taken from ``t``, under its value and the values of the tensors sharing
+    ``t``'s storage (``w.detach().numpy()`` shows ``w``'s values)."""
+    if _numpy_warned[0]:
+        return arr
+    values = [value]
+    if t._base is not None:
+        for ref, _ in t._base.members:
+            other = ref()
+            if other is not None and other._node.value is not None and other._node.value is not value:
+                values.append(other._node.value)
+    keys = [id(v) for v in values]
+
+    def gone(ref: Any) -> None:
+        for key in keys:
+            entry = _numpy_taken.get(key)
+            if entry is not None and entry[1] is ref:
+                del _numpy_taken[key]
+
+    ref = ir.weakref.ref(arr, gone)
+    for v in values:
+        _numpy_taken[id(v)] = (v, ref)
+    return arr
+
+
+def _check_numpy_taken(old: Node) -> None:
+    entry = _numpy_taken.get(id(old.value))
+    if entry is None or entry[0] is not old.value or entry[1]() is None:
+        return
+    _numpy_warned[0] = True
+    _numpy_taken.clear()
+    frame, level = sys._getframe(), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(ir._PKG_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(NUMPY_STALE, UserWarning, stacklevel=level)
+
+
 class Tensor:
     """A multi-dimensional array that records the ops applied to it."""
 
@@ -411,15 +461,17 @@ class Tensor:
                                "Use tensor.detach().numpy() instead.")
         _numpy_dtype_check(self._node.dtype)
         _numpy_device_check(self._node.device)
-        return np.asarray(self._value())
+        value = self._value()
+        return _note_numpy(self, value, np.asarray(value))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self._node.requires_grad and _grad_state.enabled:  # (PyTorch's __array__ is numpy(): the same checks)
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         _numpy_dtype_check(self._node.dtype)
         _numpy_device_check(self._node.device)
-        a = np.asarray(self._value())
-        return a.astype(dtype) if dtype is not None else a
+        value = self._value()
+        a = np.asarray(value)
+        return a.astype(dtype) if dtype is not None else _note_numpy(self, value, a)
 
     def jax(self) -> jax.Array:
         """The value as a ``jax.Array`` (zero-copy)."""
@@ -814,6 +866,8 @@ class Tensor:
         pointed at other storage, ``x.data = y``); ``origin``: the view whose change this
         is (its version counts the change once)."""
         old = self._node
+        if bump and _numpy_taken:
+            _check_numpy_taken(old)
         if bump and _inference_bounds and not is_inference_mode_enabled() and is_inference_node(old):
             raise RuntimeError(INFERENCE_INPLACE)
         if bump and tracing.ACTIVE is not None:

@@ -1621,3 +1621,43 @@ def test_broadcast_errors_name_the_rightmost_mismatch_as_pytorch():
     with pytest.raises(RuntimeError, match=r"tensor a \(2\) must match the size of tensor b \(3\) at non-singleton "
                                            r"dimension 2"):
         torch.rand(4, 3, 2) * torch.rand(4, 3)
+
+
+@srcgrad_only  # (srcgrad's arrays are snapshots: PyTorch's share memory)
+@pytest.mark.parametrize("how", ["numpy", "asarray", "detach", "setitem"])
+def test_an_in_place_change_after_numpy_warns_that_the_array_keeps_old_values(monkeypatch, how):
+    tensor_module = importlib.import_module("srcgrad.tensor")
+    monkeypatch.setattr(tensor_module, "_numpy_warned", [False])
+    monkeypatch.setattr(tensor_module, "_numpy_taken", {})
+    t = torch.ones(5, requires_grad=how == "detach")
+    n = {"numpy": lambda: t.numpy(), "asarray": lambda: np.asarray(t), "detach": lambda: t.detach().numpy(),
+         "setitem": lambda: t.numpy()}[how]()
+    with pytest.warns(UserWarning, match=r"does not show this in-place change.*Call \.numpy\(\) again") as caught:
+        with torch.no_grad():
+            if how == "setitem":
+                t[1] = 17
+            else:
+                t.add_(1)
+    assert caught[0].filename == __file__  # (at the user's line)
+    assert n.tolist() == [1.0] * 5
+    assert t.detach().numpy()[2] == 2.0 or how == "setitem"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with torch.no_grad():
+            t.add_(1)  # (once per process)
+
+
+@srcgrad_only  # (srcgrad's arrays are snapshots: PyTorch's share memory)
+def test_no_numpy_warning_once_the_array_is_gone(monkeypatch):
+    tensor_module = importlib.import_module("srcgrad.tensor")
+    monkeypatch.setattr(tensor_module, "_numpy_warned", [False])
+    monkeypatch.setattr(tensor_module, "_numpy_taken", {})
+    t = torch.ones(3)
+    print(t.numpy())  # (a temporary array)
+    n = t.numpy()
+    del n
+    assert tensor_module._numpy_taken == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t.mul_(2)
+    assert t.tolist() == [2.0, 2.0, 2.0]
