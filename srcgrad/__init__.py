@@ -66,6 +66,7 @@ from .tensor import (  # noqa: E402
     allclose,
     arange,
     as_tensor,
+    asarray,
     atleast_1d,
     atleast_2d,
     atleast_3d,
@@ -83,6 +84,7 @@ from .tensor import (  # noqa: E402
     equal,
     eye,
     from_numpy,
+    frombuffer,
     full,
     full_like,
     get_float32_matmul_precision,
@@ -211,21 +213,29 @@ def _linalg_module() -> Any:
 linalg = _linalg_module()
 
 
-def _legacy_tensor_type(dt: dtype, name: str) -> type:
-    def make(*args: Any) -> Tensor:
-        if len(args) == 1 and not isinstance(args[0], __builtins__["int"] if isinstance(__builtins__, dict)
-                                             else __builtins__.int):
-            return tensor(args[0], dtype=dt)
-        return zeros(*args, dtype=dt)
-
-    return type(name, (), {"__new__": staticmethod(lambda cls, *a: make(*a))})
-
-
-FloatTensor = _legacy_tensor_type(float32, "FloatTensor")
-DoubleTensor = _legacy_tensor_type(float64, "DoubleTensor")
-LongTensor = _legacy_tensor_type(int64, "LongTensor")
-IntTensor = _legacy_tensor_type(int32, "IntTensor")
-BoolTensor = _legacy_tensor_type(bool, "BoolTensor")
+from .nn.functional import _aten_alpha_dropout as alpha_dropout  # noqa: E402
+from .nn.functional import _aten_dropout as dropout  # noqa: E402
+from .nn.functional import _aten_feature_alpha_dropout as feature_alpha_dropout  # noqa: E402
+from .nn.functional import _aten_feature_dropout as feature_dropout  # noqa: E402
+from .type_info import (  # noqa: E402
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    can_cast,
+    finfo,
+    iinfo,
+    layout,
+    promote_types,
+    result_type,
+    strided,
+)
 
 
 def cache_info() -> dict:

@@ -22,6 +22,8 @@ def set_default_device(dev: Any) -> None:
         d = device("cuda", dev)
     else:
         d = device(dev)
+    if d.type == "cuda":
+        d.jax  # noqa: B018 - (checked now, unlike PyTorch, which raises at the next factory call)
     sys.modules["srcgrad.tensor"]._default_device = d
 
 

@@ -16,7 +16,7 @@ class NoCudaError(AssertionError, RuntimeError):
 class device:  # noqa: N801 - the PyTorch name
     """A place tensors live on: ``device("cpu")``, ``device("cuda:0")``."""
 
-    __slots__ = ("type", "index", "jax")
+    __slots__ = ("type", "index", "_jax")
     _interned: dict = {}
 
     def __new__(cls, spec: Any = "cpu", index: int | None = None) -> device:
@@ -34,22 +34,28 @@ class device:  # noqa: N801 - the PyTorch name
         kind = "cuda" if kind == "gpu" else kind
         i = int(idx) if idx else 0
         if kind == "cuda":
+            # (as PyTorch, naming a GPU that is not there is allowed: placing a tensor on it raises)
             gpus = _gpus()
-            if not gpus:
-                raise NoCudaError("Torch not compiled with CUDA enabled: JAX sees no GPU here "
-                                  "(srcgrad.cuda.is_available() is False); use device='cpu'")
-            if i >= len(gpus):
+            if gpus and i >= len(gpus):
                 raise RuntimeError(f"CUDA error: invalid device ordinal {i} (JAX sees {len(gpus)} GPUs)")
-            jdev = gpus[i]
+            jdev = gpus[i] if gpus else None
         else:  # (meta: never computed on; the CPU stands in where a JAX device is asked for)
             jdev = jax.devices("cpu")[0]
         self = object.__new__(cls)
         self.type = kind
-        self.index = i if kind == "cuda" else None
-        self.jax = jdev
+        self.index = i if kind == "cuda" and idx else None
+        self._jax = jdev
         cls._interned[key] = self
         cls._interned[str(self)] = self
         return self
+
+    @property
+    def jax(self) -> Any:
+        """The JAX device tensors placed here live on."""
+        if self._jax is None:
+            raise NoCudaError("Torch not compiled with CUDA enabled: JAX sees no GPU here "
+                              "(srcgrad.cuda.is_available() is False); use device='cpu'")
+        return self._jax
 
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"

@@ -30,6 +30,14 @@ class dtype:  # noqa: N801 - the PyTorch name
     def __reduce__(self) -> str:
         return self.name
 
+    @property
+    def is_signed(self) -> bool:
+        return self.category == 2 or (self.category == 1 and self.name != "uint8")
+
+    @property
+    def is_complex(self) -> bool:
+        return False  # (srcgrad has no complex dtypes)
+
 
 bool_ = dtype("bool", np.bool_, 0)
 uint8 = dtype("uint8", np.uint8, 1)
@@ -75,7 +83,7 @@ def as_dtype(d: object) -> dtype:
     if isinstance(d, dtype):
         return _strong(d)
     if d is float:
-        return get_default_dtype()
+        return float64  # (PyTorch: Python's float is a double, whatever the default dtype)
     if d is int:
         return int64
     if d is bool:

@@ -256,6 +256,24 @@ def write_out(name: str, result: Any, out: Any) -> Any:
     return out
 
 
+def legacy_construct(dt: D.dtype, args: tuple, **kwargs: Any) -> Tensor:
+    """``torch.Tensor(...)`` and ``torch.FloatTensor(...)``: from data (a list, a tensor), of a
+    shape (ints, or a ``torch.Size``), or empty with no arguments."""
+    if not args:
+        return _tensor([], dtype=dt)
+    if len(args) == 1 and isinstance(args[0], Size):
+        return zeros(*args[0], dtype=dt, **kwargs)
+    if len(args) == 1 and not isinstance(args[0], int):
+        return _tensor(args[0], dtype=dt)
+    return zeros(*args, dtype=dt, **kwargs)
+
+
+def _as_asked(out: Tensor, dtype: Any) -> Tensor:
+    """A reduction's result in the ``dtype=`` asked for: integer sums and products give int64
+    unless one is asked for (PyTorch), and ``dtype=torch.int32`` is that request."""
+    return out if dtype is None or out._node.dtype is D.as_dtype(dtype) else out.to(dtype)
+
+
 def _scalar_index(t: Tensor, index: Any) -> bool:
     """A 0-dim index of a tensor of at most one dim: gather and scatter treat it as 1-dim (PyTorch)."""
     return isinstance(index, Tensor) and not index._node.shape and len(t._node.shape) <= 1
@@ -356,6 +374,26 @@ class Size(tuple):
     def numel(self) -> int:
         return math.prod(self)
 
+    # Slices, sums and repeats of a Size are Sizes, as PyTorch's (a tuple's would be tuples)
+    def __getitem__(self, k: Any) -> Any:
+        r = tuple.__getitem__(self, k)
+        return Size(r) if isinstance(k, slice) else r
+
+    def __add__(self, other: Any) -> Any:
+        r = tuple.__add__(self, other)
+        return Size(r) if r is not NotImplemented else r
+
+    def __radd__(self, other: Any) -> Any:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(other + tuple(self))
+
+    def __mul__(self, n: Any) -> Any:
+        r = tuple.__mul__(self, n)
+        return Size(r) if r is not NotImplemented else r
+
+    __rmul__ = __mul__
+
 
 _printing_tangent = False  # (a tangent is printed without a tangent of its own)
 _PUBLIC_MODULE = "srcgrad"  # where users reach Tensor and Size: type(t) prints <class 'srcgrad.Tensor'>
@@ -436,10 +474,8 @@ class Tensor:
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
-        # torch.Tensor([1, 2]) / torch.Tensor(2, 3) construct float tensors
-        if len(args) == 1 and not isinstance(args[0], int):
-            return _tensor(args[0], dtype=D.get_default_dtype())
-        return zeros(*args, **kwargs)
+        # torch.Tensor([1, 2]) / torch.Tensor(2, 3) / torch.Tensor() construct float tensors
+        return legacy_construct(D.get_default_dtype(), args, **kwargs)
 
     # -- value access -------------------------------------------------------
 
@@ -613,6 +649,46 @@ class Tensor:
     def is_meta(self) -> bool:
         return self._node.device is META
 
+    # srcgrad's tensors are dense, unquantised, and never in pinned host memory or on Apple's MPS
+    @property
+    def layout(self) -> Any:
+        from .type_info import strided
+        return strided
+
+    is_sparse = is_quantized = is_mps = is_mkldnn = is_nested = False
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
+    def pin_memory(self, device: Any = None) -> Tensor:
+        """Page-locked host memory is a CUDA concept: without a GPU, PyTorch's error; with one,
+        the tensor itself (JAX copies host arrays to the GPU as it needs)."""
+        from .device import cuda
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
+
+    def apply_(self, callable: Any) -> Tensor:
+        """Replace each element by ``callable(element)`` (a Python function: slow, CPU only, no
+        gradient; PyTorch's ``apply_``)."""
+        return self._python_map("apply_", np.frompyfunc(callable, 1, 1), self)
+
+    def map_(self, tensor: Tensor, callable: Any) -> Tensor:
+        """Replace each element by ``callable(element, other_element)``, ``tensor`` broadcast to
+        this tensor's shape (PyTorch's ``map_``)."""
+        return self._python_map("map_", np.frompyfunc(callable, 2, 1), self, tensor.expand_as(self))
+
+    def _python_map(self, name: str, fn: Any, *tensors: Tensor) -> Tensor:
+        if self._node.device.type != "cpu":
+            raise TypeError(f"{name} is only implemented on CPU tensors")
+        if self.requires_grad and _grad_state.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation."
+                               if self.is_leaf else f"{name}(): cannot be applied to a tensor that requires grad")
+        values = fn(*[np.asarray(t._value()) for t in tensors]).astype(self._node.dtype.np)
+        with _NoGrad():
+            self.copy_(_tensor(values, dtype=self._node.dtype))
+        return self
+
     def is_floating_point(self) -> bool:
         return self._node.dtype.is_floating_point
 
@@ -636,14 +712,16 @@ class Tensor:
         st = _strides_of(self)
         return st if dim is None else st[_dim(dim, len(st))]
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """``t.type()``: the legacy type name (``torch.FloatTensor``); ``t.type(d)``: ``t`` as dtype
+        ``d``, which may also be a legacy type or its name (``"torch.DoubleTensor"``)."""
+        from .type_info import legacy_type_dtype, legacy_type_name
         if dtype is None:
-            names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
-                     "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
-                     "bfloat16": "BFloat16Tensor", "int16": "ShortTensor", "int8": "CharTensor",
-                     "uint8": "ByteTensor"}
-            return "torch." + names[self.dtype.name]
-        return self.to(dtype)
+            return legacy_type_name(self.dtype)
+        legacy = legacy_type_dtype(dtype)
+        if isinstance(dtype, str) and legacy is None and dtype.removeprefix("torch.") not in D._BY_NAME:
+            raise ValueError(f"invalid type: '{dtype}'")
+        return self.to(legacy if legacy is not None else dtype)
 
     # -- autograd attributes (the transformer lives in autodiff.py) ---------
 
@@ -1383,8 +1461,12 @@ class Tensor:
     def ceil(self) -> Tensor:
         return record("ceil", (self,))
 
-    def round(self) -> Tensor:
-        return record("round", (self,))
+    def round(self, decimals: int = 0) -> Tensor:
+        if not decimals:
+            return record("round", (self,))
+        # PyTorch's round(decimals=d): half to even at the d-th decimal, by scaling
+        scale = 10.0 ** abs(decimals)
+        return (self * scale).round() / scale if decimals > 0 else (self / scale).round() * scale
 
     def trunc(self) -> Tensor:
         return record("trunc", (self,))
@@ -1678,8 +1760,8 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         if dim is None:
-            return record("sum_all", (x,), (tuple(range(x.dim())), False))
-        return record("sum", (x,), (_dims(dim, x.dim()), bool(keepdim)))
+            return _as_asked(record("sum_all", (x,), (tuple(range(x.dim())), False)), dtype)
+        return _as_asked(record("sum", (x,), (_dims(dim, x.dim()), bool(keepdim))), dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
@@ -1687,10 +1769,11 @@ class Tensor:
             return record("mean_all", (x,), (tuple(range(x.dim())), False))
         return record("mean", (x,), (_dims(dim, x.dim()), bool(keepdim)))
 
-    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
         if dim is None:
-            return record("prod_all", (self,), (tuple(range(self.dim())), False))
-        return record("prod", (self,), (_dims(dim, self.dim()), bool(keepdim)))
+            return _as_asked(record("prod_all", (x,), (tuple(range(x.dim())), False)), dtype)
+        return _as_asked(record("prod", (x,), (_dims(dim, x.dim()), bool(keepdim))), dtype)
 
     def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
         return record("amax", (self,), (_dims(dim if dim != () else None, self.dim()), bool(keepdim)))
@@ -1807,8 +1890,9 @@ class Tensor:
             values, index = values.reshape(()), index.reshape(())
         return return_types.mode(values, index)
 
-    def nansum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return record("nansum", (self,), (_dims(dim, self.dim()), bool(keepdim)))
+    def nansum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        return _as_asked(record("nansum", (x,), (_dims(dim, x.dim()), bool(keepdim))), dtype)
 
     def nanmean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         # PyTorch's own composite: nansum / the count of non-NaN elements (a DivBackward0)
@@ -1895,11 +1979,11 @@ class Tensor:
 
     def cumsum(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
-        return record("cumsum", (x,), (_dim(dim, x.dim()),))
+        return _as_asked(record("cumsum", (x,), (_dim(dim, x.dim()),)), dtype)
 
     def cumprod(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
-        return record("cumprod", (x,), (_dim(dim, x.dim()),))
+        return _as_asked(record("cumprod", (x,), (_dim(dim, x.dim()),)), dtype)
 
     # -- shapes --------------------------------------------------------------
 
@@ -2528,7 +2612,7 @@ class Tensor:
         dt = kwargs.get("dtype")
         dev = kwargs.get("device")
         for a in args:
-            if isinstance(a, D.dtype):
+            if isinstance(a, D.dtype) or a is float or a is int or a is bool:  # (Python types: PyTorch's too)
                 dt = a
             elif isinstance(a, (str, device)):
                 dev = a
@@ -3393,7 +3477,12 @@ _default_device: device = CPU
 
 
 def _device_arg(dev: Any) -> device:
-    return _default_device if dev is None else device(dev)
+    if dev is None:
+        return _default_device
+    d = device(dev)
+    if d.type == "cuda":
+        d.jax  # noqa: B018 - (no GPU: PyTorch's error here, at the user's line, not when computed)
+    return d
 
 
 def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,
@@ -3570,6 +3659,41 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     return _tensor(data, dtype=dtype, device=device)
+
+
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """``torch.asarray``: ``obj`` as a tensor; a tensor itself when no dtype, device or copy
+    asks for another (NumPy arrays are copied: srcgrad's tensors never share their memory)."""
+    if isinstance(obj, Tensor):
+        out = obj
+        if dtype is not None or device is not None:
+            out = out.to(dtype=dtype, device=device)
+        if copy and out is obj:
+            out = obj.clone()
+    else:
+        if copy is False and not isinstance(obj, np.ndarray):
+            raise ValueError("can't alias a Python sequence as a tensor: copy=False needs a tensor or an array")
+        out = _tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        out = out.detach().requires_grad_() if not out.is_leaf or out is obj else out.requires_grad_()
+    return out
+
+
+def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """``torch.frombuffer``: a 1-D tensor of ``dtype`` read from a bytes-like object (copied)."""
+    dt = D.as_dtype(dtype)
+    size = len(memoryview(buffer).cast("B"))
+    if offset < 0 or offset >= size and size:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+                         f"({size} bytes) minus 1")
+    if count == 0 or count < -1:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if count == -1 and (size - offset) % dt.itemsize:
+        raise ValueError(f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a multiple "
+                         f"of element size ({dt.itemsize})")
+    values = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
+    return _tensor(values.copy(), dtype=dt, requires_grad=requires_grad)
 
 
 def matmul(a: Any, b: Any) -> Tensor:

@@ -133,5 +133,9 @@ def test_torch_functional_and_the_no_gpu_error_as_pytorch():
     if not torch.cuda.is_available():
         with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
             torch.rand(2, 2, device="cuda")
+        cuda = torch.device("cuda")  # (naming a GPU is allowed, as in PyTorch: placing a tensor there is not)
+        assert repr(cuda) == "device(type='cuda')" and repr(torch.device("cuda", 1)) == "device(type='cuda', index=1)"
         with pytest.raises(RuntimeError):  # (also a RuntimeError, as srcgrad raised before)
-            torch.device("cuda")
+            torch.ones(2).to(cuda)
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            torch.zeros(3, device=cuda)

@@ -1661,3 +1661,80 @@ def test_no_numpy_warning_once_the_array_is_gone(monkeypatch):
         warnings.simplefilter("error")
         t.mul_(2)
     assert t.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_legacy_tensor_constructor_forms():
+    assert torch.Tensor().shape == (0,) and torch.Tensor().dtype is torch.float32
+    assert torch.Tensor(torch.Size([2, 3])).shape == (2, 3)
+    assert torch.Tensor(2).shape == (2,) and torch.Tensor([1, 2]).tolist() == [1.0, 2.0]
+
+
+def test_size_slices_and_sums_are_sizes():
+    s = torch.ones(2, 3, 4).shape
+    for got, want in ((s[1:], "torch.Size([3, 4])"), (s + (5,), "torch.Size([2, 3, 4, 5])"),
+                      ((5,) + s, "torch.Size([5, 2, 3, 4])"), (s * 2, "torch.Size([2, 3, 4, 2, 3, 4])")):
+        assert type(got) is torch.Size and repr(got) == want
+    assert type(s[0]) is int and s[-1] == 4
+
+
+def test_python_types_as_dtypes():
+    assert torch.zeros(2, dtype=float).dtype is torch.float64  # (a Python float is a double, as in PyTorch)
+    assert torch.ones(1).to(float).dtype is torch.float64 and torch.ones(1).to(int).dtype is torch.int64
+    assert torch.arange(3, dtype=float).dtype is torch.float64 and torch.tensor([1], dtype=bool).dtype is torch.bool
+
+
+def test_reduction_dtype_argument():
+    x = torch.tensor([[1., 2.], [3., 4.]])
+    assert x.sum(dtype=torch.int32).dtype is torch.int32 and x.sum(1, dtype=torch.int32).dtype is torch.int32
+    assert torch.cumsum(x, 0, dtype=torch.int32).dtype is torch.int32
+    assert x.prod(dtype=torch.float64).dtype is torch.float64 and x.prod().item() == 24.0
+    assert torch.nansum(x, dtype=torch.float64).dtype is torch.float64
+    i = torch.tensor([1, 2], dtype=torch.int32)
+    assert i.sum().dtype is torch.int64 and i.cumprod(0).dtype is torch.int64  # (PyTorch's int64 without dtype=)
+
+
+def test_round_to_decimals():
+    x = torch.tensor([1.2345, 2.5, -0.5, 1.5])
+    assert x.round(decimals=2).tolist() == pytest.approx([1.23, 2.5, -0.5, 1.5])
+    assert torch.round(x, decimals=1).tolist() == pytest.approx([1.2, 2.5, -0.5, 1.5])
+    assert torch.tensor([2.5, 3.5, 0.125]).round(decimals=2).tolist() == pytest.approx([2.5, 3.5, 0.12])
+    assert torch.tensor([1234.5]).round(decimals=-2).tolist() == [1200.0]
+
+
+def test_apply_and_map_with_python_callables():
+    y = torch.ones(3)
+    assert y.apply_(lambda v: v * 3) is y and y.tolist() == [3.0, 3.0, 3.0]
+    assert y.map_(torch.tensor([1.0, 2.0, 3.0]), lambda a, b: a + b).tolist() == [4.0, 5.0, 6.0]
+    assert torch.tensor([1, 2]).apply_(lambda v: v * 10).tolist() == [10, 20]
+
+
+def test_dense_host_tensor_flags():
+    x = torch.ones(2)
+    assert not (x.is_sparse or x.is_quantized or x.is_mps or x.is_pinned())
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available"):
+            x.pin_memory()
+
+
+def test_asarray_and_frombuffer():
+    import array
+    t = torch.ones(2)
+    assert torch.asarray(t) is t and torch.asarray(t, copy=True) is not t
+    assert torch.asarray(t, dtype=torch.float64).dtype is torch.float64
+    assert torch.asarray(np.array([1, 2, 3])).dtype is torch.int64
+    r = torch.asarray([1.0, 2.0], requires_grad=True)
+    assert r.requires_grad and r.is_leaf
+    assert torch.frombuffer(array.array("i", [1, 2, 3]), dtype=torch.int32).tolist() == [1, 2, 3]
+    assert torch.frombuffer(b"\x01\x02\x03\x04", dtype=torch.uint8, count=2, offset=1).tolist() == [2, 3]
+    with pytest.raises(ValueError, match="must be a multiple of element size"):
+        torch.frombuffer(b"\x01\x02\x03", dtype=torch.int16)
+
+
+def test_aten_dropout_spellings():
+    x = torch.ones(2, 3, 4)
+    assert torch.dropout(x, 0.5, False) is x and torch.alpha_dropout(x, 0.5, False) is x
+    torch.manual_seed(0)
+    y = torch.feature_dropout(x, 0.5, True)
+    assert set(np.unique(y.numpy()).tolist()) <= {0.0, 2.0}
+    assert (y == y[..., :1]).all()  # (whole channels: one draw per (batch, channel))
+    assert torch.feature_alpha_dropout(x, 0.5, False) is x

@@ -658,6 +658,34 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _feature_dropout("dropout3d", input, p, training, inplace, 3)
 
 
+# torch.dropout, torch.feature_dropout, torch.alpha_dropout, torch.feature_alpha_dropout: the
+# functions above under ATen's names and argument order (input, p, train), as srcgrad.<name>.
+def _aten_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return dropout(input, p, train)
+
+
+def _aten_feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Dropout of whole channels (dim 1) of an input with a batch dim: one draw per (batch, channel)."""
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not train or p == 0 or input.numel() == 0:
+        return input
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    d = input.dtype
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    mask: Any = 0 if p == 1 else (T.rand(shape, dtype=d, device=input.device) >= p).to(d) / (1 - p)
+    return input * mask
+
+
+def _aten_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return alpha_dropout(input, p, train)
+
+
+def _aten_feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return feature_alpha_dropout(input, p, train)
+
+
 def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     """``input``'s int64 class indices as one-hot int64 vectors (``num_classes=-1``: max + 1)."""
     if input.dtype.name != "int64":
