@@ -3,8 +3,10 @@
 Every function here only records ops that srcgrad already has (and reads static
 Python facts about shapes and dtypes), so its gradient, its second derivative and
 its ``@srcgrad.compile`` support come from those primitives. The few outputs that
-are computed on the host (``tril_indices``, ``combinations``' index table) are
-integer tensors derived from shapes alone.
+are computed on the host are integer tensors derived from shapes alone
+(``tril_indices``, ``combinations``' index table) or the values of creation functions
+derived from their Python-number arguments alone (``logspace``, ``range``, the bin
+edges of ``histogram``), computed with PyTorch's CPU formulas.
 
 The ``srcgrad.<name>`` functions are listed in ``__all__`` (only those that do not
 exist already); the Tensor methods are bound in the block at the bottom, and the
@@ -32,12 +34,15 @@ from .tensor import (
     Tensor,
     _dim,
     _NoGrad,
+    _return_type,
     _shape_arg,
     arange,
     cat,
     full,
     matmul,
     record,
+    return_types,
+    searchsorted,
     stack,
     tensor,
     tensordot,
@@ -1226,6 +1231,563 @@ def _is_cpu(self: Tensor) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# 5. order statistics, histograms, numerical gradients, creation functions
+
+
+def _fmt(v: float) -> str:
+    """A double as C++'s ``ostream`` prints it in PyTorch's messages (``%g``: ``1``, ``0.5``, ``inf``)."""
+    return f"{v:g}"
+
+
+# caffe2's TypeMeta names, which histogram's messages print ("float", "long int")
+_TYPEMETA_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                   "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                   "uint8": "unsigned char", "bool": "bool"}
+
+
+def _typemeta(dt: D.dtype) -> str:
+    return _TYPEMETA_NAMES.get(dt.name, dt.name)
+
+
+_NANMEDIAN = _return_type("nanmedian")
+_HISTOGRAM = _return_type("histogram", ("hist", "bin_edges"))
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: str,
+              ignore_nan: bool) -> Tensor:
+    """PyTorch's ``quantile_compute``: sort, turn ``q`` into ranks, gather the values below and
+    above each rank and ``lerp`` between them (so the gradient flows through the sort)."""
+    scalar_q = not isinstance(q, Tensor)
+    if scalar_q:
+        if not isinstance(q, _Number):
+            raise TypeError(f"quantile() received an invalid combination of arguments - got (Tensor, "
+                            f"{type(q).__name__}), but expected a float or Tensor q")
+        if not 0 <= q <= 1:
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {_fmt(float(q))}")
+    if not isinstance(interpolation, str):
+        raise TypeError(f"quantile() received an invalid combination of arguments - got (Tensor, ..., "
+                        f"interpolation={type(interpolation).__name__}), but expected str interpolation")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+                           f"but got {interpolation}")
+    if input.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if not scalar_q and q.dim() > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input.dtype.name not in ("float32", "float64"):
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if scalar_q:
+        q = full((), float(q), dtype=input.dtype, device=input.device)
+    elif q.dtype is not input.dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    known = q._node.value
+    if known is not None and q.numel() and not ((np.asarray(known) >= 0) & (np.asarray(known) <= 1)).all():
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")  # (checked where q is known)
+    # reduce over the last dim of x; out_shape is the result's shape without q's dim
+    if dim is None:
+        x = input.reshape(-1)
+        out_shape: tuple = (1,) * input.dim() if keepdim else ()
+    else:
+        d = _dim(dim, input.dim())
+        if input.dim() == 0:
+            x, out_shape = input.reshape(1), ()
+        else:
+            x = input.movedim(d, -1)
+            shape = list(input.shape)
+            if keepdim:
+                shape[d] = 1
+            else:
+                del shape[d]
+            out_shape = tuple(shape)
+    srt = x.sort(-1).values  # (NaN sorts last)
+    qv = q.reshape(-1)
+    with _NoGrad():
+        nan = srt.isnan()
+        count = (~nan).sum(-1, keepdim=True) if ignore_nan else None
+        has_nan = None if ignore_nan else nan.sum(-1, keepdim=True) > 0
+    last = srt.shape[-1] - 1
+    if ignore_nan:  # ranks among the non-NaN values; an all-NaN slice gets rank 0 (its NaN)
+        ranks = qv * (count - 1)
+        ranks = where(ranks < 0, 0, ranks)
+    else:  # a slice with a NaN gets the last rank (its NaN)
+        ranks = where(has_nan, last, qv * last)
+    if tuple(ranks.shape) != tuple(srt.shape[:-1]) + (qv.shape[0],):
+        ranks = ranks.expand(tuple(srt.shape[:-1]) + (qv.shape[0],))
+    if interpolation == "lower":
+        ranks = ranks.floor()
+    elif interpolation == "higher":
+        ranks = ranks.ceil()
+    elif interpolation == "nearest":
+        ranks = ranks.round()  # (half to even, as PyTorch's round_)
+    below = ranks.to(D.int64)
+    values = srt.gather(-1, below)
+    if interpolation in ("linear", "midpoint"):
+        weights: Any = 0.5 if interpolation == "midpoint" else ranks - below
+        values = values.lerp(srt.gather(-1, ranks.ceil().to(D.int64)), weights)
+    if scalar_q or q.dim() == 0:
+        return values.squeeze(-1).reshape(out_shape)
+    return values.movedim(-1, 0).reshape((qv.shape[0],) + out_shape)
+
+
+def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The ``q``-th quantiles (``q`` a float or a 0-d/1-d tensor; a 1-d ``q`` adds a leading dim)
+    over all elements or along ``dim``; a slice holding a NaN gives NaN."""
+    _need_tensor("quantile", input)
+    return _quantile(input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """``quantile`` ignoring NaNs (an all-NaN slice gives NaN)."""
+    _need_tensor("nanquantile", input)
+    return _quantile(input, q, dim, keepdim, interpolation, True)
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median of the non-NaN values: of all elements (the gradient shared among ties,
+    as PyTorch's), or ``(values, indices)`` along ``dim`` (the gradient to that index)."""
+    _need_tensor("nanmedian", input)
+    if input.dtype.category == 0:
+        where_ = "median_cpu" if dim is None else "median_out"
+        raise NotImplementedError(f"\"{where_}\" not implemented for 'Bool'")
+    if dim is None:
+        if not input.dtype.is_floating_point:
+            return input.median()  # (no NaN in an integer tensor)
+        if input.numel() == 0:
+            return full((), math.nan, dtype=input.dtype, device=input.device)
+        x = input.reshape(-1)
+        with _NoGrad():
+            count = (~x.isnan()).sum()
+            k = ((count - 1) // 2).clamp(min=0)
+            v = x.sort().values.gather(0, k.reshape(1)).reshape(())
+            tie = (x == v) & ~x.isnan()
+            # amax of the ties (others at -inf) is v with the gradient shared among them; a -inf
+            # median is taken negated, so that the ties stay apart from the filler
+            sign = where(v == -math.inf, -1.0, 1.0).to(x.dtype)
+        ties_max = where(tie, x * sign, -math.inf).amax() * sign
+        # an all-NaN input: NaN, its gradient shared by all elements (x.mean() is both)
+        return where(v.isnan(), x.mean(), ties_max)
+    d = _dim(dim, input.dim())
+    if input.dim() == 0:
+        return _NANMEDIAN(input.clone(), zeros((), dtype=D.int64, device=input.device))
+    if input.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    with _NoGrad():
+        order = input.argsort(d, stable=True)  # NaN last, ties in index order (PyTorch's comparator)
+        count = (~input.isnan()).sum(d, keepdim=True)
+        idx = order.gather(d, ((count - 1) // 2).clamp(min=0))
+    values = input.gather(d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return _NANMEDIAN(values, idx)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """A tensor whose ``(dim1, dim2)`` planes have ``input``'s last dim on their ``offset``-th diagonal."""
+    _need_tensor("diag_embed", input)
+    nd = input.dim() + 1
+    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n = input.shape[-1]
+    k = abs(offset)
+    m = n + k
+    with _NoGrad():
+        on = (arange(m, device=input.device) - arange(m, device=input.device).unsqueeze(1)) == offset
+        nothing = zeros((), dtype=input.dtype, device=input.device)
+    vals = input
+    if k:
+        vals = cat([input, zeros(tuple(input.shape[:-1]) + (k,), dtype=input.dtype, device=input.device)], -1)
+    # plane[i, j] = vals[i] above the main diagonal, vals[j] below it
+    out = where(on, vals.unsqueeze(-1) if offset >= 0 else vals.unsqueeze(-2), nothing)
+    return out.movedim((-2, -1), (d1, d2))
+
+
+def _linspace_values(start: float, end: float, steps: int, dt: D.dtype) -> np.ndarray:
+    """PyTorch's CPU linspace values from its kernel's scalar formula, in ``dt``: from the
+    start for the first half, from the end for the second. (Its vectorised loop, used for
+    longer outputs, can round the last bit differently.)"""
+    ft = np.dtype(dt.np).type
+    s, e = np.asarray(start, ft), np.asarray(end, ft)
+    if steps == 1:
+        return s.reshape(1)
+    step = (e - s) / ft(steps - 1)
+    i = np.arange(steps)
+    half = steps // 2
+    return np.concatenate([s + step * i[:half].astype(ft), e - step * (steps - i[half:] - 1).astype(ft)])
+
+
+def _c_pow(base: float, exp: float) -> float:
+    """C's ``pow`` (what PyTorch's kernel calls; NumPy's vectorised power can differ in the last
+    bit): ``math.pow``, with NaN and inf where C gives them instead of raising."""
+    try:
+        return math.pow(base, exp)
+    except ValueError:  # (a negative base to a fractional power)
+        return math.nan
+    except OverflowError:
+        return -math.inf if base < 0 and exp % 2 == 1 else math.inf  # (an odd power keeps the sign)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    """``steps`` values ``base ** e``, ``e`` evenly spaced from ``start`` to ``end`` (computed on
+    the host as PyTorch's kernel does: exponents and powers in double precision, then cast;
+    integer dtypes truncate ``start`` and ``end`` first)."""
+    start, end = (float(v.item()) if isinstance(v, Tensor) else v for v in (start, end))
+    if not isinstance(steps, int) or isinstance(steps, bool):
+        raise TypeError(f"logspace() received an invalid combination of arguments - got (..., steps="
+                        f"{type(steps).__name__}), but expected int steps")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    base = float(base)
+    if dt.is_floating_point:
+        s_t, e_t = np.asarray(start, dt.np), np.asarray(end, dt.np)
+        s, e, span = float(s_t), float(e_t), float(e_t - s_t)  # (the span in the dtype, as PyTorch)
+    else:
+        s, e = float(int(start)), float(int(end))
+        span = float(int(end) - int(start))
+    if steps == 1:
+        exps = np.array([s])
+    else:
+        step = span / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        exps = np.concatenate([s + step * i[:half], e - step * (steps - 1 - i[half:])])
+    vals = np.array([_c_pow(base, float(v)) for v in exps], dtype=np.float64)
+    if not dt.is_floating_point:
+        vals = np.trunc(vals)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (NaN to an integer: unspecified, as in C++)
+        arr = vals.astype(dt.np)
+    return tensor(arr, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def unravel_index(indices: Tensor, shape: Any) -> tuple:
+    """The coordinates, in a tensor of ``shape``, of flat ``indices``: a tuple of int64 tensors."""
+    if not isinstance(indices, Tensor):
+        raise AttributeError(f"'{type(indices).__name__}' object has no attribute 'is_complex'")
+    if indices.dtype.category != 1:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    if isinstance(shape, int):
+        shape = (shape,)
+    elif isinstance(shape, Sequence):
+        for s in shape:
+            if not isinstance(s, int):
+                raise TypeError(f"expected 'shape' sequence to only contain ints, but got {type(s)}")
+        shape = tuple(shape)
+    else:
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    if any(s < 0 for s in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {tuple(shape)}")
+    coefs = [math.prod(shape[i + 1:]) for i, _ in enumerate(shape)]  # (row-major strides)
+    dev = indices.device
+    res = indices.unsqueeze(-1).floor_divide(tensor(coefs, dtype=D.int64, device=dev)) \
+        % tensor(list(shape), dtype=D.int64, device=dev)
+    return res.unbind(-1)
+
+
+def histogram(input: Tensor, bins: Any = 100, *, range: Any = None, weight: Tensor | None = None,  # noqa: A002
+              density: bool = False) -> Any:
+    """``(hist, bin_edges)`` of the flattened ``input``: ``bins`` equal bins over ``range`` (the
+    input's min and max by default, read on the host as in PyTorch) or the bins between the
+    edges of a 1-d tensor; the last bin includes its right edge, values outside are dropped.
+    Not differentiable (the results never require grad)."""
+    _need_tensor("histogram", input)
+    if not input.dtype.is_floating_point or input.dtype.name in ("float16", "bfloat16"):
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{_tname(input.dtype)}'")
+    dt, dev = input.dtype, input.device
+    with _NoGrad():
+        if isinstance(bins, Tensor):
+            if range is not None:
+                raise TypeError("histogram() received an invalid combination of arguments - got (Tensor, Tensor, "
+                                "range=tuple): a range goes with an int bins only")
+            if bins.dtype is not dt:
+                raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, "
+                                   f"but got input with dtype {_typemeta(dt)} and bins for dimension 0 with dtype "
+                                   f"{_typemeta(bins.dtype)}")
+            if bins.dim() != 1:
+                raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got {bins.dim()} "
+                                   "dimensions in the bins tensor for dimension 0")
+            if bins.numel() == 0:
+                raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got 0 "
+                                   "elements in the bins tensor for dimension 0")
+            nbins = bins.numel() - 1
+            if nbins <= 0:
+                raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {nbins} for dimension 0")
+            edges = bins.detach().clone()
+        elif isinstance(bins, int) and not isinstance(bins, bool):
+            nbins = bins
+            if nbins <= 0:
+                raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {nbins} for dimension 0")
+            if range is not None:
+                bounds = list(range)
+                if len(bounds) != 2:
+                    raise RuntimeError(f"torch.histogramdd: for a 1-dimensional histogram range should have 2 "
+                                       f"elements, but got {len(bounds)}")
+                lo, hi = float(bounds[0]), float(bounds[1])
+            elif input.numel():
+                lo, hi = float(input.amin().item()), float(input.amax().item())
+            else:
+                lo, hi = 0.0, 1.0
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_fmt(lo)}, {_fmt(hi)}] is not finite")
+            if lo > hi:
+                raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {_fmt(lo)} max "
+                                   f"{_fmt(hi)} for dimension 0")
+            if lo == hi:  # (an empty range widened, as NumPy)
+                lo, hi = lo - 0.5, hi + 0.5
+            edges = tensor(_linspace_values(lo, hi, nbins + 1, dt), dtype=dt, device=dev)
+        else:
+            raise TypeError(f"histogram() received an invalid combination of arguments - got (Tensor, "
+                            f"{type(bins).__name__}), but expected an int or a Tensor bins")
+        x = input.reshape(-1)
+        if weight is not None:
+            _need_tensor("histogram", weight)
+            if weight.dtype is not dt:
+                raise RuntimeError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor "
+                                   f"should have the same dtype, but got input({_typemeta(dt)}), and "
+                                   f"weight({_typemeta(weight.dtype)})")
+            if weight.numel() != x.numel():
+                raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the same shape "
+                                   f"as the input tensor excluding its innermost dimension, but got input with shape "
+                                   f"[{x.numel()}, 1] and weight with shape [{max(weight.numel(), 1)}]")
+            w = weight.detach().reshape(-1)
+        else:
+            w = full((x.numel(),), 1.0, dtype=dt, device=dev)
+        pos = searchsorted(edges, x, right=True) - 1  # the last edge <= x
+        pos = where(pos >= nbins, nbins - 1, pos)     # (the last bin includes its right edge)
+        inside = (x >= edges[0]) & (x <= edges[-1])  # (NaN is outside)
+        hist = zeros(nbins, dtype=dt, device=dev).scatter_add(0, where(inside, pos, 0), where(inside, w, 0))
+        if density:
+            hist = hist / hist.sum() / diff(edges)
+    return _HISTOGRAM(hist, edges)
+
+
+def _gradient_dims(input: Tensor, dim: Any) -> tuple:
+    if dim is None:
+        return list(range(input.dim())), False
+    return ([dim] if isinstance(dim, int) else list(dim)), True
+
+
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple:
+    """Central differences along each of ``dim`` (all dims by default), one-sided ones of first or
+    second order (``edge_order``) at the ends; ``spacing`` is a number, a list of numbers (one a
+    dim) or a list of 1-d coordinate tensors. A tuple with one tensor a dim."""
+    _need_tensor("gradient", input)
+    if input.dtype.name == "uint8":
+        raise RuntimeError("torch.gradient does not support uint8 input.")
+    dims, dim_given = _gradient_dims(input, dim)
+    if spacing is None:
+        spacing = 1
+    if isinstance(spacing, Tensor) and spacing.dim() == 0:
+        spacing = spacing.item()  # (a 0-d tensor is a Number to PyTorch)
+    if isinstance(spacing, _Number):
+        spacings: list = [spacing] * len(dims)
+    elif isinstance(spacing, (list, tuple)):
+        spacings = list(spacing)
+        if any(isinstance(s, Tensor) for s in spacings):
+            for k, s in enumerate(spacings):
+                if not isinstance(s, Tensor):
+                    raise TypeError(f"expected Tensor as element {k} in argument 1, but got {type(s).__name__}")
+        if not dim_given and len(spacings) != input.dim():
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, or a list of length "
+                               f"equal to 'self.dim() = {input.dim()}', since dim argument was not given, but got a "
+                               f"list of length {len(spacings)}")
+        if dim_given and len(spacings) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                               f"arguments to have the same length, but got a spacing argument of length "
+                               f"{len(spacings)} and a dim argument of length {len(dims)}.")
+    else:
+        raise TypeError(f"gradient() received an invalid combination of arguments - got (Tensor, spacing="
+                        f"{type(spacing).__name__}), but expected a number, a list of numbers or a list of tensors")
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    wrapped = [_dim(d, input.dim()) for d in dims]
+    for k, d in enumerate(wrapped):
+        if d in wrapped[:k]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    for d in wrapped:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    out = []
+    for d, h in zip(wrapped, spacings):
+        def sl(a: int, b: int | None, d: int = d) -> Tensor:
+            return _slice_dim(input, d, a, input.shape[d] if b is None else b)
+        if isinstance(h, Tensor):
+            out.append(_gradient_coords(input, sl, d, h, edge_order))
+            continue
+        # (PyTorch's expressions, in its order, so the roundings agree)
+        center = (sl(2, None) - sl(0, -2)) / h
+        if edge_order == 1:
+            pre = (sl(1, 2) - sl(0, 1)) / h
+            app = (sl(-1, None) - sl(-2, -1)) / h
+        else:
+            pre = (-1.5 * sl(0, 1) + 2 * sl(1, 2) - 0.5 * sl(2, 3)) / h
+            app = (0.5 * sl(-3, -2) - 2 * sl(-2, -1) + 1.5 * sl(-1, None)) / h
+        out.append(cat([pre, center / 2, app], d))
+    return tuple(out)
+
+
+def _gradient_coords(input: Tensor, sl: Any, d: int, coords: Tensor, edge_order: int) -> Tensor:
+    """``gradient`` along ``d`` at sample points ``coords`` (second-order accurate inside)."""
+    if coords.dim() != 1:
+        raise RuntimeError(f"torch.gradient expected each element of spacing to have one dimension, but got an "
+                           f"element with {coords.dim()} dimensions!")
+    shape = [1] * input.dim()
+    shape[d] = -1
+    dx = diff(coords)
+    dx1, dx2 = dx.narrow(0, 0, dx.shape[0] - 1), dx.narrow(0, 1, dx.shape[0] - 1)
+    a = (-dx2 / (dx1 * (dx1 + dx2))).reshape(shape)
+    b = ((dx2 - dx1) / (dx1 * dx2)).reshape(shape)
+    c = (dx1 / (dx2 * (dx1 + dx2))).reshape(shape)
+    center = a * sl(0, -2) + b * sl(1, -1) + c * sl(2, None)
+    h0, h1, hm2, hm1 = dx[0], dx[1] if dx.shape[0] > 1 else None, dx[-2] if dx.shape[0] > 1 else None, dx[-1]
+    if edge_order == 1:
+        pre = (sl(1, 2) - sl(0, 1)) / h0
+        app = (sl(-1, None) - sl(-2, -1)) / hm1
+    else:
+        a = -(2.0 * h0 + h1) / (h0 * (h0 + h1))
+        b = (h0 + h1) / (h0 * h1)
+        c = (-h0) / (h1 * (h0 + h1))
+        pre = a * sl(0, 1) + b * sl(1, 2) + c * sl(2, 3)
+        a = hm1 / (hm2 * (hm1 + hm2))
+        b = -(hm1 + hm2) / (hm1 * hm2)
+        c = (2 * hm1 + hm2) / (hm1 * (hm1 + hm2))
+        app = a * sl(-3, -2) + b * sl(-2, -1) + c * sl(-1, None)
+    return cat([pre, center, app], d)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
+    """The Vandermonde matrix of a 1-d tensor: columns ``x ** (N - 1), ..., x ** 0`` (reversed with
+    ``increasing``), built with ``cumprod``; integer and bool tensors give int64."""
+    _need_tensor("vander", x)
+    if x.dim() != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    if N is not None and (not isinstance(N, int) or isinstance(N, bool)):
+        raise TypeError(f"vander(): argument 'N' must be int, not {type(N).__name__}")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    dt = x.dtype if x.dtype.is_floating_point else D.int64
+    rows = x.shape[0]
+    if n == 0:
+        return zeros(rows, 0, dtype=dt, device=x.device)
+    out = full((rows, 1), 1, dtype=dt, device=x.device)
+    if n > 1:
+        out = cat([out, x.to(dt).unsqueeze(1).expand(rows, n - 1).cumprod(1)], 1)
+    return out if increasing else out.flip(1)
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims: their transpose (srcgrad has no complex dtypes)."""
+    _need_tensor("adjoint", input)
+    if input.dim() == 0:
+        warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        return input
+    if input.dim() == 1:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return input.transpose(-2, -1)
+
+
+def _H(self: Tensor) -> Tensor:  # noqa: N802
+    """``t.H``: the conjugate transpose of a matrix (its transpose: no complex dtypes)."""
+    if self.dim() == 0:
+        warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        return self
+    if self.dim() != 2:
+        more = " For batches of matrices, consider using tensor.mH" if self.dim() > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.dim()}-D tensor.{more}")
+    return self.transpose(0, 1)
+
+
+def _mH(self: Tensor) -> Tensor:  # noqa: N802
+    """``t.mH``: the conjugate transpose of the last two dims (their transpose: no complex dtypes)."""
+    if self.dim() == 0:
+        warnings.warn("Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        return self
+    if self.dim() == 1:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return self.transpose(-2, -1)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+                  layout: Any = None, pin_memory: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s`` (the default float dtype unless told)."""
+    if isinstance(s, Tensor) or not isinstance(s, _Number):
+        raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not {type(s).__name__}")
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return tensor(s, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+_RANGE_WARNING = ("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).")
+
+
+def _torch_range(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    """``torch.range`` (deprecated, with PyTorch's warning): ``start, start + step, ...`` up to and
+    including ``end``, in the default float dtype unless told (values ``start + i * step``
+    computed in double precision, then cast, as PyTorch's kernel)."""
+    warnings.warn(_RANGE_WARNING, UserWarning, stacklevel=2)
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    if dt.category == 0:
+        raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    conv = float if dt.is_floating_point else int  # (PyTorch's accumulate type: double or int64)
+    xs, xe, xst = conv(start), conv(end), conv(step)
+    if xst == 0:
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(xs) and math.isfinite(xe)):
+        raise RuntimeError(f"unsupported range: {_fmt(xs)} -> {_fmt(xe)}")
+    if not ((xst > 0 and xe >= xs) or (xst < 0 and xe <= xs)):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    size = int((xe - xs) / xst + 1) if dt.is_floating_point else (xe - xs) // xst + 1
+    if dt.is_floating_point:
+        vals = (xs + np.arange(size, dtype=np.float64) * xst).astype(dt.np)
+    else:
+        vals = (xs + np.arange(size, dtype=np.int64) * xst).astype(dt.np)
+    return tensor(vals, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+# (not a global ``range``, which would replace the builtin in this module: served by __getattr__)
+_torch_range.__name__ = _torch_range.__qualname__ = "range"
+
+
+def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                  device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor of ``size`` (zero-filled; ``stride`` is checked but not kept: srcgrad's layouts are
+    XLA's own, and ``stride()`` reports the contiguous strides)."""
+    for name, pos, v in (("size", 1, size), ("stride", 2, stride)):
+        if not isinstance(v, (list, tuple)):
+            raise TypeError(f"empty_strided(): argument '{name}' (position {pos}) must be tuple of ints, not "
+                            f"{type(v).__name__}")
+    size, stride = [int(s) for s in size], [int(s) for s in stride]
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {size}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and strides={stride}")
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    if requires_grad and not dt.is_floating_point:
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    return zeros(tuple(size), dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def __getattr__(name: str) -> Any:
+    """``srcgrad.composite.range``: ``torch.range`` (kept out of the module's globals)."""
+    if name == "range":
+        return _torch_range
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------
 # The srcgrad.<name> functions (only names srcgrad does not have already).
 
 _FUNCTIONS = (
@@ -1236,7 +1798,8 @@ _FUNCTIONS = (
     "narrow_copy meshgrid cartesian_prod combinations rot90 tril_indices triu_indices block_diag diagflat take "
     "repeat_interleave erfc exp2 float_power logaddexp2 heaviside fix ldexp cross kron diff inner vdot addmv "
     "addr baddbmm addbmm chain_matmul trapezoid trapz cumulative_trapezoid cov corrcoef var_mean std_mean "
-    "logcumsumexp renorm"
+    "logcumsumexp renorm quantile nanquantile nanmedian diag_embed logspace unravel_index histogram gradient vander "
+    "adjoint scalar_tensor range empty_strided"
 ).split()
 
 _package = sys.modules.get(__name__.rpartition(".")[0])
@@ -1253,14 +1816,14 @@ METHODS = (
     "broadcast_to tensor_split hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_split_with_sizes "
     "unsafe_chunk swapdims sum_to_size narrow_copy rot90 diagflat take unfold repeat_interleave "
     "erfc exp2 float_power logaddexp2 heaviside fix ldexp cross kron diff inner vdot addmv addr baddbmm addbmm "
-    "logcumsumexp renorm"
+    "logcumsumexp renorm quantile nanquantile nanmedian diag_embed histogram adjoint"
 ).split()
 _EXTRA_METHODS: dict[str, Any] = {"byte": _byte, "char": _char, "short": _short, "float_power_": _float_power_}
 INPLACE_METHODS = (
     "eq ne gt ge lt le greater greater_equal less less_equal not_equal erfc exp2 fix ldexp heaviside renorm "
     "addmv addr baddbmm addbmm swapdims"
 ).split()
-PROPERTIES: dict[str, Any] = {"nbytes": _nbytes, "itemsize": _itemsize, "is_cpu": _is_cpu}
+PROPERTIES: dict[str, Any] = {"nbytes": _nbytes, "itemsize": _itemsize, "is_cpu": _is_cpu, "H": _H, "mH": _mH}
 LINALG: dict[str, Any] = {"cross": linalg_cross, "multi_dot": multi_dot, "vecdot": vecdot, "matmul": linalg_matmul,
                           "diagonal": linalg_diagonal}
 
@@ -1282,9 +1845,12 @@ for _name in INPLACE_METHODS:
 for _name, _fn in PROPERTIES.items():
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, property(_fn, doc=_fn.__doc__))
+for _rt in (_NANMEDIAN, _HISTOGRAM):  # (torch.return_types.nanmedian and .histogram)
+    if not hasattr(return_types, _rt.__name__):
+        setattr(return_types, _rt.__name__, _rt)
 _linalg = sys.modules.get(__name__.rpartition(".")[0] + ".linalg")
 if _linalg is not None:
     for _name, _fn in LINALG.items():
         if not hasattr(_linalg, _name):
             setattr(_linalg, _name, _fn)
-del _g, _name, _fn
+del _g, _name, _fn, _rt

@@ -75,9 +75,37 @@ def _np_sum_to(a, size):
     return out
 
 
+
+def _np_nanmedian(x, axis):
+    """NaN-ignoring lower median along ``axis`` and its index (stable among ties), as PyTorch."""
+    cnt = (~np.isnan(x)).sum(axis, keepdims=True)
+    k = np.maximum((cnt - 1) // 2, 0)
+    idx = np.take_along_axis(np.argsort(x, axis, kind="stable"), k, axis)
+    return np.take_along_axis(x, idx, axis).squeeze(axis), idx.squeeze(axis)
+
+
+def _np_diag_embed(x, offset=0, dim1=-2, dim2=-1):
+    n = x.shape[-1] + abs(offset)
+    out = np.zeros(x.shape[:-1] + (n, n), dtype=x.dtype)
+    i = np.arange(x.shape[-1])
+    rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
+    out[..., rows, cols] = x
+    return np.moveaxis(out, (-2, -1), (dim1, dim2))
+
+
+def _np_gradient(y, *spacing, axis=None, edge_order=1):
+    out = np.gradient(y, *spacing, axis=axis, edge_order=edge_order)
+    return tuple(out) if isinstance(out, (list, tuple)) else (out,)
+
+
 _erfc = np.vectorize(math.erfc)
 _M = _rand(3, 4)
 _V3, _V4 = _rand(3), _rand(4)
+_Q3 = np.array([0.1, 0.5, 0.93])
+_NAN_M = _rand(3, 5)
+_NAN_M[0, 1] = _NAN_M[2, 3] = _NAN_M[2, 0] = np.nan
+_COORDS5 = np.cumsum(_rand(5, lo=0.2, hi=1.0))
+_COORDS3 = np.cumsum(_rand(3, lo=0.2, hi=1.0))
 
 CASES = [
     # 1. predicates and reductions
@@ -196,6 +224,54 @@ CASES = [
          (_rand(5, 2) * 30,)),
     Case("renorm", lambda m, x: m.renorm(x, 2, 0, 1.5), lambda x: _np_renorm(x, 2, 0, 1.5), (_M * 2,)),
     Case("renorm_p1", lambda m, x: x.renorm(1, 1, 2.0), lambda x: _np_renorm(x, 1, 1, 2.0), (_M,)),
+    # 5. order statistics, numerical gradients, Vandermonde, adjoints
+    Case("quantile", lambda m, x: m.quantile(x, 0.37, dim=1), lambda x: np.quantile(x, 0.37, axis=1), (_rand(3, 5),)),
+    Case("quantile_all", lambda m, x: x.quantile(0.8), lambda x: np.quantile(x, 0.8), (_M,)),
+    Case("quantile_all_keepdim", lambda m, x: m.quantile(x, 0.25, keepdim=True),
+         lambda x: np.quantile(x, 0.25, keepdims=True), (_M,)),
+    *[Case(f"quantile_{how}", lambda m, x, how=how: m.quantile(x, m.tensor(_Q3, dtype=m.float64), dim=0,
+                                                                  keepdim=True, interpolation=how),
+           lambda x, how=how: np.quantile(x, _Q3, axis=0, keepdims=True, method=how), (_rand(6, 4),))
+      for how in ("linear", "lower", "higher", "midpoint", "nearest")],
+    # (q differentiable too: through the interpolation weights)
+    Case("quantile_q_grad", lambda m, x, q: m.quantile(x, q, dim=-1), lambda x, q: np.quantile(x, q, axis=-1),
+         (_rand(2, 7), np.array([0.2, 0.71]))),
+    Case("quantile_nan_slice", lambda m, x: m.quantile(x, 0.5, dim=1), lambda x: np.quantile(x, 0.5, axis=1),
+         (_NAN_M,), grad=False),
+    *[Case(f"nanquantile_{how}", lambda m, x, how=how: m.nanquantile(x, m.tensor(_Q3, dtype=m.float64), dim=1,
+                                                                       interpolation=how),
+           lambda x, how=how: np.nanquantile(x, _Q3, axis=1, method=how), (_NAN_M,))
+      for how in ("linear", "lower", "higher", "midpoint", "nearest")],
+    Case("nanquantile_all", lambda m, x: x.nanquantile(0.3), lambda x: np.nanquantile(x, 0.3), (_NAN_M,)),
+    Case("nanmedian", lambda m, x: m.nanmedian(x), lambda x: _np_nanmedian(x.reshape(-1), 0)[0], (_NAN_M,)),
+    Case("nanmedian_dim", lambda m, x: tuple(m.nanmedian(x, 1)), lambda x: _np_nanmedian(x, 1), (_NAN_M,)),
+    Case("nanmedian_dim0_keepdim", lambda m, x: tuple(x.nanmedian(0, keepdim=True)),
+         lambda x: tuple(np.expand_dims(a, 0) for a in _np_nanmedian(x, 0)), (_NAN_M,)),
+    Case("nanmedian_ties", lambda m, x: m.nanmedian(x), lambda x: 2.0, (np.array([2.0, np.nan, 2.0, 1.0, 3.0]),)),
+    Case("nanmedian_inf_ties", lambda m, x: m.nanmedian(x), lambda x: -np.inf,
+         (np.array([-np.inf, 0.5, -np.inf, np.nan]),), grad=False),
+    Case("diag_embed", lambda m, x: m.diag_embed(x), _np_diag_embed, (_M,)),
+    Case("diag_embed_offset", lambda m, x: x.diag_embed(2, 0, 2), lambda x: _np_diag_embed(x, 2, 0, 2), (_M,)),
+    Case("diag_embed_neg", lambda m, x: m.diag_embed(x, -1, -1, -3), lambda x: _np_diag_embed(x, -1, -1, -3),
+         (_rand(2, 3, 2),)),
+    Case("gradient", lambda m, y: m.gradient(y), _np_gradient, (_rand(4, 5),)),
+    Case("gradient_spacing", lambda m, y: m.gradient(y, spacing=0.5, edge_order=2),
+         lambda y: _np_gradient(y, 0.5, edge_order=2), (_rand(4, 5),)),
+    Case("gradient_list", lambda m, y: m.gradient(y, spacing=[2.0, 3], dim=[1, 0]),
+         lambda y: _np_gradient(y, 2.0, 3, axis=(1, 0)), (_rand(3, 4),)),
+    Case("gradient_dim", lambda m, y: m.gradient(y, dim=-1), lambda y: _np_gradient(y, axis=-1), (_rand(2, 3, 2),)),
+    Case("gradient_coords", lambda m, y, c: m.gradient(y, spacing=[c], dim=1),
+         lambda y, c: _np_gradient(y, c, axis=1), (_rand(3, 5), _COORDS5)),
+    Case("gradient_coords2", lambda m, y, c, d: m.gradient(y, spacing=(c, d), edge_order=2),
+         lambda y, c, d: _np_gradient(y, c, d, edge_order=2), (_rand(3, 5), _COORDS3, _COORDS5)),
+    # (PyTorch's own vander backward fails: "modified by an inplace operation")
+    Case("vander", lambda m, x: m.vander(x), np.vander, (_V4,), torch_grad=False),
+    Case("vander_n_increasing", lambda m, x: m.vander(x, N=5, increasing=True),
+         lambda x: np.vander(x, 5, increasing=True), (np.array([1.5, 0.0, -0.7]),), torch_grad=False),
+    Case("adjoint", lambda m, x: m.adjoint(x), lambda x: np.swapaxes(x, -1, -2), (_rand(2, 3, 4),)),
+    Case("adjoint_method", lambda m, x: x.adjoint(), lambda x: x.T, (_M,)),
+    Case("H", lambda m, x: x.H, lambda x: x.T, (_M,)),
+    Case("mH", lambda m, x: x.mH * 2, lambda x: np.swapaxes(x, -1, -2) * 2, (_rand(2, 3, 4),)),
 ]
 
 
@@ -273,7 +349,8 @@ def test_gradcheck_and_second_derivatives() -> None:
 
 
 COMPILED = ["logcumsumexp", "unfold", "take", "cov_weights", "addmv", "multi_dot", "cross", "combinations",
-            "trapezoid_x", "renorm"]
+            "trapezoid_x", "renorm", "quantile_linear", "nanquantile_nearest", "nanmedian", "nanmedian_dim",
+            "gradient_coords2", "diag_embed_neg", "vander"]
 
 
 @pytest.mark.parametrize("name", COMPILED)
@@ -584,6 +661,134 @@ ERRORS = [
 ]
 
 
+# (the functions of section 5: test_new_error_messages_match_torch checks PyTorch gives these very messages)
+STATS_ERRORS = [
+    (lambda: sg.quantile(sg.tensor([1, 2]), 0.5), RuntimeError,
+     "quantile\\(\\) input tensor must be either float or double dtype"),
+    (lambda: sg.quantile(sg.ones(2, 3), 1.5), RuntimeError, r"quantile\(\) q must be in the range \[0, 1\] but got 1.5"),
+    (lambda: sg.nanquantile(sg.ones(2, 3), -0.1), RuntimeError,
+     r"quantile\(\) q must be in the range \[0, 1\] but got -0.1"),
+    (lambda: sg.quantile(sg.ones(2, 3), sg.tensor([0.5, 1.5])), RuntimeError,
+     r"quantile\(\) q values must be in the range \[0, 1\]"),
+    (lambda: sg.quantile(sg.ones(2, 3), sg.tensor([0.5], dtype=sg.float64)), RuntimeError,
+     "quantile\\(\\) q tensor must be same dtype as the input tensor"),
+    (lambda: sg.quantile(sg.ones(2, 3), sg.tensor([[0.5]])), RuntimeError,
+     "quantile\\(\\) q must be a scalar or 1D tensor"),
+    (lambda: sg.quantile(sg.ones(2, 3), 0.5, interpolation="foo"), RuntimeError,
+     "quantile\\(\\) interpolation must be one of linear, lower, higher, midpoint or nearest, but got foo"),
+    (lambda: sg.quantile(sg.ones(2), 0.5, interpolation=None), TypeError,
+     "quantile\\(\\) received an invalid combination of arguments"),
+    (lambda: sg.nanquantile(sg.ones(0), 0.5), RuntimeError, "quantile\\(\\) input tensor must be non-empty"),
+    (lambda: sg.quantile(sg.ones(2, 3), 0.5, dim=3), IndexError,
+     r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)"),
+    (lambda: sg.nanmedian(sg.ones(2, 0), 1), IndexError, "median\\(\\): Expected reduction dim 1 to have non-zero size."),
+    (lambda: sg.nanmedian(sg.tensor([True, False])), NotImplementedError, "\"median_cpu\" not implemented for 'Bool'"),
+    (lambda: sg.nanmedian(sg.tensor([True, False]), 0), NotImplementedError,
+     "\"median_out\" not implemented for 'Bool'"),
+    (lambda: sg.diag_embed(sg.ones(2, 3), 0, 1, -2), RuntimeError, "diagonal dimensions cannot be identical 1, -2"),
+    (lambda: sg.diag_embed(sg.tensor(1.0)), IndexError,
+     r"Dimension out of range \(expected to be in range of \[-1, 0\], but got -2\)"),
+    (lambda: sg.logspace(0, 2, -1), RuntimeError, "number of steps must be non-negative"),
+    (lambda: sg.unravel_index(sg.tensor([1.0]), (2, 3)), TypeError,
+     "expected 'indices' to be integer dtype, but got torch.float32"),
+    (lambda: sg.unravel_index(sg.tensor([True]), (2, 3)), TypeError,
+     "expected 'indices' to be integer dtype, but got torch.bool"),
+    (lambda: sg.unravel_index(sg.tensor([1]), (2, -3)), ValueError,
+     r"'shape' cannot have negative values, but got \(2, -3\)"),
+    (lambda: sg.unravel_index(sg.tensor([1]), (2, 3.0)), TypeError,
+     "expected 'shape' sequence to only contain ints, but got <class 'float'>"),
+    (lambda: sg.unravel_index(sg.tensor([1]), 2.0), TypeError,
+     "expected 'shape' to be int or sequence of ints, but got <class 'float'>"),
+    (lambda: sg.unravel_index([1], (2, 3)), AttributeError, "'list' object has no attribute 'is_complex'"),
+    (lambda: sg.histogram(sg.tensor([1, 2]), 3), NotImplementedError, "\"histogramdd\" not implemented for 'Long'"),
+    (lambda: sg.histogram(sg.ones(3), 0), RuntimeError, "torch.histogram\\(\\): bins must be > 0, but got 0 for dimension 0"),
+    (lambda: sg.histogram(sg.ones(3), sg.tensor([0.0])), RuntimeError,
+     "torch.histogram\\(\\): bins must be > 0, but got 0 for dimension 0"),
+    (lambda: sg.histogram(sg.ones(3), sg.ones(0)), RuntimeError,
+     "torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements in the bins tensor for "
+     "dimension 0"),
+    (lambda: sg.histogram(sg.ones(3), sg.ones(1, 3)), RuntimeError,
+     "torch.histogramdd: bins tensor should have one dimension, but got 2 dimensions in the bins tensor for "
+     "dimension 0"),
+    (lambda: sg.histogram(sg.ones(3), sg.tensor([0, 1])), RuntimeError,
+     "torch.histogramdd: input tensor and bins tensors should have the same dtype, but got input with dtype float "
+     "and bins for dimension 0 with dtype long int"),
+    (lambda: sg.histogram(sg.ones(5), 3, weight=sg.ones(4)), RuntimeError,
+     r"torch.histogramdd: if weight tensor is provided it should have the same shape as the input tensor excluding "
+     r"its innermost dimension, but got input with shape \[5, 1\] and weight with shape \[4\]"),
+    (lambda: sg.histogram(sg.ones(5), 3, weight=sg.ones(5, dtype=sg.float64)), RuntimeError,
+     r"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should have the same dtype, "
+     r"but got input\(float\), and weight\(double\)"),
+    (lambda: sg.histogram(sg.ones(5), 3, range=(2.0, 1.0)), RuntimeError,
+     "torch.histogramdd: min should not exceed max, but got min 2 max 1 for dimension 0"),
+    (lambda: sg.histogram(sg.ones(5), 3, range=(2.0, math.inf)), RuntimeError,
+     r"torch.histogramdd: dimension 0's range \[2, inf\] is not finite"),
+    (lambda: sg.histogram(sg.tensor([1.0, math.nan]), 3), RuntimeError,
+     r"torch.histogramdd: dimension 0's range \[nan, nan\] is not finite"),
+    (lambda: sg.histogram(sg.ones(5), 3, range=(0.0, 1.0, 2.0)), RuntimeError,
+     "torch.histogramdd: for a 1-dimensional histogram range should have 2 elements, but got 3"),
+    (lambda: sg.histogram(sg.ones(5), 3.0), TypeError, "histogram\\(\\) received an invalid combination of arguments"),
+    (lambda: sg.gradient(sg.tensor([1, 2, 4], dtype=sg.uint8)), RuntimeError,
+     "torch.gradient does not support uint8 input."),
+    (lambda: sg.gradient(sg.ones(2, 4), spacing=[2.0]), RuntimeError,
+     "torch.gradient expected spacing to be unspecified, a scalar, or a list of length equal to 'self.dim\\(\\) = 2', "
+     "since dim argument was not given, but got a list of length 1"),
+    (lambda: sg.gradient(sg.ones(2, 4), spacing=[2.0, 3.0], dim=1), RuntimeError,
+     "torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim arguments to have the "
+     "same length, but got a spacing argument of length 2 and a dim argument of length 1."),
+    (lambda: sg.gradient(sg.ones(3, 4), edge_order=3), RuntimeError,
+     "torch.gradient only supports edge_order=1 and edge_order=2."),
+    (lambda: sg.gradient(sg.ones(2, 4), edge_order=2), RuntimeError,
+     "torch.gradient expected each dimension size to be at least edge_order\\+1"),
+    (lambda: sg.gradient(sg.ones(1)), RuntimeError, "torch.gradient expected each dimension size to be at least"),
+    (lambda: sg.gradient(sg.ones(2, 4), dim=3), IndexError, "Dimension out of range"),
+    (lambda: sg.gradient(sg.ones(2, 4), dim=[1, 1]), RuntimeError, "dim 1 appears multiple times in the list of dims"),
+    (lambda: sg.gradient(sg.ones(3), spacing=[sg.ones(1, 3)]), RuntimeError,
+     "torch.gradient expected each element of spacing to have one dimension, but got an element with 2 dimensions!"),
+    (lambda: sg.gradient(sg.ones(3), spacing=[sg.tensor(2.0)]), RuntimeError,
+     "but got an element with 0 dimensions!"),
+    (lambda: sg.gradient(sg.ones(2, 4), spacing=[sg.ones(2), 3.0]), TypeError,
+     "expected Tensor as element 1 in argument 1, but got float"),
+    (lambda: sg.gradient(sg.tensor([True, False, True])), RuntimeError,
+     "Subtraction, the `-` operator, with two bool tensors is not supported."),
+    (lambda: sg.vander(sg.ones(2, 2)), RuntimeError, "x must be a one-dimensional tensor."),
+    (lambda: sg.vander(sg.ones(2), N=-1), RuntimeError, "N must be non-negative."),
+    (lambda: sg.vander(sg.ones(2), N=2.0), TypeError, "vander\\(\\): argument 'N' must be int, not float"),
+    (lambda: sg.adjoint(sg.ones(3)), RuntimeError,
+     "tensor.adjoint\\(\\) is only supported on matrices or batches of matrices. Got 1-D tensor."),
+    (lambda: sg.ones(3).H, RuntimeError, r"tensor.H is only supported on matrices \(2-D tensors\). Got 1-D tensor."),
+    (lambda: sg.ones(2, 3, 4).H, RuntimeError,
+     r"tensor.H is only supported on matrices \(2-D tensors\). Got 3-D tensor. For batches of matrices, consider "
+     r"using tensor.mH"),
+    (lambda: sg.ones(3).mH, RuntimeError,
+     "tensor.mH is only supported on matrices or batches of matrices. Got 1-D tensor."),
+    (lambda: sg.scalar_tensor(sg.tensor([3.0])), TypeError,
+     "scalar_tensor\\(\\): argument 's' \\(position 1\\) must be Number, not Tensor"),
+    (lambda: sg.scalar_tensor("a"), TypeError, "scalar_tensor\\(\\): argument 's' \\(position 1\\) must be Number, not str"),
+    (lambda: sg.scalar_tensor(3, dtype=sg.int64, requires_grad=True), RuntimeError,
+     "Only Tensors of floating point and complex dtype can require gradients"),
+    (lambda: sg.range(1, 4, 0), RuntimeError, "step must be nonzero"),
+    (lambda: sg.range(4, 1), RuntimeError, "upper bound and lower bound inconsistent with step sign"),
+    (lambda: sg.range(1, math.inf), RuntimeError, "unsupported range: 1 -> inf"),
+    (lambda: sg.range(0.5, math.nan), RuntimeError, "unsupported range: 0.5 -> nan"),
+    (lambda: sg.range(0, 3, dtype=sg.bool), NotImplementedError, "\"range_cpu\" not implemented for 'Bool'"),
+    (lambda: sg.range(0, 3, dtype=sg.int64, requires_grad=True), RuntimeError,
+     "Only Tensors of floating point and complex dtype can require gradients"),
+    (lambda: sg.range(1), TypeError, "range\\(\\) missing 1 required positional argument"),
+    (lambda: sg.empty_strided((2, 3), (1,)), RuntimeError,
+     r"dimensionality of sizes \(2\) must match dimensionality of strides \(1\)"),
+    (lambda: sg.empty_strided((2, -3), (1, 2)), RuntimeError,
+     r"Trying to create tensor with negative dimension -3: \[2, -3\]"),
+    (lambda: sg.empty_strided((2, 3), (1, -2)), RuntimeError,
+     r"Storage size calculation overflowed with sizes=\[2, 3\] and strides=\[1, -2\]"),
+    (lambda: sg.empty_strided(2, 1), TypeError,
+     "empty_strided\\(\\): argument 'size' \\(position 1\\) must be tuple of ints, not int"),
+    (lambda: sg.empty_strided((2, 3), (3, 1), dtype=sg.int64, requires_grad=True), RuntimeError,
+     "Only Tensors of floating point and complex dtype can require gradients"),
+]
+ERRORS += STATS_ERRORS
+
+
 @pytest.mark.parametrize("k", range(len(ERRORS)))
 def test_errors(k: int) -> None:
     fn, exc, match = ERRORS[k]
@@ -652,3 +857,228 @@ def test_errors_match_torch_types() -> None:
                     fn()
     finally:
         glb["sg"] = saved
+
+
+
+def test_new_error_messages_match_torch() -> None:
+    """PyTorch raises the same messages as srcgrad for section 5's bad inputs (run with torch as sg)."""
+    torch = pytest.importorskip("torch")
+    glb = STATS_ERRORS[0][0].__globals__
+    saved = glb["sg"]
+    glb["sg"] = torch
+    try:
+        for fn, exc, match in STATS_ERRORS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with pytest.raises(exc, match=match):
+                    fn()
+    finally:
+        glb["sg"] = saved
+
+
+# ---------------------------------------------------------------------------
+# section 5's results that are not differentiable: creation functions, histogram, unravel_index
+
+
+def _torch_or_none():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _same(out, want, exact=True) -> None:
+    """``out`` (srcgrad) against ``want`` (a torch tensor or a NumPy array): shape, dtype, values."""
+    w = want.detach().numpy() if hasattr(want, "detach") else np.asarray(want)
+    assert tuple(out.shape) == w.shape, (out.shape, w.shape)
+    if hasattr(want, "detach"):
+        assert str(out.dtype) == str(want.dtype), (out.dtype, want.dtype)
+    if exact:
+        np.testing.assert_array_equal(out.numpy(), w)
+    else:
+        np.testing.assert_allclose(out.numpy(), w, rtol=1e-6 if out.dtype == sg.float32 else 1e-13)
+
+
+LOGSPACES = [((0, 2, 5), {}), ((0.1, 2.7, 7), {}), ((-3.3, 5.1, 13, 2.0), {}), ((1, 3, 1), {}), ((0, 2, 0), {}),
+             ((2.5, -1.2, 33, 3.7), {"dtype": "float64"}), ((0.1, 2.7, 7), {"dtype": "float64"}),
+             ((0, 2.5, 4), {"dtype": "int64"}), ((-2, 2.5, 4, 3), {"dtype": "int64"})]
+
+
+@pytest.mark.parametrize("k", range(len(LOGSPACES)))
+def test_logspace(k: int) -> None:
+    args, kw = LOGSPACES[k]
+    out = sg.logspace(*args, **{n: getattr(sg, v) for n, v in kw.items()})
+    torch = _torch_or_none()
+    if torch is not None:  # (bit for bit: PyTorch's formula, in double precision)
+        _same(out, torch.logspace(*args, **{n: getattr(torch, v) for n, v in kw.items()}))
+    if kw.get("dtype") != "int64":
+        start, end, steps, base = (*args, 10.0)[:4]
+        _same(out, base ** np.linspace(start, end, steps), exact=False)
+    leaf = sg.logspace(0, 1, 3, requires_grad=True)
+    assert leaf.requires_grad and leaf.is_leaf and sg.logspace(0, 1, 3).dtype == sg.float32
+
+
+RANGES = [((1, 4), {}), ((1, 4, 0.5), {}), ((1, 4), {"dtype": "int64"}), ((1, 4.5, 1), {}), ((4, 1, -1), {}),
+          ((0, 1, 0.1), {}), ((0, 1, 0.1), {"dtype": "float64"}), ((-1, 1, 0.3), {}), ((1.5, 4), {"dtype": "int64"}),
+          ((0, 10**10, 10**9), {"dtype": "int64"}), ((0.5, 3, 1), {}), ((1, 1), {})]
+
+
+@pytest.mark.parametrize("k", range(len(RANGES)))
+def test_range(k: int) -> None:
+    args, kw = RANGES[k]
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        out = sg.range(*args, **{n: getattr(sg, v) for n, v in kw.items()})
+    torch = _torch_or_none()
+    if torch is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _same(out, torch.range(*args, **{n: getattr(torch, v) for n, v in kw.items()}))
+    start, end, step = (*args, 1)[:3]
+    if kw.get("dtype") == "int64":
+        start, end, step = int(start), int(end), int(step)
+    n = int((end - start) / step + 1)
+    _same(out, (start + np.arange(n) * step).astype(out.numpy().dtype))
+
+
+def test_range_warning_text_and_builtin() -> None:
+    from srcgrad import composite
+    with pytest.warns(UserWarning) as rec:
+        out = sg.range(0, 2, requires_grad=True)
+    assert str(rec[0].message) == (
+        "torch.range is deprecated and will be removed in a future release because its behavior is inconsistent "
+        "with Python's range builtin. Instead, use torch.arange, which produces values in [start, end).")
+    assert rec[0].filename == __file__  # (pointing at the caller)
+    assert out.requires_grad and out.tolist() == [0.0, 1.0, 2.0]
+    assert sg.range.__name__ == "range" and composite.range is sg.range
+    assert "range" not in vars(composite) and list(range(2)) == [0, 1]  # (the builtin stays the module's)
+
+
+def test_scalar_tensor_and_empty_strided() -> None:
+    for s, kw, want_dtype, value in ((3, {}, sg.float32, 3.0), (True, {}, sg.float32, 1.0),
+                                     (3.7, {"dtype": sg.int64}, sg.int64, 3), (2.5, {"dtype": sg.float64}, sg.float64,
+                                                                               2.5)):
+        t = sg.scalar_tensor(s, **kw)
+        assert t.shape == () and t.dtype == want_dtype and t.item() == value
+    assert math.isnan(sg.scalar_tensor(math.nan).item())
+    leaf = sg.scalar_tensor(1.5, requires_grad=True)
+    assert leaf.requires_grad and leaf.is_leaf
+    e = sg.empty_strided((2, 3), (1, 2), dtype=sg.float64)
+    assert e.shape == (2, 3) and e.dtype == sg.float64
+    assert sg.empty_strided([], []).shape == () and sg.empty_strided((0, 4), (4, 1)).shape == (0, 4)
+    assert sg.empty_strided((2, 3), (3, 1), requires_grad=True).requires_grad
+
+
+def test_unravel_index() -> None:
+    for idx, shape in (([[0, 5], [23, 11]], (2, 3, 4)), (5, 7), ([1, 4], [3, 2]), ([5], sg.Size([2, 3]))):
+        out = sg.unravel_index(sg.tensor(idx), shape)
+        want = np.unravel_index(idx, (shape,) if isinstance(shape, int) else tuple(shape))
+        assert isinstance(out, tuple) and len(out) == len(want)
+        for o, w in zip(out, want):
+            assert o.dtype == sg.int64
+            _same(o, np.asarray(w))
+    # negative indices count from the end (PyTorch's floor-division arithmetic); int32 in, int64 out
+    rows, cols = sg.unravel_index(sg.tensor([-1, 7], dtype=sg.int32), (2, 3))
+    assert rows.dtype == sg.int64 and rows.tolist() == [1, 0] and cols.tolist() == [2, 1]
+    assert sg.unravel_index(sg.tensor([1], dtype=sg.uint8), ()) == ()
+    assert sg.unravel_index(sg.tensor(12), 7)[0].item() == 5  # (out of range wraps, as PyTorch)
+
+
+HIST_DATA = _rand(50)
+HISTOGRAMS = [
+    ("bins", lambda m, x: m.histogram(x, 7), lambda x: np.histogram(x, 7)),
+    ("range", lambda m, x: m.histogram(x, 4, range=(-1.0, 1.5)), lambda x: np.histogram(x, 4, range=(-1.0, 1.5))),
+    ("weight_density", lambda m, x: m.histogram(x, 5, weight=x.abs(), density=True),
+     lambda x: np.histogram(x, 5, weights=abs(x), density=True)),
+    ("edges", lambda m, x: m.histogram(x, m.tensor([-2.0, -0.5, 0.0, 0.3, 2.0], dtype=x.dtype)),
+     lambda x: np.histogram(x, [-2.0, -0.5, 0.0, 0.3, 2.0])),
+    ("edges_density", lambda m, x: x.histogram(m.tensor([-1.0, 0.0, 0.3, 1.5], dtype=x.dtype), density=True),
+     lambda x: np.histogram(x, [-1.0, 0.0, 0.3, 1.5], density=True)),
+    ("float32", lambda m, x: m.histogram(x.float(), 9), lambda x: np.histogram(x.astype(np.float32), 9)),
+    ("constant", lambda m, x: m.histogram(x[:3] * 0 + 1, 2), lambda x: np.histogram(np.ones(3), 2)),
+    ("empty", lambda m, x: m.histogram(x[:0], 3), lambda x: np.histogram(x[:0], 3, range=(0, 1))),
+    ("2d_input", lambda m, x: m.histogram(x.reshape(5, 10), 3, weight=x.reshape(10, 5) ** 2),
+     lambda x: np.histogram(x, 3, weights=x ** 2)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(HISTOGRAMS)))
+def test_histogram(k: int) -> None:
+    _, fn, ref = HISTOGRAMS[k]
+    x = sg.tensor(HIST_DATA, requires_grad=True)
+    out = fn(sg, x)
+    assert type(out).__name__ == "histogram" and isinstance(out, sg.return_types.histogram)
+    assert not out.hist.requires_grad and not out.bin_edges.requires_grad  # (not differentiable)
+    hist, edges = ref(HIST_DATA)
+    _same(out.hist, hist.astype(out.hist.numpy().dtype), exact=False)
+    _same(out.bin_edges, edges.astype(out.bin_edges.numpy().dtype), exact=False)
+    torch = _torch_or_none()
+    if torch is not None:  # (edges to the last bit or so: PyTorch's vectorised linspace may fuse multiply-adds)
+        t = fn(torch, torch.tensor(HIST_DATA))
+        _same(out.hist, t.hist, exact=False)
+        _same(out.bin_edges, t.bin_edges, exact=False)
+    assert repr(out).startswith("torch.return_types.histogram(\nhist=tensor(")
+
+
+def test_quantile_and_nanmedian_results() -> None:
+    r = sg.nanmedian(sg.tensor([[1.0, math.nan, 3.0, 2.0], [5.0, 5.0, 1.0, math.nan]]), 1)
+    assert isinstance(r, sg.return_types.nanmedian) and r.values.tolist() == [2.0, 5.0]
+    assert r.indices.tolist() == [3, 0] and r.indices.dtype == sg.int64  # (the first of tied 5s)
+    assert repr(r).startswith("torch.return_types.nanmedian(\nvalues=tensor(")
+    allnan = sg.nanmedian(sg.full((2, 3), math.nan), 1)
+    assert np.isnan(allnan.values.numpy()).all() and allnan.indices.shape == (2,)
+    assert math.isnan(sg.nanmedian(sg.ones(0)).item()) and math.isnan(sg.nanmedian(sg.tensor([math.nan])).item())
+    assert sg.nanmedian(sg.tensor([3, 1, 2])).item() == 2 and sg.nanmedian(sg.tensor([3, 1, 2])).dtype == sg.int64
+    assert sg.nanmedian(sg.tensor(2.0), 0).values.item() == 2.0
+    # gradients: shared among ties of the overall median (NaN ignored); all-NaN: shared by all
+    for data, want in (([2.0, math.nan, 2.0, 1.0, 3.0], [0.5, 0, 0.5, 0, 0]), ([math.nan] * 4, [0.25] * 4),
+                       ([-math.inf, -math.inf, 1.0], [0.5, 0.5, 0.0]), ([math.inf, 1.0, math.inf], [0.5, 0, 0.5])):
+        x = sg.tensor(data, dtype=sg.float64, requires_grad=True)
+        sg.nanmedian(x).backward()
+        np.testing.assert_allclose(x.grad.numpy(), want)
+    x = sg.tensor(_rand(4, 6), dtype=sg.float32)
+    assert sg.quantile(x, 0.5, dim=1).shape == (4,) and sg.quantile(x, 0.5, 1, True).shape == (4, 1)
+    assert sg.quantile(x, sg.tensor([0.2, 0.5]), dim=1, keepdim=True).shape == (2, 4, 1)
+    assert sg.quantile(x, sg.tensor([0.2, 0.5]), keepdim=True).shape == (2, 1, 1)
+    assert sg.quantile(x, sg.tensor([])).shape == (0,) and sg.quantile(x, sg.tensor(0.5)).shape == ()
+    assert sg.quantile(sg.tensor(3.0), 0.5, dim=0, keepdim=True).shape == ()
+    assert sg.quantile(x.float(), 0.5).dtype == sg.float32 and sg.quantile(x, True).item() == float(x.max())
+    assert math.isnan(sg.nanquantile(sg.full((3,), math.nan), 0.5).item())
+    assert sg.nanquantile(sg.tensor([1.0, math.nan, 3.0]), 0.5).item() == 2.0
+    assert math.isnan(sg.quantile(sg.tensor([1.0, math.nan, 3.0]), 0.5).item())
+
+
+def test_shapes_dtypes_and_warnings() -> None:
+    assert sg.vander(sg.tensor([1, 2, 3])).tolist() == [[1, 1, 1], [4, 2, 1], [9, 3, 1]]
+    assert sg.vander(sg.tensor([True, False])).dtype == sg.int64
+    assert sg.vander(sg.tensor([1, 2], dtype=sg.int8)).dtype == sg.int64
+    assert sg.vander(sg.ones(3), N=0).shape == (3, 0) and sg.vander(sg.ones(0)).shape == (0, 0)
+    assert sg.vander(sg.tensor([2.0, 3.0]), N=1).tolist() == [[1.0], [1.0]]
+    assert sg.diag_embed(sg.tensor([1, 2]), -1).tolist() == [[0, 0, 0], [1, 0, 0], [0, 2, 0]]
+    assert sg.diag_embed(sg.tensor([True, False]), 1).dtype == sg.bool
+    assert sg.gradient(sg.tensor(1.0)) == ()
+    assert sg.gradient(sg.tensor([1, 2, 4])).__class__ is tuple
+    assert sg.gradient(sg.tensor([1, 2, 4]))[0].tolist() == [1.0, 1.5, 2.0]
+    assert sg.gradient(sg.tensor([1.0, 2.0, 5.0]), spacing=sg.tensor(2.0))[0].tolist() == [0.5, 1.0, 1.5]
+    assert sg.gradient(sg.ones(2, 3), dim=()) == ()
+    g = sg.gradient(sg.tensor([1.0, 2.0, 4.5]), spacing=[sg.tensor([0.0, 1.5, 3.0], dtype=sg.float64)])[0]
+    assert g.dtype == sg.float64  # (promoted with the coordinates, as PyTorch)
+    m = sg.ones(2, 3)
+    assert m.H.shape == (3, 2) and m.mH.shape == (3, 2) and sg.ones(4, 2, 3).mH.shape == (4, 3, 2)
+    for fn, text in ((lambda t: t.H, "Tensor.H is deprecated on 0-D tensors. Consider using x.conj()."),
+                     (lambda t: t.mH, "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj()."),
+                     (sg.adjoint, "adjoint\\(\\) is deprecated on 0-D tensors. Consider using x.conj().")):
+        with pytest.warns(UserWarning, match=text):
+            assert fn(sg.tensor(2.0)).item() == 2.0
+
+
+def test_second_derivatives_of_section_5() -> None:
+    gc, ggc = sg.autograd.gradcheck, sg.autograd.gradgradcheck
+    x = sg.tensor(_rand(3, 5), dtype=sg.float64, requires_grad=True)
+    c = sg.tensor(_COORDS5, dtype=sg.float64, requires_grad=True)
+    q = sg.tensor([0.3, 0.6], dtype=sg.float64, requires_grad=True)
+    assert gc(lambda a, b: sg.quantile(a, b, dim=1), (x, q))
+    assert gc(lambda a, b: sg.gradient(a, spacing=[b], dim=1, edge_order=2)[0], (x, c))
+    assert ggc(lambda a, b: sg.gradient(a, spacing=[b], dim=1)[0], (x, c))
+    assert ggc(lambda a: sg.vander(a[0], 4), (x,))
+    assert ggc(lambda a: sg.diag_embed(a, 1) ** 2, (x,))
