@@ -396,6 +396,8 @@ defvjp("neg",         lambda g, out, x: (-g,))
 defvjp("exp",         lambda g, out, x: (g * out,))
 defvjp("log",         lambda g, out, x: (g / x,))
 defvjp("log1p",       lambda g, out, x: (g / (1 + x),))
+defvjp("log2",        lambda g, out, x: (g / (x * math.log(2)),))
+defvjp("log10",       lambda g, out, x: (g / (x * math.log(10)),))
 defvjp("expm1",       lambda g, out, x: (g * (out + 1),))
 defvjp("sqrt",        lambda g, out, x: (g / (2 * out),))
 defvjp("rsqrt",       lambda g, out, x: (-0.5 * g * out / x,))
@@ -955,6 +957,10 @@ defvjp("matrix_exp",       lambda g, out, a: (matrix_exp_grad(g, a),))
 
 for _alias, (_base, _grad_name) in ALIASES.items():
     OPS[_alias].vjp = OPS[_base].vjp
+
+# std is sqrt of the variance, except where the spread is zero: PyTorch's std_backward gives 0 there
+# (sqrt's rule gives inf * 0 = nan), so (z - z.mean()) / (z.std() + eps) of a constant z stays finite
+defvjp("std",              lambda g, out, x: (T.where(out == 0, 0.0, g / (2 * out)),))
 
 # in-place forms whose PyTorch derivative reads the result (and refuses a negative slope)
 defvjp("leaky_relu_", leaky_relu_inplace_grad)

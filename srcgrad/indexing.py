@@ -97,6 +97,11 @@ def normalize(index: Any, shape: tuple, as_tensor: Any) -> tuple[tuple, list, st
     for it in items:
         if isinstance(it, (list, range, np.ndarray)) or (isinstance(it, Tensor)):
             t = it if isinstance(it, Tensor) else as_tensor(it)
+            if t.dtype.name == "uint8":  # (a byte tensor is a mask, as in old PyTorch, with its warning)
+                import warnings
+                warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool "
+                              "instead.", UserWarning, stacklevel=3)
+                t = t.bool()
             if t.dtype.category == 0 and not t._node.shape:
                 raise IndexError("srcgrad does not support indexing with a 0-dim bool tensor (a new dim of size "
                                  "1 or 0); use None, or a 1-dim mask")

@@ -12,6 +12,14 @@ def scatter_add_along(base: jnp.ndarray, index: jnp.ndarray, src: jnp.ndarray, d
     return base.at[tuple(idx)].add(src[tuple(slice(0, s) for s in index.shape)])
 
 
+def sign(x: jnp.ndarray) -> jnp.ndarray:
+    """PyTorch's sign: (x > 0) - (x < 0), so 0 for NaN and +0 for -0 (jnp.sign keeps both); a bool
+    is its own sign."""
+    if x.dtype == jnp.bool_:
+        return x
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
 def xlogy(x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
     """``torch.xlogy``: ``x * log(y)``, 0 where ``x == 0`` unless ``y`` is NaN."""
     return jnp.where((x == 0) & ~jnp.isnan(y), jnp.zeros((), jnp.result_type(x, y)), x * jnp.log(y))

@@ -128,6 +128,9 @@ def binary(opname: str) -> Callable:
         if opname == "sub" and d.category == 0:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                                "Use the `^` or `logical_xor()` operator instead.")
+        if opname == "sub" and (x.dtype.category == 0 or y.dtype.category == 0):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                               "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         return broadcast_shapes(x.shape, y.shape, opname), d
     return rule
 
@@ -319,7 +322,7 @@ def where_rule(c: Any, x: Any, y: Any, **_: Any) -> tuple:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {c.dtype.name.title()}")
     shape = broadcast_shapes(broadcast_shapes(c.shape, x.shape, "where"), y.shape, "where")
-    return shape, _promoted((x, y))
+    return shape, D._strong(_promoted((x, y)))  # (two Python numbers give a tensor: float32, int64)
 
 
 def clamp_rule(x: Any, *bounds: Any, has_lo: bool, has_hi: bool) -> tuple:
@@ -554,11 +557,13 @@ for _name, _rule, _low, _grad in [
     ("exp",     to_float,  "jnp.exp({0})",               "ExpBackward0"),
     ("log",     to_float,  "jnp.log({0})",               "LogBackward0"),
     ("log1p",   to_float,  "jnp.log1p({0})",             "Log1PBackward0"),
+    ("log2",    to_float,  "jnp.log2({0})",              "Log2Backward0"),
+    ("log10",   to_float,  "jnp.log10({0})",             "Log10Backward0"),
     ("expm1",   to_float,  "jnp.expm1({0})",             "Expm1Backward0"),
     ("sqrt",    to_float,  "jnp.sqrt({0})",              "SqrtBackward0"),
     ("rsqrt",   to_float,  "lax.rsqrt({0})",             "RsqrtBackward0"),
     ("abs",     same,      "jnp.abs({0})",               "AbsBackward0"),
-    ("sign",    same,      "jnp.sign({0})",              "SignBackward0"),
+    ("sign",    same,      "sg.sign({0})",               "SignBackward0"),
     ("sin",     to_float,  "jnp.sin({0})",               "SinBackward0"),
     ("cos",     to_float,  "jnp.cos({0})",               "CosBackward0"),
     ("tan",     to_float,  "jnp.tan({0})",               "TanBackward0"),
@@ -587,7 +592,9 @@ for _name, _rule, _low, _grad in [
     ("isfinite", to_bool,  "jnp.isfinite({0})",          "NotImplemented"),
 ]:
     defop(_name, _rule, _low, _grad, cast=None if _name in ("isnan", "isinf", "isfinite") else "out",  # (tests on the input as it is)
-          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt", "relu") else "x")
+          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt", "relu")
+          # (derivatives that read nothing: PyTorch saves nothing, so a second backward through them works)
+          else "" if _name in ("neg", "sign", "floor", "ceil", "round", "trunc", "frac") else "x")
 
 defop("softplus", to_float,
       "jnp.where({0} * {beta} > {threshold}, {0}, jnp.logaddexp({0} * {beta}, 0) / {beta})",

@@ -268,6 +268,32 @@ def legacy_construct(dt: D.dtype, args: tuple, **kwargs: Any) -> Tensor:
     return zeros(*args, dtype=dt, **kwargs)
 
 
+def _scaled(t: Tensor, other: Any, alpha: Any) -> Any:
+    """``alpha * other`` for ``t.add(other, alpha=...)``, computed in the result's dtype: PyTorch
+    scales after promotion, so a uint8 ``other`` times 2 does not wrap around."""
+    if isinstance(other, Tensor):
+        dt = D._strong(D.result_type(((t.dim(), t._node.dtype), (other.dim(), other._node.dtype))))
+        if other._node.dtype is not dt and dt.category != 0:
+            other = other.to(dt)
+    return other * alpha
+
+
+def _fill_value(t: Tensor, value: Any, name: str) -> Any:
+    """The value ``masked_fill``/``index_fill``/``tril`` write, in ``t``'s dtype: filling never
+    changes a tensor's dtype (2.5 into an int64 tensor writes 2, as PyTorch)."""
+    dt = t._node.dtype
+    if isinstance(value, Tensor):
+        if value.dim():
+            raise RuntimeError(f"{name} only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.dim()} dimension(s).")
+        return value if value._node.dtype is dt else value.to(dt)
+    if dt.category == 0:
+        return bool(value)
+    if dt.category == 1:
+        return int(value)
+    return value  # (a Python number: weak, so it takes the tensor's float dtype)
+
+
 def _as_asked(out: Tensor, dtype: Any) -> Tensor:
     """A reduction's result in the ``dtype=`` asked for: integer sums and products give int64
     unless one is asked for (PyTorch), and ``dtype=torch.int32`` is that request."""
@@ -349,7 +375,8 @@ def _dim(d: int, ndim: int) -> int:
 
 
 def _dims(dim: Any, ndim: int) -> tuple:
-    if dim is None:
+    """A reduction's dims: None or an empty list means all of them (as PyTorch's reductions)."""
+    if dim is None or (isinstance(dim, (list, tuple)) and not dim):
         return tuple(range(ndim))
     if isinstance(dim, (list, tuple)):
         out = tuple(sorted({_dim(d, ndim) for d in dim}))
@@ -531,12 +558,16 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
+        if math.prod(self._node.shape) != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         if self._node.requires_grad:
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
                           "Consider using tensor.detach() first.", UserWarning, stacklevel=2)
         return float(self.item())
 
     def __int__(self) -> int:
+        if math.prod(self._node.shape) != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self) -> int:
@@ -1307,17 +1338,21 @@ class Tensor:
     def __ge__(self, o: Any) -> Tensor:
         return record("ge", (self, o))
 
-    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, o: Any) -> Any:  # type: ignore[override]
+        if o is None:  # (PyTorch: a tensor is never None)
+            return False
         return record("eq", (self, o))
 
-    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, o: Any) -> Any:  # type: ignore[override]
+        if o is None:
+            return True
         return record("ne", (self, o))
 
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
-        return record("add", (self, other if alpha == 1 else other * alpha))
+        return record("add", (self, other if alpha == 1 else _scaled(self, other, alpha)))
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
-        return record("sub", (self, other if alpha == 1 else other * alpha))
+        return record("sub", (self, other if alpha == 1 else _scaled(self, other, alpha)))
 
     subtract = sub
 
@@ -1387,7 +1422,7 @@ class Tensor:
         return record("lerp_tensor" if isinstance(weight, Tensor) else "lerp", (self, end, weight))
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
-        return record("masked_fill", (mask, value, self))
+        return record("masked_fill", (mask, _fill_value(self, value, "masked_fill_"), self))
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
         return where(condition, self, other)
@@ -1407,10 +1442,10 @@ class Tensor:
         return record("expm1", (self,))
 
     def log2(self) -> Tensor:
-        return record("log", (self,)) / math.log(2)
+        return record("log2", (self,))
 
     def log10(self) -> Tensor:
-        return record("log", (self,)) / math.log(10)
+        return record("log10", (self,))
 
     def sqrt(self) -> Tensor:
         return record("sqrt", (self,))
@@ -1748,11 +1783,15 @@ class Tensor:
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         x = x if x.dtype.is_floating_point else x.float()
+        if x.dim() == 0:  # (along the one "dim" of a 0-dim tensor, as PyTorch)
+            return x.reshape(1).softmax(_dim(dim, 0)).reshape(())
         return record("softmax", (x,), (_dim(dim, x.dim()),))
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         x = x if x.dtype.is_floating_point else x.float()
+        if x.dim() == 0:
+            return x.reshape(1).log_softmax(_dim(dim, 0)).reshape(())
         return record("log_softmax", (x,), (_dim(dim, x.dim()),))
 
     # -- reductions ----------------------------------------------------------
@@ -1790,10 +1829,10 @@ class Tensor:
                                    "Specify the reduction dim with the 'dim' argument.")
             return record(f"{kind}_all", (self,), (tuple(range(self.dim())), False))
         d = _dim(dim, self.dim())
-        idx = record("argmax" if kind == "max" else "argmin", (self,), ((d,), True))
         result = getattr(return_types, kind)
-        if self.dim() == 0:
-            return result(self.clone(), idx.reshape(()))
+        if self.dim() == 0:  # (a 0-dim tensor reduces along its dim 0 to itself, at index 0)
+            return result(self.clone(), zeros((), dtype=D.int64, device=self.device))
+        idx = record("argmax" if kind == "max" else "argmin", (self,), ((d,), True))
         values = record(f"{kind}_dim", (self, idx), (d, bool(keepdim)))
         return result(values, idx if keepdim else idx.squeeze(d))
 
@@ -1820,12 +1859,18 @@ class Tensor:
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return record("argmax", (self.reshape(-1),), ((0,), False))
-        return record("argmax", (self,), ((_dim(dim, self.dim()),), bool(keepdim)))
+        d = _dim(dim, self.dim())
+        if self.dim() == 0:
+            return zeros((), dtype=D.int64, device=self.device)
+        return record("argmax", (self,), ((d,), bool(keepdim)))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return record("argmin", (self.reshape(-1),), ((0,), False))
-        return record("argmin", (self,), ((_dim(dim, self.dim()),), bool(keepdim)))
+        d = _dim(dim, self.dim())
+        if self.dim() == 0:
+            return zeros((), dtype=D.int64, device=self.device)
+        return record("argmin", (self,), ((d,), bool(keepdim)))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
@@ -1971,18 +2016,24 @@ class Tensor:
         x = self if self.dtype.is_floating_point else self.float()
         return record("logsumexp", (x,), (_dims(dim, x.dim()), bool(keepdim)))
 
-    def all(self, dim: Any = None) -> Tensor:
-        return (self.to(D.bool_).logical_not().sum(dim) == 0)
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        out = self.to(D.bool_).logical_not().sum(dim, keepdim=keepdim) == 0
+        return out.to(D.uint8) if self._node.dtype is D.uint8 else out  # (uint8 in, uint8 out: PyTorch)
 
-    def any(self, dim: Any = None) -> Tensor:
-        return (self.to(D.bool_).sum(dim) > 0)
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        out = self.to(D.bool_).sum(dim, keepdim=keepdim) > 0
+        return out.to(D.uint8) if self._node.dtype is D.uint8 else out
 
     def cumsum(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
+        if x.dim() == 0:
+            return x.reshape(1).cumsum(_dim(dim, 0), dtype).reshape(())
         return _as_asked(record("cumsum", (x,), (_dim(dim, x.dim()),)), dtype)
 
     def cumprod(self, dim: int, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
+        if x.dim() == 0:
+            return x.reshape(1).cumprod(_dim(dim, 0), dtype).reshape(())
         return _as_asked(record("cumprod", (x,), (_dim(dim, x.dim()),)), dtype)
 
     # -- shapes --------------------------------------------------------------
@@ -2165,7 +2216,7 @@ class Tensor:
         if dim is None:
             dims = tuple(i for i, s in enumerate(self.shape) if s == 1)
         else:
-            dims = tuple(d for d in _dims(dim, self.dim()) if self.shape[d] == 1)
+            dims = tuple(d for d in _dims(dim, self.dim()) if self.shape[d] == 1) if dim != () else ()
         shape = tuple(s for i, s in enumerate(self.shape) if i not in dims)
         # squeeze() / squeeze(0) / squeeze((0, 2)): PyTorch's three overloads, three grad_fn names
         name = "squeeze" if dim is None else "squeeze_dims" if isinstance(dim, (tuple, list)) else "squeeze_dim"
@@ -2410,9 +2461,7 @@ class Tensor:
     def index_fill(self, dim: int, index: Tensor, value: Any) -> Tensor:
         """``self`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-dim tensor)."""
         d = _dim(dim, self.dim())
-        if isinstance(value, Tensor) and value.dim():
-            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value.dim()} dimension(s).")
+        value = _fill_value(self, value, "index_fill_")
         size = self.shape[d] if self.dim() else 1
         _check_known_indices(index, size, d)
         with _NoGrad():
@@ -2433,7 +2482,7 @@ class Tensor:
         with _NoGrad():
             rows, cols = arange(r, device=self.device).unsqueeze(1), arange(c, device=self.device).unsqueeze(0)
             keep = (cols - rows <= diagonal) if name == "tril" else (cols - rows >= diagonal)
-        return record(name, (keep, self, 0))
+        return record(name, (keep, self, _fill_value(self, 0, name)))
 
     # -- scatters ------------------------------------------------------------
 
@@ -3371,13 +3420,32 @@ def _holds_tensor(data: Any) -> bool:
     return False
 
 
+def _holds_numpy(data: Any) -> bool:
+    """Whether a nested list or tuple has a NumPy scalar or array, or a range, anywhere in it."""
+    for d in data:
+        if isinstance(d, (np.generic, np.ndarray, range)) or (isinstance(d, (list, tuple)) and _holds_numpy(d)):
+            return True
+    return False
+
+
+def _as_lists(data: Any) -> Any:
+    """Nested data with its ranges and arrays as lists (NumPy builds an array from those)."""
+    if isinstance(data, (list, tuple, range)):
+        return [_as_lists(d) for d in data]
+    if isinstance(data, np.ndarray):
+        return data.tolist() if data.dtype != object else data
+    return data
+
+
 def _nested_dtype(data: Any) -> D.dtype:
     """PyTorch's inference over a sequence: the promotion of every element's type, a tensor's being
     its dtype and a Python number's that of a tensor made from it (``[half_t, 1.0]`` is float32,
-    ``[half_t, 1]`` float16, ``[int_t, 1.5]`` float32)."""
+    ``[half_t, 1]`` float16, ``[int_t, 1.5]`` float32); a NumPy scalar's or array's is its own."""
     if isinstance(data, Tensor):
         return data.dtype
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, (np.generic, np.ndarray)):
+        return D.from_numpy_dtype(data.dtype)
+    if isinstance(data, (list, tuple, range)):
         out = None
         for d in data:
             dt = _nested_dtype(d)
@@ -3449,6 +3517,16 @@ def _tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: boo
         if warned:  # (once a call: PyTorch warns once)
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                           "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)
+    elif isinstance(data, (list, tuple)) and _holds_numpy(data):
+        # (NumPy scalars and arrays in a list keep their dtypes, as in PyTorch: [np.float64(1.5), 2.0]
+        # is float64; ranges are sequences)
+        if any(isinstance(d, np.ndarray) for d in data):
+            warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider "
+                          "converting the list to a single numpy.ndarray with numpy.array() before converting to "
+                          "a tensor.", UserWarning, stacklevel=3)
+        if dtype is None:
+            dtype = _nested_dtype(data)
+        data = _as_lists(data)
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
     if data is None:
@@ -3499,33 +3577,61 @@ def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype
     return t
 
 
+def _size_kwarg(name: str, size: tuple, kw: dict) -> tuple:
+    """A factory's shape, given as ``*size`` or as ``size=`` (PyTorch takes both; ``layout``,
+    ``pin_memory`` and ``memory_format`` are accepted and mean nothing for srcgrad's dense tensors)."""
+    for key in ("layout", "pin_memory", "memory_format"):
+        kw.pop(key, None)
+    if "size" in kw:
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        size = (kw.pop("size"),)
+    if kw:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kw))}'")
+    return size
+
+
+def _number_arg(x: Any) -> Any:
+    """A factory's number argument as a Python number: a one-element tensor or a NumPy scalar
+    stands for its value, as in PyTorch (``arange(torch.tensor(3))``, ``eye(np.int64(2))``)."""
+    if isinstance(x, Tensor):
+        if x.numel() != 1:
+            raise RuntimeError(f"a Tensor with {x.numel()} elements cannot be converted to Scalar")
+        return x.item()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False, _literal: bool = False) -> Tensor:
     shape = _shape_arg((size,) if isinstance(size, int) else tuple(size))
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    fill_value = _number_arg(fill_value)
     if dtype is None:
         dtype = D.bool_ if isinstance(fill_value, bool) else D.int64 if isinstance(fill_value, int) \
             else D.get_default_dtype()
     dt = D.as_dtype(dtype)
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
     return _creation("full", (fill_value,), (shape, dt), shape, dt, device, requires_grad, _literal)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    size = _size_kwarg("zeros", size, kw)
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return full(_shape_arg(size), False if dt is D.bool_ else 0, dtype=dt, device=device,
                 requires_grad=requires_grad, _literal=True)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    size = _size_kwarg("ones", size, kw)
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return full(_shape_arg(size), True if dt is D.bool_ else 1, dtype=dt, device=device,
                 requires_grad=requires_grad, _literal=True)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    size = _size_kwarg("empty", size, kw)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -3580,12 +3686,14 @@ def _random(op: str, size: tuple, dtype: Any, device: Any, requires_grad: bool, 
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          generator: Any = None) -> Tensor:
+          generator: Any = None, **kw: Any) -> Tensor:
+    size = _size_kwarg("randn", size, kw)
     return _random("randn", size, dtype, device, requires_grad, generator=generator)
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         generator: Any = None) -> Tensor:
+         generator: Any = None, **kw: Any) -> Tensor:
+    size = _size_kwarg("rand", size, kw)
     return _random("rand", size, dtype, device, requires_grad, generator=generator)
 
 
@@ -3619,12 +3727,19 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = 
                   device=device, requires_grad=requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
+    elif start is None:
+        start = 0
+    if end is None:
+        raise TypeError("arange() missing required argument 'end'")
+    start, end, step = _number_arg(start), _number_arg(end), _number_arg(step)
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
     dt = D.as_dtype(dtype)
@@ -3634,6 +3749,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
+    start, end, steps = _number_arg(start), _number_arg(end), _number_arg(steps)
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _creation("linspace", (), (start, end, int(steps), (int(steps),), dt), (int(steps),), dt, device,
                      requires_grad)
@@ -3641,7 +3757,8 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
-    m = n if m is None else m
+    n = _number_arg(n)
+    m = n if m is None else _number_arg(m)
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _creation("eye", (), (n, m, (n, m), dt), (n, m), dt, device, requires_grad)
 
@@ -3802,6 +3919,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or list(tensors)[:1]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for k, t in enumerate(tensors):
+        if isinstance(t, Tensor) and t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be concatenated")
     d = _dim(dim, tensors[0].dim())
     return record("cat", tuple(tensors), (d,))
 

@@ -1603,3 +1603,24 @@ def test_forward_ad_dual_tensors():  # (in full: tests/test_autograd_forward_ad.
         assert fwad.unpack_dual(d * d).tangent.tolist() == [2.0, 2.0]
     with pytest.raises(RuntimeError, match="no level exists"):
         fwad.make_dual(torch.ones(2), torch.ones(2))
+
+
+def test_std_of_a_constant_has_a_zero_gradient():
+    x = torch.ones(4, requires_grad=True)
+    x.std().backward()
+    assert x.grad.tolist() == [0.0] * 4  # (PyTorch's std_backward: 0 where the spread is 0, not nan)
+    z = torch.full((3,), 2.0, requires_grad=True)
+    ((z - z.mean()) / (z.std() + 1e-5)).sum().backward()
+    assert np.isfinite(z.grad.numpy()).all()
+
+
+def test_a_second_backward_through_ops_that_save_nothing_works():
+    x = torch.ones(2, requires_grad=True)
+    y = (-x).sum()
+    y.backward()
+    y.backward()  # (NegBackward0 and SumBackward0 save nothing: PyTorch allows it)
+    assert x.grad.tolist() == [-2.0, -2.0]
+    z = (x * x).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        z.backward()

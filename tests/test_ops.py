@@ -114,6 +114,8 @@ CASES = [
     Case("exp",        lambda x: x.exp(),            lambda xp, x: xp.exp(x)),
     Case("log",        lambda x: x.log(),            lambda xp, x: xp.log(x), domain="pos"),
     Case("log1p",      lambda x: x.log1p(),          lambda xp, x: xp.log1p(x), domain="pos"),
+    Case("log2",       lambda x: x.log2(),           lambda xp, x: xp.log2(x), domain="pos"),
+    Case("log10",      lambda x: x.log10(),          lambda xp, x: xp.log10(x), domain="pos"),
     Case("expm1",      lambda x: x.expm1(),          lambda xp, x: xp.expm1(x)),
     Case("sqrt",       lambda x: x.sqrt(),           lambda xp, x: xp.sqrt(x), domain="pos"),
     Case("rsqrt",      lambda x: x.rsqrt(),          lambda xp, x: 1 / xp.sqrt(x), domain="pos"),

@@ -1738,3 +1738,78 @@ def test_aten_dropout_spellings():
     assert set(np.unique(y.numpy()).tolist()) <= {0.0, 2.0}
     assert (y == y[..., :1]).all()  # (whole channels: one draw per (batch, channel))
     assert torch.feature_alpha_dropout(x, 0.5, False) is x
+
+
+def test_where_of_two_numbers_is_a_default_dtype_tensor():
+    m = torch.tensor([True, False])
+    r = torch.where(m, 1., 0.)
+    assert r.dtype is torch.float32 and (r @ torch.ones(2)).item() == 1.0
+    assert torch.where(m, 1, 0).dtype is torch.int64
+
+
+def test_fills_keep_the_tensors_dtype():
+    m = torch.tensor([True, False, True])
+    assert torch.tensor([1, 2, 3]).masked_fill(m, 2.5).tolist() == [2, 2, 2]
+    assert torch.tensor([True, False, True]).masked_fill(m, 0).dtype is torch.bool
+    assert torch.tensor([1, 2, 3]).index_fill(0, torch.tensor([0]), 7.9).tolist() == [7, 2, 3]
+    causal = torch.tril(torch.ones(3, 3, dtype=torch.bool))
+    assert causal.dtype is torch.bool
+    assert torch.zeros(3, 3).masked_fill(~causal, float("-inf"))[0, 1].item() == float("-inf")
+    with pytest.raises(RuntimeError, match="masked_fill_ only supports a 0-dimensional value tensor"):
+        torch.ones(2).masked_fill(m[:2], torch.ones(1))
+
+
+def test_factories_take_one_element_tensors_and_numpy_scalars():
+    assert torch.arange(torch.tensor(3)).tolist() == [0, 1, 2] and torch.arange(torch.tensor(3)).dtype is torch.int64
+    assert torch.arange(np.int64(3)).tolist() == [0, 1, 2] and torch.eye(np.int64(2)).shape == (2, 2)
+    assert torch.linspace(0, torch.tensor(1.), 3).tolist() == [0.0, 0.5, 1.0]
+    assert torch.full((2,), np.float32(1.5)).tolist() == [1.5, 1.5]
+    assert torch.arange(end=3).tolist() == [0, 1, 2]
+    assert torch.zeros(size=(2, 2)).shape == (2, 2) and torch.randn(size=(1, 2)).shape == (1, 2)
+    with pytest.raises(RuntimeError, match="upper bound and lower bound inconsistent with step sign"):
+        torch.arange(5, 0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
+        torch.zeros(2, foo=1)
+
+
+def test_tensor_from_lists_of_numpy_values():
+    assert torch.tensor([np.float64(1.5), 2.0]).dtype is torch.float64
+    assert torch.tensor([np.int32(1)]).dtype is torch.int32 and torch.tensor([np.float16(1), 2]).dtype is torch.float16
+    assert torch.tensor([np.int32(1), 2.5]).dtype is torch.float32
+    with pytest.warns(UserWarning, match="list of numpy.ndarrays is extremely slow"):
+        t = torch.tensor([np.array([1, 2]), np.array([3, 4])])
+    assert t.dtype is torch.int64 and t.tolist() == [[1, 2], [3, 4]]
+    assert torch.tensor([range(3), range(3)]).tolist() == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_reductions_over_empty_dim_lists_and_0_dim_tensors():
+    x = torch.arange(6.).reshape(2, 3)
+    assert x.sum(()).item() == 15.0 and x.mean([]).item() == 2.5 and x.amax([]).item() == 5.0
+    assert x.squeeze(()).shape == (2, 3)
+    assert x.all(dim=1, keepdim=True).shape == (2, 1) and x.any(1, True).shape == (2, 1)
+    assert torch.tensor([[1, 0]], dtype=torch.uint8).all(1).dtype is torch.uint8
+    y = torch.tensor(5.)
+    assert y.max(0).values.item() == 5.0 and y.max(0).indices.item() == 0 and y.argmax(0).item() == 0
+    assert y.softmax(0).item() == 1.0 and y.cumsum(0).item() == 5.0 and y.log_softmax(-1).item() == 0.0
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        y.max(1)
+
+
+def test_scalar_conversions_comparisons_and_bool_subtraction():
+    assert (torch.tensor([1., 2.]) == None) is False and (torch.tensor([1.]) != None) is True  # noqa: E711
+    with pytest.raises(ValueError, match="only one element tensors can be converted to Python scalars"):
+        float(torch.tensor([3.7, 1.]))
+    b = torch.tensor([True, False])
+    with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):
+        b - b
+    with pytest.raises(RuntimeError, match="with a bool tensor is not supported. If you are trying to invert a mask"):
+        1 - b
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor \\(at position 0\\) cannot be concatenated"):
+        torch.cat([torch.tensor(1.), torch.tensor(2.)])
+    assert torch.tensor([1.]).add(torch.tensor([200], dtype=torch.uint8), alpha=2).item() == 401.0
+
+
+def test_uint8_index_is_a_mask_with_pytorchs_warning():
+    x = torch.arange(4.)
+    with pytest.warns(UserWarning, match="indexing with dtype torch.uint8 is now deprecated"):
+        assert x[torch.tensor([1, 0, 1, 0], dtype=torch.uint8)].tolist() == [0.0, 2.0]
