@@ -1788,6 +1788,85 @@ def __getattr__(name: str) -> Any:
 
 
 # ---------------------------------------------------------------------------
+# 6. aliases and small helpers from a parity sweep: rsub, arctan2, msort, angle, frexp, put, new
+
+def rsub(input: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input`` (PyTorch's reversed subtraction)."""
+    _need_tensor("rsub", input)
+    return other - (input if alpha == 1 else input * alpha)
+
+
+def arctan2(input: Tensor, other: Any) -> Tensor:
+    """NumPy's name for ``atan2``."""
+    _need_tensor("arctan2", input)
+    return input.atan2(other)
+
+
+def msort(input: Tensor) -> Tensor:
+    """``input`` sorted along dim 0 (the values of ``sort(input, dim=0)``)."""
+    _need_tensor("msort", input)
+    return input.sort(dim=0).values
+
+
+def angle(input: Tensor) -> Tensor:
+    """The argument of each element: pi for negatives, 0 otherwise, NaN kept (srcgrad is real-only).
+    Its gradient is zero, as PyTorch's for real inputs."""
+    _need_tensor("angle", input)
+    x = input if input.dtype.is_floating_point else input.float()
+    return where(x < 0, math.pi, 0.0) + x * 0  # (x * 0: NaN stays NaN, and the gradient is zero)
+
+
+def frexp(input: Tensor) -> Any:
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and ``0.5 <= |mantissa| < 1``
+    (0 for 0), the exponent int32: the decomposition of normal floats."""
+    _need_tensor("frexp", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    with _NoGrad():
+        mag = input.abs()
+        safe = where(mag > 0, mag, 1.0)
+        exponent = (safe.log2().floor() + 1).to(D.int32)
+        exponent = where(safe / (2.0 ** exponent.to(input.dtype)) >= 1, exponent + 1, exponent)  # (rounding in log2)
+        exponent = where(mag > 0, exponent, 0).to(D.int32)
+    mantissa = input / (2.0 ** exponent.to(input.dtype))
+    return _FREXP(mantissa, exponent)
+
+
+_FREXP = _return_type("frexp")
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` read as 1-d with ``source`` written (or, with ``accumulate``, added) at ``index``."""
+    _need_tensor("put", input, index, source)
+    if index.dtype is not D.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_tname(index.dtype)}")
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    n = input.numel()
+    flat = index.reshape(-1)
+    flat = where(flat < 0, flat + n, flat)
+    return input.reshape(-1).index_put((flat,), source.reshape(-1).to(input.dtype),
+                                       accumulate=accumulate).reshape(input.shape)
+
+
+def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """The legacy ``t.new(...)``: a tensor of ``t``'s dtype and device, from data or of a shape."""
+    from .tensor import legacy_construct
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0].dtype is not self.dtype:
+            raise TypeError(f"expected {self.dtype} (got {args[0].dtype})")
+        return args[0].detach()
+    out = legacy_construct(self.dtype, args)
+    return out if out.device == self.device else out.to(self.device)
+
+
+def _multinomial(self: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+    from .sampling import multinomial
+    return multinomial(self, num_samples, replacement, generator=generator)
+
+
+# ---------------------------------------------------------------------------
 # The srcgrad.<name> functions (only names srcgrad does not have already).
 
 _FUNCTIONS = (
@@ -1799,7 +1878,7 @@ _FUNCTIONS = (
     "repeat_interleave erfc exp2 float_power logaddexp2 heaviside fix ldexp cross kron diff inner vdot addmv "
     "addr baddbmm addbmm chain_matmul trapezoid trapz cumulative_trapezoid cov corrcoef var_mean std_mean "
     "logcumsumexp renorm quantile nanquantile nanmedian diag_embed logspace unravel_index histogram gradient vander "
-    "adjoint scalar_tensor range empty_strided"
+    "adjoint scalar_tensor range empty_strided rsub arctan2 msort angle frexp put"
 ).split()
 
 _package = sys.modules.get(__name__.rpartition(".")[0])
@@ -1816,12 +1895,13 @@ METHODS = (
     "broadcast_to tensor_split hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_split_with_sizes "
     "unsafe_chunk swapdims sum_to_size narrow_copy rot90 diagflat take unfold repeat_interleave "
     "erfc exp2 float_power logaddexp2 heaviside fix ldexp cross kron diff inner vdot addmv addr baddbmm addbmm "
-    "logcumsumexp renorm quantile nanquantile nanmedian diag_embed histogram adjoint"
+    "logcumsumexp renorm quantile nanquantile nanmedian diag_embed histogram adjoint arctan2 msort angle frexp put"
 ).split()
-_EXTRA_METHODS: dict[str, Any] = {"byte": _byte, "char": _char, "short": _short, "float_power_": _float_power_}
+_EXTRA_METHODS: dict[str, Any] = {"byte": _byte, "char": _char, "short": _short, "float_power_": _float_power_,
+                                 "new": _new, "multinomial": _multinomial}
 INPLACE_METHODS = (
     "eq ne gt ge lt le greater greater_equal less less_equal not_equal erfc exp2 fix ldexp heaviside renorm "
-    "addmv addr baddbmm addbmm swapdims"
+    "addmv addr baddbmm addbmm swapdims put"
 ).split()
 PROPERTIES: dict[str, Any] = {"nbytes": _nbytes, "itemsize": _itemsize, "is_cpu": _is_cpu, "H": _H, "mH": _mH}
 LINALG: dict[str, Any] = {"cross": linalg_cross, "multi_dot": multi_dot, "vecdot": vecdot, "matmul": linalg_matmul,

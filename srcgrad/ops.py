@@ -635,6 +635,8 @@ for _name, _rule, _low, _grad, _cast, _saves in [
     ("bitwise_xor", bitwise("bitwise_xor"), "{0} ^ {1}", "NotImplemented", None, ""),
     ("bitwise_left_shift",  bitwise("lshift"), "jnp.left_shift({0}, {1})",  "NotImplemented", None, ""),
     ("bitwise_right_shift", bitwise("rshift"), "jnp.right_shift({0}, {1})", "NotImplemented", None, ""),
+    ("gcd",       bitwise("gcd"),       "jnp.gcd({0}, {1})",     "NotImplemented",   None, ""),
+    ("lcm",       bitwise("lcm"),       "jnp.lcm({0}, {1})",     "NotImplemented",   None, ""),
 ]:
     defop(_name, _rule, _low, _grad, cast=_cast, saves=_saves)
 

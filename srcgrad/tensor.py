@@ -1305,6 +1305,14 @@ class Tensor:
     def bitwise_and(self, other: Any) -> Tensor:
         return record("bitwise_and", (self, other))
 
+    def gcd(self, other: Any) -> Tensor:
+        """The greatest common divisor, elementwise (integer tensors; always >= 0)."""
+        return record("gcd", (self, other))
+
+    def lcm(self, other: Any) -> Tensor:
+        """The least common multiple, elementwise (integer tensors; 0 where either is 0)."""
+        return record("lcm", (self, other))
+
     def bitwise_or(self, other: Any) -> Tensor:
         return record("bitwise_or", (self, other))
 

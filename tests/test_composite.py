@@ -1082,3 +1082,55 @@ def test_second_derivatives_of_section_5() -> None:
     assert ggc(lambda a, b: sg.gradient(a, spacing=[b], dim=1)[0], (x, c))
     assert ggc(lambda a: sg.vander(a[0], 4), (x,))
     assert ggc(lambda a: sg.diag_embed(a, 1) ** 2, (x,))
+
+
+def test_rsub_arctan2_msort_angle():
+    x = sg.tensor([[1., -2.], [3., -4.]])
+    assert sg.rsub(x, 1).tolist() == [[0., 3.], [-2., 5.]]
+    assert sg.rsub(x, x, alpha=2).tolist() == [[-1., 2.], [-3., 4.]]
+    np.testing.assert_allclose(sg.arctan2(x, x).numpy(), np.arctan2(x.numpy(), x.numpy()))
+    assert sg.msort(x).tolist() == [[1., -4.], [3., -2.]]
+    a = sg.angle(sg.tensor([-1., 0., 2., float("nan")]))
+    assert a[:3].tolist() == pytest.approx([math.pi, 0., 0.]) and math.isnan(a[3].item())
+    v = sg.tensor([-1., 2.], requires_grad=True)
+    sg.angle(v).sum().backward()
+    assert v.grad.tolist() == [0., 0.]
+
+
+def test_frexp_decomposes_as_pytorch():
+    m, e = sg.frexp(sg.tensor([8., 0.75, 0., -3., 1.0, 0.5, 1e-30]))
+    assert m.tolist() == pytest.approx([0.5, 0.75, 0., -0.75, 0.5, 0.5, 0.6338253])
+    assert e.dtype is sg.int32 and e.tolist() == [4, 0, 0, 2, 1, 0, -99]
+    with pytest.raises(RuntimeError, match="only supports floating-point dtypes"):
+        sg.frexp(sg.tensor([1, 2]))
+
+
+def test_put_and_put_():
+    y = sg.zeros(2, 3)
+    assert y.put_(sg.tensor([1, 4]), sg.tensor([9., 8.])) is y
+    assert y.tolist() == [[0., 9., 0.], [0., 8., 0.]]
+    acc = sg.zeros(2, 3).put(sg.tensor([0, 0, -1]), sg.tensor([1., 2., 5.]), accumulate=True)
+    assert acc.tolist() == [[3., 0., 0.], [0., 0., 5.]]
+    s = sg.tensor([1., 2.], requires_grad=True)
+    sg.zeros(3).put(sg.tensor([0, 2]), s).sum().backward()
+    assert s.grad.tolist() == [1., 1.]
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        sg.zeros(3, requires_grad=True).put_(sg.tensor([0]), sg.tensor([1.]))
+    with pytest.raises(RuntimeError, match="Expected source and index to have the same number of elements"):
+        sg.zeros(3).put(sg.tensor([0, 1]), sg.tensor([1.]))
+
+
+def test_legacy_new_and_multinomial_method():
+    x = sg.tensor([[1., -2.]], dtype=sg.float64)
+    assert x.new(2, 3).shape == (2, 3) and x.new(2, 3).dtype is sg.float64
+    assert x.new([1, 2]).dtype is sg.float64 and x.new().shape == (0,)
+    sg.manual_seed(0)
+    draws = sg.tensor([0.0, 1.0]).multinomial(3, replacement=True)
+    assert draws.tolist() == [1, 1, 1]
+
+
+def test_gcd_and_lcm():
+    assert sg.gcd(sg.tensor([12, -18, 0]), sg.tensor([8, 12, 5])).tolist() == [4, 6, 5]
+    assert sg.lcm(sg.tensor([4, 6]), sg.tensor([6, 0])).tolist() == [12, 0]
+    with pytest.raises(RuntimeError, match="\"gcd_cpu\" not implemented for 'Float'"):
+        sg.gcd(sg.tensor([1.]), sg.tensor([2.]))

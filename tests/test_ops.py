@@ -346,6 +346,10 @@ CASES = [
     Case("logical_not", lambda x: (x > 0).logical_not(), lambda xp, x: ~(x > 0), grad=False),
     # bitwise: on integers (x * 10 truncated), and on bools, where they are the logical ops
     Case("bitwise_and", lambda x, y: _i(x) & _i(y), lambda xp, x, y: _ni(xp, x) & _ni(xp, y), BIN_SHAPES, grad=False),
+    Case("gcd",        lambda x, y: _i(x).gcd(_i(y)), lambda xp, x, y: xp.gcd(_ni(xp, x), _ni(xp, y)), BIN_SHAPES,
+         grad=False),
+    Case("lcm",        lambda x, y: _i(x).lcm(_i(y)), lambda xp, x, y: xp.lcm(_ni(xp, x), _ni(xp, y)), BIN_SHAPES,
+         grad=False),
     Case("bitwise_or",  lambda x, y: _i(x) | _i(y), lambda xp, x, y: _ni(xp, x) | _ni(xp, y), BIN_SHAPES, grad=False),
     Case("bitwise_xor", lambda x, y: _i(x) ^ _i(y), lambda xp, x, y: _ni(xp, x) ^ _ni(xp, y), BIN_SHAPES, grad=False),
     Case("bitwise_xor", lambda x, y: (x > 0) ^ (y > 0), lambda xp, x, y: (x > 0) ^ (y > 0), BIN_SHAPES, grad=False,
