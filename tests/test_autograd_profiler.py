@@ -191,3 +191,29 @@ def test_totals_and_sorting():
     assert (total.key, total.count, total.cpu_time_total) == ("Total", 3, 6.0)
     table = events.table(sort_by="cpu_time_total", row_limit=1)
     assert " b " in table and " a " not in table
+
+
+def test_a_compiled_functions_calls_are_ranges_around_their_replay():
+    w = srcgrad.randn(4, 4, requires_grad=True)
+
+    @srcgrad.compile
+    def step(x):
+        loss = (x @ w).tanh().sum()
+        loss.backward()
+        with srcgrad.no_grad():
+            w.sub_(0.1 * w.grad)
+        w.grad = None
+        return loss
+
+    x = srcgrad.randn(2, 4)
+    for _ in range(3):
+        step(x)
+    plain_call = srcgrad.compiled.CompiledFunction.__call__
+    with profiler.profile() as prof:
+        for _ in range(2):
+            step(x).item()
+    rows = _rows(prof)
+    assert rows["srcgrad.compile: step"].count == 2 and rows["srcgrad::run"].count == 2
+    run = next(e for e in prof.function_events if e.name == "srcgrad::run")
+    assert run.cpu_parent.name == "srcgrad.compile: step"
+    assert srcgrad.compiled.CompiledFunction.__call__ is plain_call

@@ -12,7 +12,8 @@ of rows (``docs/autograd.md``, "Profiling"):
   waits for them, so a profiled loop does not overlap its steps), inside a first run JAX's
   ``srcgrad::jax_trace``, ``srcgrad::lower`` and ``srcgrad::xla_compile``, and for autograd
   ``srcgrad::backward`` and ``srcgrad::transform`` (building the backward IR), with one
-  ``MulBackward0``-style row per adjoint block the transformer writes.
+  ``MulBackward0``-style row per adjoint block the transformer writes; each call of a
+  ``@srcgrad.compile`` function is a ``srcgrad.compile: <name>`` row around its replay.
 
 ``record_function(name)`` adds a row of the user's own. The collection hooks are installed while
 a profile runs and removed after it, so recording costs nothing extra outside profiles.
@@ -242,7 +243,10 @@ def _install() -> None:
     import jax.monitoring
 
     from .. import autodiff, compiler, ir
+    from ..compiled import CompiledFunction
     targets = [
+        (CompiledFunction, "__call__", _ranged(lambda self, *a, **k: f"srcgrad.compile: {self.__name__}",
+                                               CompiledFunction.__call__)),
         (compiler, "realize", _ranged("srcgrad::realize", compiler.realize)),
         (compiler, "compile_program", _ranged("srcgrad::codegen", compiler.compile_program)),
         (compiler, "call_program", _ranged("srcgrad::run", compiler.call_program, _results_ready)),
