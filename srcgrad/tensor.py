@@ -1983,8 +1983,11 @@ class Tensor:
             idx = where(hit, pos_i, -1).amax(d + 1)               # the last i <= j attaining it
         return getattr(return_types, kind)(record(kind, (self, idx), (d,)), idx)
 
-    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
-        x = self if self.dtype.is_floating_point else self.float()
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if not x.dtype.is_floating_point:
+            raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                               f"Got {_TORCH_NAMES().get(x.dtype.name, x.dtype.name)}")
         dims = _dims(dim, x.dim())
         if p in ("fro", 2, 2.0):
             return record("norm", (x,), (dims, bool(keepdim)))

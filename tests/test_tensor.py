@@ -1813,3 +1813,10 @@ def test_uint8_index_is_a_mask_with_pytorchs_warning():
     x = torch.arange(4.)
     with pytest.warns(UserWarning, match="indexing with dtype torch.uint8 is now deprecated"):
         assert x[torch.tensor([1, 0, 1, 0], dtype=torch.uint8)].tolist() == [0.0, 2.0]
+
+
+def test_norm_of_integers_raises_as_pytorch():
+    with pytest.raises(RuntimeError, match="linalg.vector_norm: Expected a floating point or complex tensor as "
+                                           "input. Got Long"):
+        torch.tensor([1, 2]).norm()
+    assert torch.tensor([3, 4]).norm(dtype=torch.float32).item() == 5.0
