@@ -734,7 +734,8 @@ def test_step_and_state_dict_hooks_as_pytorch():
     try:
         (w * w).sum().backward()
         opt.step()
-        assert calls == [("global pre",), ("pre", True, (), {}), ("post",), ("global post",)]
+        # as PyTorch's, args holds all of step's positional arguments, the optimizer first
+        assert calls == [("global pre",), ("pre", True, (opt,), {}), ("post",), ("global post",)]
     finally:
         g1.remove()
         g2.remove()
@@ -743,7 +744,7 @@ def test_step_and_state_dict_hooks_as_pytorch():
     opt.step()
     assert calls == [("post",)]
     # a pre-hook may replace the arguments: here, a closure
-    opt.register_step_pre_hook(lambda o, args, kwargs: ((), {"closure": lambda: 7.0}))
+    opt.register_step_pre_hook(lambda o, args, kwargs: ((o,), {"closure": lambda: 7.0}))
     assert opt.step() == 7.0
     opt.register_step_pre_hook(lambda o, args, kwargs: 5)
     with pytest.raises(RuntimeError, match="must return None or a tuple of \\(new_args, new_kwargs\\), but got 5"):

@@ -623,39 +623,70 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input._inplace("mul", mask) if inplace else input * mask
 
 
-def _feature_dropout(name: str, input: Tensor, p: float, training: bool, inplace: bool, dims: int) -> Tensor:
-    """Zero whole channels: one Bernoulli draw per (batch, channel), broadcast over ``dims`` spatial dims."""
+def _feature_dropout_impl(input: Tensor, p: float, training: bool, inplace: bool, batched: bool = True) -> Tensor:
+    """ATen's ``feature_dropout``: one Bernoulli draw per (dim 0, dim 1), broadcast over the other dims;
+    ``batched=False`` treats ``input`` as if ``unsqueeze(0)``-ed (one draw per dim 0)."""
     if p < 0 or p > 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if input.dim() not in (dims + 1, dims + 2):
-        raise RuntimeError(f"{name}: Expected {dims + 1}D or {dims + 2}D input, but received a {input.dim()}D "
-                           f"input. Note that {name} exists to provide channel-wise dropout on inputs with {dims} "
-                           f"spatial dimension{'s' if dims > 1 else ''}, a channel dimension, and an optional "
-                           "batch dimension (i.e. " + ("3D or 4D" if dims == 2 else f"{dims + 1}D or {dims + 2}D")
-                           + " inputs).")
     if not training or p == 0 or input.numel() == 0:
         return input
-    lead = input.shape[:input.dim() - dims]
-    d = input.dtype
-    mask: Any = 0 if p == 1 else (T.rand(lead, dtype=d, device=input.device) >= p).to(d) / (1 - p)
-    if p != 1:
-        mask = mask.reshape(tuple(lead) + (1,) * dims)
+    mask: Any = 0
+    if p != 1:  # (ATen multiplies by 0 for p == 1 before it looks at the dims)
+        shape = tuple(input.shape) if batched else (1, *input.shape)
+        if len(shape) < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        d = input.dtype
+        mask = (T.rand(shape[:2], dtype=d, device=input.device) >= p).to(d) / (1 - p)
+        mask = mask.reshape((shape[:2] if batched else shape[1:2]) + (1,) * (len(shape) - 2))
     return input._inplace("mul", mask) if inplace else input * mask
+
+
+def _deprecated_dims_warning(name: str, n: int, dims: int) -> None:
+    warnings.warn(f"{name}: Received a {n}-D input to {name}, which is deprecated and will result in an error in a "
+                  f"future release. To retain the behavior and silence this warning, please use dropout instead. "
+                  f"Note that {name} exists to provide channel-wise dropout on inputs with {dims} spatial dimensions, "
+                  f"a channel dimension, and an optional batch dimension (i.e. {dims + 1}D or {dims + 2}D inputs).",
+                  stacklevel=3)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L) input."""
-    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout_impl(input, p, training, inplace, batched=input.dim() == 3)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Channel-wise dropout of (N, C, H, W) or (C, H, W) input."""
-    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
+    """Channel-wise dropout of (N, C, H, W) input. As in PyTorch, a 3-D input is taken as (N, C, L) (whole
+    rows dropped, with PyTorch's warning), and other dims are deprecated (a warning) but work the same
+    way: one draw per (dim 0, dim 1)."""
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    n = input.dim()
+    if n not in (3, 4):
+        _deprecated_dims_warning("dropout2d", n, 2)
+    if n == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
+    return _feature_dropout_impl(input, p, training, inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) input."""
-    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
+    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) input (other dims: PyTorch's deprecation
+    warning, and treated as unbatched)."""
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    n = input.dim()
+    if n not in (4, 5):
+        _deprecated_dims_warning("dropout3d", n, 3)
+    return _feature_dropout_impl(input, p, training, inplace, batched=n == 5)
 
 
 # torch.dropout, torch.feature_dropout, torch.alpha_dropout, torch.feature_alpha_dropout: the
@@ -666,16 +697,7 @@ def _aten_dropout(input: Tensor, p: float, train: bool) -> Tensor:
 
 def _aten_feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """Dropout of whole channels (dim 1) of an input with a batch dim: one draw per (batch, channel)."""
-    if p < 0 or p > 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not train or p == 0 or input.numel() == 0:
-        return input
-    if input.dim() < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    d = input.dtype
-    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
-    mask: Any = 0 if p == 1 else (T.rand(shape, dtype=d, device=input.device) >= p).to(d) / (1 - p)
-    return input * mask
+    return _feature_dropout_impl(input, p, train, False)
 
 
 def _aten_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
@@ -768,9 +790,18 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
     n, c = input.shape[0], input.shape[1]
+    size = [n * c // num_groups, num_groups, *input.shape[2:]]  # (PyTorch's _verify_batch_size)
+    if math.prod(size[:1] + size[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != c):
+            # (PyTorch's message about the bias shows the weight's shape, [0] without a weight)
+            shown = list(t.shape) if name == "weight" else [0] if weight is None else list(weight.shape)
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {shown} and input of shape {list(input.shape)}")
     x = input.reshape(n, num_groups, -1)
     mean = x.mean(-1, keepdim=True)
     var = x.var(-1, unbiased=False, keepdim=True)
@@ -1188,6 +1219,9 @@ def _batched_conv_input(name: str, nsp: int, input: Tensor, weight: Tensor) -> t
     return (input.unsqueeze(0) if unbatched else input), unbatched
 
 
+_same_padding_warned = [False]
+
+
 def _conv(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
           dilation: Any, groups: int) -> Tensor:
     from ..conv import conv_general_dilated
@@ -1196,6 +1230,12 @@ def _conv(name: str, nsp: int, input: Tensor, weight: Tensor, bias: Tensor | Non
     dilation = _tuple(dilation, nsp, "dilation")
     kernel = tuple(weight.shape[2:])
     pads = conv_padding(padding, kernel, stride, dilation)
+    if padding == "same" and any(lo != hi for lo, hi in pads) and not _same_padding_warned[0]:
+        # PyTorch's TORCH_WARN_ONCE (once per process), with the text its CPU wheel shows
+        _same_padding_warned[0] = True
+        warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
+                      "copy of the input be created (Triggered internally at /__w/pytorch/pytorch/aten/src/ATen/"
+                      "native/Convolution.cpp:1101.)", UserWarning, stacklevel=3)
     if any(lo < 0 or hi < 0 for lo, hi in pads):
         raise RuntimeError("negative padding is not supported")
     if any(s <= 0 for s in stride):

@@ -27,7 +27,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p]["step"] = step_counter(p)
+                self.state[p]["step"] = step_counter(p, group.get("fused"))
                 self.state[p]["sum"] = full_like(p, float(group["initial_accumulator_value"]))
 
     @update_step

@@ -53,7 +53,7 @@ class Adam(Optimizer):
             one = hyper(1.0)
             for p, g, state in self._with_grads(group):
                 if not state:
-                    state["step"] = step_counter(p)
+                    state["step"] = step_counter(p, group.get("fused"))
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
                     if amsgrad:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
 from ..tensor import Tensor, ones, tensor, zeros_like
 from . import _fused_algorithms  # noqa: F401  (declares the ops recorded below)
 from ._fused import decay_args, hyper, lr_input, weight_decay_input
-from .optimizer import Optimizer, check_hyperparameters, step_counter, update_step
+from .optimizer import Optimizer, _get_scalar_dtype, check_hyperparameters, step_counter, update_step
 
 
 class ASGD(Optimizer):
@@ -17,7 +16,7 @@ class ASGD(Optimizer):
     once ``t > t0`` (``ax += (p - ax) μ``, else ``ax = p``); then ``η = lr / (1 + λ lr t)^α`` and
     ``μ = 1 / max(1, t - t0)``.
 
-    ``eta`` and ``mu`` are float32 0-d tensors, as in PyTorch, computed in the program from the
+    ``eta`` and ``mu`` are 0-d tensors of ``step``'s dtype, as in PyTorch, computed in the program from the
     ``step`` tensor: a step never reads them back.
     """
 
@@ -47,9 +46,10 @@ class ASGD(Optimizer):
                 if not state:
                     state["step"] = step_counter(p)
                     # eta and mu are tensors too, as in PyTorch; eta starts at the group's lr
-                    state["eta"] = (group["lr"].detach().reshape(()).to(dtype=float32, device=p.device).clone()
-                                    if lr_tensor else tensor(float(group["lr"]), dtype=float32, device=p.device))
-                    state["mu"] = ones((), dtype=float32, device=p.device)
+                    scalar = _get_scalar_dtype()
+                    state["eta"] = (group["lr"].detach().reshape(()).to(dtype=scalar, device=p.device).clone()
+                                    if lr_tensor else tensor(float(group["lr"]), dtype=scalar, device=p.device))
+                    state["mu"] = ones((), dtype=scalar, device=p.device)
                     state["ax"] = zeros_like(p)
                 step_t = state["step"].add_(one)
                 eta, mu = state["eta"], state["mu"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..dtypes import float32
 from ..tensor import Tensor, ones, zeros_like
 from . import _fused_algorithms  # noqa: F401  (declares the ops recorded below)
 from ._fused import decay_args, hyper, lr_input, weight_decay_input
-from .optimizer import Optimizer, check_betas, check_hyperparameters, step_counter, update_step
+from .optimizer import Optimizer, _get_scalar_dtype, check_betas, check_hyperparameters, step_counter, update_step
 
 
 class NAdam(Optimizer):
@@ -17,7 +16,7 @@ class NAdam(Optimizer):
     ``m = β1 m + (1-β1) g``, ``v = β2 v + (1-β2) g²``, ``denom = sqrt(v / (1-β2^t)) + eps``,
     ``p -= lr (1-μ_t) / (1-Πμ) g / denom + lr μ_{t+1} / (1-Πμ·μ_{t+1}) m / denom``.
 
-    ``mu_product`` (``Πμ``) is a float32 0-d tensor like ``step``, both updated in the program:
+    ``mu_product`` (``Πμ``) is a 0-d tensor like ``step`` (float32, or float64 under a float64 default dtype), both updated in the program:
     a step never reads either back.
     """
 
@@ -55,7 +54,7 @@ class NAdam(Optimizer):
             for p, g, state in self._with_grads(group):
                 if not state:
                     state["step"] = step_counter(p)
-                    state["mu_product"] = ones((), dtype=float32, device=p.device)  # a tensor like step
+                    state["mu_product"] = ones((), dtype=_get_scalar_dtype(), device=p.device)  # a tensor like step
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
                 step_t = state["step"].add_(one)

@@ -21,7 +21,7 @@ from itertools import chain
 from typing import Any
 
 from .. import tracing
-from ..dtypes import float32
+from ..dtypes import float32, float64, get_default_dtype
 from ..grad_mode import no_grad
 from ..ir import at_user_line
 from ..nn.modules.module import _RemovableHandle
@@ -45,7 +45,8 @@ _global_step_post_hooks: dict[int, Callable] = {}
 
 
 def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> _RemovableHandle:
-    """``hook(optimizer, args, kwargs)`` before every optimiser's ``step``; it may return ``(args, kwargs)``."""
+    """``hook(optimizer, args, kwargs)`` before every optimiser's ``step`` (``args`` starts with the
+    optimiser); it may return ``(args, kwargs)``."""
     handle = _RemovableHandle(_global_step_pre_hooks)
     _global_step_pre_hooks[handle.id] = hook
     return handle
@@ -60,12 +61,15 @@ def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> _RemovableHan
 
 def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
     """``step`` calling the global and the optimiser's own step hooks around it (as PyTorch
-    patches every optimiser class's ``step``)."""
+    patches every optimiser class's ``step``). As in PyTorch, the hooks' ``args`` are all of
+    ``step``'s positional arguments, the optimiser first: ``(opt,)`` or ``(opt, closure)``, and a
+    pre-hook's ``(new_args, new_kwargs)`` are passed on as they are (the optimiser included)."""
     @functools.wraps(step)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        self = args[0]
         pre, post = self._optimizer_step_pre_hooks, self._optimizer_step_post_hooks
         if not (pre or post or _global_step_pre_hooks or _global_step_post_hooks):
-            return step(self, *args, **kwargs)
+            return step(*args, **kwargs)
         for hook in chain(_global_step_pre_hooks.values(), pre.values()):
             tracing.note_hook(hook)
             result = hook(self, args, kwargs)
@@ -74,7 +78,7 @@ def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
                                        f"{result}.")
                 args, kwargs = result
-        out = step(self, *args, **kwargs)
+        out = step(*args, **kwargs)
         for hook in chain(post.values(), _global_step_post_hooks.values()):
             tracing.note_hook(hook)
             hook(self, args, kwargs)
@@ -141,10 +145,19 @@ def check_betas(betas: tuple[float, float]) -> None:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
 
 
-def step_counter(p: Tensor) -> Tensor:
-    """A fresh ``step`` state for parameter ``p``: a float32 0-d tensor on its device, as in PyTorch,
-    so that a step counts (and derives its bias corrections) in the program, never in Python."""
-    return zeros((), dtype=float32, device=p.device)
+def _get_scalar_dtype(is_fused: bool | None = None) -> Any:
+    """PyTorch's dtype of scalar optimiser state (``step``, NAdam's ``mu_product``, ASGD's ``eta``
+    and ``mu``): float64 when the default dtype is float64, float32 otherwise (and when fused)."""
+    if is_fused:
+        return float32
+    return float64 if get_default_dtype() is float64 else float32
+
+
+def step_counter(p: Tensor, fused: bool | None = None) -> Tensor:
+    """A fresh ``step`` state for parameter ``p``: a 0-d tensor of ``_get_scalar_dtype()`` on its
+    device, as in PyTorch, so that a step counts (and derives its bias corrections) in the program,
+    never in Python."""
+    return zeros((), dtype=_get_scalar_dtype(fused), device=p.device)
 
 
 def _own_number(value: Any) -> Any:
@@ -293,7 +306,7 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}`` as PyTorch.
 
-        Parameters are numbered in group order; ``step`` counters are float32 0-d tensors. The
+        Parameters are numbered in group order; ``step`` counters are 0-d tensors. The
         tensors are the live state (not copies), as in PyTorch.
         """
         for pre in self._optimizer_state_dict_pre_hooks.values():
@@ -335,18 +348,22 @@ class Optimizer:
                              "optimizer's group")
         id_map = dict(zip(chain.from_iterable(s["params"] for s in saved),
                           chain.from_iterable(g["params"] for g in groups)))
+        # (as PyTorch, the saved groups' fused/capturable decide the dtype of a loaded step)
+        fused_ids = {id(p) for s, g in zip(saved, groups) if s.get("fused") or s.get("capturable")
+                     for p in g["params"]}
 
         def cast(param: Tensor, value: Any, key: Any = None) -> Any:
             if isinstance(value, Tensor):
                 value = value.detach()
-                if key == "step":
-                    return value.to(dtype=float32, device=param.device).reshape(())
+                if key == "step":  # kept as saved (pytorch/pytorch#74424); float32 when fused or capturable
+                    return value.to(dtype=float32 if id(param) in fused_ids else value.dtype,
+                                    device=param.device).reshape(())
                 if param.is_floating_point() and value.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device)
                 return value.to(device=param.device)
             if key == "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                # a number (older checkpoints): the float32 0-d tensor that step() updates in place
-                return tensor(float(value), dtype=float32, device=param.device)
+                # a number (older checkpoints): the 0-d tensor that step() updates in place
+                return tensor(float(value), dtype=_get_scalar_dtype(), device=param.device)
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
             if isinstance(value, (list, tuple)):

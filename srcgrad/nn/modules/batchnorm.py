@@ -24,6 +24,18 @@ from ..parameter import Parameter
 from .module import Module
 
 
+def _fill_num_batches_tracked(m: Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
+    """PyTorch's ``_NormBase`` migration: checkpoints before version 2 have no ``num_batches_tracked``;
+    loading one keeps the module's counter (a new 0 when it has none, or a meta one)."""
+    version = local_metadata.get("version", None)
+    if (version is None or version < 2) and m.track_running_stats:
+        key = prefix + "num_batches_tracked"
+        if key not in state_dict:
+            current = m.num_batches_tracked
+            state_dict[key] = current if current is not None and current.device.type != "meta" \
+                else tensor(0, dtype=D.int64)
+
+
 class _BatchNorm(Module):
     _version = 2
 
@@ -77,6 +89,12 @@ class _BatchNorm(Module):
 
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        _fill_num_batches_tracked(self, state_dict, prefix, local_metadata)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)

@@ -32,7 +32,8 @@ class Dropout1d(Dropout):
 
 
 class Dropout2d(Dropout):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``."""
+    """Zero whole channels of (N, C, H, W) input with probability ``p``; a 3-D input is taken as (N, C, L),
+    as PyTorch does (with its warning), not as an unbatched (C, H, W)."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training, self.inplace)

@@ -48,16 +48,16 @@ class _RemovableHandle:
 
     _next = 0
 
-    def __init__(self, hooks: dict, extra: set | None = None) -> None:
+    def __init__(self, hooks: dict, *extra: set) -> None:
         self.hooks = hooks
-        self.extra = extra  # a set of ids that also forgets this one
+        self.extra = extra  # sets of ids that also forget this one (with_kwargs, always_call)
         self.id = _RemovableHandle._next
         _RemovableHandle._next += 1
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
-        if self.extra is not None:
-            self.extra.discard(self.id)
+        for ids in self.extra:
+            ids.discard(self.id)
 
     def __enter__(self) -> _RemovableHandle:
         return self
@@ -66,76 +66,171 @@ class _RemovableHandle:
         self.remove()
 
 
+# Hooks applying to every module call (``register_module_forward_hook`` and friends), run before each
+# module's own, as PyTorch's globals in ``torch.nn.modules.module``.
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_with_kwargs: set = set()
+_global_forward_hooks_always_called: set = set()
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
+_global_any: set = set()  # the ids of all four kinds: one check on the common path of every module call
+
+
+def register_module_forward_pre_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(module, args)`` before every module's ``forward`` (before the module's own pre-hooks); a
+    non-None result replaces the positional arguments."""
+    handle = _RemovableHandle(_global_forward_pre_hooks, _global_any)
+    _global_forward_pre_hooks[handle.id] = hook
+    _global_any.add(handle.id)
+    return handle
+
+
+def register_module_forward_hook(hook: Callable[..., Any], *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> _RemovableHandle:
+    """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` ``with_kwargs``) after every
+    module's ``forward``, before the module's own hooks; a non-None result replaces the output."""
+    handle = _RemovableHandle(_global_forward_hooks, _global_forward_hooks_with_kwargs,
+                              _global_forward_hooks_always_called, _global_any)
+    _global_forward_hooks[handle.id] = hook
+    _global_any.add(handle.id)
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs.add(handle.id)
+    if always_call:
+        _global_forward_hooks_always_called.add(handle.id)
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(module, grad_output)`` for every module call, before the module's own backward pre-hooks."""
+    handle = _RemovableHandle(_global_backward_pre_hooks, _global_any)
+    _global_backward_pre_hooks[handle.id] = hook
+    _global_any.add(handle.id)
+    return handle
+
+
+def register_module_full_backward_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(module, grad_input, grad_output)`` for every module call, before the module's own full
+    backward hooks."""
+    handle = _RemovableHandle(_global_backward_hooks, _global_any)
+    _global_backward_hooks[handle.id] = hook
+    _global_any.add(handle.id)
+    return handle
+
+
 class BackwardHookFunction(Function):
-    """Identity on a module's tensor inputs (``side`` "inputs") or outputs ("outputs"), whose
-    backward runs the module's backward hooks, as PyTorch's function of that name: on the
-    outputs' side it sees ``grad_output`` and runs the pre-hooks; on the inputs' side it sees
+    """Identity on a module's tensor inputs (``side`` "inputs") or outputs ("outputs"), whose backward
+    runs the module's backward hooks, as PyTorch's function of that name with its ``BackwardHook``: on
+    the outputs' side it sees ``grad_output`` and runs the pre-hooks; on the inputs' side it sees
     ``grad_input`` and runs the full backward hooks (on the outputs' side when no input needs a
     gradient)."""
 
     @staticmethod
-    def forward(ctx: Any, state: dict, side: str, *xs: Tensor) -> tuple:
-        ctx.state, ctx.side = state, side
+    def forward(ctx: Any, bw: _BackwardHook, side: str, *xs: Tensor) -> tuple:
+        ctx.bw, ctx.side = bw, side
+        ctx.mark_non_differentiable(*[x for x in xs if not x.requires_grad])
+        if side == "outputs":  # the pre-hooks see None for an output no gradient reached, as PyTorch's
+            ctx.set_materialize_grads(False)
         return xs
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
-        state = ctx.state
-        module = state["module"]
         if ctx.side == "inputs":
-            grad_input = list(state["template"])
-            for k, g in zip(state["positions"], grads):
-                grad_input[k] = g
-            grad_input = _run_backward_hooks(module, tuple(grad_input), state["grad_output"])
-            return (None, None, *(grad_input[k] for k in state["positions"]))
-        for hook in list(module.__dict__.get("_backward_pre_hooks", {}).values()):
+            grads = ctx.bw.run_hooks(grads)
+            # (the hooks see zeros for tensor inputs that need no gradient; autograd gets None)
+            return (None, None, *(g if need else None for g, need in zip(grads, ctx.needs_input_grad[2:])))
+        return (None, None, *ctx.bw.run_pre_hooks(grads))
+
+
+class _BackwardHook:
+    """One module call's full backward (pre-)hooks, as PyTorch's ``torch.utils.hooks.BackwardHook``: the
+    hooks get one entry per positional argument (``grad_input``) and per element of the output tuple
+    (``grad_output``), ``None`` where that is not a tensor (an LSTM's ``(h, c)``, an attention's
+    ``None`` weights) or where no gradient reached it."""
+
+    def __init__(self, module: Module, user_hooks: list, user_pre_hooks: list) -> None:
+        self.module = module
+        self.user_hooks = user_hooks
+        self.user_pre_hooks = user_pre_hooks
+        self.grad_outputs: tuple | None = None
+        self.n_outputs = -1
+        self.output_tensors_index: list | None = None
+        self.n_inputs = -1
+        self.input_tensors_index: list | None = None
+
+    @staticmethod
+    def _pack_with_none(indices: list, values: Any, size: int) -> tuple:
+        res: list = [None] * size
+        for k, v in zip(indices, values):
+            res[k] = v
+        return tuple(res)
+
+    def _apply_on_tensors(self, side: str, args: tuple) -> tuple:
+        index = [k for k, a in enumerate(args) if isinstance(a, Tensor)]
+        if not (any(args[k].requires_grad for k in index) and is_grad_enabled()):
+            return args, None
+        wrapped = BackwardHookFunction.apply(self, side, *(args[k] for k in index))
+        out = list(args)
+        for k, w in zip(index, wrapped):
+            out[k] = w
+        return (tuple(out) if type(args) is tuple else type(args)(*out)), index
+
+    def setup_input_hook(self, args: tuple) -> tuple:
+        res, self.input_tensors_index = self._apply_on_tensors("inputs", args)
+        self.n_inputs = len(args)
+        return res
+
+    def setup_output_hook(self, result: Any) -> Any:
+        is_tuple = isinstance(result, tuple)
+        res, self.output_tensors_index = self._apply_on_tensors("outputs", result if is_tuple else (result,))
+        self.n_outputs = len(result) if is_tuple else 1
+        return res if is_tuple else res[0]
+
+    def run_pre_hooks(self, grads: tuple) -> tuple:
+        assert self.output_tensors_index is not None
+        self.grad_outputs = self._pack_with_none(self.output_tensors_index, grads, self.n_outputs)
+        for hook in self.user_pre_hooks:
             note_hook(hook)
-            r = hook(module, grads)
-            if r is not None:
-                grads = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-        state["grad_output"] = grads
-        if not state["positions"] and module.__dict__.get("_backward_hooks"):
+            r = hook(self.module, self.grad_outputs)
+            if r is None:
+                continue
+            if len(r) != len(self.grad_outputs):
+                raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got {len(r)}, "
+                                   f"but expected {len(self.grad_outputs)}")
+            self.grad_outputs = r
+        local = self.grad_outputs
+        if self.input_tensors_index is None:  # no input needs a gradient: the full hooks fire here
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
                           "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
                           "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.",
                           stacklevel=2)
-            _run_backward_hooks(module, state["template"], grads)
-        return (None, None, *grads)
+            grad_inputs = (None,) * self.n_inputs
+            for hook in self.user_hooks:
+                note_hook(hook)
+                r = hook(self.module, grad_inputs, self.grad_outputs)
+                if r is not None and not (isinstance(r, tuple) and all(g is None for g in r)):
+                    raise RuntimeError("Backward hook for Modules where no input requires gradient should always "
+                                       "return None or None for all gradients.")
+            self.grad_outputs = None
+        return tuple(local[k] for k in self.output_tensors_index)
 
-
-def _run_backward_hooks(module: Module, grad_input: tuple, grad_output: Any) -> tuple:
-    for hook in list(module.__dict__.get("_backward_hooks", {}).values()):
-        note_hook(hook)
-        r = hook(module, grad_input, grad_output)
-        if r is not None:
-            r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-            if len(r) != len(grad_input):
+    def run_hooks(self, grads: tuple) -> tuple:
+        if self.grad_outputs is None:
+            # the gradient reached the inputs without passing through the outputs (double backward)
+            return grads
+        assert self.input_tensors_index is not None
+        res = self._pack_with_none(self.input_tensors_index, grads, self.n_inputs)
+        for hook in self.user_hooks:
+            note_hook(hook)
+            r = hook(self.module, res, self.grad_outputs)
+            if r is None:
+                continue
+            if len(r) != len(res):
                 raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(r)}, but "
-                                   f"expected {len(grad_input)}")
-            grad_input = r
-    return grad_input
-
-
-def _call_with_backward_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
-    """``module.forward`` between the two identity Functions that run its backward hooks."""
-    if not is_grad_enabled():
-        return module.forward(*args, **kwargs)
-    positions = [k for k, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-    state = {"module": module, "positions": positions, "template": (None,) * len(args), "grad_output": None}
-    if positions:
-        wrapped = BackwardHookFunction.apply(state, "inputs", *(args[k] for k in positions))
-        args = list(args)
-        for k, w in zip(positions, wrapped):
-            args[k] = w
-        args = tuple(args)
-    out = module.forward(*args, **kwargs)
-    single = isinstance(out, Tensor)
-    outs = (out,) if single else out
-    if not (isinstance(outs, tuple) and all(isinstance(o, Tensor) for o in outs)
-            and any(o.requires_grad for o in outs)):
-        return out
-    hooked = BackwardHookFunction.apply(state, "outputs", *outs)
-    return hooked[0] if single else tuple(hooked)
+                                   f"expected {len(res)}")
+            res = r
+        self.grad_outputs = None
+        return tuple(res[k] for k in self.input_tensors_index)
 
 
 class Module:
@@ -168,50 +263,98 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._forward_pre_hooks and not self._forward_hooks:
-            if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
-                return _call_with_backward_hooks(self, args, kwargs)
-            return self.forward(*args, **kwargs)
-        with_kwargs = self.__dict__.get("_forward_hooks_with_kwargs", ())
-        for k, hook in list(self._forward_pre_hooks.items()):
-            note_hook(hook)
-            if k in with_kwargs:
-                r = hook(self, args, kwargs)
-                if r is not None:
-                    if not (isinstance(r, tuple) and len(r) == 2):
-                        raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
-                                           f"but got {r}.")
-                    args, kwargs = r
-            else:
-                r = hook(self, args)
-                if r is not None:
-                    args = r if isinstance(r, tuple) else (r,)
-        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
-            out = _call_with_backward_hooks(self, args, kwargs)
-        else:
-            out = self.forward(*args, **kwargs)
-        for k, hook in list(self._forward_hooks.items()):
-            note_hook(hook)
-            r = hook(self, args, kwargs, out) if k in with_kwargs else hook(self, args, out)
-            if r is not None:
-                out = r
-        return out
+        if not (self._forward_pre_hooks or self._forward_hooks or _global_any):
+            d = self.__dict__
+            if not (d.get("_backward_hooks") or d.get("_backward_pre_hooks")):
+                return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
 
-    def _add_forward_hook(self, hooks: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool) -> _RemovableHandle:
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """PyTorch's ``_call_impl``: the global then the module's forward pre-hooks, the backward hooks'
+        identity on the inputs, ``forward``, the forward hooks, then the identity on the outputs (so
+        the backward hooks see the gradient of what the forward hooks returned)."""
+        d = self.__dict__
+        with_kwargs = d.get("_forward_hooks_with_kwargs", ())
+        always = d.get("_forward_hooks_always_called", ())
+        result = None
+        called: set = set()
+        try:
+            pre_hooks = [*_global_backward_pre_hooks.values(), *d.get("_backward_pre_hooks", {}).values()]
+            full_hooks = [*_global_backward_hooks.values(), *d.get("_backward_hooks", {}).values()]
+            for k, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                note_hook(hook)
+                if k in with_kwargs:
+                    r = hook(self, args, kwargs)
+                    if r is not None:
+                        if not (isinstance(r, tuple) and len(r) == 2):
+                            raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {r}.")
+                        args, kwargs = r
+                else:
+                    r = hook(self, args)
+                    if r is not None:
+                        args = r if isinstance(r, tuple) else (r,)
+            bw = None
+            if full_hooks or pre_hooks:
+                bw = _BackwardHook(self, full_hooks, pre_hooks)
+                args = bw.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for k, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if k in always or k in _global_forward_hooks_always_called:
+                    called.add(k)
+                note_hook(hook)
+                r = hook(self, args, kwargs, result) if k in with_kwargs or k in _global_forward_hooks_with_kwargs \
+                    else hook(self, args, result)
+                if r is not None:
+                    result = r
+            if bw is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
+                                  f"Tensors but received {type(result)}", stacklevel=2)
+                result = bw.setup_output_hook(result)
+            return result
+        except Exception:
+            # forward hooks registered with always_call that have not run yet still run; their errors are warnings
+            for k, hook in _global_forward_hooks.items():
+                if k in _global_forward_hooks_always_called and k not in called:
+                    try:
+                        r = hook(self, args, result)
+                        if r is not None:
+                            result = r
+                    except Exception as e:  # noqa: BLE001 - reported as PyTorch does
+                        warnings.warn("global module forward hook with ``always_call=True`` raised an exception "
+                                      f"that was silenced as another error was raised in forward: {e}", stacklevel=2)
+            for k, hook in self._forward_hooks.items():
+                if k in always and k not in called:
+                    try:
+                        r = hook(self, args, kwargs, result) if k in with_kwargs else hook(self, args, result)
+                        if r is not None:
+                            result = r
+                    except Exception as e:  # noqa: BLE001 - reported as PyTorch does
+                        warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
+                                      f"silenced as another error was raised in forward: {e}", stacklevel=2)
+            raise
+
+    def _add_forward_hook(self, hooks: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool,
+                          always_call: bool = False) -> _RemovableHandle:
         kw_ids = self.__dict__.setdefault("_forward_hooks_with_kwargs", set())
-        h = _RemovableHandle(hooks, kw_ids)
+        always_ids = self.__dict__.setdefault("_forward_hooks_always_called", set())
+        h = _RemovableHandle(hooks, kw_ids, always_ids)
         hooks[h.id] = hook
         if prepend:
             hooks.move_to_end(h.id, last=False)
         if with_kwargs:
             kw_ids.add(h.id)
+        if always_call:
+            always_ids.add(h.id)
         return h
 
     def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> _RemovableHandle:
         """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` ``with_kwargs``) runs
-        after ``forward``; a non-None result replaces the output. ``prepend`` runs it first."""
-        return self._add_forward_hook(self._forward_hooks, hook, prepend, with_kwargs)
+        after ``forward``; a non-None result replaces the output. ``prepend`` runs it first; with
+        ``always_call`` it runs even when ``forward`` raises."""
+        return self._add_forward_hook(self._forward_hooks, hook, prepend, with_kwargs, always_call)
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> _RemovableHandle:
@@ -363,12 +506,30 @@ class Module:
     register_module = add_module
 
     def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` (``""``: this module)."""
         mod = self
         for item in target.split(".") if target else []:
-            if item not in mod._modules:
+            if not hasattr(mod, item):
                 raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
-            mod = mod._modules[item]
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``, replacing the submodule there or (unless
+        ``strict``) adding one to an existing parent."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{atoms[-1]}`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError(f"`{atoms[-1]}` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
 
     def get_parameter(self, target: str) -> Parameter:
         path, _, name = target.rpartition(".")
@@ -495,19 +656,17 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Move and/or cast parameters and buffers (floating point ones only for a dtype)."""
-        for d in [*args, kwargs.get("dtype")]:
-            if _is_dtype(d) and not d.is_floating_point:
-                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                                f"dtype={d}")
+        """Move and/or cast parameters and buffers: ``to(device=None, dtype=None, non_blocking=False)``,
+        ``to(dtype, non_blocking=False)`` or ``to(tensor, non_blocking=False)`` (that tensor's dtype and
+        device); the dtype applies to floating-point tensors only, so integer buffers such as
+        ``num_batches_tracked`` stay integers."""
+        device, dtype = _parse_to(args, kwargs)
+        if dtype is not None and not dtype.is_floating_point:
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype}")
 
         def convert(t: Tensor) -> Tensor:
-            a = [x for x in args if not (_is_dtype(x) and not t.is_floating_point())]
-            kw = dict(kwargs)
-            kw.pop("non_blocking", None)
-            if "dtype" in kw and not t.is_floating_point():
-                kw.pop("dtype")
-            return t.to(*a, **kw)
+            return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
         return self._apply(convert)
 
     def cpu(self) -> Module:
@@ -783,7 +942,67 @@ class Module:
 
 def _is_dtype(x: Any) -> bool:
     from ...dtypes import dtype
-    return isinstance(x, dtype)
+    return isinstance(x, dtype) or x is float or x is int or x is bool  # (Python types name dtypes too)
+
+
+_TO_SIGNATURES = (
+    " * (torch.device device = None, torch.dtype dtype = None, bool non_blocking = False, bool copy = False, *, "
+    "torch.memory_format memory_format = None)\n"
+    " * (torch.dtype dtype, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = "
+    "None)\n"
+    " * (Tensor tensor, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)\n")
+
+
+def _parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """The ``(device, dtype)`` of ``Module.to``'s three forms, as PyTorch's ``torch._C._nn._parse_to``
+    (``non_blocking`` and ``memory_format`` are accepted and have no effect here)."""
+    from ...device import device as Device
+    from ...dtypes import as_dtype
+
+    def is_device(x: Any) -> bool:
+        return isinstance(x, (str, Device, int)) and not isinstance(x, bool)
+
+    def name(x: Any) -> str:
+        return "Tensor" if isinstance(x, Tensor) else "torch.dtype" if _is_dtype(x) else \
+            "torch.device" if isinstance(x, Device) else type(x).__name__
+
+    def invalid() -> TypeError:
+        # (PyTorch's argument parser: keywords sorted, and a trailing ", " when there are only keywords)
+        pos = [name(a) for a in args]
+        kw = [f"{k}={name(v)}" for k, v in sorted(kwargs.items())]
+        got = ", ".join(pos + kw) + (", " if kw and not pos else "")
+        return TypeError(f"to() received an invalid combination of arguments - got ({got}), but expected one "
+                         f"of:\n{_TO_SIGNATURES}")
+
+    if "copy" in kwargs:
+        raise RuntimeError(".to() does not accept copy argument")
+    unknown = set(kwargs) - {"device", "dtype", "tensor", "non_blocking", "memory_format"}
+    if unknown:
+        raise invalid()
+    rest = list(args)
+    device = kwargs.get("device")
+    dtype = kwargs.get("dtype")
+    first = rest[0] if rest else kwargs.get("tensor")
+    if isinstance(first, Tensor):  # to(tensor, non_blocking=False)
+        if rest:
+            rest.pop(0)
+        device, dtype = first.device, first.dtype
+        positional = ["non_blocking", "copy"]
+    elif rest and _is_dtype(rest[0]):  # to(dtype, non_blocking=False)
+        dtype = rest.pop(0)
+        positional = ["non_blocking", "copy"]
+    else:  # to(device=None, dtype=None, non_blocking=False)
+        if rest and (rest[0] is None or is_device(rest[0])):
+            device = rest.pop(0)
+        if rest and (rest[0] is None or _is_dtype(rest[0])):
+            dtype = rest.pop(0)
+        positional = ["non_blocking", "copy"]
+    if len(rest) > len(positional) or not all(isinstance(a, bool) for a in rest):
+        raise invalid()
+    if len(rest) > 1:
+        raise RuntimeError(".to() does not accept copy argument")
+    return (None if device is None else Device(device) if not isinstance(device, int) else Device("cuda", device),
+            None if dtype is None else as_dtype(dtype))
 
 
 def _zero_grad(p: Tensor, set_to_none: bool) -> None:

@@ -14,6 +14,7 @@ from ...tensor import Tensor, empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from .batchnorm import _fill_num_batches_tracked
 from .module import Module
 
 
@@ -63,7 +64,7 @@ class GroupNorm(Module):
                  bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         if num_channels % num_groups != 0:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         _affine_parameters(self, (num_channels,), affine, bias, device, dtype)
 
@@ -111,6 +112,7 @@ class _InstanceNorm(Module):
     average of the instances' statistics (used in ``eval()``), as PyTorch does."""
 
     _dims = 0
+    _version = 2  # (PyTorch's _NormBase version: num_batches_tracked added)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device: Any = None, dtype: Any = None) -> None:
@@ -137,6 +139,28 @@ class _InstanceNorm(Module):
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         _reset_affine(self)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        version = local_metadata.get("version", None)
+        # checkpoints without a version (before PyTorch 0.4) kept running stats that the default
+        # track_running_stats=False no longer has: PyTorch's own error, not "Unexpected key(s)"
+        if version is None and not self.track_running_stats:
+            keys = [prefix + name for name in ("running_mean", "running_var") if prefix + name in state_dict]
+            if keys:
+                klass = type(self).__name__
+                error_msgs.append(
+                    "Unexpected running stats buffer(s) {names} for {klass} with track_running_stats=False. If "
+                    "state_dict is a checkpoint saved before 0.4.0, this may be expected because {klass} does not "
+                    "track running stats by default since 0.4.0. Please remove these keys from state_dict. If the "
+                    "running stats are actually needed, instead set track_running_stats=True in {klass} to enable "
+                    "them. See the documentation of {klass} for details.".format(
+                        names=" and ".join(f'"{k}"' for k in keys), klass=klass))
+                for key in keys:
+                    state_dict.pop(key)
+        _fill_num_batches_tracked(self, state_dict, prefix, local_metadata)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (self._dims + 1, self._dims + 2):
