@@ -483,6 +483,9 @@ def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = N
     grad_tensors = _given_grads(tensors, grad_tensors) if grad_tensors is not None else [None] * len(tensors)
     if isinstance(inputs, T.Tensor):
         inputs = [inputs]
+    for i in inputs or ():
+        if not i.requires_grad:  # (PyTorch's words: it retains the grad of each input it is given)
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if retain_graph is None:
         retain_graph = create_graph
     if not create_graph and not inputs and tracing.ACTIVE is None:

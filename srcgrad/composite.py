@@ -1840,14 +1840,16 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     _need_tensor("put", input, index, source)
     if index.dtype is not D.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_tname(index.dtype)}")
+    if source.dtype is not input.dtype:
+        from .tensor import _same_dtype_source
+        _same_dtype_source("put_", input, source)
     if index.numel() != source.numel():
         raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
     n = input.numel()
     flat = index.reshape(-1)
     flat = where(flat < 0, flat + n, flat)
-    return input.reshape(-1).index_put((flat,), source.reshape(-1).to(input.dtype),
-                                       accumulate=accumulate).reshape(input.shape)
+    return input.reshape(-1).index_put((flat,), source.reshape(-1), accumulate=accumulate).reshape(input.shape)
 
 
 def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

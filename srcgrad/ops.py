@@ -16,6 +16,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import dtypes as D
 
 
@@ -146,8 +148,20 @@ def binary_nobool(opname: str) -> Callable:
         d = _promoted((x, y))
         if d.category == 0:
             raise RuntimeError(f"{opname}: both operands are bool; convert with .int() or .float() first")
+        if d.category == 1 and opname in ("floor_divide", "remainder", "fmod"):
+            check_integer_divisor(y)
         return broadcast_shapes(x.shape, y.shape, opname), d
     return rule
+
+
+def check_integer_divisor(y: Any) -> None:
+    """PyTorch's error for an integer division by zero (XLA returns garbage there): checked for a
+    Python number and for a divisor whose values are already computed, not for a pending one."""
+    v = y.value if y.value is not None else y.attrs[0] if y.op == "const" else None
+    if v is None or not hasattr(v, "__array__") and not isinstance(v, (int, float)):
+        return
+    if (np.asarray(v) == 0).any():
+        raise RuntimeError("ZeroDivisionError")
 
 
 def compare(opname: str) -> Callable:
@@ -400,6 +414,10 @@ def gather_rule(x: Any, index: Any, dim: int) -> tuple:
     if len(index.shape) != len(x.shape):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor "
                            f"(input {fmt_shape(x.shape)}, index {fmt_shape(index.shape)})")
+    for d, (i, s) in enumerate(zip(index.shape, x.shape)):
+        if d != dim and i > s:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be no "
+                               f"larger than self {list(x.shape)} apart from dimension {dim}")
     return index.shape, x.dtype
 
 
@@ -917,7 +935,8 @@ def lower_einsum(names: list, a: dict) -> str:
 
 
 def pointwise_loss_rule(x: Any, t: Any, *, delta: float, reduction: str) -> tuple:
-    return (broadcast_shapes(x.shape, t.shape, "loss") if reduction == "none" else ()), _promoted((x, t))
+    shape = broadcast_shapes(x.shape, t.shape, "loss")  # (checked whatever the reduction: at the user's line)
+    return (shape if reduction == "none" else ()), _promoted((x, t))
 
 
 def lower_smooth_l1(names: list, a: dict) -> str:

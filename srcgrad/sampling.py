@@ -16,7 +16,10 @@ numbers (the bits come from JAX's generator).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from . import dtypes as D
 from . import tracing
@@ -71,11 +74,23 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Any = None
                         "float mean and std")
     if not std_t and std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    if std_t and _known_any(std, lambda v: v < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
     like = mean if mean_t else std
     from .ops import broadcast_shapes
     shape = broadcast_shapes(tuple(mean.shape) if mean_t else (), tuple(std.shape) if std_t else (), "normal")
     eps = _randn(*shape, dtype=like.dtype, device=like.device, generator=generator)
     return mean + std * eps
+
+
+_P_RANGE = "Expected p_in >= 0 && p_in <= 1 to be true, but got false."
+
+
+def _known_any(t: Tensor, test: Callable) -> bool:
+    """Whether ``test`` holds anywhere in ``t``'s values, when they are already computed (a pending
+    parameter is not computed for this check)."""
+    v = t._node.value
+    return v is not None and hasattr(v, "__array__") and bool(np.asarray(test(np.asarray(v))).any())
 
 
 def _size(size: Any) -> tuple:
@@ -92,6 +107,8 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     prob = input if p is None else p
     if isinstance(prob, (int, float)) and not 0 <= prob <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={prob}")
+    if isinstance(prob, Tensor) and _known_any(prob, lambda v: (v < 0) | (v > 1)):
+        raise RuntimeError(_P_RANGE)
     u = _rand(*input.shape, dtype=input.dtype if input.dtype.is_floating_point else None, device=input.device,
               generator=generator)
     if isinstance(prob, Tensor):
@@ -102,6 +119,8 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
 def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     """Fill with draws of Bernoulli(``p``), ``p`` a number or a tensor broadcast to ``self``."""
     if isinstance(p, Tensor):
+        if _known_any(p, lambda v: (v < 0) | (v > 1)):
+            raise RuntimeError(_P_RANGE)
         p = p.expand(self.shape) if tuple(p.shape) != tuple(self.shape) else p
     return _fill(self, bernoulli(self, p, generator=generator))
 

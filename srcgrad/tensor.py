@@ -34,7 +34,7 @@ from .grad_mode import (
 from .grad_mode import _state as _grad_state
 from .indexing import normalize, split_selects
 from .ir import Node
-from .ops import OPS, TORCH_TYPE_NAMES, basic_index_shape, expand_rule, fmt_shape
+from .ops import OPS, TORCH_TYPE_NAMES, basic_index_shape, broadcast_shapes, expand_rule, fmt_shape
 
 _Number = (int, float, bool)
 
@@ -268,6 +268,14 @@ def legacy_construct(dt: D.dtype, args: tuple, **kwargs: Any) -> Tensor:
     return zeros(*args, dtype=dt, **kwargs)
 
 
+def _number(op: str, name: str, value: Any) -> Any:
+    """A scalar argument that must be a Python number (``alpha``, ``value``), as PyTorch's parser
+    requires: a tensor there raises a TypeError at the call."""
+    if isinstance(value, (int, float, np.number)):
+        return value
+    raise TypeError(f"{op}(): argument '{name}' must be Number, not {type(value).__name__}")
+
+
 def _scaled(t: Tensor, other: Any, alpha: Any) -> Any:
     """``alpha * other`` for ``t.add(other, alpha=...)``, computed in the result's dtype: PyTorch
     scales after promotion, so a uint8 ``other`` times 2 does not wrap around."""
@@ -276,6 +284,26 @@ def _scaled(t: Tensor, other: Any, alpha: Any) -> Any:
         if other._node.dtype is not dt and dt.category != 0:
             other = other.to(dt)
     return other * alpha
+
+
+def _same_dtype_source(op: str, t: Tensor, source: Tensor) -> None:
+    """PyTorch's refusal to write a source of another dtype into ``t`` by index (no silent cast)."""
+    a = TORCH_TYPE_NAMES.get(t._node.dtype.name, t._node.dtype.name)
+    b = TORCH_TYPE_NAMES.get(source._node.dtype.name, source._node.dtype.name)
+    raise RuntimeError({
+        "index_put_": f"Index put requires the source and destination dtypes match, got {a} for the destination "
+                      f"and {b} for the source.",
+        "index_add_": f"index_add_(): self ({a}) and source ({b}) must have the same scalar type",
+        "index_copy_": f"index_copy_(): self and source expected to have the same dtype, but got (self) {a} and "
+                       f"(source) {b}",
+        "put_": f"put_(): self and source expected to have the same dtype, but got self.dtype = {a} and "
+                f"source.dtype = {b}",
+    }[op])
+
+
+def _has_mask(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, Tensor) and i._node.dtype.category == 0 for i in items)
 
 
 def _fill_value(t: Tensor, value: Any, name: str) -> Any:
@@ -387,6 +415,11 @@ def _dims(dim: Any, ndim: int) -> tuple:
 def _shape_arg(shape: tuple) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
+    for k, s in enumerate(shape):
+        if s.__class__ is not int and (isinstance(s, (float, np.floating))
+                                       or (isinstance(s, Tensor) and s._node.dtype.category != 1)):
+            raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__} at pos {k}")
     return tuple(int(s) for s in shape)
 
 
@@ -1126,16 +1159,16 @@ class Tensor:
         return self._inplace("lerp", end, weight)
 
     def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return record("addcmul", (self, tensor1, tensor2, value))
+        return record("addcmul", (self, tensor1, tensor2, _number("addcmul", "value", value)))
 
     def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return self._inplace("addcmul", tensor1, tensor2, value)
+        return self._inplace("addcmul", tensor1, tensor2, _number("addcmul_", "value", value))
 
     def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return record("addcdiv", (self, tensor1, tensor2, value))
+        return record("addcdiv", (self, tensor1, tensor2, _number("addcdiv", "value", value)))
 
     def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return self._inplace("addcdiv", tensor1, tensor2, value)
+        return self._inplace("addcdiv", tensor1, tensor2, _number("addcdiv_", "value", value))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace_of("clamp", min, max)
@@ -1187,11 +1220,15 @@ class Tensor:
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         with _NoGrad():
             return self._copy_from(randn(*self.shape, dtype=self.dtype, device=self.device, generator=generator)
                                    * std + mean, "normal_")
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
         with _NoGrad():
             return self._copy_from(rand(*self.shape, dtype=self.dtype, device=self.device, generator=generator)
                                    * (b - a) + a, "uniform_")
@@ -1357,10 +1394,14 @@ class Tensor:
         return record("ne", (self, o))
 
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
-        return record("add", (self, other if alpha == 1 else _scaled(self, other, alpha)))
+        if alpha.__class__ is int and alpha == 1:
+            return record("add", (self, other))
+        return record("add", (self, _scaled(self, other, _number("add", "alpha", alpha))))
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
-        return record("sub", (self, other if alpha == 1 else _scaled(self, other, alpha)))
+        if alpha.__class__ is int and alpha == 1:
+            return record("sub", (self, other))
+        return record("sub", (self, _scaled(self, other, _number("sub", "alpha", alpha))))
 
     subtract = sub
 
@@ -1375,6 +1416,9 @@ class Tensor:
         if rounding_mode == "floor":
             return record("floordiv", (self, other))
         if rounding_mode == "trunc":
+            if self.dtype.category == 1 and (not isinstance(other, Tensor) or other.dtype.category != 2):
+                from .ops import check_integer_divisor
+                check_integer_divisor(as_node(other))
             return record("div", (self, other)).trunc().to(self.dtype) if self.dtype.category == 1 else \
                 record("div", (self, other)).trunc()
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
@@ -1416,6 +1460,10 @@ class Tensor:
         if self.dim() != 3 or other.dim() != 3:
             raise RuntimeError(f"batch1 must be a 3D tensor (bmm of shapes {fmt_shape(self.shape)} and "
                                f"{fmt_shape(other.shape)})")
+        b, _, k = self.shape
+        if tuple(other.shape[:2]) != (b, k):
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
+                               f"{list(other.shape[:2])}.")
         return matmul(self, other)
 
     def dot(self, other: Any) -> Tensor:
@@ -1866,7 +1914,8 @@ class Tensor:
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return record("argmax", (self.reshape(-1),), ((0,), False))
+            out = record("argmax", (self.reshape(-1),), ((0,), False))
+            return out.reshape((1,) * self.dim()) if keepdim else out
         d = _dim(dim, self.dim())
         if self.dim() == 0:
             return zeros((), dtype=D.int64, device=self.device)
@@ -1874,7 +1923,8 @@ class Tensor:
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return record("argmin", (self.reshape(-1),), ((0,), False))
+            out = record("argmin", (self.reshape(-1),), ((0,), False))
+            return out.reshape((1,) * self.dim()) if keepdim else out
         d = _dim(dim, self.dim())
         if self.dim() == 0:
             return zeros((), dtype=D.int64, device=self.device)
@@ -2144,6 +2194,12 @@ class Tensor:
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         d = _dim(dim, self.dim())
+        sizes = tuple(sizes)
+        known = math.prod(s for s in sizes if s != -1)
+        n = self.shape[d]
+        if (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({n}) in the input tensor")
         return self.reshape(tuple(self.shape[:d]) + tuple(sizes) + tuple(self.shape[d + 1:]))
 
     def permute(self, *dims: Any) -> Tensor:
@@ -2262,6 +2318,10 @@ class Tensor:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
                                "dimensions of tensor")
         shape = (1,) * (len(sizes) - self.dim()) + tuple(self.shape)
+        if any(r < 0 for r in sizes):
+            target = [r * s for r, s in zip(sizes, shape)]
+            neg = next(t for t in target if t < 0)
+            raise RuntimeError(f"Trying to create tensor with negative dimension {neg}: {target}")
         interleaved = tuple(v for s in shape for v in (1, s))
         expanded = tuple(v for r, s in zip(sizes, shape) for v in (r, s))
         return record("repeat", (self.reshape(interleaved).expand(expanded),),
@@ -2330,8 +2390,22 @@ class Tensor:
             return record("gather", (self, index.reshape(1)), (d,)).reshape(())
         return record("gather", (self, index), (d,))
 
-    def take_along_dim(self, indices: Tensor, dim: int) -> Tensor:
-        return self.gather(dim, indices)
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        """``gather`` with the input and ``indices`` broadcast against each other outside ``dim``
+        (``dim=None``: both read as 1-d)."""
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        if self.dim() != indices.dim():
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
+                               f"dimensions, but got {self.dim()} dimensions for input, and {indices.dim()} "
+                               f"dimensions for indices")
+        d = _dim(dim, self.dim())
+        outer = [1 if k == d else s for k, s in enumerate(self.shape)]
+        idx_outer = [1 if k == d else s for k, s in enumerate(indices.shape)]
+        common = broadcast_shapes(tuple(outer), tuple(idx_outer), "take_along_dim")
+        x = self.expand(tuple(self.shape[k] if k == d else n for k, n in enumerate(common)))
+        i = indices.expand(tuple(indices.shape[k] if k == d else n for k, n in enumerate(common)))
+        return x.gather(d, i)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
@@ -2418,6 +2492,9 @@ class Tensor:
                                "and is being modified inplace with grad mode enabled." + _NGV_ADVICE)
         if kind == "index":
             name = "setitem" if view else "index_put"  # index_put_ on self, or a copy into a view of it
+            if name == "index_put" and isinstance(value, Tensor) and value.dim() \
+                    and value._node.dtype is not n.dtype and not _has_mask(index):
+                _same_dtype_source("index_put_", self, value)
         elif view:
             name = "setitem"  # a copy into a view of self (CopySlices)
         else:
@@ -2428,9 +2505,13 @@ class Tensor:
             if vshape and vshape != n.shape and len(vshape) <= len(n.shape) \
                     and all(a in (1, b) for a, b in zip(reversed(vshape), reversed(n.shape))):
                 value = value.expand(n.shape)  # (PyTorch expands the value first: ExpandBackward0)
+        if isinstance(value, Tensor) and value._node.dtype is not n.dtype:
+            value = value.to(n.dtype)  # (written in self's dtype, as a copy_ casts)
         self._inplace(name, value, *tensors, attrs=(spec, False))
 
     def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
+        if isinstance(values, Tensor) and values._node.dtype is not self._node.dtype:
+            _same_dtype_source("index_put_", self, values)
         spec, tensors, _, _ = normalize(tuple(indices), self._node.shape, tensor)
         return self._inplace("index_put", values, *tensors, attrs=(spec, bool(accumulate)))
 
@@ -2458,6 +2539,8 @@ class Tensor:
         return record("index_add", (self,) + args, (spec, True))
 
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        if isinstance(source, Tensor) and source._node.dtype is not self._node.dtype:
+            _same_dtype_source("index_add_", self, source)
         args, spec = self._index_add_args(dim, index, source, alpha)
         return self._inplace("index_add", *args, attrs=(spec, True))
 
@@ -2466,6 +2549,8 @@ class Tensor:
 
     def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
         """``self`` with ``source``'s slices written at ``index`` along ``dim``."""
+        if isinstance(source, Tensor) and source._node.dtype is not self._node.dtype:
+            _same_dtype_source("index_copy_", self, source)
         args, spec = self._index_add_args(dim, index, source, 1)
         return record("index_copy", (self,) + args, (spec, False))
 
@@ -3576,6 +3661,9 @@ def _device_arg(dev: Any) -> device:
 
 def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,
               requires_grad: bool, literal: bool = False, generator: Any = None) -> Tensor:
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
     d = _device_arg(dev)
     nodes = tuple(scalar_node(v, literal) for v in inputs)
     node = ir.new_node(op, nodes, attrs, shape, dtype, d, False)
@@ -3620,6 +3708,8 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
     fill_value = _number_arg(fill_value)
+    if not isinstance(fill_value, (int, float, bool)):
+        raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
     if dtype is None:
         dtype = D.bool_ if isinstance(fill_value, bool) else D.int64 if isinstance(fill_value, int) \
             else D.get_default_dtype()
@@ -3761,6 +3851,8 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     start, end, steps = _number_arg(start), _number_arg(end), _number_arg(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _creation("linspace", (), (start, end, int(steps), (int(steps),), dt), (int(steps),), dt, device,
                      requires_grad)
@@ -3770,6 +3862,8 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     n = _number_arg(n)
     m = n if m is None else _number_arg(m)
+    if n < 0 or m < 0:
+        raise RuntimeError(f"{'n' if n < 0 else 'm'} must be greater or equal to 0, got {n if n < 0 else m}")
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _creation("eye", (), (n, m, (n, m), dt), (n, m), dt, device, requires_grad)
 
@@ -3927,6 +4021,8 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or list(tensors)[:1]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")

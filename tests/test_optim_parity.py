@@ -138,3 +138,19 @@ def test_fused_steps_are_float32_and_numbers_load_as_scalar_state():
         assert opt.state[p]["step"].dtype == sg.float64 and opt.state[p]["step"].item() == 4.0
     finally:
         sg.set_default_dtype(sg.float32)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"])
+def test_a_state_dict_of_another_model_raises_at_step_and_leaves_the_parameter(name):
+    w, v = sg.nn.Parameter(sg.ones(2, 3)), sg.nn.Parameter(sg.ones(4))
+    kw = {"momentum": 0.9} if name in ("SGD", "RMSprop") else {}
+    other = getattr(sg.optim, name)([v], lr=0.1, **kw)
+    v.grad = sg.ones(4)
+    other.step()
+    opt = getattr(sg.optim, name)([w], lr=0.1, **kw)
+    opt.load_state_dict(other.state_dict())
+    (w * 2).sum().backward()
+    with pytest.raises(RuntimeError, match="was the optimizer's state_dict loaded from another model"):
+        opt.step()
+    assert w.detach().tolist() == [[1.0] * 3] * 2
+    assert (w * 2).sum().item() == 12.0  # (still usable)

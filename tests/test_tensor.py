@@ -1820,3 +1820,63 @@ def test_norm_of_integers_raises_as_pytorch():
                                            "input. Got Long"):
         torch.tensor([1, 2]).norm()
     assert torch.tensor([3, 4]).norm(dtype=torch.float32).item() == 5.0
+
+
+def test_bad_input_raises_at_the_users_line_and_changes_nothing():
+    # (from an audit of common mistakes: each used to compute garbage or fail later, at a print)
+    x = torch.tensor([5, 7])
+    for bad in (lambda: x // 0, lambda: x % 0, lambda: torch.fmod(x, 0), lambda: x // torch.tensor([1, 0]),
+                lambda: torch.div(x, 0, rounding_mode="trunc")):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            bad()
+    assert (torch.tensor([5.]) // 0).item() == float("inf")
+    for bad, err, text in (
+            (lambda: torch.randn(-2), RuntimeError, r"negative dimension -2: \[-2\]"),
+            (lambda: torch.rand(2, -1), RuntimeError, r"negative dimension -1: \[2, -1\]"),
+            (lambda: torch.eye(-1), RuntimeError, "n must be greater or equal to 0, got -1"),
+            (lambda: torch.linspace(0, 1, -1), RuntimeError, "number of steps must be non-negative"),
+            (lambda: torch.rand(2.5), TypeError, "must be tuple of ints, but found element of type float"),
+            (lambda: torch.full_like(torch.ones(2), "a"), TypeError, "must be Number, not str"),
+            (lambda: torch.cat(torch.ones(2), torch.ones(2)), TypeError, "must be tuple of Tensors, not Tensor"),
+            (lambda: torch.ones(2).addcmul_(torch.ones(2), torch.ones(2), value=torch.ones(2)), TypeError,
+             "argument 'value' must be Number, not Tensor"),
+            (lambda: torch.ones(2, 3).gather(0, torch.tensor([[0, 1, 0, 1]])), RuntimeError,
+             r"expected index \[1, 4\] to be no larger than self \[2, 3\] apart from dimension 0"),
+            (lambda: torch.bmm(torch.ones(2, 3, 4), torch.ones(2, 5, 5)), RuntimeError,
+             r"batch2 tensor to be: \[2, 4\] but got: \[2, 5\]"),
+            (lambda: torch.ones(2, 6).unflatten(1, (2, 2)), RuntimeError, r"Provided sizes \[2, 2\] don't multiply"),
+            (lambda: torch.empty(3).uniform_(2, 1), RuntimeError, "found from=2 > to=1"),
+            (lambda: torch.empty(3).normal_(0, -1), RuntimeError, "normal expects std >= 0.0"),
+            (lambda: torch.normal(torch.zeros(2), torch.tensor([-1., 1.])), RuntimeError, "all elements of std"),
+            (lambda: torch.nn.functional.smooth_l1_loss(torch.ones(2, 3), torch.ones(4)), RuntimeError,
+             "must match the size"),
+            (lambda: torch.nn.Linear(2, 2)(np.ones((1, 2))), TypeError, "must be Tensor, not ndarray"),
+            (lambda: torch.nn.functional.interpolate(torch.ones(1, 1, 4), scale_factor=0.1), RuntimeError,
+             "Input and output sizes should be greater than 0")):
+        with pytest.raises(err, match=text):
+            bad()
+    assert torch.ones(2, 3).argmax(keepdim=True).shape == (1, 1)
+    x = torch.arange(6.).reshape(2, 3)
+    assert torch.take_along_dim(x, torch.tensor([[2, 0]]), dim=1).tolist() == [[2., 0.], [5., 3.]]
+
+
+def test_index_writes_refuse_a_source_of_another_dtype():
+    x = torch.zeros(3, dtype=torch.long)
+    i, src = torch.tensor([0]), torch.tensor([1.7])
+    for bad, text in ((lambda: x.index_put_((i,), src), "Index put requires the source and destination dtypes match"),
+                      (lambda: x.__setitem__(i, src), "got Long for the destination and Float for the source"),
+                      (lambda: x.index_copy_(0, i, src), r"\(self\) Long and \(source\) Float"),
+                      (lambda: x.index_add_(0, i, src), r"self \(Long\) and source \(Float\) must have the same"),
+                      (lambda: x.put_(i, src), "put_\\(\\): self and source expected to have the same dtype")):
+        with pytest.raises(RuntimeError, match=text):
+            bad()
+    assert x.tolist() == [0, 0, 0] and x._version == 0
+    x[torch.tensor([True, False, False])] = src  # (a mask, or a number, is cast: as PyTorch)
+    x[1] = 2.9
+    assert x.tolist() == [1, 2, 0]
+
+
+def test_backward_inputs_must_require_grad():
+    y = (torch.ones(3, requires_grad=True) * 2).sum()
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+        y.backward(inputs=[torch.ones(3)])

@@ -590,6 +590,8 @@ def _linear_vector(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` as one op (its grad_fn named as PyTorch names it)."""
+    if not isinstance(input, Tensor):  # (a NumPy array or a list handed to a Linear layer)
+        raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     has_bias = bias is not None
     nd = input.dim()
     wd = weight.dim()
@@ -1414,6 +1416,11 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                              f"with spatial dimensions of {list(spatial)} and scale_factor of shape {list(sf)}.")
         out = tuple(int(math.floor(n * f)) for n, f in zip(spatial, sf))
         scales = (None,) * nsp if recompute_scale_factor else sf
+    if any(o <= 0 for o in out) or any(n <= 0 for n in spatial):
+        names = ("D", "H", "W")[3 - nsp:]
+        dims = lambda v: ", ".join(f"{a}: {b}" for a, b in zip(names, v))  # noqa: E731
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({dims(spatial)})"
+                           f"{' and' if nsp == 1 else ''} output ({dims(out)})")
     if mode == "area":
         from ..pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
         if nsp == 1:

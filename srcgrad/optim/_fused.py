@@ -48,8 +48,19 @@ from ..ops import defop, lit
 from ..tensor import Tensor, scalar_node, wrap
 
 
-def same_as_first(x: Any, *_: Any, **__: Any) -> tuple:
-    return x.shape, x.dtype
+def same_as_first(x: Any, *rest: Any, **__: Any) -> tuple:
+    """The parameter's shape and dtype, once every tensor operand (gradient, moments) is of its
+    shape: a state_dict from another model must raise at ``step()``, not leave a parameter that
+    fails at every later use (0-dim operands are the hyperparameters and the step count)."""
+    shape = x.shape
+    for i in rest:
+        s = i.shape
+        if s and s != shape:
+            raise RuntimeError(f"The size of tensor a ({shape[-1] if shape else 1}) must match the size of tensor b "
+                               f"({s[-1]}) at non-singleton dimension {len(shape) - 1 if shape else 0} (optimizer "
+                               f"step: a gradient or state tensor of shape {list(s)} for a parameter of shape "
+                               f"{list(shape)}; was the optimizer's state_dict loaded from another model?)")
+    return shape, x.dtype
 
 
 def hyper(v: Any, tensor: bool = False) -> Tensor:
