@@ -32,6 +32,8 @@ class device:  # noqa: N801 - the PyTorch name
         if kind not in ("cpu", "cuda", "gpu", "meta"):
             raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device string: {text}")
         kind = "cuda" if kind == "gpu" else kind
+        if idx and not idx.isdigit():
+            raise RuntimeError(f"Invalid device string: '{text}'")
         i = int(idx) if idx else 0
         if kind == "cuda":
             # (as PyTorch, naming a GPU that is not there is allowed: placing a tensor on it raises)

@@ -178,8 +178,8 @@ def bitwise(opname: str) -> Callable:
     """Bitwise ops: integer and bool tensors only (bool with bool is the logical op)."""
     def rule(x: Any, y: Any = None, **_: Any) -> tuple:
         d = _promoted((x, y)) if y is not None else x.dtype
-        if d.category == 2:
-            raise RuntimeError(f"\"{opname}_cpu\" not implemented for '{TORCH_TYPE_NAMES[d.name]}'")
+        if d.category == 2:  # (NotImplementedError, as PyTorch's dispatch errors)
+            raise NotImplementedError(f"\"{opname}_cpu\" not implemented for '{TORCH_TYPE_NAMES[d.name]}'")
         return (broadcast_shapes(x.shape, y.shape, opname) if y is not None else x.shape), d
     return rule
 

@@ -130,6 +130,8 @@ def as_node(x: Any) -> Node:
         return n
     if isinstance(x, (np.integer, np.floating, np.bool_)):
         return scalar_node(x.item())
+    if x is None:  # (t + None: Python's TypeError, as PyTorch's operators give)
+        raise TypeError("unsupported operand type(s): a Tensor and 'NoneType'")
     return tensor(x)._node
 
 
@@ -1946,7 +1948,7 @@ class Tensor:
         d = _dim(dim, self.dim())
         size = self.shape[d] if self.dim() else 1
         if not 1 <= k <= size:
-            raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
         return self._selected("kthvalue", k - 1, d, keepdim)
 
     def _selected(self, name: str, k: int, d: int, keepdim: bool) -> Any:
@@ -2416,6 +2418,8 @@ class Tensor:
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         d = _dim(dim, self.dim())
         index = index if isinstance(index, Tensor) else tensor(index)
+        if index._node.dtype.category != 1:
+            raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
         if index.dim() > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
         # (0-dim: the dim stays, as a 1-element index)
@@ -3837,6 +3841,8 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
     if end is None:
         raise TypeError("arange() missing required argument 'end'")
     start, end, step = _number_arg(start), _number_arg(end), _number_arg(step)
+    if not all(math.isfinite(v) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
