@@ -752,6 +752,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                              materialize_grads)
     outputs = [outputs] if isinstance(outputs, T.Tensor) else list(outputs)
+    noted = getattr(tracing.ACTIVE, "note_grad_call", None)  # (a @srcgrad.compile trace: see compiled.py)
+    if noted is not None:
+        noted()
     single = isinstance(inputs, T.Tensor)
     inputs = [inputs] if single else _edge_inputs(inputs)
     if not inputs:

@@ -36,6 +36,7 @@ import jax
 from . import compiler, ir, tracing
 from .amp.autocast_mode import _state as _amp_state
 from .device import from_jax
+from .dtypes import _default_float as _default_dtype
 from .dtypes import from_numpy_dtype
 from .grad_mode import _state as _grad_state
 from .random import default_generator
@@ -171,9 +172,11 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
     for path, n in lengths:
         parts.append(f"len({reader.read(path)})")
         expect.append(n)
-    for path, was_none in grads:
-        parts.append(f"{reader.read(path)}._grad is None")
-        expect.append(was_none)
+    for path, was_none, hooked in grads:
+        e = reader.read(path)
+        # (and whether it has tensor hooks: one registered between calls changes the gradient)
+        parts += [f"{e}._grad is None", f"bool(getattr({e}._node, 'hooks', None))"]
+        expect += [was_none, hooked]
     if distinct is not None:
         paths, count = distinct
         parts.append("len({" + ", ".join(f"id({reader.read(p)})" for p in paths) + "})")  # (not Tensor.__hash__)
@@ -204,6 +207,10 @@ def _describe(path: tuple, fn: Callable | None) -> str:
 
 
 _SCALARS = (int, float, bool, str, type(None))
+# How deep the walk of the reachable state goes: each level of modules takes two steps (the
+# `_modules` dict, then the child), so 16 reaches the BatchNorm of `model.layer1[0].bn1` and
+# deeper nestings (a guard on its `training` flag); 6 stopped at three levels.
+_DEPTH = 16
 _LIBRARIES = ("srcgrad", "jax", "jaxlib", "numpy", "torch", "functools", "builtins", "typing")
 
 
@@ -418,6 +425,8 @@ class Tracer:
         self.grads: dict[int, Any] = {}  # id(tensor) -> tensor whose .grad changed
         self.rng: list[tuple[Any, Any, Any]] = []  # (seed node, counter node, generator) per random op
         self.broke_at: tuple | None = None
+        self.broke_why: str | None = None
+        self.backward = False  # whether the body ran a backward
         # each user hook that ran (tensor, module, optimiser hooks) with what it could reach
         # just before its first call: (hook, _hook_leaves([hook]))
         self.hooks: list[tuple[Any, list]] = []
@@ -433,7 +442,10 @@ class Tracer:
         self.grads[id(t)] = t
 
     def note_backward(self) -> None:
-        pass  # (a backward inside a decorated function is recorded like the rest)
+        self.backward = True  # (recorded like the rest; noted for arguments with outside history)
+
+    def note_grad_call(self) -> None:
+        self.backward = True  # (autograd.grad: the same walk back through the graph)
 
     def note_rng(self, seed_node: Any, counter_node: Any, generator: Any = None) -> None:
         self.rng.append((seed_node, counter_node, generator or default_generator))
@@ -445,6 +457,13 @@ class Tracer:
     def note_realize(self, inputs: list | None = None) -> None:
         if self.broke_at is None:
             self.broke_at = ir.user_loc()
+
+    def note_reseed(self) -> None:
+        """``manual_seed`` in the body: a replay draws on from the generator's state and cannot
+        seed it again, so the function runs define-by-run."""
+        if self.broke_at is None:
+            self.broke_at = ir.user_loc()
+            self.broke_why = "it seeds a random generator (manual_seed), which a replay cannot redo"
 
 
 class _TraceState:
@@ -582,7 +601,7 @@ class CompiledFunction:
             else:
                 sig = tuple([_arg_signature(a) for a in args]) if args else ()
             key = (sig, tuple([(k, _arg_signature(kwargs[k])) for k in sorted(kwargs)]) if kwargs else (),
-                   _grad_state.enabled, _amp_state.key)
+                   _grad_state.enabled, _amp_state.key, _default_dtype[0])
         except TypeError as e:
             raise TypeError(f"srcgrad.compile: argument '{self._bad_argument(args, kwargs)}' of "
                             f"{self.__name__}: {e}") from None
@@ -629,16 +648,16 @@ class CompiledFunction:
         leaves: list = []
         seen: set = set()
         for i, a in enumerate(args):
-            _walk(a, (("arg", i),), leaves, seen, 6, lengths)
+            _walk(a, (("arg", i),), leaves, seen, _DEPTH, lengths)
         for k, v in kwargs.items():
-            _walk(v, (("kwarg", k),), leaves, seen, 6, lengths)
+            _walk(v, (("kwarg", k),), leaves, seen, _DEPTH, lengths)
         for path, _name in _captured_roots(self.fn):
             try:
                 obj = _getter(path)(args, kwargs, self.fn)
             except (ValueError, KeyError, IndexError, AttributeError):
                 continue
             if isinstance(obj, (Tensor, list, tuple, dict) + _SCALARS) or _is_state_object(obj):
-                _walk(obj, path, leaves, seen, 6, lengths)
+                _walk(obj, path, leaves, seen, _DEPTH, lengths)
         return leaves
 
     def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
@@ -659,7 +678,8 @@ class CompiledFunction:
         finally:
             tracing.ACTIVE = None
         if tracer.broke_at is not None:
-            self._go_dynamic(tracer.broke_at)
+            self._go_dynamic(tracer.broke_at, tracer.broke_why and
+                             f"{tracer.broke_why} (at {tracer.broke_at[0]}:{tracer.broke_at[1]})")
             return result
         changed = _python_state_change(leaves, self._leaves(args, kwargs), self.fn)
         if changed is None and tracer.hooks:
@@ -675,6 +695,16 @@ class CompiledFunction:
                 self._go_dynamic(None, f"it changes Python state on every call ({changed})")
             return result
         self.state_changes = 0  # (counted in a row: two models' optimisers each create state once)
+        if tracer.backward and any(isinstance(t, Tensor) and t._node.requires_grad and not t._node.leaf
+                                   for _, t in leaves):
+            # A tensor with autograd history from outside the function (a non-leaf that requires
+            # grad): the body's backward runs on through that history, which a replay cannot redo
+            # with the next call's history. This signature runs define-by-run.
+            self.eager_keys.add(key)
+            self._warn_eager("an argument or captured tensor has autograd history from outside the function "
+                             "(a non-leaf that requires grad) and the body's backward goes through it; pass "
+                             "it detached, or compile the code that builds it too")
+            return result
         entry, inputs, outputs = self._build_entry(tracer, result, state)
         if entry is None:
             if outputs:  # this signature's result requires grad: it runs define-by-run
@@ -720,8 +750,10 @@ class CompiledFunction:
             return "first call"
         if prev == key:
             return "a guarded value outside the arguments changed (a captured tensor's shape or a Python number)"
-        pa, pk, pg, pc = prev
-        na, nk, ng, nc = key
+        pa, pk, pg, pc, pd = prev
+        na, nk, ng, nc, nd = key
+        if pd is not nd:
+            return f"default dtype changed: {pd} -> {nd}"
         if pg != ng:
             return f"grad mode changed: {pg} -> {ng}"
         if pc != nc:
@@ -813,7 +845,8 @@ class CompiledFunction:
         grad_read = {state.grad_owner[id(n)] for n in inputs if id(n) in state.grad_owner}
         # (every tensor that requires grad: the body may branch on `p.grad is None`, as an
         # optimiser's step does)
-        grad_guards = [(p, state.grad_was_none[id(t)]) for p, t in state.tensors_with_paths
+        grad_guards = [(p, state.grad_was_none[id(t)], bool(getattr(t._node, "hooks", None)))
+                       for p, t in state.tensors_with_paths
                        if id(t) in state.wants_grad or id(t) in tracer.grads or id(t) in grad_read]
         # The tensors the program reads and updates must be as distinct as when traced (the
         # same tensor passed as two arguments both updated in place is another program).
@@ -843,7 +876,7 @@ class CompiledFunction:
                                     ("node", r._node) for r in flat_result])
         # (Shape templates, not the traced nodes: a traced node kept here would, through
         # the `overwritten` link to the node that replaced it, keep every later one alive.)
-        entry.result_like = [_template(r._node) for r in flat_result]
+        entry.result_like = [_template(r._node, leaf=r._node.leaf and r._node.requires_grad) for r in flat_result]
         # Tensors updated in place and .grad changed are found again by their path on each
         # call (the tensors passed this time), else by reference (made by the body).
         entry.outputs = ([(state.where(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
@@ -905,13 +938,13 @@ class CompiledFunction:
         entry.scatter(out, args, kwargs, self.fn)
         structure, picks = entry.result
         if structure == "T" and isinstance(picks[0], int):  # one tensor returned: the usual loss
-            t = wrap(_value_node(out[picks[0]], entry.result_like[0]))
+            t = wrap(_result_node(out[picks[0]], entry.result_like[0]))
             ir.set_owner(t._node, t)
             return t
         tensors = []
         for p, like in zip(picks, entry.result_like):
             if isinstance(p, int):
-                t = wrap(_value_node(out[p], like))
+                t = wrap(_result_node(out[p], like))
                 ir.set_owner(t._node, t)
                 tensors.append(t)
             elif p[0] == "get":  # an argument (or a tensor read from outside) returned as it is
@@ -1012,9 +1045,20 @@ def _sole_count() -> int:
 _SOLE_NODE = _sole_count()
 
 
-def _template(n: Any) -> Any:
-    """A valueless node with ``n``'s shape, dtype, device and line, for ``_value_node``."""
-    return _value_node(None, n)
+def _template(n: Any, leaf: bool = False) -> Any:
+    """A valueless node with ``n``'s shape, dtype, device and line, for ``_value_node``; ``leaf``:
+    a result that is a leaf requiring grad (``torch.zeros(3, requires_grad=True)`` made in the body)."""
+    t = _value_node(None, n)
+    t.leaf = leaf
+    return t
+
+
+def _result_node(value: jax.Array, like: Any) -> Any:
+    """A replay's returned tensor's node: a leaf that requires grad where the traced one was."""
+    n = ir.output_node(value, like)
+    if like.leaf:
+        n.requires_grad = n.leaf = True
+    return n
 
 
 def _value_node(value: jax.Array, like: Any) -> Any:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from . import tracing
+
 _STATE_BYTES = 16  # the seed and the counter, 8 little-endian bytes each
 
 
@@ -39,6 +41,9 @@ class Generator:
             raise TypeError(f"manual_seed expected an int seed, got {type(seed).__name__}") from None
         self._seed = s & 0xFFFFFFFF
         self._counter = 0
+        reseed = getattr(tracing.ACTIVE, "note_reseed", None)  # (in a @srcgrad.compile trace)
+        if reseed is not None:
+            reseed()
         return self
 
     def seed(self) -> int:

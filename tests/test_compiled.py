@@ -896,3 +896,141 @@ def test_indexing_with_an_index_tensor_argument_stays_compiled():
     assert f.dynamic_at is None and f.compiles == 1 and f.hits == 3
     with pytest.raises(IndexError, match="index 20 is out of bounds for dimension 0 with size 10"):
         torch.compile(pick)(x, torch.tensor([1, 20]))  # (values known when traced: checked)
+
+
+# -- from an audit of decorated functions against their undecorated runs ----------------------
+
+def _plain_and_compiled(make, calls):
+    """Run ``calls(step)`` on a fresh setup undecorated, then decorated; both results."""
+    out = []
+    for compiled in (False, True):
+        step = make()
+        if compiled:
+            step = torch.compile(step)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CompileWarning)
+            out.append(calls(step))
+    return out
+
+
+def test_state_of_deeply_nested_modules_is_guarded():
+    def make():
+        torch.manual_seed(0)
+        inner = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
+        model = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Sequential(inner)), torch.nn.Linear(4, 1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        x = torch.randn(8, 4)
+
+        def step():
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        step.bn = inner[1]
+        return step
+
+    def calls(step):
+        bn = step.bn if hasattr(step, "bn") else step.__wrapped__.bn
+        out = [step().item() for _ in range(2)]
+        bn.eval()  # (three levels down: model[0][0][0][1])
+        out += [step().item() for _ in range(2)]
+        return out + bn.running_mean.tolist()
+
+    plain, compiled = _plain_and_compiled(make, calls)
+    np.testing.assert_allclose(compiled, plain, rtol=1e-5)
+
+
+def test_seeding_inside_the_body_runs_define_by_run():
+    def make():
+        def noise(x):
+            torch.manual_seed(0)
+            return x + torch.rand(2)
+        return noise
+
+    plain, compiled = _plain_and_compiled(make, lambda f: [f(torch.zeros(2))[0].item() for _ in range(3)])
+    assert compiled == plain and len(set(plain)) == 1
+
+
+def test_default_dtype_is_part_of_the_signature():
+    def make():
+        return lambda x: x + torch.zeros(2)
+
+    def calls(f):
+        out = []
+        try:
+            for d in (torch.float32, torch.float32, torch.float64, torch.float64):
+                torch.set_default_dtype(d)
+                out.append(f(torch.ones(2, dtype=torch.float64)[:1].float()).dtype)
+        finally:
+            torch.set_default_dtype(torch.float32)
+        return out
+
+    plain, compiled = _plain_and_compiled(make, calls)
+    assert compiled == plain == [torch.float32, torch.float32, torch.float64, torch.float64]
+
+
+def test_an_argument_with_outside_history_runs_define_by_run():
+    def make():
+        def head(h):
+            loss = (h ** 2).sum()
+            loss.backward()
+            return loss
+        return head
+
+    def calls(head):
+        torch.manual_seed(0)
+        w = torch.randn(3, 3, requires_grad=True)
+        out = []
+        for _ in range(3):
+            w.grad = None
+            head(torch.randn(2, 3) @ w)  # (h's graph runs back to w, outside the function)
+            out.append(w.grad.sum().item())
+        return out
+
+    plain, compiled = _plain_and_compiled(make, calls)
+    np.testing.assert_allclose(compiled, plain, rtol=1e-6)
+
+
+def test_a_hook_registered_between_calls_is_seen():
+    def calls(step):
+        w = step.w
+        out = []
+        for i in range(4):
+            if i == 2:
+                w.register_hook(lambda g: g * 100)
+            w.grad = None
+            step(torch.ones(3))
+            out.append(w.grad[0].item())
+        return out
+
+    def make():
+        w = torch.ones(3, requires_grad=True)
+
+        def step(x):
+            loss = (w * x).sum()
+            loss.backward()
+            return loss
+        step.w = w
+        return step
+
+    plain, compiled = [calls(s) for s in (make(), _with_w(torch.compile, make()))]
+    assert compiled == plain == [1.0, 1.0, 100.0, 100.0]
+
+
+def _with_w(wrap, step):
+    out = wrap(step)
+    out.w = step.w
+    return out
+
+
+def test_a_leaf_made_in_the_body_keeps_requires_grad_on_replay():
+    @torch.compile
+    def init(x):
+        return torch.zeros(3, requires_grad=True), x * 2
+
+    for _ in range(3):
+        w, _ = init(torch.ones(3))
+        assert w.requires_grad and w.is_leaf
+        (w * 3).sum().backward()
+        assert w.grad.tolist() == [3.0, 3.0, 3.0]
