@@ -1029,6 +1029,8 @@ class RemovableHandle:
         for k, h in enumerate(self.hooks):
             if h is self.fn:
                 del self.hooks[k]
+                if tracing.ACTIVE is None:
+                    LEAF_HOOKS_CHANGED[0] += 1
                 break
         self.fn = None
 
@@ -1039,10 +1041,18 @@ class RemovableHandle:
         self.remove()
 
 
+# Counts the tensor hooks put on or taken off leaves outside a @srcgrad.compile trace: a compiled
+# function's guard compares it (one number, however many parameters), so that a gradient hook
+# added to a parameter between calls is not left out of the replays.
+LEAF_HOOKS_CHANGED = [0]
+
+
 def register_hook(t: T.Tensor, fn: Any) -> RemovableHandle:
     n = t._node
     if not n.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if n.leaf and tracing.ACTIVE is None:
+        LEAF_HOOKS_CHANGED[0] += 1
     hooks = getattr(n, "hooks", None)
     if hooks is None:
         hooks = n.hooks = []

@@ -35,6 +35,7 @@ import jax
 
 from . import compiler, ir, tracing
 from .amp.autocast_mode import _state as _amp_state
+from .autodiff import LEAF_HOOKS_CHANGED
 from .device import from_jax
 from .dtypes import _default_float as _default_dtype
 from .dtypes import from_numpy_dtype
@@ -172,11 +173,13 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
     for path, n in lengths:
         parts.append(f"len({reader.read(path)})")
         expect.append(n)
-    for path, was_none, hooked in grads:
-        e = reader.read(path)
-        # (and whether it has tensor hooks: one registered between calls changes the gradient)
-        parts += [f"{e}._grad is None", f"bool(getattr({e}._node, 'hooks', None))"]
-        expect += [was_none, hooked]
+    for path, was_none in grads:
+        parts.append(f"{reader.read(path)}._grad is None")
+        expect.append(was_none)
+    if grads:  # (and no tensor hook put on or taken off a leaf since: it changes the gradient)
+        reader.env["_leaf_hooks"] = LEAF_HOOKS_CHANGED
+        parts.append("_leaf_hooks[0]")
+        expect.append(LEAF_HOOKS_CHANGED[0])
     if distinct is not None:
         paths, count = distinct
         parts.append("len({" + ", ".join(f"id({reader.read(p)})" for p in paths) + "})")  # (not Tensor.__hash__)
@@ -845,8 +848,7 @@ class CompiledFunction:
         grad_read = {state.grad_owner[id(n)] for n in inputs if id(n) in state.grad_owner}
         # (every tensor that requires grad: the body may branch on `p.grad is None`, as an
         # optimiser's step does)
-        grad_guards = [(p, state.grad_was_none[id(t)], bool(getattr(t._node, "hooks", None)))
-                       for p, t in state.tensors_with_paths
+        grad_guards = [(p, state.grad_was_none[id(t)]) for p, t in state.tensors_with_paths
                        if id(t) in state.wants_grad or id(t) in tracer.grads or id(t) in grad_read]
         # The tensors the program reads and updates must be as distinct as when traced (the
         # same tensor passed as two arguments both updated in place is another program).
