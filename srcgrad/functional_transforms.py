@@ -49,10 +49,24 @@ def value_and_grad(fn: Callable, argnums: int | tuple = 0, has_aux: bool = False
         grads = tuple(g if g is not None else zeros_like(w) for g, w in zip(grads, wrt))
         g = grads[0] if isinstance(argnums, int) else grads
         v = value if outer else value.detach()
+        if has_aux and not outer:
+            aux = _detached(aux)  # (as torch.func: the aux output is tracked only for a watching outer grad)
         return ((v, aux), g) if has_aux else (v, g)
 
     wrapper.srcgrad_source = lambda: _source_of(wrapper)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _detached(x: Any) -> Any:
+    """``x`` with every tensor in it (through tuples, lists and dicts) detached."""
+    if isinstance(x, Tensor):
+        return x.detach()
+    if isinstance(x, (tuple, list)):
+        items = [_detached(v) for v in x]
+        return type(x)(*items) if hasattr(type(x), "_fields") else type(x)(items)
+    if isinstance(x, dict):
+        return type(x)((k, _detached(v)) for k, v in x.items())
+    return x
 
 
 def _source_of(fn: Callable) -> str:

@@ -1034,3 +1034,17 @@ def test_a_leaf_made_in_the_body_keeps_requires_grad_on_replay():
         assert w.requires_grad and w.is_leaf
         (w * 3).sum().backward()
         assert w.grad.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_has_aux_outputs_are_detached_and_compile():
+    def loss_fn(w, x):
+        return ((x @ w) ** 2).mean(), (x @ w).sum()
+
+    w, x = torch.randn(3, 2), torch.randn(4, 3)
+    (_, aux), _ = torch.value_and_grad(loss_fn, has_aux=True)(w, x)
+    assert not aux.requires_grad  # (as torch.func: no outer grad watches the inputs)
+    f = torch.compile(torch.value_and_grad(loss_fn, has_aux=True))
+    for _ in range(4):
+        (v, aux), g = f(w, x)
+    assert f.cache_info()["compiles"] == 1 and f.cache_info()["hits"] == 3
+    np.testing.assert_allclose(aux.item(), (x @ w).sum().item(), rtol=1e-6)
