@@ -34,6 +34,7 @@ from typing import Any
 import jax
 
 from . import compiler, ir, tracing
+from .tracing import WatchedFloat
 from .amp.autocast_mode import _state as _amp_state
 from .autodiff import LEAF_HOOKS_CHANGED
 from .device import from_jax
@@ -560,6 +561,9 @@ class CompiledFunction:
         self.warned = False
         self.state_changes = 0  # traces in a row that changed Python state
         self.eager_keys: set = set()  # signatures whose result requires grad: run define-by-run
+        # ("arg", i) / ("kwarg", name) of float arguments the body used in Python arithmetic, comparisons
+        # or conversions (`1 - decay`, `math.exp(lr)`): their values are part of the key from then on
+        self.value_floats: set = set()
         self.warned_eager = False
         if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
             # Its body runs when the caller iterates (or awaits), after the call: nothing to trace.
@@ -598,13 +602,7 @@ class CompiledFunction:
         if self.dynamic_at is not None or tracing.ACTIVE is not None or ir.keep_history:
             return self.fn(*args, **kwargs)
         try:
-            if self.static_argnums:
-                sig = tuple([("static", a) if i in self.static_argnums else _arg_signature(a)
-                             for i, a in enumerate(args)])
-            else:
-                sig = tuple([_arg_signature(a) for a in args]) if args else ()
-            key = (sig, tuple([(k, _arg_signature(kwargs[k])) for k in sorted(kwargs)]) if kwargs else (),
-                   _grad_state.enabled, _amp_state.key, _default_dtype[0])
+            key = self._key(args, kwargs)
         except TypeError as e:
             raise TypeError(f"srcgrad.compile: argument '{self._bad_argument(args, kwargs)}' of "
                             f"{self.__name__}: {e}") from None
@@ -623,6 +621,18 @@ class CompiledFunction:
         if key in self.eager_keys:
             return self.fn(*args, **kwargs)
         return self._trace(key, args, kwargs)
+
+    def _key(self, args: tuple, kwargs: dict) -> tuple:
+        """The cache key of a call: the arguments' signatures, the grad mode, autocast, the default
+        dtype. A float argument the body used in Python arithmetic counts by value."""
+        if self.static_argnums or self.value_floats:
+            sig = tuple([("static", a) if i in self.static_argnums or ("arg", i) in self.value_floats
+                         else _arg_signature(a) for i, a in enumerate(args)])
+        else:
+            sig = tuple([_arg_signature(a) for a in args]) if args else ()
+        kw = tuple([(k, ("static", kwargs[k]) if ("kwarg", k) in self.value_floats else _arg_signature(kwargs[k]))
+                    for k in sorted(kwargs)]) if kwargs else ()
+        return (sig, kw, _grad_state.enabled, _amp_state.key, _default_dtype[0])
 
     def _bad_argument(self, args: tuple, kwargs: dict) -> str:
         """The name of the first argument that cannot be part of a cache key."""
@@ -664,6 +674,12 @@ class CompiledFunction:
         return leaves
 
     def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
+        # Float arguments are watched while traced: Python arithmetic on one (`1 - decay`) would be
+        # baked into the program, so such an argument is keyed by value from then on.
+        used: set = set()
+        if any(type(a) is float for a in args) or any(type(v) is float for v in kwargs.values()):
+            args = tuple(WatchedFloat.of(a, ("arg", i), used) if type(a) is float else a for i, a in enumerate(args))
+            kwargs = {k: WatchedFloat.of(v, ("kwarg", k), used) if type(v) is float else v for k, v in kwargs.items()}
         # Everything the body reads must be a value, so that it becomes a program input.
         lengths: list = []
         leaves = self._leaves(args, kwargs, lengths)
@@ -680,6 +696,12 @@ class CompiledFunction:
             result = self.fn(*args, **kwargs)
         finally:
             tracing.ACTIVE = None
+            for a in (*args, *kwargs.values()):
+                if type(a) is WatchedFloat:
+                    a.used = None  # (watched during this trace only)
+        if used - self.value_floats:
+            self.value_floats |= used
+            key = self._key(args, kwargs)  # (this call's entry is found by these values)
         if tracer.broke_at is not None:
             self._go_dynamic(tracer.broke_at, tracer.broke_why and
                              f"{tracer.broke_why} (at {tracer.broke_at[0]}:{tracer.broke_at[1]})")

@@ -31,6 +31,7 @@ from . import codegen, ir, lowering_helpers, persistent, tracing
 from .device import META
 from .dtypes import float32
 from .ir import Node, gc_paused, live_tensor
+from .tracing import WatchedFloat
 
 _NAMESPACE = {"jnp": jnp, "lax": lax, "jax": jax, "sg": lowering_helpers}
 
@@ -175,13 +176,15 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
                         ready = False
                         continue
                     if i.op == "scalar":
-                        if type(i.value) is float:
+                        kind = type(i.value)
+                        if kind is float or kind is WatchedFloat:  # (a float argument being traced)
+                            kind = float
                             shared = scalar_pos.get(id(i.value))
                             if shared is not None:
                                 pos[i] = shared
                                 continue
                             scalar_pos[id(i.value)] = len(entries)
-                        entries.append(("scalar", type(i.value)))
+                        entries.append(("scalar", kind))
                     else:
                         entries.append(("input", i.shape, i.dtype, i.device))
                     pos[i] = len(entries) - 1

@@ -1048,3 +1048,36 @@ def test_has_aux_outputs_are_detached_and_compile():
         (v, aux), g = f(w, x)
     assert f.cache_info()["compiles"] == 1 and f.cache_info()["hits"] == 3
     np.testing.assert_allclose(aux.item(), (x @ w).sum().item(), rtol=1e-6)
+
+
+def test_a_float_argument_used_in_python_arithmetic_is_keyed_by_value():
+    def make():
+        ema = torch.zeros(3)
+
+        def update(p, decay):
+            ema.mul_(decay).add_(p, alpha=1 - decay)  # (1 - decay: Python arithmetic on the argument)
+            return ema
+        return update
+
+    def calls(update):
+        return [round(update(torch.ones(3), d)[0].item(), 5) for d in (0.5, 0.9, 0.99, 0.0, 0.9)]
+
+    plain, compiled = _plain_and_compiled(make, calls)
+    assert compiled == plain == [0.5, 0.55, 0.5545, 1.0, 1.0]
+
+
+def test_a_float_argument_used_only_with_tensors_never_recompiles():
+    w = torch.ones(3, requires_grad=True)
+
+    @torch.compile
+    def step(x, lr):
+        loss = (w * x).sum()
+        loss.backward()
+        with torch.no_grad():
+            w.sub_(lr * w.grad)
+        w.grad = None
+        return loss
+
+    for i in range(5):
+        step(torch.ones(3), 0.1 * (i + 1))
+    assert step.cache_info()["compiles"] == 1 and w.tolist() == pytest.approx([-0.5] * 3)
