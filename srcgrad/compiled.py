@@ -34,7 +34,6 @@ from typing import Any
 import jax
 
 from . import compiler, ir, tracing
-from .tracing import WatchedFloat
 from .amp.autocast_mode import _state as _amp_state
 from .autodiff import LEAF_HOOKS_CHANGED
 from .device import from_jax
@@ -43,6 +42,7 @@ from .dtypes import from_numpy_dtype
 from .grad_mode import _state as _grad_state
 from .random import default_generator
 from .tensor import Tensor, wrap
+from .tracing import WatchedFloat
 
 
 class CompileWarning(UserWarning):
