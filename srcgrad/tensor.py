@@ -270,7 +270,7 @@ def legacy_construct(dt: D.dtype, args: tuple, **kwargs: Any) -> Tensor:
     return zeros(*args, dtype=dt, **kwargs)
 
 
-def _number(op: str, name: str, value: Any) -> Any:
+def _must_be_number(op: str, name: str, value: Any) -> Any:
     """A scalar argument that must be a Python number (``alpha``, ``value``), as PyTorch's parser
     requires: a tensor there raises a TypeError at the call."""
     if isinstance(value, (int, float, np.number)):
@@ -1161,16 +1161,16 @@ class Tensor:
         return self._inplace("lerp", end, weight)
 
     def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return record("addcmul", (self, tensor1, tensor2, _number("addcmul", "value", value)))
+        return record("addcmul", (self, tensor1, tensor2, _must_be_number("addcmul", "value", value)))
 
     def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return self._inplace("addcmul", tensor1, tensor2, _number("addcmul_", "value", value))
+        return self._inplace("addcmul", tensor1, tensor2, _must_be_number("addcmul_", "value", value))
 
     def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return record("addcdiv", (self, tensor1, tensor2, _number("addcdiv", "value", value)))
+        return record("addcdiv", (self, tensor1, tensor2, _must_be_number("addcdiv", "value", value)))
 
     def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
-        return self._inplace("addcdiv", tensor1, tensor2, _number("addcdiv_", "value", value))
+        return self._inplace("addcdiv", tensor1, tensor2, _must_be_number("addcdiv_", "value", value))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace_of("clamp", min, max)
@@ -1398,12 +1398,12 @@ class Tensor:
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
         if alpha.__class__ is int and alpha == 1:
             return record("add", (self, other))
-        return record("add", (self, _scaled(self, other, _number("add", "alpha", alpha))))
+        return record("add", (self, _scaled(self, other, _must_be_number("add", "alpha", alpha))))
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
         if alpha.__class__ is int and alpha == 1:
             return record("sub", (self, other))
-        return record("sub", (self, _scaled(self, other, _number("sub", "alpha", alpha))))
+        return record("sub", (self, _scaled(self, other, _must_be_number("sub", "alpha", alpha))))
 
     subtract = sub
 
