@@ -1010,3 +1010,23 @@ def test_interpolate_matches_torch():
                 to.pow(2).sum().backward()
                 so.pow(2).sum().backward()
                 np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_interpolate_bicubic():
+    const = sg.nn.functional.interpolate(sg.full((1, 1, 3, 4), 2.5), size=(7, 5), mode="bicubic")
+    np.testing.assert_allclose(const.numpy(), 2.5, rtol=1e-6)  # (the four weights sum to 1)
+    with pytest.raises(NotImplementedError, match="bicubic mode needs 4D input"):
+        sg.nn.functional.interpolate(sg.ones(1, 1, 4), size=8, mode="bicubic")
+    torch = pytest.importorskip("torch")
+    rs = np.random.RandomState(0)
+    for shape, kw in [((1, 2, 5, 7), dict(size=(9, 4))), ((2, 1, 4, 4), dict(scale_factor=2.5)),
+                      ((1, 1, 6, 5), dict(size=(3, 11), align_corners=True)), ((1, 3, 8, 8), dict(scale_factor=0.5))]:
+        a = rs.randn(*shape).astype(np.float32)
+        t, s = torch.tensor(a, requires_grad=True), sg.tensor(a, requires_grad=True)
+        yt = torch.nn.functional.interpolate(t, mode="bicubic", **kw)
+        ys = sg.nn.functional.interpolate(s, mode="bicubic", **kw)
+        g = rs.randn(*yt.shape).astype(np.float32)
+        (yt * torch.tensor(g)).sum().backward()
+        (ys * sg.tensor(g)).sum().backward()
+        np.testing.assert_allclose(ys.detach().numpy(), yt.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(s.grad.numpy(), t.grad.numpy(), atol=1e-5)

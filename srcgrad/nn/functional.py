@@ -1358,7 +1358,7 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 # ---------------------------------------------------------------------------
 # resampling: interpolate / Upsample, separable along each spatial dim with static indices
 
-_INTERP_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
 def _source_index(out_size: int, in_size: int, scale: float | None, align_corners: bool, mode: str) -> np.ndarray:
@@ -1371,7 +1371,17 @@ def _source_index(out_size: int, in_size: int, scale: float | None, align_corner
         return np.minimum(np.floor(i * ratio), in_size - 1)
     if mode == "nearest-exact":
         return np.minimum(np.floor((i + 0.5) * ratio), in_size - 1)
+    if mode == "bicubic":  # (not clamped at 0: the taps are, one by one)
+        return (i + 0.5) * ratio - 0.5
     return np.maximum((i + 0.5) * ratio - 0.5, 0.0)
+
+
+def _cubic_weights(t: np.ndarray) -> list:
+    """The four taps' weights of PyTorch's cubic convolution (A = -0.75) at offset ``t`` in [0, 1)."""
+    a = -0.75
+    near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731 - |x| <= 1
+    far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731 - 1 < |x| < 2
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -1386,9 +1396,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
                          f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
                          f"(got {mode})")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area"):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"):
         raise NotImplementedError(f"srcgrad's interpolate has no mode {mode!r} (nearest, nearest-exact, linear, "
-                                  "bilinear, trilinear, area)")
+                                  "bilinear, bicubic, trilinear, area)")
     if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != nsp:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_INTERP_DIMS[mode] + 2}D input")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
@@ -1437,11 +1447,18 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         if mode.startswith("nearest"):
             x = x.index_select(dim, T.tensor(src.astype(np.int64), device=x.device))
             continue
+        shape = [1] * x.dim()
+        shape[dim] = out[k]
+        if mode == "bicubic":  # four taps at floor(src) - 1 .. + 2, each clamped to the input
+            base = np.floor(src).astype(np.int64)
+            taps = [np.clip(base - 1 + j, 0, spatial[k] - 1) for j in range(4)]
+            ws = _cubic_weights(src - base)
+            x = sum(x.index_select(dim, T.tensor(i, device=x.device))
+                    * T.tensor(w.reshape(shape), dtype=x.dtype, device=x.device) for i, w in zip(taps, ws))
+            continue
         lo = np.minimum(np.floor(src).astype(np.int64), spatial[k] - 1)
         hi = np.minimum(lo + 1, spatial[k] - 1)
         frac = (src - lo).astype(np.float64)
-        shape = [1] * x.dim()
-        shape[dim] = out[k]
         w = T.tensor(frac.reshape(shape), dtype=x.dtype, device=x.device)
         a = x.index_select(dim, T.tensor(lo, device=x.device))
         b = x.index_select(dim, T.tensor(hi, device=x.device))
