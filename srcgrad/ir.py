@@ -191,6 +191,22 @@ def _install_watchers() -> None:
     new_node = watched_new_node
 
 
+def host_value(node: Node) -> Any:
+    """``node``'s values as a NumPy array when they are already known on the host: a Python number,
+    or a computed CPU value. The checks PyTorch makes on values (an index in range, a divisor not
+    zero, a probability in [0, 1]) read them through here; a pending or device value is not
+    computed or fetched just to check it (None)."""
+    import numpy as np
+    if node.op == "const":
+        return np.asarray(node.attrs[0])
+    v = node.value
+    if v is None or (node.device is not None and node.device.type != "cpu"):
+        return None
+    if isinstance(v, (bool, int, float)) or hasattr(v, "__array__"):
+        return np.asarray(v)
+    return None  # (a meta tensor's, or a vmap trace's stand-in)
+
+
 def value_node(value: Any, shape: tuple, dtype: Any, device: Any, op: str = "input") -> Node:
     """A node that already holds its value: a program input."""
     n = Node()

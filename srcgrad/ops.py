@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as D
+from .ir import host_value
 
 
 class OpDef:
@@ -156,11 +157,9 @@ def binary_nobool(opname: str) -> Callable:
 
 def check_integer_divisor(y: Any) -> None:
     """PyTorch's error for an integer division by zero (XLA returns garbage there): checked for a
-    Python number and for a divisor whose values are already computed, not for a pending one."""
-    v = y.value if y.value is not None else y.attrs[0] if y.op == "const" else None
-    if v is None or not hasattr(v, "__array__") and not isinstance(v, (int, float)):
-        return
-    if (np.asarray(v) == 0).any():
+    divisor whose values are known on the host (``ir.host_value``), not for a pending one."""
+    v = host_value(y)
+    if v is not None and (v == 0).any():
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -349,7 +348,6 @@ def clamp_rule(x: Any, *bounds: Any, has_lo: bool, has_hi: bool) -> tuple:
 def index_shape(x: Any, *idx: Any, spec: tuple) -> tuple:
     if not idx:  # basic indexing: ints, slices, None, ...
         return basic_index_shape(x.shape, spec), x.dtype
-    import numpy as np
 
     from .indexing import spec_to_index
     dummy = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=x.shape,

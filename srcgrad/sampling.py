@@ -23,6 +23,7 @@ import numpy as np
 
 from . import dtypes as D
 from . import tracing
+from .ir import host_value
 from .ops import defop
 from .random import generator_of
 from .tensor import Tensor, record, scalar_node, wrap
@@ -87,10 +88,10 @@ _P_RANGE = "Expected p_in >= 0 && p_in <= 1 to be true, but got false."
 
 
 def _known_any(t: Tensor, test: Callable) -> bool:
-    """Whether ``test`` holds anywhere in ``t``'s values, when they are already computed (a pending
-    parameter is not computed for this check)."""
-    v = t._node.value
-    return v is not None and hasattr(v, "__array__") and bool(np.asarray(test(np.asarray(v))).any())
+    """Whether ``test`` holds anywhere in ``t``'s values, when they are known on the host
+    (``ir.host_value``: a pending parameter is not computed for this check)."""
+    v = host_value(t._node)
+    return v is not None and bool(np.asarray(test(v)).any())
 
 
 def _size(size: Any) -> tuple:

@@ -3390,10 +3390,9 @@ def _integer_pow(out: Tensor, base: Any, exponent: Tensor) -> Tensor:
 def _check_known_indices(index: Any, size: int, dim: int) -> None:
     """PyTorch's out-of-bounds error for an index tensor whose values are already known on the
     host (a pending one is never computed for this: XLA clamps or drops such indices silently)."""
-    value = index._node.value if isinstance(index, Tensor) else None
-    if value is None or index.device.type != "cpu" or math.prod(index.shape) == 0:
+    a = ir.host_value(index._node) if isinstance(index, Tensor) else None
+    if a is None or a.size == 0:
         return
-    a = np.asarray(value)
     if a.min() < 0 or a.max() >= size:  # (negative indices too, as PyTorch's gather/scatter/index_add)
         bad = a[(a < 0) | (a >= size)].flat[0]
         raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {dim} with size {size}")
