@@ -289,7 +289,10 @@ def _scaled(t: Tensor, other: Any, alpha: Any) -> Any:
 
 
 def _same_dtype_source(op: str, t: Tensor, source: Tensor) -> None:
-    """PyTorch's refusal to write a source of another dtype into ``t`` by index (no silent cast)."""
+    """PyTorch's refusal to write a source of another dtype into ``t`` by index (no silent cast).
+    Under autocast these ops promote their operands instead, as PyTorch's autocast does."""
+    if "autocast" in _record_hooks:
+        return
     a = TORCH_TYPE_NAMES.get(t._node.dtype.name, t._node.dtype.name)
     b = TORCH_TYPE_NAMES.get(source._node.dtype.name, source._node.dtype.name)
     raise RuntimeError({
