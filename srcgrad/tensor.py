@@ -2840,6 +2840,29 @@ for _m in ("exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative 
         setattr(Tensor, _m + "_", _inplace_form(_m))
 
 
+def _numpy_names(fn: Any) -> Any:
+    """``fn`` also taking NumPy's keyword names, as PyTorch's argument parser does: ``axis`` for
+    ``dim``, ``keepdims`` for ``keepdim`` (``x.sum(axis=1)``, ``x.mean(axis=0, keepdims=True)``)."""
+    @functools.wraps(fn)
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            if "axis" in kwargs:
+                if "dim" in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'")
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(self, *args, **kwargs)
+    return method
+
+
+for _m in ("sum mean prod nansum nanmean amax amin max min argmax argmin all any std var norm logsumexp median "
+           "nanmedian mode cumsum cumprod cummax cummin softmax log_softmax squeeze unsqueeze sort argsort topk "
+           "kthvalue count_nonzero quantile nanquantile flip").split():
+    if hasattr(Tensor, _m):
+        setattr(Tensor, _m, _numpy_names(getattr(Tensor, _m)))
+
+
 _INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "index_add_",
                   "scatter": "scatter_", "scatter_value": "scatter_", "scatter_legacy_reduce": "scatter_",
                   "scatter_reduce": "scatter_reduce_", "masked_scatter": "masked_scatter_",
@@ -4028,7 +4051,9 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     return record("where", (condition, input, other))
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    if axis is not None:  # (NumPy's name, which PyTorch accepts)
+        dim = axis
     if isinstance(tensors, Tensor):
         raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)] or list(tensors)[:1]

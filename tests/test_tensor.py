@@ -1880,3 +1880,14 @@ def test_backward_inputs_must_require_grad():
     y = (torch.ones(3, requires_grad=True) * 2).sum()
     with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
         y.backward(inputs=[torch.ones(3)])
+
+
+def test_numpy_keyword_names_as_pytorch_accepts_them():
+    x = torch.arange(6.).reshape(2, 3)
+    assert x.sum(axis=1).tolist() == [3.0, 12.0] and torch.sum(x, axis=1).tolist() == [3.0, 12.0]
+    assert x.mean(axis=0, keepdims=True).shape == (1, 3)
+    assert x.max(axis=1).values.tolist() == [2.0, 5.0] and x.argmax(axis=1).tolist() == [2, 2]
+    assert torch.concatenate([x, x], axis=0).shape == (4, 3) and torch.cat([x, x], axis=1).shape == (2, 6)
+    assert x.cumsum(axis=0).tolist() == [[0.0, 1.0, 2.0], [3.0, 5.0, 7.0]]
+    with pytest.raises(TypeError, match="both 'dim' and its alias 'axis'"):
+        x.sum(dim=0, axis=1)
