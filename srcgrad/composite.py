@@ -1684,12 +1684,17 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 def adjoint(input: Tensor) -> Tensor:
     """The conjugate transpose of the last two dims: their transpose (srcgrad has no complex dtypes)."""
     _need_tensor("adjoint", input)
-    if input.dim() == 0:
-        warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
-        return input
-    if input.dim() == 1:
-        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of matrices. Got 1-D tensor.")
-    return input.transpose(-2, -1)
+    return _last_two_transposed(input, "adjoint()", "tensor.adjoint()")
+
+
+def _last_two_transposed(t: Tensor, name: str, error_name: str) -> Tensor:
+    """``adjoint``/``mH``: the last two dims swapped, with PyTorch's warning (0-d) and error (1-d)."""
+    if t.dim() == 0:
+        warnings.warn(f"{name} is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=3)
+        return t
+    if t.dim() == 1:
+        raise RuntimeError(f"{error_name} is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return t.transpose(-2, -1)
 
 
 def _H(self: Tensor) -> Tensor:  # noqa: N802
@@ -1705,12 +1710,7 @@ def _H(self: Tensor) -> Tensor:  # noqa: N802
 
 def _mH(self: Tensor) -> Tensor:  # noqa: N802
     """``t.mH``: the conjugate transpose of the last two dims (their transpose: no complex dtypes)."""
-    if self.dim() == 0:
-        warnings.warn("Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
-        return self
-    if self.dim() == 1:
-        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. Got 1-D tensor.")
-    return self.transpose(-2, -1)
+    return _last_two_transposed(self, "Tensor.mH", "tensor.mH")
 
 
 def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
