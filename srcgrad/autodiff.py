@@ -315,10 +315,7 @@ def _run_prehooks(gf: Any, outs: tuple, like: T.Tensor | None) -> tuple:
         tracing.note_hook(hook)
         r = hook(outs)
         if r is not None:
-            r = (r,) if isinstance(r, T.Tensor) else tuple(r)
-            if len(r) != len(outs):
-                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number "
-                                   f"of values (got {len(r)}, but expected {len(outs)})")
+            r = _hook_values(hook, r, outs)
             if like is not None and r[0] is not None:
                 _checked_hook_result(hook, like, r[0])
             outs = r
@@ -331,12 +328,21 @@ def _run_posthooks(gf: Any, ins: tuple, outs: tuple) -> tuple:
         tracing.note_hook(hook)
         r = hook(ins, outs)
         if r is not None:
-            r = (r,) if isinstance(r, T.Tensor) else tuple(r)
-            if len(r) != len(ins):
-                raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number "
-                                   f"of values (got {len(r)}, but expected {len(ins)})")
-            ins = r
+            ins = _hook_values(hook, r, ins)
     return ins
+
+
+def _hook_values(hook: Any, r: Any, was: tuple) -> tuple:
+    """A grad_fn hook's replacement gradients, checked as PyTorch checks them: a tuple of as
+    many values as it was given, None where there was None."""
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(was):
+        raise RuntimeError(f"hook '{getattr(hook, '__name__', 'hook')}' has returned an incorrect number "
+                           f"of values (got {len(r)}, but expected {len(was)})")
+    if any(old is None and new is not None for old, new in zip(was, r)):
+        raise RuntimeError("can't replace a None gradient with a non-None value")
+    return r
 
 
 def _posthooks_on_inputs(gf: Any, n: Node, in_grads: Sequence[Any], outs: tuple, useful: set) -> list:

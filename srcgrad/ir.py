@@ -202,9 +202,16 @@ def host_value(node: Node) -> Any:
     v = node.value
     if v is None or (node.device is not None and node.device.type != "cpu"):
         return None
-    if isinstance(v, (bool, int, float)) or hasattr(v, "__array__"):
+    if isinstance(v, (bool, int, float)) or (hasattr(v, "__array__") and not isinstance(v, _unknown())):
         return np.asarray(v)
     return None  # (a meta tensor's, or a vmap trace's stand-in)
+
+
+@functools.cache
+def _unknown() -> type:
+    """``tracing.Unknown``, the class of values a trace may not read (imported when first needed)."""
+    from .tracing import Unknown
+    return Unknown
 
 
 def value_node(value: Any, shape: tuple, dtype: Any, device: Any, op: str = "input") -> Node:

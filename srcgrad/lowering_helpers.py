@@ -65,10 +65,11 @@ def nll_loss(logp: jnp.ndarray, target: jnp.ndarray, weight: jnp.ndarray | None,
     """``torch.nn.functional.nll_loss`` over class dim 1: ``-logp[n, target[n]] * weight[target[n]]``,
     summed, or divided by the total weight of the targets not ignored (``"mean"``)."""
     safe, w = _nll_weights(target, weight, ignore_index, logp.dtype)
-    losses = -jnp.take_along_axis(logp, safe[:, None], axis=1)[:, 0] * w
+    picked = jnp.take_along_axis(logp, safe[:, None], axis=1)[:, 0] * w
     if reduction == "none":
-        return losses
-    return losses.sum() / w.sum() if reduction == "mean" else losses.sum()
+        return -picked
+    total = 0.0 - picked.sum()  # (a sum from +0, as PyTorch's: one zero loss is 0., not -0.)
+    return total / w.sum() if reduction == "mean" else total
 
 
 def nll_loss_backward(g: jnp.ndarray, target: jnp.ndarray, weight: jnp.ndarray | None, ignore_index: int,

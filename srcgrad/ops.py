@@ -585,7 +585,7 @@ for _name, _rule, _low, _grad in [
     ("tan",     to_float,  "jnp.tan({0})",               "TanBackward0"),
     ("tanh",    to_float,  "jnp.tanh({0})",              "TanhBackward0"),
     ("sigmoid", to_float,  "jax.nn.sigmoid({0})",        "SigmoidBackward0"),
-    ("relu",    same,      "jnp.maximum({0}, 0)",        "ReluBackward0"),
+    ("relu",    same,      "jnp.where({0} < 0, 0, {0})", "ReluBackward0"),  # (keeps -0. and NaN, as PyTorch)
     ("erf",     to_float,  "lax.erf({0})",               "ErfBackward0"),
     ("floor",   same,      "jnp.floor({0})",             "FloorBackward0"),
     ("ceil",    same,      "jnp.ceil({0})",              "CeilBackward0"),

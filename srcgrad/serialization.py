@@ -139,7 +139,7 @@ class _Writer:
         raise TypeError(f"srcgrad.save cannot store an object of type {type(obj).__name__}: checkpoints hold "
                         "tensors, numbers (complex and NumPy scalars included), strings, bytes, bools, None, "
                         "dtypes, devices, Size, and dicts (OrderedDict, Counter, defaultdict), lists, tuples, "
-                        "sets and frozensets of them; nothing that would run code when loaded")
+                        f"sets and frozensets of them; nothing that would run code when loaded{_state_dict_hint(obj)}")
 
     def mapping(self, obj: dict, depth: int) -> dict:
         items = [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in obj.items()]
@@ -684,3 +684,11 @@ def _no_constant(name: str) -> Any:
 def _cuda_available() -> bool:
     from .device import cuda
     return cuda.is_available()
+
+
+def _state_dict_hint(obj: Any) -> str:
+    """What to save instead of a whole model or optimizer: its state dict."""
+    if callable(getattr(obj, "state_dict", None)):
+        return (f". Save its state instead: srcgrad.save(obj.state_dict(), path), then "
+                f"obj.load_state_dict(srcgrad.load(path)) into a new {type(obj).__name__}")
+    return ""

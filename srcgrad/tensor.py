@@ -641,6 +641,15 @@ class Tensor:
         memo[id(self)] = out
         return out
 
+    def __copy__(self) -> Tensor:
+        """``copy.copy``: a new leaf on the same storage (in-place changes of either show in
+        both), requiring grad as this one does; PyTorch's rebuilds the tensor on its storage.
+        (matplotlib copies what it plots this way.)"""
+        out = self.detach()
+        if self.requires_grad:
+            out.requires_grad_(True)
+        return out
+
     def __reduce_ex__(self, protocol: int) -> Any:
         raise TypeError("srcgrad tensors are not pickled; use srcgrad.save(obj, path), which never runs code "
                         "when loading")
@@ -1042,6 +1051,9 @@ class Tensor:
             hooks = getattr(old, "hooks", None)
             if hooks:  # a leaf's tensor hooks stay with the tensor (as compiled._replace_value)
                 new.hooks, new.special = hooks, True
+        elif getattr(old, "retains_grad", False) and new.requires_grad and not new.leaf:
+            old.retains_grad = False  # retain_grad() follows the tensor to its new value, as PyTorch's
+            new.retains_grad = new.special = True
         self._node = new
         new.owner = ir.weakref.ref(self)
         if self._base is not None and share:
@@ -3177,15 +3189,20 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
         before.append((t, hooks, g, g._node if g is not None else None))
     autodiff.backward(tensors, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
                       inputs=inputs)
-    for t, hooks, g, gn in before:
-        now = t._grad
-        if now is None or (now is g and now._node is gn):
-            continue  # backward did not reach this leaf
-        for hook in list(hooks):
-            tracing.note_hook(hook)  # a Python side effect: the tracer checks what it changes
-            r = hook(t)
-            if r is not None:
-                raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    prev = _grad_state.enabled
+    _grad_state.enabled = bool(create_graph)  # (hooks run in the backward's grad mode, as PyTorch's)
+    try:
+        for t, hooks, g, gn in before:
+            now = t._grad
+            if now is None or (now is g and now._node is gn):
+                continue  # backward did not reach this leaf
+            for hook in list(hooks):
+                tracing.note_hook(hook)  # a Python side effect: the tracer checks what it changes
+                r = hook(t)
+                if r is not None:
+                    raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    finally:
+        _grad_state.enabled = prev
 
 
 # -- views: tensors that share their base's storage ---------------------------------------

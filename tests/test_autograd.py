@@ -1624,3 +1624,33 @@ def test_a_second_backward_through_ops_that_save_nothing_works():
     z.backward()
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         z.backward()
+
+
+def test_post_accumulate_grad_hook_runs_in_the_backwards_grad_mode():
+    # PyTorch's docstring example: an SGD step inside the hook (grad mode off without create_graph)
+    p = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    modes = []
+
+    def sgd(t):
+        modes.append(torch.is_grad_enabled())
+        t.add_(t.grad, alpha=-0.01)
+
+    p.register_post_accumulate_grad_hook(sgd)
+    (p * 1).sum().backward()
+    assert modes == [False] and torch.is_grad_enabled()
+    assert p.tolist() == pytest.approx([0.99, 1.99, 2.99])
+    q = torch.tensor([1.0], requires_grad=True)
+    q.register_post_accumulate_grad_hook(lambda t: modes.append(torch.is_grad_enabled()))
+    (q * q).sum().backward(create_graph=True)
+    assert modes[-1] is True
+
+
+def test_retain_grad_follows_the_tensor_through_an_inplace_change():
+    x = torch.ones(3, requires_grad=True)
+    t = x * 2
+    t.retain_grad()
+    t.mul_(3)
+    (t * 5).backward(torch.ones(3))
+    assert t.retains_grad
+    assert t.grad.tolist() == [5.0, 5.0, 5.0]  # the gradient of t's latest value, as PyTorch
+    assert x.grad.tolist() == [30.0, 30.0, 30.0]

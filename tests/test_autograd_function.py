@@ -266,3 +266,89 @@ def test_a_custom_functions_grad_fn_is_named_as_pytorch_names_it():
     assert y.grad_fn.name() == "LinearFunctionBackward"
     assert repr(y).endswith("grad_fn=<LinearFunctionBackward>)")
     assert repr((y * 2).grad_fn).startswith("<MulBackward0 object at 0x")
+
+
+# -- from the "Extending torch.autograd" docs: save_for_forward, vjp, once_differentiable --------
+
+
+class _SquareFwd(Function):
+    """Saves different tensors for backward and for forward mode (PyTorch's docstring example)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x * 2)
+        return x * x
+
+    @staticmethod
+    def vjp(ctx, g):  # (PyTorch's other name for backward)
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (two_x,) = ctx.saved_tensors  # save_for_forward's, inside jvp
+        return two_x * t
+
+
+def test_vjp_is_another_name_for_backward():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    _SquareFwd.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+    class Both(_SquareFwd):
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(RuntimeError, match="Implementing both 'backward' and 'vjp'"):
+        Both.apply(x).sum().backward()
+
+
+def test_save_for_forward_is_what_jvp_reads_and_has_no_tangent():
+    fwAD = torch.autograd.forward_ad
+    with fwAD.dual_level():
+        x = fwAD.make_dual(torch.tensor(4.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
+        tangent = fwAD.unpack_dual(_SquareFwd.apply(x)).tangent
+        assert tangent.item() == 8.0
+        # what forward computed (x * 2) ran without forward AD: the tangent is a plain tensor
+        assert fwAD.unpack_dual(tangent).tangent is None
+    with pytest.raises(AssertionError, match="save_for_forward expects all arguments to be tensors"):
+        class Bad(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_forward(3)
+                return x * 1
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        Bad.apply(torch.ones(1, requires_grad=True))
+
+
+class _OnceSquare(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    @function_mod.once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_once_differentiable_results_raise_when_differentiated_again():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    go = torch.ones(2, requires_grad=True)
+    (g,) = torch.autograd.grad(_OnceSquare.apply(x), x, grad_outputs=go, create_graph=True)
+    assert g.requires_grad and type(g.grad_fn).__name__ == "Error"
+    assert g.grad_fn.name() == "torch::autograd::Error"
+    assert repr(g) == "tensor([2., 4.], grad_fn=<Error>)"
+    with pytest.raises(RuntimeError, match="trying to differentiate twice a function that was marked with "
+                                           "@once_differentiable"):
+        g.sum().backward()
+    # gradients that do not require grad: a plain result, as before
+    (g2,) = torch.autograd.grad(_OnceSquare.apply(x).sum(), x, create_graph=True)
+    assert not g2.requires_grad and g2.grad_fn is None and g2.tolist() == [2.0, 4.0]

@@ -329,3 +329,37 @@ def test_post_hooks_see_none_for_inputs_this_backward_does_not_lead_to():
     torch.autograd.grad(c, (a,), retain_graph=True)
     c.sum().backward()
     assert seen == [[[2.0], None], [[2.0], [1.0]]]
+
+
+def test_node_hook_results_are_checked_as_pytorch_checks_them():
+    def mul_by_three():
+        a = torch.ones(2, requires_grad=True)
+        return a, a * 3
+
+    a, c = mul_by_three()
+    c.grad_fn.register_hook(lambda gi, go: gi[0] * 2)  # a bare tensor, not a tuple
+    with pytest.raises(TypeError, match="expected tuple, but hook returned 'Tensor'"):
+        c.sum().backward()
+    a, c = mul_by_three()
+    c.grad_fn.register_prehook(lambda go: [go[0] * 2])
+    with pytest.raises(TypeError, match="expected tuple, but hook returned 'list'"):
+        c.sum().backward()
+    a, c = mul_by_three()
+    c.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, None))
+    c.sum().backward()
+    assert a.grad.tolist() == [6.0, 6.0]
+    # a gradient where autograd has none (the factor that does not require grad)
+    a, b = torch.ones(2, requires_grad=True), torch.ones(2)
+    c = a * b
+    c.grad_fn.register_hook(lambda gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="can't replace a None gradient with a non-None value"):
+        c.sum().backward()
+
+
+def test_raw_saved_tensor_of_a_freed_graph_refuses_hooks_with_pytorchs_message():
+    x = torch.ones(3, requires_grad=True)
+    y = x.pow(2)
+    y.sum().backward()
+    saved = y.grad_fn._raw_saved_self  # (reading it is fine; registering hooks is not)
+    with pytest.raises(RuntimeError, match="Calling register_hooks on a saved tensor after it has been freed"):
+        saved.register_hooks(lambda t: t, lambda t: t)

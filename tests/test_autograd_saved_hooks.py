@@ -230,8 +230,9 @@ def test_raw_saved_tensor_register_hooks():
         raw.register_hooks(log.pack, log.unpack)
     y.sum().backward()
     assert log.events[-1] == ("unpack", (2,))
-    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
-        _ = y.grad_fn._raw_saved_result
+    freed = y.grad_fn._raw_saved_result  # (reading it after the graph was freed is fine, as in PyTorch)
+    with pytest.raises(RuntimeError, match="Calling register_hooks on a saved tensor after it has been freed"):
+        freed.register_hooks(log.pack, log.unpack)
 
 
 def test_custom_function_save_for_backward_is_packed():

@@ -1030,3 +1030,13 @@ def test_interpolate_bicubic():
         (ys * sg.tensor(g)).sum().backward()
         np.testing.assert_allclose(ys.detach().numpy(), yt.detach().numpy(), atol=1e-5)
         np.testing.assert_allclose(s.grad.numpy(), t.grad.numpy(), atol=1e-5)
+
+
+def test_signed_zeros_as_pytorch():
+    # one sample with a zero loss: PyTorch's sum starts at +0, so the loss prints 0., not -0.
+    loss = nn.CrossEntropyLoss()(sg.tensor([[30.0, 0.0, 0.0]], requires_grad=True), sg.tensor([0]))
+    assert str(loss) == "tensor(0., grad_fn=<NllLossBackward0>)"
+    assert f"{F.nll_loss(sg.tensor([[0.0, -5.0]]), sg.tensor([0]), reduction='sum').item():>7f}" == "0.000000"
+    # relu keeps -0. and NaN
+    out = F.relu(sg.tensor([-0.0, float("nan"), -2.0, 3.0])).numpy()
+    assert math.copysign(1, out[0]) == -1 and math.isnan(out[1]) and out[2:].tolist() == [0.0, 3.0]

@@ -708,3 +708,10 @@ def test_safe_globals_as_torch(clean_safe_globals):
     finally:
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(saved)
+
+
+def test_saving_a_whole_module_says_to_save_its_state_dict(tmp_path):
+    path = tmp_path / "model.pth"
+    with pytest.raises(TypeError, match=r"Save its state instead: srcgrad.save\(obj.state_dict\(\), path\)"):
+        save(nn.Linear(2, 2), path)
+    assert not path.exists()

@@ -1891,3 +1891,14 @@ def test_numpy_keyword_names_as_pytorch_accepts_them():
     assert x.cumsum(axis=0).tolist() == [[0.0, 1.0, 2.0], [3.0, 5.0, 7.0]]
     with pytest.raises(TypeError, match="both 'dim' and its alias 'axis'"):
         x.sum(dim=0, axis=1)
+
+
+def test_copy_copy_shares_storage_as_pytorch():
+    import copy
+    a = torch.zeros(2)
+    b = copy.copy(a)
+    b.add_(1)
+    assert b is not a and a.tolist() == [1.0, 1.0]  # (matplotlib copies what it plots this way)
+    p = torch.zeros(2, requires_grad=True)
+    q = copy.copy(p)
+    assert q is not p and q.requires_grad and q.is_leaf

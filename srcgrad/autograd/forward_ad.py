@@ -39,6 +39,9 @@ class _Level:
         self.given: dict[int, tuple] = {}  # id(node) -> (node, tangent tensor)
         self.known: dict[int, tuple] = {}  # id(node) -> (node, tangent tensor or None), computed
         self.calls: dict[int, tuple] = {}  # id(fn_call node) -> (node, tangents of its outputs)
+        # node id ranges recorded inside a custom Function's forward, which runs without
+        # forward AD in PyTorch: what it computes (saved for jvp or kept on ctx) has no tangent
+        self.opaque: list[tuple[int, int]] = []
 
 
 _levels: list[_Level] = []
@@ -79,6 +82,12 @@ def _current(level: int | None, what: str) -> _Level | None:
     if level is not None and level != 0:
         raise RuntimeError(f"{what}: dual level {level} does not exist (the current level is 0)")
     return _levels[0]
+
+
+def note_function_forward(first_id: int, end_id: int) -> None:
+    """Nodes ``first_id <= id < end_id`` were recorded by a custom Function's forward: no tangents."""
+    if _levels:
+        _levels[0].opaque.append((first_id, end_id))
 
 
 def tangent_of(tensor: Any) -> Any:
@@ -127,6 +136,9 @@ def _tangent(lvl: _Level, root: Any) -> Any:
     while stack:
         n, ready = stack.pop()
         if id(n) in lvl.given or id(n) in lvl.known:
+            continue
+        if lvl.opaque and any(a <= n.id < b for a, b in lvl.opaque):
+            lvl.known[id(n)] = (n, None)
             continue
         ins = _tangent_inputs(n)
         if not ready:
@@ -211,8 +223,12 @@ def _function_tangents(lvl: _Level, call: Any) -> tuple:
     # one tangent per argument of forward, as PyTorch passes them (None for a non-tensor)
     it = iter(tensor_tangents)
     ins = [next(it) if is_tensor else None for is_tensor in ctx._arg_is_tensor]
-    with enable_grad():
-        outs = cls.jvp(ctx, *ins)
+    ctx._in_jvp = True  # (saved_tensors are save_for_forward's)
+    try:
+        with enable_grad():
+            outs = cls.jvp(ctx, *ins)
+    finally:
+        ctx._in_jvp = False
     outs = outs if isinstance(outs, tuple) else (outs,)
     lvl.calls[id(call)] = (call, outs)
     return outs

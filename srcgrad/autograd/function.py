@@ -40,6 +40,8 @@ class FunctionCtx:
         self._out_specs: list = []
         self._freed = False  # set by free() once a backward without retain_graph has run
         self._packed: list | None = None  # per saved tensor (packed, unpack_hook) under saved_tensors_hooks
+        self._saved_forward: tuple | None = None  # save_for_forward's tensors
+        self._in_jvp = False  # while jvp runs, saved_tensors are save_for_forward's
 
     def save_for_backward(self, *tensors: Any) -> None:
         for k, t in enumerate(tensors):
@@ -47,6 +49,14 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward can only save variables, but argument {k} is of type "
                                 f"{type(t).__name__}")
         self._saved = tuple(tensors)
+
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Save tensors for ``jvp`` (forward-mode AD): inside ``jvp``, ``saved_tensors`` gives these."""
+        for t in tensors:
+            assert isinstance(t, T.Tensor) or t is None, (
+                "save_for_forward expects all arguments to be tensors; you should save non-tensors as attributes "
+                "on ctx.")
+        self._saved_forward = tuple(tensors)
 
     def free(self) -> None:
         """Release the saved tensors, as PyTorch does after a backward without ``retain_graph``:
@@ -61,6 +71,8 @@ class FunctionCtx:
     def saved_tensors(self) -> tuple:
         """The tensors given to ``save_for_backward``; raises PyTorch's error when one of
         them has been modified in place since ``apply`` returned, or after the graph was freed."""
+        if self._in_jvp and self._saved_forward is not None:
+            return self._saved_forward
         if self._freed:
             raise RuntimeError(_BACKWARD_TWICE)
         versions = self._saved_versions
@@ -120,20 +132,38 @@ class BackwardCFunction(FunctionCtx):
     _forward_cls: type
 
     def apply(self, *args: Any) -> Any:
-        return self._forward_cls.backward(self, *args)
+        return user_backward(self._forward_cls)(self, *args)
+
+
+def user_backward(cls: type) -> Callable:
+    """The Function's backward: ``backward``, or ``vjp``, its other name in PyTorch."""
+    backward, vjp = cls.backward, cls.vjp
+    if backward is not Function.backward and vjp is not Function.vjp:
+        raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not allowed. You should "
+                           "only implement one of them.")
+    return vjp if vjp is not Function.vjp else backward
 
 
 def once_differentiable(fn: Callable) -> Callable:
-    """Decorate a custom Function's ``backward`` that cannot itself be differentiated:
-    it runs without recording, so its results carry no graph."""
+    """Decorate a custom Function's ``backward`` that cannot itself be differentiated: it
+    runs without recording. Where a double backward could reach it (grad mode on and a
+    gradient that requires grad, as with ``create_graph=True``), its results require grad
+    behind a grad_fn that raises when differentiated, as PyTorch's ``DelayedError``."""
     @functools.wraps(fn)
     def wrapper(ctx: Any, *args: Any) -> Any:
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
-            return fn(ctx, *args)
+            outputs = fn(ctx, *args)
         finally:
             _grad_state.enabled = prev
+        if not prev or not any(isinstance(a, T.Tensor) and a.requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        fakes = [o.detach().requires_grad_(True) if isinstance(o, T.Tensor) and o.dtype.is_floating_point else o
+                 for o in ((outputs,) if single else outputs)]
+        errors = _DelayedError.apply(*fakes)
+        return errors if single else tuple(errors) if isinstance(errors, tuple) else (errors,)
     return wrapper
 
 
@@ -172,6 +202,8 @@ class Function:
             "Please use new-style autograd function with static forward method. "
             "(Example: https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
 
+    vjp = backward  # (PyTorch's other name for backward: a Function may define either)
+
     @staticmethod
     def jvp(ctx: Any, *grad_inputs: Any) -> Any:
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use "
@@ -202,6 +234,7 @@ class Function:
         ctx._arg_is_tensor = [isinstance(a, T.Tensor) for a in args]
         prev = _grad_state.enabled
         _grad_state.enabled = False
+        first_id = ir._next_id()
         try:
             if setup_ctx:
                 result = cls.forward(*args, **kwargs)
@@ -210,6 +243,9 @@ class Function:
                 result = cls.forward(ctx, *args, **kwargs)
         finally:
             _grad_state.enabled = prev
+        if ir.keep_history:  # a dual level is open: what forward computed carries no tangent
+            from .forward_ad import note_function_forward
+            note_function_forward(first_id, ir._next_id())
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
         differentiable = prev and any(n.requires_grad for n in in_nodes)
@@ -258,11 +294,28 @@ class Function:
         # written with them can be differentiated again (create_graph=True).
         raw_to_wrapped = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
         ctx._saved = tuple(raw_to_wrapped.get(id(t), t) for t in ctx._saved)
+        if ctx._saved_forward is not None:
+            ctx._saved_forward = tuple(raw_to_wrapped.get(id(t), t) for t in ctx._saved_forward)
         _note_versions(ctx)
         if T.ON_RECORD and any(getattr(w, "requires_grad", False) for w in wrapped):
             from .saved_hooks import pack_ctx
             pack_ctx(ctx)
         return wrapped[0] if single else tuple(wrapped)
+
+
+class _DelayedError(Function):
+    """The grad_fn behind a ``once_differentiable`` backward's results: differentiating them
+    raises (PyTorch's ``Error`` node)."""
+
+    _grad_fn_names = ("Error", "torch::autograd::Error")  # (the class name and name() PyTorch shows)
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *xs: Any) -> Any:
+        return xs if len(xs) != 1 else xs[0]
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Any) -> Any:
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
 
 
 def _note_versions(ctx: FunctionCtx) -> None:
@@ -287,7 +340,7 @@ def call_backward(call: Any, create_graph: bool, retain_graph: bool = True) -> l
                 g = T.zeros(spec[1], dtype=spec[2], device=spec[3])
         grads.append(g)
     ctx._out_grads = {}
-    result = cls.backward(ctx, *grads)
+    result = user_backward(cls)(ctx, *grads)
     if not retain_graph:
         ctx.free()
     result = result if isinstance(result, tuple) else (result,)

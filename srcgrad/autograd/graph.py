@@ -37,7 +37,7 @@ class Node_:  # noqa: N801 - torch.autograd.graph.Node (exported as ``Node`` bel
     def name(self) -> str:
         n = self._node
         if n.op in ("fn_out", "fn_call"):
-            return f"{n.attrs[0].__name__}Backward"
+            return _function_names(n.attrs[0])[1]
         name = OPS[n.op].grad_name
         return _QUALIFIED.get(name, name)
 
@@ -347,6 +347,13 @@ def _function_base() -> type:
     return FunctionBackward
 
 
+def _function_names(cls: type) -> tuple[str, str]:
+    """A custom Function's grad_fn class name and ``name()``: ``LinearFunctionBackward`` for
+    ``LinearFunction``; srcgrad's own Functions may name theirs as PyTorch's C++ nodes."""
+    names = getattr(cls, "_grad_fn_names", None)
+    return names if names is not None else (f"{cls.__name__}Backward",) * 2
+
+
 def _function_grad_fn(call: _IRNode) -> Node_:
     cls = call.attrs[0]
     sub = _classes.get(cls)
@@ -355,7 +362,7 @@ def _function_grad_fn(call: _IRNode) -> Node_:
         if base is None:
             base = _classes["<Function>"] = _function_base()
         # named as PyTorch names it, <torch.autograd.function.LinearFunctionBackward object at ...>
-        sub = _classes[cls] = type(f"{cls.__name__}Backward", (base,),
+        sub = _classes[cls] = type(_function_names(cls)[0], (base,),
                                    {"__slots__": (), "__module__": "srcgrad.autograd.function"})
     gf = object.__new__(sub)
     Node_.__init__(gf, call)
@@ -458,9 +465,7 @@ def _raw_saved(n: _IRNode, name: str) -> SavedTensor:
     if position is None:
         raise AttributeError(f"'{OPS[n.op].grad_name if n.op in OPS else n.op}' object has no attribute "
                              f"'{name}' (srcgrad exposes the saved tensors of common ops only)")
-    if getattr(n, "freed", False):
-        raise RuntimeError(BACKWARD_TWICE)
-    return SavedTensor(n, position)
+    return SavedTensor(n, position)  # (register_hooks on it refuses a freed graph, as PyTorch's)
 
 
 def _saved(n: _IRNode, name: str) -> Any:

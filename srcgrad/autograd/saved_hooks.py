@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import tensor as T
 from .. import tracing
-from ..autodiff import BACKWARD_TWICE, saved_positions
+from ..autodiff import saved_positions
 from ..grad_mode import _state as _grad_state
 
 
@@ -165,7 +165,10 @@ class SavedTensor:
     def register_hooks(self, pack_hook: Callable, unpack_hook: Callable) -> None:
         n = self._node
         if getattr(n, "freed", False):
-            raise RuntimeError(BACKWARD_TWICE)
+            raise RuntimeError("Calling register_hooks on a saved tensor after it has been freed. Saved intermediate "
+                               "values of the graph are freed when you call .backward() or autograd.grad(). Specify "
+                               "retain_graph=True if you need to backward through the graph a second time or if you "
+                               "need to access saved variables after calling backward.")
         entries = list(getattr(n, "packed", None) or ())
         if any(p == self._pos for p, _, _ in entries):
             raise RuntimeError("Calling register_hooks on a saved tensor whose hooks have already been set. "
