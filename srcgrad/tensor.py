@@ -2269,6 +2269,8 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - the PyTorch name
+        if self.dim() != 2:
+            _warn_T_deprecated(self.dim())
         if self.dim() < 2:
             return self._same_view("permute", (tuple(range(self.dim())),))
         return self._permuted("permute", tuple(reversed(range(self.dim()))))
@@ -3160,6 +3162,21 @@ def _contiguous(shape: tuple, strides: tuple) -> bool:
             return False
         expected *= size
     return True
+
+
+_T_WARNED: set[bool] = set()  # (each of PyTorch's two warnings is shown once a process)
+
+
+def _warn_T_deprecated(ndim: int) -> None:
+    zero_d = ndim == 0
+    if zero_d in _T_WARNED:
+        return
+    _T_WARNED.add(zero_d)
+    warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases." if zero_d
+                  else "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+                  "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+                  "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                  "tensor.", UserWarning, stacklevel=3)
 
 
 # -- backward, and the hooks that run after a leaf's .grad is accumulated -------------

@@ -363,3 +363,9 @@ def test_raw_saved_tensor_of_a_freed_graph_refuses_hooks_with_pytorchs_message()
     saved = y.grad_fn._raw_saved_self  # (reading it is fine; registering hooks is not)
     with pytest.raises(RuntimeError, match="Calling register_hooks on a saved tensor after it has been freed"):
         saved.register_hooks(lambda t: t, lambda t: t)
+
+
+def test_convolution_without_bias_shows_pytorchs_three_edges():
+    y = torch.nn.Conv2d(3, 4, 3, bias=False)(torch.ones(1, 3, 8, 8))
+    edges = y.grad_fn.next_functions
+    assert [type(f).__name__ if f is not None else None for f, _ in edges] == [None, "AccumulateGrad", None]

@@ -1902,3 +1902,17 @@ def test_copy_copy_shares_storage_as_pytorch():
     p = torch.zeros(2, requires_grad=True)
     q = copy.copy(p)
     assert q is not p and q.requires_grad and q.is_leaf
+
+
+@srcgrad_only
+def test_T_of_a_tensor_not_2d_warns_once_as_pytorch():
+    import sys
+    sys.modules["srcgrad.tensor"]._T_WARNED.clear()
+    with pytest.warns(UserWarning, match=r"The use of `x.T` on tensors of dimension other than 2"):
+        assert torch.ones(2, 3, 4).T.shape == (4, 3, 2)
+    with pytest.warns(UserWarning, match="Tensor.T is deprecated on 0-D tensors"):
+        torch.ones(()).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch.ones(3).T  # (once a process, as PyTorch's)
+        torch.ones(2, 3).T

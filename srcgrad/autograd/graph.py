@@ -241,7 +241,13 @@ def _mse_edges(n: _IRNode) -> tuple:
     return tuple(_edge(n.inputs[k], n.inputs) for k in _edge_positions(n))
 
 
-_SHOWN_EDGES = {"linear": _linear_edges, "linear_mm": _linear_edges, "mse_loss": _mse_edges,
+def _conv_edges(n: _IRNode) -> tuple:
+    # ConvolutionBackward0: (input, weight, bias), the bias edge None without one
+    edges = tuple(_edge(i, n.inputs) for i in n.inputs)
+    return edges if len(edges) == 3 else edges + ((None, 0),)
+
+
+_SHOWN_EDGES = {"convolution": _conv_edges, "linear": _linear_edges, "linear_mm": _linear_edges, "mse_loss": _mse_edges,
                 "mse_loss_mean": _mse_edges, "mse_loss_sum": _mse_edges}
 
 
