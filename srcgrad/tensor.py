@@ -2270,7 +2270,7 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802 - the PyTorch name
         if self.dim() != 2:
-            _warn_T_deprecated(self.dim())
+            _warn_dot_t_deprecated(self.dim())
         if self.dim() < 2:
             return self._same_view("permute", (tuple(range(self.dim())),))
         return self._permuted("permute", tuple(reversed(range(self.dim()))))
@@ -3167,7 +3167,7 @@ def _contiguous(shape: tuple, strides: tuple) -> bool:
 _T_WARNED: set[bool] = set()  # (each of PyTorch's two warnings is shown once a process)
 
 
-def _warn_T_deprecated(ndim: int) -> None:
+def _warn_dot_t_deprecated(ndim: int) -> None:
     zero_d = ndim == 0
     if zero_d in _T_WARNED:
         return

@@ -1911,8 +1911,8 @@ def test_T_of_a_tensor_not_2d_warns_once_as_pytorch():
     with pytest.warns(UserWarning, match=r"The use of `x.T` on tensors of dimension other than 2"):
         assert torch.ones(2, 3, 4).T.shape == (4, 3, 2)
     with pytest.warns(UserWarning, match="Tensor.T is deprecated on 0-D tensors"):
-        torch.ones(()).T
+        assert torch.ones(()).T.shape == ()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        torch.ones(3).T  # (once a process, as PyTorch's)
-        torch.ones(2, 3).T
+        assert torch.ones(3).T.shape == (3,)  # (once a process, as PyTorch's)
+        assert torch.ones(2, 3).T.shape == (3, 2)
