@@ -101,14 +101,32 @@ def saved_positions(n: Node) -> tuple[int, ...]:
     return _SAVED_POSITIONS.get(op.saves, ())
 
 
+# [first node id, end id or None while open] of each allow_mutation_on_saved_tensors context
+MUTATION_CONTEXTS: list[list] = []
+
+
 def _check_saved(n: Node) -> None:
     if getattr(n, "freed", False):
         raise RuntimeError(BACKWARD_TWICE)
+    if MUTATION_CONTEXTS and _mutation_allowed(n):
+        return  # (the saved values are the ones from before any change, as PyTorch's clones)
     op = OPS[n.op]
     for s in [n if p < 0 else n.inputs[p] for p in saved_positions(n)]:
         over = getattr(s, "overwritten", None)
         if over is not None and over[3] is not n:  # an in-place op may read the value it replaces
             raise RuntimeError(_modified_message(s, n, op))
+
+
+def _mutation_allowed(n: Node) -> bool:
+    """Whether ``n`` was recorded in the open ``allow_mutation_on_saved_tensors`` context;
+    recorded in one that has closed, its backward raises PyTorch's error."""
+    for first, end in MUTATION_CONTEXTS:
+        if n.id >= first and (end is None or n.id < end):
+            if end is not None and saved_positions(n):
+                raise AssertionError("Trying to backward outside of the 'allow_mutation_on_saved_tensors' context"
+                                     "in which the graph was originally recorded.")
+            return end is None
+    return False
 
 
 def _modified_message(s: Node, n: Node, op: Any) -> str:

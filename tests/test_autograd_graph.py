@@ -369,3 +369,30 @@ def test_convolution_without_bias_shows_pytorchs_three_edges():
     y = torch.nn.Conv2d(3, 4, 3, bias=False)(torch.ones(1, 3, 8, 8))
     edges = y.grad_fn.next_functions
     assert [type(f).__name__ if f is not None else None for f, _ in edges] == [None, "AccumulateGrad", None]
+
+
+def test_allow_mutation_on_saved_tensors():
+    allow = torch.autograd.graph.allow_mutation_on_saved_tensors
+    with allow() as ctx:
+        a = torch.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+        b = a.clone()
+        out = (b ** 2).sum()
+        b.sin_()  # b was saved by the power: its value before the change is what backward uses
+        out.backward()
+        assert a.grad.tolist() == [[1.0, -2.0, 4.0]]
+        assert type(ctx).__name__ == "_AllowMutationOnSavedContext"
+    with pytest.raises(RuntimeError, match="allow_mutation_on_saved_tensors contexts cannot be nested"):
+        with allow(), allow():
+            pass
+    with allow():
+        a = torch.tensor([1.0, 2.0], requires_grad=True)
+        out = (a.clone() ** 2).sum()
+    with pytest.raises(AssertionError, match="Trying to backward outside of the 'allow_mutation_on_saved_tensors'"):
+        out.backward()
+    # outside any context, the usual in-place error
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = a.clone()
+    out = (b ** 2).sum()
+    b.sin_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()

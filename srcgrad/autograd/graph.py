@@ -10,7 +10,9 @@ on its ``fn_call`` node, which forwards attribute reads to the ctx (as PyTorch's
 
 from __future__ import annotations
 
+import contextlib
 from collections import namedtuple
+from collections.abc import Iterator
 from typing import Any
 
 from .. import dtypes as D
@@ -483,6 +485,27 @@ def _saved(n: _IRNode, name: str) -> Any:
 
 
 # -- torch.autograd.graph utilities -----------------------------------------------------
+
+
+class _AllowMutationOnSavedContext:
+    """What ``allow_mutation_on_saved_tensors`` yields (srcgrad keeps nothing in it: a
+    recorded graph holds the values it saved, so a later in-place change cannot reach them)."""
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors() -> Iterator[_AllowMutationOnSavedContext]:
+    """Within it, tensors saved for backward may be changed in place: the backward uses the
+    values they had when saved (PyTorch clones them on mutation). A backward of a graph
+    recorded inside runs inside it too; outside, it raises PyTorch's AssertionError."""
+    from .. import autodiff
+    if any(end is None for _, end in autodiff.MUTATION_CONTEXTS):
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    span = [ir._next_id(), None]
+    autodiff.MUTATION_CONTEXTS.append(span)
+    try:
+        yield _AllowMutationOnSavedContext()
+    finally:
+        span[1] = ir._next_id()
 
 
 def increment_version(tensor: Any) -> None:
