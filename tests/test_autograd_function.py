@@ -352,3 +352,24 @@ def test_once_differentiable_results_raise_when_differentiated_again():
     # gradients that do not require grad: a plain result, as before
     (g2,) = torch.autograd.grad(_OnceSquare.apply(x).sum(), x, create_graph=True)
     assert not g2.requires_grad and g2.grad_fn is None and g2.tolist() == [2.0, 4.0]
+
+
+def test_mark_dirty_is_an_inplace_change_in_the_saved_value_error():
+    class AddOne(Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    a = torch.tensor([1.0, 2.0], requires_grad=True).clone()
+    b = a * a
+    AddOne.apply(a)
+    assert a._version == 2
+    with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2\]\], which is output 0 of AddOne, is at "
+                                           r"version 2; expected version 0 instead"):
+        b.sum().backward()

@@ -282,8 +282,8 @@ class Function:
             ctx._out_specs.append(("diff", n))
             if id(o) in ctx._dirty:
                 # modified in place by forward: the same tensor comes back, now with this history
-                o._node = n
-                o._version += 1
+                # (an in-place change like any other: version, the saved-value check's chain)
+                o._replace_node(n, opname=f"{cls.__name__}.apply")
                 ir.set_owner(n, o)
                 wrapped.append(o)
                 continue
