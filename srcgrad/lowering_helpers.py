@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
+import numpy as np
 
 
 def scatter_add_along(base: jnp.ndarray, index: jnp.ndarray, src: jnp.ndarray, dim: int) -> jnp.ndarray:
@@ -90,7 +93,6 @@ def nll_loss_backward(g: jnp.ndarray, target: jnp.ndarray, weight: jnp.ndarray |
 
 import itertools  # noqa: E402
 
-import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
 
@@ -1234,6 +1236,49 @@ def legendre_polynomial_p(x: jnp.ndarray, nf: jnp.ndarray) -> jnp.ndarray:
     out = jnp.where(n == 0, one, jnp.where(n == 1, x, rec))
     out = jnp.where(jnp.abs(x) == 1, jnp.where((x > 0) | (n % 2 == 0), one, -one), out)
     return jnp.where(n < 0, jnp.zeros((), dt), out)
+
+
+def arange(start: float, end: float, step: float, dtype: jnp.dtype) -> jnp.ndarray:
+    """``torch.arange``, value for value as PyTorch computes it on the CPU: a float32 or
+    float64 range of up to 2**16 values is computed here, while the program is traced, and
+    becomes a constant of it (``arange(-1, 1, 0.2)`` then has PyTorch's ``5.5511e-17``
+    where a plain ``start + i * step`` has 0); a longer one is ``start + i * step`` in float64."""
+    if not jnp.issubdtype(dtype, jnp.floating):
+        return jnp.arange(start, end, step, dtype)
+    n = max(0, math.ceil((end - start) / step))
+    lanes = {jnp.dtype(jnp.float32): 8, jnp.dtype(jnp.float64): 4}.get(jnp.dtype(dtype))
+    if lanes is None or n > 1 << 16:
+        return (start + jnp.arange(n, dtype=jnp.float64) * step).astype(dtype)
+    return jnp.asarray(_pytorch_arange(float(start), float(step), n, np.dtype(dtype), lanes))
+
+
+def _pytorch_arange(start: float, step: float, n: int, dtype: np.dtype, lanes: int) -> np.ndarray:
+    """PyTorch's CPU kernel: SIMD vectors of ``lanes`` values, two a loop step; each vector's
+    first value ``start + step * i`` (rounded to ``dtype``), the others that value plus ``step *
+    j``; the last ``n % (2 * lanes)`` values ``start + step * i``; products and sums fused
+    (FMA) in float64."""
+    i = np.arange(n, dtype=np.float64)
+    vectorised = n - n % (2 * lanes)
+    first = i[:vectorised] - i[:vectorised] % lanes  # each value's vector's first index
+    base = _fma_int(step, first, start).astype(dtype).astype(np.float64)
+    out = np.empty(n, dtype)
+    out[:vectorised] = _fma_int(step, i[:vectorised] - first, base).astype(dtype)
+    out[vectorised:] = _fma_int(step, i[vectorised:], start).astype(dtype)
+    return out
+
+
+def _fma_int(a: float, k: np.ndarray, c: np.ndarray | float) -> np.ndarray:
+    """``a * k + c`` rounded once (a fused multiply-add) for integer-valued ``k`` below 2**26:
+    the product split exactly into two doubles (Veltkamp/Dekker), then added exactly (TwoSum)."""
+    t = a * 134217729.0  # 2**27 + 1: splits a into halves of 26 and 27 bits
+    a_hi = t - (t - a)
+    a_lo = a - a_hi
+    p = a * k
+    p_err = (a_hi * k - p) + a_lo * k  # a * k == p + p_err exactly
+    s = p + c
+    b = s - p
+    s_err = (p - (s - b)) + (c - b)  # p + c == s + s_err exactly
+    return s + (s_err + p_err)
 
 
 def linspace(start: float, end: float, steps: int, dtype: jnp.dtype) -> jnp.ndarray:

@@ -753,7 +753,7 @@ defop("const",     lambda *, value: ((), None), "{value}", "NotImplemented", ("v
 
 # creation (no tensor inputs, or scalar program inputs such as the fill value and RNG state)
 defop("full",     creation_rule, "jnp.full({shape}, {0}, {dtype})", "NotImplemented", ("shape", "dtype"))
-defop("arange",   creation_rule, "jnp.arange({start}, {end}, {step}, {dtype})", "NotImplemented",
+defop("arange",   creation_rule, "sg.arange({start}, {end}, {step}, {dtype})", "NotImplemented",
       ("start", "end", "step", "shape", "dtype"))
 defop("linspace", creation_rule, "sg.linspace({start}, {end}, {steps}, {dtype})", "NotImplemented",
       ("start", "end", "steps", "shape", "dtype"))

@@ -1916,3 +1916,22 @@ def test_T_of_a_tensor_not_2d_warns_once_as_pytorch():
         warnings.simplefilter("error")
         assert torch.ones(3).T.shape == (3,)  # (once a process, as PyTorch's)
         assert torch.ones(2, 3).T.shape == (3, 2)
+
+
+@srcgrad_only
+def test_float_arange_has_pytorchs_values_bit_for_bit():
+    # PyTorch's CPU kernel rounds its SIMD chunks in its own way: a range across zero then
+    # holds a tiny value where plain arithmetic gives 0, and prints in scientific notation
+    real = pytest.importorskip("torch")
+    import random
+    rng = random.Random(3)
+    cases = [(-1, 1, 0.2), (-0.3, 0.31, 0.1), (-5, 5, 0.1), (0.0, -1.0, -0.25), (-6.28318, 6.28318, 0.1)]
+    while len(cases) < 60:
+        start, end = round(rng.uniform(-20, 0), rng.randint(0, 4)), round(rng.uniform(0.01, 20), rng.randint(0, 4))
+        cases.append((start, end, round(rng.uniform(0.01, 1.5), rng.randint(2, 5))))
+    for case in cases:
+        for dtype in ("float32", "float64"):
+            ours = torch.arange(*case, dtype=getattr(torch, dtype)).numpy()
+            theirs = real.arange(*case, dtype=getattr(real, dtype)).numpy()
+            assert ours.tobytes() == theirs.tobytes(), (case, dtype)
+    assert str(torch.arange(-1, 1, 0.2)) == str(real.arange(-1, 1, 0.2)).replace("torch", "srcgrad")
