@@ -1,10 +1,12 @@
-"""srcgrad.func: vmap, grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian,
-functional_call and stack_module_state.
+"""srcgrad.func: vmap, grad, grad_and_value, vjp, jvp, linearize, jacrev, jacfwd, hessian,
+functional_call, stack_module_state, replace_all_batch_norm_modules_, functionalize and
+debug_unwrap.
 
 Values are checked against Python loops over the examples and against JAX (jax.vmap,
 jax.jacrev, jax.hessian, jax.jvp as oracles); gradients through vmap with float64
 finite differences (gradcheck, gradgradcheck); the PyTorch tutorials' per-sample
-gradients and model ensembling against PyTorch when it is installed.
+gradients and model ensembling, errors, integer outputs, out_dims, randomness, BatchNorm,
+in-place write-back and functional_call's write-back against PyTorch when it is installed.
 """
 
 from __future__ import annotations
@@ -193,6 +195,63 @@ def test_vmap_errors():
         func.vmap(lambda a: a, randomness="other")
 
 
+def test_vmap_out_dims_none_dicts_and_structure_as_pytorch():
+    torch = pytest.importorskip("torch")
+    xs, v = rs.randn(4, 3).astype(np.float32), rs.randn(3).astype(np.float32)
+    for lib in (srcgrad, torch):
+        vmap, a, b = lib.func.vmap, lib.from_numpy(xs.copy()), lib.from_numpy(v.copy())
+        # out_dim None: an output that does not depend on the batch comes back as it is
+        p, q = vmap(lambda p, q: (p * 2, q), in_dims=(0, None), out_dims=(0, None))(a, b)
+        assert tuple(p.shape) == (4, 3) and q is b
+        q2 = vmap(lambda p, q: (p, q * 2 + 1), in_dims=(0, None), out_dims=(0, None))(a, b)[1]
+        close(q2, v * 2 + 1)
+        close(vmap(lambda p, q: q * 2, in_dims=(0, None), out_dims=None)(a, b), v * 2)
+        assert vmap(lambda r: (r, 3), out_dims=(0, None))(a)[1] == 3  # (a non-tensor output, with None)
+        with pytest.raises(ValueError, match="can not return a BatchedTensor when out_dim is None"):
+            vmap(lambda p, q: (p, p + q), in_dims=(0, None), out_dims=(0, None))(a, b)
+        # dict out_dims for dict outputs, (d,) for a single output, lists for lists
+        out = vmap(lambda r: {"s": r, "t": r.sum()}, out_dims={"s": 1, "t": 0})(a)
+        assert tuple(out["s"].shape) == (3, 4) and tuple(out["t"].shape) == (4,)
+        assert tuple(vmap(lambda r: r, out_dims=(1,))(a).shape) == (3, 4)
+        assert [tuple(o.shape) for o in vmap(lambda r: [r, r], out_dims=[1, 0])(a)] == [(3, 4), (4, 3)]
+        for bad, f in (([1, 0], lambda r: (r, r)), ((1, 0), lambda r: [r, r]), ((1, 0, 0), lambda r: (r, r)),
+                       ({"u": 1}, lambda r: {"s": r})):
+            with pytest.raises(ValueError, match="out_dims is not compatible with the structure of `outputs`"):
+                vmap(f, out_dims=bad)(a)
+        with pytest.raises(ValueError, match="`out_dims` must be an int, None or a python collection of ints"):
+            vmap(lambda r: r, out_dims=1.0)(a)
+
+
+def test_vmap_batch_norm_with_running_stats_gives_pytorchs_message():
+    torch = pytest.importorskip("torch")
+    x = rs.randn(2, 4, 3).astype(np.float32)
+    outs = []
+    for lib in (srcgrad, torch):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.BatchNorm1d(3),
+                                  lib.nn.Sequential(lib.nn.BatchNorm1d(3, track_running_stats=False)))
+        with lib.no_grad():
+            model[0].weight.copy_(lib.eye(3))
+            model[0].bias.zero_()
+        with pytest.raises(RuntimeError, match="Batch norm got a batched tensor as input while the running_mean or "
+                                               "running_var, which will be updated in place, were not batched"):
+            lib.func.vmap(model)(lib.from_numpy(x.copy()))
+        stats = lib.zeros(3), lib.ones(3)
+        with pytest.raises(RuntimeError, match="Batch norm got a batched tensor"):
+            lib.func.vmap(lambda r: lib.nn.functional.batch_norm(r, *stats, training=True))(lib.from_numpy(x.copy()))
+        model.eval()  # (eval mode only reads the statistics)
+        close(lib.func.vmap(model)(lib.from_numpy(x.copy())).detach().numpy(),
+              np.stack([model(lib.from_numpy(e.copy())).detach().numpy() for e in x]))
+        model.train()
+        assert lib.func.replace_all_batch_norm_modules_(model) is model
+        bns = [m for m in model.modules() if isinstance(m, lib.nn.BatchNorm1d)]
+        assert all(m.running_mean is None and m.running_var is None and m.num_batches_tracked is None
+                   and not m.track_running_stats for m in bns)
+        assert list(model.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias", "2.0.weight", "2.0.bias"]
+        outs.append(lib.func.vmap(model)(lib.from_numpy(x.copy())).detach().numpy())
+    close(outs[0], outs[1])
+
+
 def test_vmap_reading_a_per_example_value_raises_at_the_users_line():
     x = t(rs.randn(3, 2))
 
@@ -218,8 +277,41 @@ def test_vmap_randomness():
         func.vmap(lambda r: r + srcgrad.randn(2))(x)
     out = func.vmap(lambda r: r * 0 + srcgrad.randn(2), randomness="same")(x)
     close(out[0], out[1])
-    with pytest.raises(NotImplementedError, match="randomness='same'"):
-        func.vmap(lambda r: r + srcgrad.rand(2), randomness="different")(x)
+
+
+def _dropout_masks(lib, randomness, batch=6, width=64):
+    drop = lambda r: lib.nn.functional.dropout(r, 0.5)  # noqa: E731
+    return lib.func.vmap(drop, randomness=randomness)(lib.ones(batch, width)).numpy()
+
+
+def test_vmap_randomness_different_draws_per_example_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (srcgrad, torch):
+        different, same = _dropout_masks(lib, "different"), _dropout_masks(lib, "same")
+        assert len({r.tobytes() for r in different}) == len(different)  # every example its own mask
+        assert len({r.tobytes() for r in same}) == 1  # one mask for the whole batch
+        assert set(np.unique(different)) == {0.0, 2.0} and 0.3 < (different == 0).mean() < 0.7
+    # the same seed, the same draws; two random ops in one example draw apart
+    srcgrad.manual_seed(3)
+    a = func.vmap(lambda r: r * srcgrad.randn(50), randomness="different")(srcgrad.ones(4, 50)).numpy()
+    srcgrad.manual_seed(3)
+    b = func.vmap(lambda r: r * srcgrad.randn(50), randomness="different")(srcgrad.ones(4, 50)).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert abs(np.corrcoef(a)[0, 1]) < 0.5 and 0.7 < a.std() < 1.3
+    two = func.vmap(lambda r: srcgrad.stack([srcgrad.rand(3), srcgrad.rand(3)]) + r,
+                    randomness="different")(srcgrad.zeros(4, 3)).numpy()
+    assert (two[:, 0] != two[:, 1]).all()
+    # nested: "different" inside "different" differs everywhere, inside "same" only along the inner batch
+    inner = func.vmap(lambda r: r * srcgrad.rand(()), randomness="different")
+    both = func.vmap(inner, randomness="different")(srcgrad.ones(4, 5)).numpy()
+    assert len(set(both.ravel().tolist())) == 20
+    outer_same = func.vmap(inner, randomness="same")(srcgrad.ones(4, 5)).numpy()
+    assert (outer_same == outer_same[0]).all() and len(set(outer_same[0].tolist())) == 5
+    # gradients go through each example's own mask
+    w = t(np.ones(64), True)
+    y = func.vmap(lambda r: srcgrad.nn.functional.dropout(r * w, 0.5), randomness="different")(srcgrad.ones(6, 64))
+    y.sum().backward()
+    close(w.grad, (y.detach().numpy() != 0).sum(0) * 2.0)
 
 
 def test_vmap_in_place_changes_of_outside_tensors_and_backward_are_refused():
@@ -228,8 +320,6 @@ def test_vmap_in_place_changes_of_outside_tensors_and_backward_are_refused():
     before = w.numpy().copy()
     with pytest.raises(RuntimeError, match="in-place change of a tensor that the function did not create"):
         func.vmap(lambda r: w.add_(r))(x)
-    with pytest.raises(RuntimeError, match="in-place change"):
-        func.vmap(lambda r: r.mul_(2))(x)
     # through a view or an alias of an outside tensor: refused before anything changes
     for change in (lambda r: w[0].add_(r[0]), lambda r: w.detach().add_(r), lambda r: w.data.mul_(2) + r,
                    lambda r: w.view(1, 2).add_(r)):
@@ -243,6 +333,36 @@ def test_vmap_in_place_changes_of_outside_tensors_and_backward_are_refused():
     assert p.grad is None
     # in-place ops on the function's own temporaries are fine
     close(func.vmap(lambda r: (r * 1).mul_(3))(x), x.numpy() * 3)
+
+
+def test_vmap_writes_in_place_changes_of_batched_inputs_back_as_pytorch():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (srcgrad, torch):
+        vmap = lib.func.vmap
+        xi = lib.arange(6.0).reshape(2, 3)
+        out = vmap(lambda r: r.mul_(2))(xi)
+        row = [out is xi, xi.tolist()]
+        xi = lib.arange(6.0).reshape(2, 3)
+        out = vmap(lambda r: r.mul_(2), in_dims=1)(xi)
+        row += [tuple(out.shape), xi.tolist()]
+        xi = lib.arange(6.0).reshape(2, 3)
+        out = vmap(lambda r: (r[0].add_(10), r * 1)[1])(xi)  # through a view
+        row += [out.tolist(), xi.tolist()]
+        xi = lib.arange(6.0).reshape(2, 3)
+        vmap(lambda r, s: r.add_(s), in_dims=(0, None))(xi, lib.ones(3))
+        xs = lib.zeros(2, 2, 3)
+        vmap(vmap(lambda r: r.add_(1)))(xs)
+        row += [xi.tolist(), xs.sum().item()]
+        a = lib.ones(2, 3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            vmap(lambda r: r.mul_(2))(a)
+        b = a * 1  # (not a leaf: it may change, and gradients see the change)
+        out = vmap(lambda r: r.mul_(3).sin())(b)
+        out.sum().backward()
+        row += [b.tolist(), a.grad.tolist()]
+        seen.append(row)
+    assert seen[0] == seen[1]
 
 
 # -- grad, grad_and_value, vjp, jvp ------------------------------------------------------
@@ -291,7 +411,7 @@ def test_grad_of_grad_and_errors():
     close(d2, 6 * x.numpy())
     with pytest.raises(RuntimeError, match="Expected f\\(\\*args\\) to return a scalar Tensor, got tensor with 1 "):
         func.grad(lambda x: x * 2)(x)
-    with pytest.raises(RuntimeError, match="Got argnums=2, but only 1 positional inputs"):
+    with pytest.raises(RuntimeError, match="Got argnum=2, but only 1 positional inputs"):
         func.grad(lambda x: x.sum(), argnums=2)(x)
     with pytest.raises(RuntimeError, match="floating point"):
         func.grad(lambda x: x.sum())(srcgrad.tensor([1, 2]))
@@ -327,6 +447,172 @@ def test_vjp_and_jvp_against_jax():
         func.jvp(f, t(x), (t(v),))
     with pytest.raises(RuntimeError, match="same shapes"):
         func.jvp(f, (t(x),), (t(v[:2]),))
+
+
+def _no_grad_square(x, lib=srcgrad):
+    with lib.no_grad():
+        c = x ** 2  # the line the message names
+    return x - c
+
+
+_NO_GRAD_LINE = _no_grad_square.__code__.co_firstlineno + 2
+
+
+def _forward_transforms(lib):
+    ones = lib.ones(3)
+    return {
+        "jvp": lambda f, x: lib.func.jvp(f, (x,), (ones,))[1],
+        "jacfwd": lambda f, x: lib.func.jacfwd(f)(x),
+        "hessian": lambda f, x: lib.func.hessian(lambda y: f(y).pow(2).sum())(x),
+        "linearize": lambda f, x: lib.func.linearize(f, x)[1](ones),
+    }
+
+
+@pytest.mark.filterwarnings("ignore:Attempted to insert a get_attr Node")  # (PyTorch's linearize)
+@pytest.mark.parametrize("api", ["jvp", "jacfwd", "hessian", "linearize"])
+def test_forward_mode_refuses_a_no_grad_value_of_the_inputs(api):
+    # PyTorch's forward-mode AD ignores no_grad; srcgrad's forward mode is two reverse passes,
+    # which stop there, so it raises rather than return another number
+    torch = pytest.importorskip("torch")
+    x = [1.0, 2.0, 3.0]
+    expected = _forward_transforms(torch)[api](lambda y: _no_grad_square(y, torch), torch.tensor(x))
+    reverse = func.jacrev(_no_grad_square)(t(x)).numpy()  # (reverse mode respects no_grad: 1, 1, 1)
+    assert not np.allclose(np.diagonal(expected.numpy()) if expected.dim() == 2 else expected.numpy(),
+                           np.diagonal(reverse) if api != "hessian" else 2 * np.diagonal(reverse))
+    with pytest.raises(RuntimeError, match=f"{api}: the value computed at .*test_func.py:{_NO_GRAD_LINE} depends "
+                                           "on the inputs being differentiated"):
+        _forward_transforms(srcgrad)[api](_no_grad_square, t(x))
+
+
+def test_forward_mode_no_grad_check_only_refuses_what_would_differ():
+    torch = pytest.importorskip("torch")
+    w_np = rs.randn(3).astype(np.float32)
+
+    def cases(lib):
+        w = lib.from_numpy(w_np.copy())
+
+        def bookkeeping(x):  # a no_grad region that does not read the inputs
+            with lib.no_grad():
+                scale = w.norm() + 1
+            return x * w * scale
+
+        def detached(x):  # forward mode stops at detach() in PyTorch too
+            return x - (x ** 2).detach()
+
+        def masks(x):  # a boolean mask, and an op whose derivative is zero, under no_grad
+            with lib.no_grad():
+                m, s = (x > 1.5).float(), x.sign()
+            return m * x + s * x
+
+        def composites(x):  # srcgrad's own no_grad inside one call (gaussian_nll_loss's clamp)
+            return lib.nn.functional.gaussian_nll_loss(x, x.flip(0), x.abs() + 0.1) + x.softmax(0)
+
+        return [bookkeeping, detached, masks, composites]
+
+    x = [1.0, 2.0, 3.0]
+    for mine, theirs in zip(cases(srcgrad), cases(torch)):
+        for api in ("jvp", "jacfwd", "hessian"):
+            close(_forward_transforms(srcgrad)[api](mine, t(x)),
+                  _forward_transforms(torch)[api](theirs, torch.tensor(x)).detach().numpy(), tol=1e-4)
+
+    def printed(x):  # computed (so its node forgets how) before the check looks at it
+        with srcgrad.no_grad():
+            c = x ** 2
+        c.numpy()
+        return x - c
+
+    with pytest.raises(RuntimeError, match="jvp: the value computed at"):
+        func.jvp(printed, (t(x),), (t([1.0, 1.0, 1.0]),))
+    with pytest.raises(RuntimeError, match=f"jacfwd: the value computed at .*test_func.py:{_NO_GRAD_LINE} "):
+        func.jacfwd(func.vmap(_no_grad_square))(t(x))  # (inside the vmapped function)
+    close(func.jacrev(_no_grad_square)(t(x)), np.eye(3))  # (reverse mode is unaffected)
+
+
+def test_integer_and_constant_outputs_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x = [1.0, 2.0, 3.0]
+    for lib in (srcgrad, torch):
+        a = lib.tensor(x)
+        jac = lib.func.jacfwd(lambda y: (y.sin(), y.argmax()))(a)
+        assert jac[1].dtype == lib.int64 and jac[1].tolist() == [0, 0, 0]
+        close(jac[0], np.diag(np.cos(x)))
+        _, tangent = lib.func.jvp(lambda y: (y.sin(), y.argmax()), (a,), (lib.ones(3),))
+        assert tangent[1].dtype == lib.int64 and tangent[1].item() == 0
+        assert lib.func.jvp(lambda y: lib.ones(2), (a,), (lib.ones(3),))[1].tolist() == [0.0, 0.0]
+        assert lib.func.grad(lambda y: y.sum().long())(a).tolist() == [0.0, 0.0, 0.0]
+        assert lib.func.grad(lambda y: lib.tensor(1.0))(a).tolist() == [0.0, 0.0, 0.0]
+        assert lib.func.vjp(lambda y: lib.ones(2), a)[1](lib.ones(2))[0].tolist() == [0.0, 0.0, 0.0]
+        assert lib.func.jacrev(lambda y: lib.ones(2))(a).tolist() == [[0.0] * 3] * 2
+        for refuse in (lambda: lib.func.jacrev(lambda y: (y.sin(), y.argmax()))(a),
+                       lambda: lib.func.vjp(lambda y: (y.sin(), y.argmax()), a)):
+            with pytest.raises(RuntimeError, match="vjp\\(f, ...\\): All outputs of f must be floating-point or "
+                                                   "complex Tensors, got Tensor with dtype torch.int64"):
+                refuse()
+
+
+def test_argument_checks_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (srcgrad, torch):
+        x = lib.tensor([1.0, 2.0])
+        for size in (0, -1):
+            with pytest.raises(ValueError, match="jacrev: `chunk_size` should be greater than 0."):
+                lib.func.jacrev(lib.sin, chunk_size=size)(x)
+        close(lib.func.jacrev(lib.sin, chunk_size=1)(x), np.diag(np.cos([1.0, 2.0])))
+        for call in (lambda: lib.func.grad(lambda v: v ** 2)(2.0), lambda: lib.func.vjp(lambda v: v ** 2, 2.0),
+                     lambda: lib.func.grad_and_value(lambda v: v[0] ** 2)((2.0,)),
+                     lambda: lib.func.jacrev(lambda v: v ** 2)(2.0)):
+            with pytest.raises(ValueError, match="Thing passed to transform API must be Tensor, got <class 'float'>"):
+                call()
+        with pytest.raises(RuntimeError, match="Expected primals to only contain Tensors, got <class 'float'>"):
+            lib.func.jvp(lambda v: v * 2, (2.0,), (1.0,))
+        with pytest.raises(RuntimeError, match="Expected tangents to only contain Tensors, got <class 'float'>"):
+            lib.func.jvp(lambda v: v * 2, (x,), (1.0,))
+        with pytest.raises(ValueError, match="Expected primal to be floating point or complex, but got: torch.int64"):
+            lib.func.jvp(lambda v: v, (lib.tensor([1, 2]),), (lib.tensor([1, 2]),))
+        g = lib.func.grad
+        for argnums, message in ((2, "Got argnum=2, but only 1 positional inputs"),
+                                 ("a", "argnums must be int or Tuple\\[int, ...\\], got: <class 'str'>"),
+                                 ((), "argnums must be non-empty"),
+                                 ((0, 1.0), "argnum must be int, got: <class 'float'>")):
+            with pytest.raises(RuntimeError, match=message):
+                g(lambda v, w=None: v.sum(), argnums=argnums)(x)
+        with pytest.raises(RuntimeError, match="argnums elements must be unique, got \\(0, 0\\)"):
+            g(lambda v, w: v.sum(), argnums=(0, 0))(x, x)
+
+
+@pytest.mark.filterwarnings("ignore:Attempted to insert a get_attr Node")  # (PyTorch's linearize)
+def test_linearize_functionalize_and_debug_unwrap_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x, v = rs.randn(3).astype(np.float32), rs.randn(3).astype(np.float32)
+    results = []
+    for lib in (srcgrad, torch):
+        a, tv = lib.from_numpy(x.copy()), lib.from_numpy(v.copy())
+        out, jvp_fn = lib.func.linearize(lambda y: (y.sin() * y, y.cos().sum()), a)
+        first, second = jvp_fn(tv), jvp_fn(tv * 2)  # (the function runs once; each call is one more pass)
+        results.append([out[0], out[1], first[0], first[1], second[0]])
+        out2, jvp2 = lib.func.linearize(lambda p, q: p * q, a, a)
+        close(jvp2(tv, lib.zeros(3)), v * x)
+        with pytest.raises(RuntimeError, match="to have the same argspec as the primals"):
+            jvp2(tv)
+        with pytest.raises(RuntimeError, match="tangent:0 with shape .* doesn't match the shape"):
+            jvp2(lib.ones(2), tv)
+        # functionalize: the same results, and the same changes to the inputs
+        y = lib.zeros(2)
+        assert lib.func.functionalize(lambda b: b.add_(1) * 2)(y).tolist() == [2.0, 2.0] and y.tolist() == [1.0, 1.0]
+        with pytest.raises(RuntimeError, match="received invalid argument for remove=x"):
+            lib.func.functionalize(lambda b: b, remove="x")
+        # debug_unwrap: the tensor itself outside vmap, the whole batch inside
+        assert lib.func.debug_unwrap(a) is a
+        seen = []
+        lib.func.vmap(lambda r: seen.append(lib.func.debug_unwrap(r)) or r)(lib.ones(2, 3))
+        assert tuple(seen[0].shape) == (2, 3)
+    for mine, theirs in zip(*results):
+        close(mine, theirs.detach().numpy())
+    assert not func.linearize(lambda y: y * 2, t(x))[0].requires_grad
+    seen = []
+    func.vmap(func.vmap(lambda r: seen.append((func.debug_unwrap(r), func.debug_unwrap(r, recurse=False))) or r))(
+        t(rs.randn(4, 2, 3)))
+    assert tuple(seen[0][0].shape) == (4, 2, 3) and tuple(seen[0][1].shape) == (2, 3)
 
 
 # -- jacrev, jacfwd, hessian ------------------------------------------------------------
@@ -415,6 +701,56 @@ def test_functional_call_tied_weights():
     close(untied, x.numpy() @ w.numpy().T @ m.a.weight.detach().numpy().T)
     with pytest.raises(ValueError, match="which are tied"):
         func.functional_call(m, {"a.weight": w, "b.weight": t(rs.randn(2, 2))}, (x,))
+
+
+def test_functional_call_writes_reassigned_buffers_back_as_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def modules(lib):
+        class Foo(lib.nn.Module):  # PyTorch's docstring example
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("foo", lib.zeros(()))
+
+            def forward(self, x):
+                self.foo = self.foo + 1
+                return x + self.foo
+
+        class Tied(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("a", lib.zeros(()))
+                self.register_buffer("b", self.a)
+
+            def forward(self, x):
+                self.a = self.a + 1
+                return x + self.a + self.b
+
+        class Fails(Foo):
+            def forward(self, x):
+                super().forward(x)
+                raise ValueError("boom")
+
+        return Foo, Tied, Fails
+
+    seen = []
+    for lib in (srcgrad, torch):
+        Foo, Tied, Fails = modules(lib)
+        m = Foo()
+        d = {"foo": lib.zeros(())}
+        out = lib.func.functional_call(m, d, lib.ones(()))
+        tied, tied_off = {"a": lib.zeros(())}, {"a": lib.zeros(())}
+        first, second = {}, {"foo": lib.zeros(())}
+        failed = {"foo": lib.zeros(())}
+        with pytest.raises(ValueError, match="boom"):
+            lib.func.functional_call(Fails(), failed, lib.ones(()))
+        seen.append((out.item(), d["foo"].item(), m.foo.item(),
+                     lib.func.functional_call(Tied(), tied, lib.ones(())).item(), sorted(tied), tied["a"].item(),
+                     lib.func.functional_call(Tied(), tied_off, lib.ones(()), tie_weights=False).item(),
+                     tied_off["a"].item(),
+                     lib.func.functional_call(Foo(), (first, second), lib.ones(())).item(), first,
+                     second["foo"].item(), failed["foo"].item()))
+    assert seen[0] == seen[1] == (2.0, 1.0, 0.0, 2.0, ["a"], 1.0, 2.0, 1.0, 2.0, {}, 0.0, 1.0)
 
 
 def _tutorial_models(lib, nn_mod, seed):

@@ -18,10 +18,14 @@ vector-Jacobian product, which the transformer writes from the recorded per-exam
 Unbatched tensors the function reads (module parameters, closures) get the sum over the
 batch of their per-example contributions. Higher derivatives repeat the same step.
 
+Random ops draw from ``fold_in(key(seed), counter)``; with ``randomness="different"`` each
+op's seed is a batched argument, one seed per example (``_example_seeds``).
+
 What vmap cannot do here: read a per-example value in Python (``.item()``, ``if x > 0``,
-``nonzero``: a clear error), ``.backward()`` inside the function (use ``func.grad``/
-``func.vjp``), change an input or a captured tensor in place, or draw different random
-numbers per example (``randomness="different"``).
+``nonzero``, ``print``: a clear error), ``.backward()`` inside the function (use
+``func.grad``/``func.vjp``), or change an unbatched input or a captured tensor in place (a
+BatchNorm updating its running statistics gets PyTorch's message for that). A batched
+input changed in place is written back, as in PyTorch: its new value is one more output.
 """
 
 from __future__ import annotations
@@ -29,15 +33,18 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from .. import autodiff, codegen, ir, tracing
 from .. import dtypes as D
 from ..autograd.function import Function
 from ..grad_mode import _state as _grad_state
 from ..ops import defop
-from ..tensor import Tensor, record, wrap, zeros
+from ..tensor import Tensor, record, tensor, wrap, zeros
 from . import pytree
 
 __all__ = ["vmap", "Vmap", "VmapSpec"]
@@ -79,12 +86,14 @@ class _Placeholder(tracing.Unknown):
         return f"<one example of a vmapped batch, shape {self.shape}>"
 
 
-def _placeholder(shape: tuple, dtype: D.dtype, device: Any, requires_grad: bool) -> Tensor:
+def _placeholder(shape: tuple, dtype: D.dtype, device: Any, requires_grad: bool, leaf: bool = True) -> Tensor:
     node = ir.value_node(_Placeholder(shape, dtype), shape, dtype, device)
     t = wrap(node)
     ir.set_owner(node, t)
     if requires_grad:
         t.requires_grad_(True)
+        # (one example of a computed tensor is no leaf either: it may change in place, as in PyTorch)
+        t._node.leaf = leaf
     return t
 
 
@@ -98,6 +107,7 @@ class _VmapTracer:
         self.randomness = randomness
         self.placeholders = {id(p._node) for p in placeholders}
         self.start_id = ir._next_id()
+        self.rng: dict[int, tuple] = {}  # randomness="different": id(seed node) -> (seed, counter, generator)
 
     def note_realize(self, inputs: list | None = None) -> None:
         if inputs is not None and any(type(n.value) is _Placeholder for n in inputs):
@@ -107,7 +117,8 @@ class _VmapTracer:
 
     def before_inplace(self, t: Any, opname: str) -> None:
         # Refused before anything changes: an in-place op also writes to the tensor's view
-        # base and its detach()/.data aliases, so each of those is checked too.
+        # base and its detach()/.data aliases, so each of those is checked too. One example
+        # of a batched input may change (vmap writes the new values back to the input).
         seen: set[int] = set()
         stack = [t]
         while stack:
@@ -115,13 +126,15 @@ class _VmapTracer:
             if id(u) in seen:
                 continue
             seen.add(id(u))
-            if u._node.id < self.start_id:
+            if u._node.id < self.start_id and id(u._node) not in self.placeholders:
                 file, line = ir.user_loc()
+                if _is_batch_norm_statistic(u):
+                    raise RuntimeError(_BATCH_NORM_MESSAGE)
                 raise RuntimeError(
                     f"vmap: in-place change of a tensor that the function did not create ({opname} at {file}:{line}): "
-                    "an input, a tensor captured from outside, or a view or detach()/.data alias of one. "
-                    "srcgrad's vmap does not write per-example results back; use an out-of-place op "
-                    "(x = x + 1) and return the result.")
+                    "an unbatched input, a tensor captured from outside, or a view or detach()/.data alias of one. "
+                    "Each example would change the same tensor; use an out-of-place op (x = x + 1) and return "
+                    "the result. (The batched inputs themselves may change in place: vmap writes them back.)")
             if u._view is not None and u._view[0]() is not None:
                 stack.append(u._view[0]())
             if u._base is not None:
@@ -145,9 +158,12 @@ class _VmapTracer:
                                "the 'same' or 'different' randomness flags on vmap or perform the randomness "
                                "operation out of vmap")
         if self.randomness == "different":
-            raise NotImplementedError("srcgrad's vmap draws the same random numbers for every example: use "
-                                      "randomness='same', or draw a batch of random numbers outside vmap and "
-                                      "pass it in with in_dims=0")
+            # the op's seed becomes a batched argument, one seed per example (see _example_seeds);
+            # an enclosing vmap hears of that argument once it exists, anything else of the op now
+            self.rng[id(seed_node)] = (seed_node, counter_node, generator)
+            if self.outer is not None and not isinstance(self.outer, _VmapTracer):
+                self.outer.note_rng(seed_node, counter_node, generator)
+            return
         if self.outer is not None:
             self.outer.note_rng(seed_node, counter_node, generator)
 
@@ -388,9 +404,11 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
     ``in_dims``: an int (the batch dim of every tensor argument), None (not batched) or a
     tuple with one entry per argument (nested like the argument: a dict of tensors takes
     one entry for the whole dict or a dict of entries). ``out_dims``: where the batch dim
-    goes in each output. ``randomness``: ``"error"`` (random ops raise) or ``"same"``
-    (every example sees the same draw). ``chunk_size`` is accepted for compatibility; the
-    whole batch runs as one XLA computation."""
+    goes in each output (an int, None for an output that does not depend on the batch, or
+    a tuple/list/dict of the outputs' structure). ``randomness``: ``"error"`` (random ops
+    raise), ``"same"`` (every example sees the same draw) or ``"different"`` (each example
+    its own). ``chunk_size`` is checked for compatibility; the whole batch runs as one XLA
+    computation."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
                            f"Got {randomness}")
@@ -444,7 +462,7 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
         d %= nd
         batch_sizes.append(x.shape[d])
         shape = tuple(s for i, s in enumerate(x.shape) if i != d)
-        p = _placeholder(shape, x.dtype, x._node.device, _grad_state.enabled and x.requires_grad)
+        p = _placeholder(shape, x.dtype, x._node.device, _grad_state.enabled and x.requires_grad, x.is_leaf)
         per_example[k] = p
         placeholders.append(p)
         sources.append(x)
@@ -459,69 +477,208 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
     batch = batch_sizes[0]
 
     # 1. trace the per-example function on the placeholders
+    ph_nodes = [p._node for p in placeholders]  # (an in-place change gives a placeholder a new node)
     outer = tracing.ACTIVE
     tracer = _VmapTracer(outer, randomness, placeholders)
     tracing.ACTIVE = tracer
+    for n, x in zip(ph_nodes, sources):
+        _SOURCES[id(n.value)] = x
     try:
         result = func(*pytree.tree_unflatten(tree, per_example), **kwargs)
     finally:
         tracing.ACTIVE = outer
-    outs, out_tree = _flatten(result)
-    for o in outs:
+        for n in ph_nodes:
+            _SOURCES.pop(id(n.value), None)
+    leaves, out_tree = pytree.tree_flatten(result, is_leaf=_is_tensor)
+    odims = _out_dims_for(out_dims, result, leaves, fname)
+    out_axes: list = []
+    for o, d in zip(leaves, odims):
+        if d is None:
+            out_axes.append(None)  # (returned as it is, if it does not depend on the batch: checked below)
+            continue
         if not isinstance(o, Tensor):
             raise ValueError(f"vmap({fname}, ...): `{fname}` must only return Tensors, got type {type(o)}. Did "
                              "you mean to set out_dims= to None for output?")
-    if not outs:
-        raise ValueError(f"vmap({fname}, ...): `{fname}` must return at least one Tensor")
-    if isinstance(out_dims, int):
-        odims = [out_dims] * len(outs)
-    elif isinstance(out_dims, (tuple, list)):
-        odims = _dims_for(out_dims, result if isinstance(result, (tuple, list)) else (result,), "out_dims", fname)
-    else:
-        raise ValueError(f"vmap({fname}, ..., out_dims={out_dims!r}): out_dims must be an int or a tuple of ints "
-                         "with one entry per output")
-    out_axes = []
-    for o, d in zip(outs, odims):
-        if d is None:
-            raise NotImplementedError(f"vmap({fname}, ..., out_dims=None): srcgrad's vmap batches every output; "
-                                      "return an output computed without the batched inputs outside vmap")
         nd = o.dim() + 1
         if not -nd <= d < nd:
             raise ValueError(f"vmap({fname}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
                              f"in range of [{-nd}, {nd - 1}], but got {d})")
         out_axes.append(d % nd)
+    if not leaves:
+        raise ValueError(f"vmap({fname}, ...): `{fname}` must return at least one Tensor")
 
-    # 2. the per-example graph: the placeholders first, then what else it reads
-    targets = [o._node for o in outs]
-    inputs = [p._node for p in placeholders]
+    # 2. the per-example graph: the placeholders first, then what else it reads; the new
+    # values of batched inputs changed in place are outputs too, written back below
+    mapped = [k for k, d in enumerate(out_axes) if d is not None]
+    unmapped = [k for k, d in enumerate(out_axes) if d is None and isinstance(leaves[k], Tensor)]
+    if unmapped:
+        _check_unbatched(fname, [leaves[k]._node for k in unmapped], ph_nodes, tracer)
+    changed = [k for k, (p, n) in enumerate(zip(placeholders, ph_nodes)) if p._node is not n]
+    results = list(leaves)
+    if mapped or changed:
+        targets = [leaves[k]._node for k in mapped] + [placeholders[k]._node for k in changed]
+        # (the call reads, and its backward needs, the values before the write-back: a tensor
+        # of their node, whose version the write-back does not bump)
+        before = [wrap(x._node) if k in changed else x for k, x in enumerate(sources)]
+        outs = _vmapped_call(func, fname, args, dims, ph_nodes, before, axes, batch, tracer, targets,
+                             tuple(out_axes[k] for k in mapped) + tuple(axes[k] for k in changed))
+        for k, o in zip(mapped, outs):
+            results[k] = o
+        for k, new in zip(changed, outs[len(mapped):]):
+            sources[k].copy_(new)
+            for i in mapped:  # the changed input itself, returned: the caller's tensor, as PyTorch's
+                if leaves[i] is placeholders[k] and out_axes[i] == axes[k]:
+                    results[i] = sources[k]
+    return pytree.tree_unflatten(out_tree, results)
+
+
+def _vmapped_call(func: Callable, fname: str, args: tuple, dims: list, ph_nodes: list, sources: list,
+                  axes: list, batch: int, tracer: _VmapTracer, targets: list, out_axes: tuple) -> tuple:
+    """The per-example graph of ``targets`` written out as a spec, and one differentiable call."""
+    inputs = list(ph_nodes)
     order, found = _subgraph(targets, {id(n) for n in inputs}, tracer.start_id)
     _check_unchanged(order, found, tracer)
     inputs += [n for n in found if id(n) not in {id(p) for p in inputs}]
     # A leaf made inside from a placeholder (the fresh leaf of an inner func.grad, a detach())
     # holds the same per-example value: it is fed the same batched argument, as a constant.
-    of_placeholder = {id(p._node.value): k for k, p in enumerate(placeholders)}
+    of_placeholder = {id(n.value): k for k, n in enumerate(ph_nodes)}
     # (a placeholder of an enclosing vmap is an argument like any captured tensor)
     batched_as = [of_placeholder.get(id(n.value)) if type(n.value) is _Placeholder else None
-                  for n in inputs[len(placeholders):]]
-    in_axes = tuple(axes) + tuple(None if k is None else axes[k] for k in batched_as)
+                  for n in inputs[len(ph_nodes):]]
+    # randomness="different": each random op's seed is fed one seed per example
+    seeds = {id(n): _example_seeds(n, batch, sources[0].device) for n in inputs[len(ph_nodes):]
+             if id(n) in tracer.rng}
+    in_axes = tuple(axes) + tuple(0 if id(n) in seeds else None if k is None else axes[k]
+                                  for n, k in zip(inputs[len(ph_nodes):], batched_as))
     names = _argument_names(func, args, [k for k, d in enumerate(dims) if d is not None], inputs)
     key = (fname, _structure(order, inputs, targets), tuple(names.get(id(n)) for n in inputs), in_axes,
-           tuple(out_axes), batch)
+           out_axes, batch)
     spec = _SPECS.get(key)
     if spec is None:  # (writing the source is the slow part of a call: a loop writes it once)
-        spec = _make_spec(fname, order, inputs, targets, in_axes, tuple(out_axes), batch, names)
+        spec = _make_spec(fname, order, inputs, targets, in_axes, out_axes, batch, names)
         if len(_SPECS) >= _MAX_SPECS:
             _SPECS.clear()
         _SPECS[key] = spec
     # (a tensor made inside the function, such as the fresh leaf of an inner func.grad, is a
     # constant to the caller: only tensors from outside carry gradients out)
-    args_ = list(sources) + [sources[k].detach() if k is not None else
+    args_ = list(sources) + [seeds[id(n)] if id(n) in seeds else sources[k].detach() if k is not None else
                              _argument(n) if n.id < tracer.start_id or n.op == "scalar" else _argument(n).detach()
-                             for n, k in zip(inputs[len(placeholders):], batched_as)]
+                             for n, k in zip(inputs[len(ph_nodes):], batched_as)]
+    if isinstance(tracer.outer, _VmapTracer):  # (an enclosing vmap batches these seeds in turn)
+        for n_id, s in seeds.items():
+            _, counter, generator = tracer.rng[n_id]
+            tracer.outer.note_rng(s._node, counter, generator)
 
     # 3. one differentiable call
-    results = Vmap.apply(spec, _Trace(inputs, targets, names), *args_)
-    return pytree.tree_unflatten(out_tree, list(results))
+    return Vmap.apply(spec, _Trace(inputs, targets, names), *args_)
+
+
+def _out_dims_for(out_dims: Any, result: Any, leaves: list, fname: str) -> list:
+    """One out_dim (int or None) per leaf of ``result``: ``out_dims`` is an int or None for a
+    whole subtree, or a tuple/list/dict of the outputs' own structure (a prefix of it), as
+    torch.func's ``_broadcast_to_and_flatten`` reads it; PyTorch's errors otherwise."""
+    dims_leaves = pytree.tree_flatten(out_dims, is_leaf=lambda d: d is None)[0]
+    if not all(d is None or isinstance(d, int) for d in dims_leaves):
+        raise ValueError(f"vmap({fname}, ..., out_dims={out_dims}): `out_dims` must be an int, None or a python "
+                         "collection of ints representing where in the outputs the vmapped dimension should appear.")
+    if isinstance(out_dims, tuple) and len(out_dims) == 1 and not isinstance(result, (tuple, list, dict)):
+        out_dims = out_dims[0]  # (PyTorch accepts (d,) for a single output)
+
+    def mismatch() -> ValueError:
+        return ValueError(f"vmap({fname}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
+                          f"structure of `outputs`. out_dims has structure "
+                          f"{pytree.tree_flatten(out_dims, is_leaf=lambda d: d is None)[1]} but outputs has "
+                          f"structure {pytree.tree_flatten(result, is_leaf=_is_tensor)[1]}.")
+
+    def walk(d: Any, x: Any) -> list:
+        if d is None or isinstance(d, int):
+            return [d] * len(pytree.tree_flatten(x, is_leaf=_is_tensor)[0])
+        if isinstance(d, dict) and isinstance(x, dict):
+            if set(d) != set(x):
+                raise mismatch()
+            return [e for k in x for e in walk(d[k], x[k])]  # (in the order the outputs flatten)
+        if type(d) in (tuple, list) and isinstance(x, type(d)) and not isinstance(x, dict) and len(d) == len(x):
+            return [e for sub_d, sub_x in zip(d, x) for e in walk(sub_d, sub_x)]
+        raise mismatch()
+
+    odims = walk(out_dims, result)
+    assert len(odims) == len(leaves)
+    return odims
+
+
+def _check_unbatched(fname: str, nodes: list, ph_nodes: list, tracer: _VmapTracer) -> None:
+    """PyTorch's error for an output with out_dim None that depends on the batch (on a
+    placeholder, or a random draw that differs per example)."""
+    batched = {id(n) for n in ph_nodes} | set(tracer.rng)
+    of_placeholder = {id(n.value) for n in ph_nodes}
+    order, found = _subgraph(nodes, batched, tracer.start_id)
+    for n in found:
+        if type(n.value) is _Placeholder and id(n.value) in of_placeholder:
+            batched.add(id(n))  # (a leaf made inside from a placeholder holds its value)
+    for n in order:
+        if any(id(i) in batched for i in n.inputs):
+            batched.add(id(n))
+    if any(id(n) in batched for n in nodes):
+        raise ValueError(f"vmap({fname}, ...): `{fname}` can not return a BatchedTensor when out_dim is None")
+
+
+# -- randomness="different": one seed per example ------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _example_seeds(seed_node: Any, batch: int, device: Any) -> Tensor:
+    """The seeds of one random op for each example: ``splitmix64(seed, example)``, stacked
+    on a new first dim. Random draws key on ``fold_in(key(seed), counter)``: the op's counter
+    still tells it from the generator's other draws, the mixed seed tells the examples apart
+    (64-bit, so they stay clear of the 32-bit seeds that manual_seed gives). A seed that is
+    already a batch of seeds (an inner vmap's) is mixed elementwise."""
+    base = np.asarray(seed_node.value).astype(np.int64).view(np.uint64)
+    example = np.arange(1, batch + 1, dtype=np.uint64).reshape((batch,) + (1,) * base.ndim)
+    with np.errstate(over="ignore"):
+        z = base[None] + example * _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return tensor(z.view(np.int64), device=device)
+
+
+# -- what the messages need ------------------------------------------------------------------
+
+# id(placeholder value) -> the batched tensor it stands for, while vmap traces (debug_unwrap)
+_SOURCES: dict[int, Tensor] = {}
+
+
+def batched_source(t: Tensor) -> Tensor | None:
+    """The batched tensor behind ``t`` if it is one example of an enclosing vmap, else None."""
+    value = t._node.value
+    return _SOURCES.get(id(value)) if type(value) is _Placeholder else None
+
+
+_BATCH_NORM_MESSAGE = (
+    "Batch norm got a batched tensor as input while the running_mean or running_var, which will be updated in "
+    "place, were not batched.\nIf you are using a module and do not need eval mode, please set "
+    "`track_running_stats` to be False.If you are using a prebuilt module and do not need eval mode, please see "
+    "the functorch website for resources on how to patch your module to work with vmap (srcgrad.func."
+    "replace_all_batch_norm_modules_(model) does that for every BatchNorm module of a model)")
+
+
+def _is_batch_norm_statistic(t: Tensor) -> bool:
+    """Whether ``t``, about to change in place, is a batch norm's running statistic: a
+    running_mean/running_var argument of a function on the stack (F.batch_norm), or a
+    buffer of a BatchNorm module whose forward is on the stack."""
+    from ..nn.modules.batchnorm import _BatchNorm
+    f = sys._getframe(1)
+    while f is not None:
+        found = f.f_locals
+        if any(found.get(name) is t for name in ("running_mean", "running_var")):
+            return True
+        me = found.get("self")
+        if isinstance(me, _BatchNorm) and any(getattr(me, name, None) is t
+                                              for name in ("running_mean", "running_var", "num_batches_tracked")):
+            return True
+        f = f.f_back
+    return False
 
 
 def _subgraph(targets: list, stop: set, start_id: int) -> tuple[list, list]:
@@ -605,7 +762,8 @@ def _check_unchanged(order: list, inputs: list, tracer: _VmapTracer) -> None:
     """Refuse a trace that changed a tensor from outside in place (its new value would be lost)."""
     for n in list(order) + list(inputs):
         over = getattr(n, "overwritten", None)
-        if over is not None and n.id < tracer.start_id and over[3].id >= tracer.start_id:
+        if (over is not None and n.id < tracer.start_id and over[3].id >= tracer.start_id
+                and id(n) not in tracer.placeholders):  # (a batched input's change is written back)
             raise RuntimeError(f"vmap: the function changed a tensor from outside in place ({over[0]}); srcgrad's "
                                "vmap does not write per-example results back: use an out-of-place op and return "
                                "the result.")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..tensor import Tensor, stack
 
-__all__ = ["functional_call", "stack_module_state"]
+__all__ = ["functional_call", "stack_module_state", "replace_all_batch_norm_modules_"]
 
 _MISSING = object()
 
@@ -58,37 +58,47 @@ def _with_tied(module: Any, given: dict) -> dict:
 
 
 @contextlib.contextmanager
-def _reparametrized(module: Any, tensors: dict) -> Iterator[None]:
+def _reparametrized(module: Any, tensors: dict, write_back: dict | None = None) -> Iterator[None]:
     """Put ``tensors`` in place of the named parameters, buffers or attributes for the
     duration (written into the modules' tables directly: a plain tensor may stand in for
-    a Parameter), and put the originals back afterwards, also on error."""
-    saved: list[tuple[dict, str, Any]] = []
+    a Parameter), and put the originals back afterwards, also on error. What the module
+    holds under each name of ``write_back`` at the end goes into that dict, as PyTorch
+    does, so that a module that reassigns a buffer (``self.foo = self.foo + 1``) hands the
+    new value back to the caller's dict."""
+    saved: list[tuple[str, dict, str, Any]] = []
     try:
         for name, t in tensors.items():
             prefix, _, attr = name.rpartition(".")
             mod = module.get_submodule(prefix)
             for table in (mod.__dict__["_parameters"], mod.__dict__["_buffers"]):
                 if attr in table:
-                    saved.append((table, attr, table[attr]))
+                    saved.append((name, table, attr, table[attr]))
                     table[attr] = t
                     break
             else:
-                saved.append((mod.__dict__, attr, mod.__dict__.get(attr, _MISSING)))
+                saved.append((name, mod.__dict__, attr, mod.__dict__.get(attr, _MISSING)))
                 mod.__dict__[attr] = t
         yield
     finally:
-        for table, attr, old in reversed(saved):
+        final = {}
+        for name, table, attr, old in reversed(saved):
+            final.setdefault(name, table.get(attr, _MISSING))
             if old is _MISSING:
-                del table[attr]
+                table.pop(attr, None)
             else:
                 table[attr] = old
+        if write_back is not None:
+            write_back.update({k: v for k, v in final.items() if k in write_back and v is not _MISSING})
 
 
 def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = None, kwargs: dict | None = None, *,
                     tie_weights: bool = True, strict: bool = False) -> Any:
     """``torch.func.functional_call``: ``module(*args, **kwargs)`` with its parameters and
     buffers replaced by the given tensors (a dict by dotted name, or a tuple of dicts).
-    Names left out keep the module's own tensors (``strict=True``: every one must be given)."""
+    Names left out keep the module's own tensors (``strict=True``: every one must be given).
+    As in PyTorch, a single dict gets back what the module holds under its names at the end
+    (a buffer the module reassigned); the dicts of a tuple are merged into a new one first,
+    so they keep their tensors."""
     given = _merged(parameter_and_buffer_dicts)
     tensors = _with_tied(module, given) if tie_weights else given
     if strict:
@@ -106,8 +116,25 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
         args = ()
     elif not isinstance(args, tuple):
         args = (args,)
-    with _reparametrized(module, tensors):
+    write_back = parameter_and_buffer_dicts if isinstance(parameter_and_buffer_dicts, dict) else None
+    with _reparametrized(module, tensors, write_back):
         return module(*args, **(kwargs or {}))
+
+
+def replace_all_batch_norm_modules_(root: Any) -> Any:
+    """``torch.func.replace_all_batch_norm_modules_``: every BatchNorm module of ``root`` (itself
+    included) that tracks running statistics stops doing so, in place: ``running_mean``,
+    ``running_var`` and ``num_batches_tracked`` become None and ``track_running_stats``
+    False, so that it normalises by the batch's statistics and has nothing to update in
+    place under ``vmap``. Returns ``root``."""
+    from ..nn.modules.batchnorm import _BatchNorm
+    for m in root.modules():  # (root first)
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            m.running_mean = None
+            m.running_var = None
+            m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root
 
 
 def stack_module_state(models: Any) -> tuple[dict, dict]:
