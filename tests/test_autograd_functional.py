@@ -157,3 +157,14 @@ def test_tuple_structure_of_results():
     assert h[0][1].tolist() == [[2.], [4.]]
     out, vj = AF.vjp(lambda x, y: x * y, (a, b), torch.ones(2))
     assert isinstance(vj, tuple) and vj[1].tolist() == [3.]
+
+
+def test_forward_mode_jacobian_returns_lists_as_pytorch():
+    jacobian = AF.jacobian
+    x, y = torch.ones(2), torch.ones(3)
+    two = jacobian(lambda a, b: a.sum() * b, (x, y), vectorize=True, strategy="forward-mode")
+    assert isinstance(two, list) and [tuple(j.shape) for j in two] == [(3, 2), (3, 3)]
+    nested = jacobian(lambda a, b: (a * 2, b.sum()), (x, y), vectorize=True, strategy="forward-mode")
+    assert isinstance(nested, list) and all(isinstance(row, list) for row in nested)
+    reverse = jacobian(lambda a, b: (a * 2, b.sum()), (x, y), vectorize=True)
+    assert isinstance(reverse, tuple) and all(isinstance(row, tuple) for row in reverse)

@@ -249,7 +249,10 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
                           T.zeros(tuple(out.shape) + tuple(inputs[el_idx].shape), dtype=inputs[el_idx].dtype)
                           for el_idx, jac_i_el in enumerate(jac_i)),)
         jac = _grad_postprocess(jac, create_graph)
-        return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+        result = _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+        if strategy == "forward-mode" and isinstance(result, tuple):  # (PyTorch's forward mode gives lists)
+            result = [list(r) if isinstance(r, tuple) else r for r in result]
+        return result
 
 
 def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
