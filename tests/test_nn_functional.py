@@ -1040,3 +1040,17 @@ def test_signed_zeros_as_pytorch():
     # relu keeps -0. and NaN
     out = F.relu(sg.tensor([-0.0, float("nan"), -2.0, 3.0])).numpy()
     assert math.copysign(1, out[0]) == -1 and math.isnan(out[1]) and out[2:].tolist() == [0.0, 3.0]
+
+
+def test_cosine_similarity_can_be_differentiated_twice():
+    torch = _torch()
+    a = [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0], [1e-9, 0.0, 0.0]]
+    b = [[2.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, 2.0, 0.5]]
+    results = []
+    for lib, fn in ((sg, F.cosine_similarity), (torch, torch.nn.functional.cosine_similarity)):
+        x = lib.tensor(a, dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(fn(x, lib.tensor(b, dtype=lib.float64)).pow(2).sum(), x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)
+        results.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)

@@ -1125,7 +1125,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """PyTorch's current formula: ``sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps), dim)``, each norm
-    clamped separately (in place, unseen by autograd, as PyTorch does) after broadcasting."""
+    clamped separately after broadcasting, unseen by autograd as PyTorch's in-place clamp (the
+    gradient goes to the norm as if unclamped; out of place, so it can be differentiated again)."""
     d1, d2 = x1.dtype, x2.dtype
     if not (d1.is_floating_point and d2.is_floating_point):
         common = result_type(((x1.dim(), d1), (x2.dim(), d2)))
@@ -1138,9 +1139,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         x1, x2 = x1.expand(shape), x2.expand(shape)
     n1 = x1.norm(dim=dim, keepdim=True)
     n2 = x2.norm(dim=dim, keepdim=True)
-    with no_grad():
-        n1.clamp_(min=eps)
-        n2.clamp_(min=eps)
+    n1 = record("nograd_update", (n1, n1.detach().clamp(min=eps)))  # (value: the clamped norm)
+    n2 = record("nograd_update", (n2, n2.detach().clamp(min=eps)))
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
