@@ -3868,7 +3868,10 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
     elif high is None:  # randint(high, size=...)
         low, high = 0, low
     if size is None:
-        raise TypeError("randint() missing 1 required positional argument: 'size'")
+        raise TypeError("randint() received an invalid combination of arguments - got (int), but expected one of: "
+                        "(int high, tuple of ints size, ...) or (int low, int high, tuple of ints size, ...)")
+    if not isinstance(size, (tuple, list)):  # (Size is a tuple)
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     return _random("randint", tuple(size), dtype or D.int64, device, False, (int(low), int(high)), generator)

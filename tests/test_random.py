@@ -110,3 +110,10 @@ def test_compiled_replays_draw_fresh_numbers_from_the_traced_generator():
     sg.manual_seed(9)
     noisy(x)
     np.testing.assert_array_equal(sg.rand(2).numpy(), d)
+
+
+def test_randint_size_errors_as_pytorch():
+    with pytest.raises(TypeError, match="randint\\(\\): argument 'size' must be tuple of ints, not int"):
+        sg.randint(10, size=3)
+    with pytest.raises(TypeError, match="randint\\(\\) received an invalid combination of arguments"):
+        sg.randint(10)

@@ -134,7 +134,7 @@ def test_randint_takes_size_by_keyword():
     assert sg.randint(10, size=(1,)).shape == (1,) and 0 <= sg.randint(10, size=(1,)).item() < 10
     r = sg.randint(3, 5, size=(2, 2))
     assert r.shape == (2, 2) and ((r >= 3) & (r < 5)).all()
-    with pytest.raises(TypeError, match="missing 1 required positional argument: 'size'"):
+    with pytest.raises(TypeError, match="randint\\(\\) received an invalid combination of arguments"):
         sg.randint(10)
 
 
