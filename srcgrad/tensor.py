@@ -3345,13 +3345,10 @@ def _unlink_views(t: Tensor) -> None:
 def _check_view_write(t: Tensor, view: tuple, hidden: bool) -> None:
     """PyTorch's refusals of an in-place change of a view, raised before anything changes."""
     base = view[0]()
-    if base is None:
-        return
-    bn = base._node
-    if bn.requires_grad and bn.leaf and _grad_state.enabled and not hidden:
+    if base is not None and base._node.requires_grad and base._node.leaf and _grad_state.enabled and not hidden:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
-    if any(step[0] == "broadcast" for step in view[1]):
+    if any(step[0] == "broadcast" for step in view[1]):  # (also once the base is gone: its layout stays)
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")
 

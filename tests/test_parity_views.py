@@ -655,3 +655,10 @@ def test_is_view_as_pytorch_reports_it() -> None:
         return
     tx = torch.ones(2, 3)
     assert [t._is_view() for t in [tx, tx[0], tx.view(6), tx.t(), tx * 2]] == [False, True, True, True, False]
+
+
+def test_inplace_write_to_an_expanded_temporary_raises():
+    # the base is gone at once (views hold it weakly), but the expanded layout stays
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single "
+                                           "memory location"):
+        sg.ones(1, 3).expand(2, 3).add_(1)
