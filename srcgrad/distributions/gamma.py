@@ -54,6 +54,14 @@ class Gamma(Distribution):
         return (self.concentration.xlogy(self.rate) + (self.concentration - 1).xlogy(value)
                 - self.rate * value - self.concentration.lgamma())
 
+    def cdf(self, value: Tensor) -> Tensor:
+        """The regularised lower incomplete gamma function of ``rate * value`` (differentiable in
+        ``value`` and ``rate``; PyTorch's has no derivative in the concentration either)."""
+        from ..special import gammainc
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
+
     def entropy(self) -> Tensor:
         return (self.concentration - self.rate.log() + self.concentration.lgamma()
                 + (1.0 - self.concentration) * self.concentration.digamma())
