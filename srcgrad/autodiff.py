@@ -173,10 +173,11 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     fills retained non-leaf grads. ``boundary`` nodes are treated as independent inputs:
     nothing is propagated past them and their hooks do not run (vmap differentiates its
     per-example function this way, with respect to that function's arguments)."""
-    global _multi_pending
+    global _multi_pending, _useful
     stop = None if wanted is None else {id(w) for w in wanted}
     fence = None if boundary is None else {id(b) for b in boundary}
     order, useful = _toposort(roots, stop, fence)
+    outer_useful, _useful = _useful, useful
     grads: dict[int, T.Tensor] = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
@@ -289,7 +290,18 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     finally:
         _grad_state.enabled = prev
         _multi_pending = outer_multi
+        _useful = outer_useful
     return results
+
+
+_useful: set | None = None  # while transform runs: ids of the nodes whose gradients lead somewhere
+
+
+def gradient_needed(t: T.Tensor) -> bool:
+    """Whether the backward being written needs the gradient of a rule's input ``t``: a
+    rule with no derivative for one input raises only then, as PyTorch's
+    ``should_compute_output`` (``autograd.grad(p, x)`` skips another input that requires grad)."""
+    return t.requires_grad and (_useful is None or id(t._node) in _useful)
 
 
 def _unpacked(n: Node, ins: list, out: T.Tensor) -> T.Tensor:

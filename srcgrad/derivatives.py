@@ -551,6 +551,12 @@ def i1_grads(g: Any, out: Any, x: Any, scaled: bool) -> tuple:
     return (g * T.where(tiny, 0.5, d),)
 
 
+def gradient_needed(t: Any) -> bool:
+    """See ``autodiff.gradient_needed`` (imported when called: autodiff imports this module)."""
+    from .autodiff import gradient_needed as needed
+    return needed(t)
+
+
 def _not_implemented(what: str) -> None:
     raise NotImplementedError(f"the derivative for '{what}' is not implemented.")
 
@@ -561,13 +567,13 @@ def xlog1py_grads(g: Any, out: Any, x: Any, y: Any) -> tuple:
 
 
 def zeta_grads(g: Any, out: Any, x: Any, q: Any) -> tuple:
-    if x.requires_grad:
+    if gradient_needed(x):
         _not_implemented("zeta")
     return None, -g * x * _special("special_zeta", x + 1.0, q) if q.requires_grad else None
 
 
 def igamma_grads(g: Any, out: Any, a: Any, x: Any, upper: bool) -> tuple:
-    if a.requires_grad:
+    if gradient_needed(a):
         _not_implemented("igammac: input" if upper else "igamma: input")
     if not x.requires_grad:
         return None, None

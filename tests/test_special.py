@@ -231,6 +231,10 @@ def test_binary_derivatives_match_pytorch_and_refuse_as_pytorch(torch):
             out = getattr(mod, name)(x1, lib.tensor(x))
             with pytest.raises(NotImplementedError, match=f"the derivative for '{what}' is not implemented."):
                 out.sum().backward()
+            # only when that derivative is asked for: the other argument's is computed
+            x2 = lib.tensor(x, requires_grad=True)
+            (g2,) = lib.autograd.grad(getattr(mod, name)(x1, x2).sum(), x2)
+            assert g2.shape == x2.shape
     # xlog1py's gradient for x is log1p(y), at x == 0 too (PyTorch 2.13), for a tensor or a number y
     for lib, mod in ((torch, torch.special), (sg, S)):
         z = lib.tensor([0.0, 1.0], requires_grad=True)
