@@ -34,8 +34,10 @@ from typing import Any
 import jax
 
 from . import compiler, ir, tracing
+from . import dtypes as D
 from .amp.autocast_mode import _state as _amp_state
 from .autodiff import LEAF_HOOKS_CHANGED
+from .device import device as Device
 from .device import from_jax
 from .dtypes import _default_float as _default_dtype
 from .dtypes import from_numpy_dtype
@@ -150,14 +152,15 @@ def _gatherer(sources: list, donate: tuple = ()) -> Callable:
 
 
 def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
-           grads: list = (), distinct: tuple | None = None) -> tuple[Callable, tuple]:
+           grads: list = (), distinct: tuple | None = None, floats: list = ()) -> tuple[Callable, tuple]:
     """One compiled function reading everything an entry is guarded on, and the tuple it must equal.
 
     Scalars compare by type and value, aliased paths by identity, tensors by shape, dtype and
     requires_grad, containers by length (a parameter appended to a list the body loops over),
-    ``.grad`` by whether it is None (accumulate or not), and ``distinct`` (paths, count) by how
-    many different tensors sit at those paths: checking a call is one function call and one
-    tuple comparison."""
+    ``.grad`` by whether it is None (accumulate or not), ``distinct`` (paths, count) by how
+    many different tensors sit at those paths, and the ``floats`` the program reads as inputs
+    by type only (any value replays; an int or None there is another trace): checking a call
+    is one function call and one tuple comparison."""
     reader = _Reader()
     parts, expect = [], []
     for path, value in scalars:
@@ -181,6 +184,9 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
         reader.env["_leaf_hooks"] = LEAF_HOOKS_CHANGED
         parts.append("_leaf_hooks[0]")
         expect.append(LEAF_HOOKS_CHANGED[0])
+    for path in floats:
+        parts.append(f"type({reader.read(path)})")
+        expect.append(float)
     if distinct is not None:
         paths, count = distinct
         parts.append("len({" + ", ".join(f"id({reader.read(p)})" for p in paths) + "})")  # (not Tensor.__hash__)
@@ -211,6 +217,11 @@ def _describe(path: tuple, fn: Callable | None) -> str:
 
 
 _SCALARS = (int, float, bool, str, type(None))
+# Other values the body may act on, guarded by equality (identity for functions and classes):
+# a dtype or device in a config dict, an activation function held by a module or a global
+# (`self.act = F.gelu`, `ACT = torch.tanh`), a class. (Bound methods are walked instead: a
+# new one is made at each attribute access, so their object and function are guarded.)
+_GUARDED = (D.dtype, Device, types.FunctionType, types.BuiltinFunctionType, type)
 # How deep the walk of the reachable state goes: each level of modules takes two steps (the
 # `_modules` dict, then the child), so 16 reaches the BatchNorm of `model.layer1[0].bn1` and
 # deeper nestings (a guard on its `training` flag); 6 stopped at three levels.
@@ -224,10 +235,27 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
     if isinstance(obj, Tensor):
         out.append((path, obj))
         return
-    if isinstance(obj, _SCALARS):
+    if isinstance(obj, _SCALARS) or isinstance(obj, _GUARDED):
         out.append((path, obj))
+        if isinstance(obj, types.FunctionType) and depth > 0 and id(obj) not in seen \
+                and (obj.__module__ or "").split(".")[0] not in _LIBRARIES:
+            seen.add(id(obj))  # a function of the user's reached as a value: what it reads counts too
+            _walk_function(obj, path, out, seen, depth - 1, lengths)
         return
     if depth <= 0 or id(obj) in seen:
+        return
+    if isinstance(obj, types.MethodType):  # (`model.forward` passed along: its model's state counts)
+        out.append((path + (("attr", "__func__"),), obj.__func__))
+        _walk(obj.__self__, path + (("attr", "__self__"),), out, seen, depth - 1, lengths)
+        return
+    if isinstance(obj, functools.partial):
+        seen.add(id(obj))
+        for k in ("func", "args", "keywords"):
+            _walk(getattr(obj, k), path + (("attr", k),), out, seen, depth - 1, lengths)
+        return
+    if isinstance(obj, (set, frozenset)):  # (membership tests: guarded by size)
+        if lengths is not None:
+            lengths.append((path, len(obj)))
         return
     if isinstance(obj, (list, tuple)):
         seen.add(id(obj))
@@ -243,8 +271,28 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
             _walk(v, path + (("item", k),), out, seen, depth - 1, lengths)
     elif _is_state_object(obj):
         seen.add(id(obj))
+        out.append((path + (("attr", "__class__"),), type(obj)))  # (a submodule swapped for another class)
         for k, v in vars(obj).items():
             _walk(v, path + (("attr", k),), out, seen, depth - 1, lengths)
+
+
+def _walk_function(fn: types.FunctionType, path: tuple, out: list, seen: set, depth: int,
+                   lengths: list | None) -> None:
+    """Walk what a function reached as a value reads: its closure cells and the globals its code names."""
+    for i, _name in enumerate(fn.__code__.co_freevars):
+        try:
+            value = fn.__closure__[i].cell_contents
+        except ValueError:  # (an empty cell)
+            continue
+        _walk(value, path + (("attr", "__closure__"), ("item", i), ("attr", "cell_contents")), out, seen, depth,
+              lengths)
+    for name in _global_names(fn.__code__):
+        value = fn.__globals__.get(name, _MISSING)
+        if value is not _MISSING and not isinstance(value, types.ModuleType):
+            _walk(value, path + (("attr", "__globals__"), ("item", name)), out, seen, depth, lengths)
+
+
+_MISSING = object()
 
 
 def _captured_roots(fn: Callable) -> list[tuple]:
@@ -669,7 +717,8 @@ class CompiledFunction:
                 obj = _getter(path)(args, kwargs, self.fn)
             except (ValueError, KeyError, IndexError, AttributeError):
                 continue
-            if isinstance(obj, (Tensor, list, tuple, dict) + _SCALARS) or _is_state_object(obj):
+            if isinstance(obj, (Tensor, list, tuple, dict, set, frozenset, types.MethodType, functools.partial)
+                          + _SCALARS + _GUARDED) or _is_state_object(obj):
                 _walk(obj, path, leaves, seen, _DEPTH, lengths)
         return leaves
 
@@ -706,11 +755,12 @@ class CompiledFunction:
             self._go_dynamic(tracer.broke_at, tracer.broke_why and
                              f"{tracer.broke_why} (at {tracer.broke_at[0]}:{tracer.broke_at[1]})")
             return result
-        changed = _python_state_change(leaves, self._leaves(args, kwargs), self.fn)
-        if changed is None and tracer.hooks:
-            # A replay runs no hook: right for one that only computes (a gradient clamp is
-            # compiled into the program), wrong for one that records or counts.
-            changed = _hooks_state_change(tracer.hooks)
+        # A replay runs no hook: right for one that only computes (a gradient clamp is
+        # compiled into the program), wrong for one that records or counts. (Asked first:
+        # its words name the hook, where the walk of the state reaches it as a closure.)
+        changed = _hooks_state_change(tracer.hooks) if tracer.hooks else None
+        if changed is None:
+            changed = _python_state_change(leaves, self._leaves(args, kwargs), self.fn)
         if changed is not None:
             # The body changed Python state (an optimiser creating its buffers on the first
             # step, a counter): a replay would not. Run it as traced, and trace again next
@@ -881,11 +931,12 @@ class CompiledFunction:
         # (direct tensor arguments are covered by the cache key already)
         entry.guard, entry.guard_expect = _guard(
             [(p, v) for p, v in state.leaves
-             if isinstance(v, _SCALARS) and not (isinstance(v, float) and id(v) in used_floats)],
+             if isinstance(v, _SCALARS + _GUARDED) and not (isinstance(v, float) and id(v) in used_floats)],
             aliases,
             [(p, t) for p, t in state.leaves
              if isinstance(t, Tensor) and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))],
-            state.lengths, grad_guards, distinct)
+            state.lengths, grad_guards, distinct,
+            [src for kind, src in sources if kind == "get"])
         entry.sources = sources
         # Arguments whose tensors the program updates in place (parameters, optimizer
         # state): their buffers may be donated to the program's outputs, as jax.jit's

@@ -1081,3 +1081,87 @@ def test_a_float_argument_used_only_with_tensors_never_recompiles():
     for i in range(5):
         step(torch.ones(3), 0.1 * (i + 1))
     assert step.cache_info()["compiles"] == 1 and w.tolist() == pytest.approx([-0.5] * 3)
+
+
+# -- values the body acts on that are not numbers or tensors (an audit of replays against the
+#    undecorated function): each must make a replay trace again when it changes, never replay
+
+
+def _same_as_eager(f, calls):
+    """Run f undecorated and decorated after each change in ``calls``; the results must agree."""
+    cf = torch.compile(f)
+    for change in calls:
+        change()
+        want, got = f(), cf()
+        assert want.dtype == got.dtype and want.tolist() == got.tolist()
+
+
+def test_replays_follow_dtypes_functions_sets_and_partials_reached_from_the_body():
+    import functools
+    cfg = {"dtype": torch.float32, "act": torch.relu, "scale": functools.partial(torch.mul, other=1.0)}
+    active = set()
+    x = torch.tensor([-1.0, 0.5])
+
+    def f():
+        y = cfg["scale"](cfg["act"](x)).to(cfg["dtype"])
+        return y * 2 if "double" in active else y
+
+    _same_as_eager(f, [lambda: None, lambda: cfg.update(dtype=torch.float64), lambda: cfg.update(act=torch.tanh),
+                       lambda: active.add("double"),
+                       lambda: cfg.update(scale=functools.partial(torch.mul, other=3.0))])
+
+
+def test_replays_follow_a_swapped_submodule_and_a_function_passed_as_an_argument():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
+    x = -torch.ones(1, 2)
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+    _same_as_eager(lambda: model(x), [lambda: None, lambda: model.__setitem__(1, torch.nn.LeakyReLU())])
+
+    cfg = {"scale": 1.0, "negate": False}
+
+    def transform(t):
+        return -t * cfg["scale"] if cfg["negate"] else t * cfg["scale"]
+
+    def f(fn, t):
+        return fn(t) + 1
+
+    cf = torch.compile(f)
+    for scale, negate in [(1.0, False), (2.0, False), (3.0, True)]:
+        cfg.update(scale=scale, negate=negate)
+        assert cf(transform, torch.ones(2)).tolist() == f(transform, torch.ones(2)).tolist()
+    # a bound method passed along: its module's train/eval flag is followed
+    drop = torch.nn.Sequential(torch.nn.Dropout(0.5))
+    g = torch.compile(lambda fwd, t: fwd(t))
+    drop.eval()
+    assert g(drop.forward, torch.ones(4)).tolist() == [1.0] * 4
+
+
+def test_a_float_read_by_the_program_that_becomes_an_int_or_none_traces_again():
+    w = torch.ones(3, requires_grad=True)
+    cfg = {"lr": 0.5}
+
+    @torch.compile
+    def step():
+        loss = (w * w).sum()
+        loss.backward()
+        with torch.no_grad():
+            if cfg["lr"] is not None:
+                w.sub_(cfg["lr"] * w.grad)
+            w.grad = None
+        return loss
+
+    for lr in (0.5, 0.25, 1, None, 0.5):
+        cfg["lr"] = lr
+        step()
+    # (a replay fed the int to a program compiled for a float: JAX's TypeError; None: a pytree error)
+    v = torch.ones(3, requires_grad=True)
+    for lr in (0.5, 0.25, 1, None, 0.5):
+        loss = (v * v).sum()
+        loss.backward()
+        with torch.no_grad():
+            if lr is not None:
+                v.sub_(lr * v.grad)
+            v.grad = None
+    assert w.tolist() == v.tolist()
