@@ -162,36 +162,62 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
     by type only (any value replays; an int or None there is another trace): checking a call
     is one function call and one tuple comparison."""
     reader = _Reader()
-    parts, expect = [], []
+    parts, expect, labels = [], [], []  # labels: (path, what) of each part, for the recompile warning
     for path, value in scalars:
         e = reader.read(path)
         parts += [e, f"type({e})"]
         expect += [value, type(value)]
+        labels += [(path, ""), (path, "type")]
     for first, other in aliases:
         parts.append(f"{reader.read(first)} is {reader.read(other)}")
         expect.append(True)
+        labels.append((other, ("is", first)))
     for path, t in tensors:
         e = reader.read(path)
         parts += [f"{e}._node.shape", f"{e}._node.dtype", f"{e}._node.requires_grad"]
         expect += [t._node.shape, t._node.dtype, t._node.requires_grad]
+        labels += [(path, "shape"), (path, "dtype"), (path, "requires_grad")]
     for path, n in lengths:
         parts.append(f"len({reader.read(path)})")
         expect.append(n)
+        labels.append((path, "len"))
     for path, was_none in grads:
         parts.append(f"{reader.read(path)}._grad is None")
         expect.append(was_none)
+        labels.append((path, ".grad is None"))
     if grads:  # (and no tensor hook put on or taken off a leaf since: it changes the gradient)
         reader.env["_leaf_hooks"] = LEAF_HOOKS_CHANGED
         parts.append("_leaf_hooks[0]")
         expect.append(LEAF_HOOKS_CHANGED[0])
+        labels.append((None, "a tensor hook was registered or removed"))
     for path in floats:
         parts.append(f"type({reader.read(path)})")
         expect.append(float)
+        labels.append((path, "type"))
     if distinct is not None:
         paths, count = distinct
         parts.append("len({" + ", ".join(f"id({reader.read(p)})" for p in paths) + "})")  # (not Tensor.__hash__)
         expect.append(count)
-    return reader.function("guard", "a, k, f", "(" + "".join(p + ", " for p in parts) + ")"), tuple(expect)
+        labels.append((None, "the tensors it reads and updates are no longer as distinct"))
+    guard = reader.function("guard", "a, k, f", "(" + "".join(p + ", " for p in parts) + ")")
+    guard.labels = labels
+    return guard, tuple(expect)
+
+
+def _guard_miss(labels: list, expect: tuple, now: tuple, fn: Callable) -> str:
+    """The first guarded value that changed, in words: ``model.scale: 2.0 -> 3.0``."""
+    for (path, what), was, is_ in zip(labels, expect, now):
+        if was == is_ and type(was) is type(is_):
+            continue
+        if path is None:
+            return what
+        name = _describe(path, fn)
+        if what in ("", "type"):
+            return f"{name}: {was!r} -> {is_!r}" if what == "" else f"{name}: type {was.__name__} -> {is_.__name__}"
+        if isinstance(what, tuple):  # ("is", the other path)
+            return f"{name} is no longer the same object as {_describe(what[1], fn)}"
+        return f"{name}: {what} {was!r} -> {is_!r}"
+    return "a guarded value outside the arguments changed"
 
 
 def _root_name(path: tuple, fn: Callable | None) -> str:
@@ -604,6 +630,7 @@ class CompiledFunction:
         self.compiles = 0
         self.hits = 0
         self.last_key: Any = None
+        self.guard_miss: str | None = None  # what the last failed guard found changed, in words
         self.last_entry: Entry | None = None
         self.arg_names = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
         self.warned = False
@@ -699,9 +726,14 @@ class CompiledFunction:
 
     def _guards_hold(self, entry: Entry, args: tuple, kwargs: dict) -> bool:
         try:
-            return entry.guard(args, kwargs, self.fn) == entry.guard_expect
+            now = entry.guard(args, kwargs, self.fn)
         except (KeyError, IndexError, AttributeError, TypeError):
+            self.guard_miss = "something the body reads from outside is gone"
             return False
+        if now == entry.guard_expect:
+            return True
+        self.guard_miss = _guard_miss(entry.guard.labels, entry.guard_expect, now, self.fn)
+        return False
 
     def _leaves(self, args: tuple, kwargs: dict, lengths: list | None = None) -> list:
         """(path, value) of every tensor and Python scalar the function can reach (and, into
@@ -824,7 +856,7 @@ class CompiledFunction:
         if prev is None:
             return "first call"
         if prev == key:
-            return "a guarded value outside the arguments changed (a captured tensor's shape or a Python number)"
+            return self.guard_miss or "a guarded value outside the arguments changed"
         pa, pk, pg, pc, pd = prev
         na, nk, ng, nc, nd = key
         if pd is not nd:

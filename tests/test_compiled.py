@@ -1165,3 +1165,18 @@ def test_a_float_read_by_the_program_that_becomes_an_int_or_none_traces_again():
                 v.sub_(lr * v.grad)
             v.grad = None
     assert w.tolist() == v.tolist()
+
+
+def test_the_recompile_warning_names_a_changed_value_outside_the_arguments():
+    cfg = {"n": 0}
+
+    @torch.compile(recompile_warning=3)
+    def f(x):
+        return x * cfg["n"]
+
+    with pytest.warns(CompileWarning, match=r"last change: cfg\['n'\]: 2 -> 3"):
+        for i in range(4):
+            cfg["n"] = i
+            f(torch.ones(2))
+    reasons = [e["reason"] for e in f.cache_info()["entries"]]
+    assert "cfg['n']: 0 -> 1" in reasons
