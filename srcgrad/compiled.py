@@ -508,9 +508,18 @@ class Tracer:
         # each user hook that ran (tensor, module, optimiser hooks) with what it could reach
         # just before its first call: (hook, _hook_leaves([hook]))
         self.hooks: list[tuple[Any, list]] = []
+        self.baked: set[int] = set()  # ids of the floats written into a backward as constants
 
     def before_inplace(self, t: Any, opname: str) -> None:
         pass  # (every in-place change is recorded; note_inplace takes it afterwards)
+
+    def note_baked(self, v: float) -> None:
+        """A float became a constant of a backward (a custom Function's ``g * ctx.k``): a
+        replay cannot change it, so its value is part of the key (an argument) or guarded."""
+        if isinstance(v, WatchedFloat):
+            v.used.add(v.where)
+        else:
+            self.baked.add(id(v))
 
     def note_inplace(self, t: Any) -> None:
         if id(t) not in self.inplace:
@@ -948,7 +957,7 @@ class CompiledFunction:
                     sources.append(("const", n.value))
         # Python numbers and tensors read from outside are guarded, and so are the lengths of
         # the containers on the way and whether each .grad the body touches is None.
-        used_floats = {id(n.value) for n in inputs if n.op == "scalar"}
+        used_floats = {id(n.value) for n in inputs if n.op == "scalar"} - tracer.baked
         grad_read = {state.grad_owner[id(n)] for n in inputs if id(n) in state.grad_owner}
         # (every tensor that requires grad: the body may branch on `p.grad is None`, as an
         # optimiser's step does)

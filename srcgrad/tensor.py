@@ -98,6 +98,10 @@ def scalar_node(v: Any, literal: bool = False) -> Node:
     n.owner = None
     n.special = False
     if literal or ir._block is not None:
+        if not literal and type(v) is not bool and isinstance(v, float) and tracing.ACTIVE is not None:
+            note = getattr(tracing.ACTIVE, "note_baked", None)  # (a user's number in a backward: see compiled.py)
+            if note is not None:
+                note(v)
         n.op = "const"
         n.attrs = (v,)
         n.value = None

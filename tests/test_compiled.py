@@ -1180,3 +1180,32 @@ def test_the_recompile_warning_names_a_changed_value_outside_the_arguments():
             f(torch.ones(2))
     reasons = [e["reason"] for e in f.cache_info()["entries"]]
     assert "cfg['n']: 0 -> 1" in reasons
+
+
+def test_a_float_a_custom_function_keeps_for_its_backward_is_followed():
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None  # (a constant of the generated backward)
+
+    def step(w, k):
+        loss = Scale.apply(w, k).sum()
+        loss.backward()
+        return loss
+
+    cfg = {"k": 1.5}
+
+    def step_closure(w):
+        return step(w, cfg["k"])
+
+    for f, call in ((step, lambda f, w, k: f(w, k)), (step_closure, lambda f, w, k: (cfg.update(k=k), f(w))[1])):
+        cf = torch.compile(f)
+        for k in (2.5, 3.5, 10.0):
+            w1, w2 = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+            assert call(f, w1, k).item() == call(cf, w2, k).item()
+            assert w1.grad.tolist() == w2.grad.tolist() == [k, k]
