@@ -18,6 +18,7 @@ names the line. Results are always what the undecorated function gives.
 
 from __future__ import annotations
 
+import collections
 import dis
 import functools
 import inspect
@@ -283,7 +284,7 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
         if lengths is not None:
             lengths.append((path, len(obj)))
         return
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, (list, tuple, collections.deque)):
         seen.add(id(obj))
         if lengths is not None:
             lengths.append((path, len(obj)))
@@ -300,6 +301,55 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
         out.append((path + (("attr", "__class__"),), type(obj)))  # (a submodule swapped for another class)
         for k, v in vars(obj).items():
             _walk(v, path + (("attr", k),), out, seen, depth - 1, lengths)
+    elif _slots_of(obj):
+        seen.add(id(obj))
+        out.append((path + (("attr", "__class__"),), type(obj)))
+        for k in _slots_of(obj):
+            if hasattr(obj, k):
+                _walk(getattr(obj, k), path + (("attr", k),), out, seen, depth - 1, lengths)
+
+
+def _literal_floats(fn: Callable, leaves: list) -> set[int]:
+    """Ids of the float constants in the code the body may run: the function's own (nested
+    functions included), its helpers', and the methods of the user's classes it reaches."""
+    codes: list = [fn.__code__]
+    for path, _name in _captured_roots(fn):
+        try:
+            value = _getter(path)((), {}, fn)
+        except (ValueError, KeyError, IndexError, AttributeError):
+            continue
+        if isinstance(value, types.FunctionType):
+            codes.append(value.__code__)
+    for path, v in leaves:
+        if path[-1] == ("attr", "__class__") and isinstance(v, type) \
+                and (v.__module__ or "").split(".")[0] not in _LIBRARIES:
+            for cls in v.__mro__:
+                if (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+                    continue
+                codes += [f.__code__ for k, f in vars(cls).items()  # (not __init__: `Dropout(0.1)` there
+                          if isinstance(f, types.FunctionType) and k != "__init__"]  # and `lr=0.1` are one object)
+    found: set[int] = set()
+    while codes:
+        code = codes.pop()
+        for c in code.co_consts:
+            if type(c) is float:
+                found.add(id(c))
+            elif isinstance(c, types.CodeType):
+                codes.append(c)
+    return found
+
+
+def _slots_of(obj: Any) -> tuple:
+    """The slot names of an instance of a user's class with ``__slots__`` and no ``__dict__``
+    (a small config or counter object), else ()."""
+    cls = type(obj)
+    if hasattr(obj, "__dict__") or (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+        return ()
+    names: list = []
+    for c in cls.__mro__:
+        slots = c.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return tuple(n for n in names if n not in ("__weakref__", "__dict__"))
 
 
 def _walk_function(fn: types.FunctionType, path: tuple, out: list, seen: set, depth: int,
@@ -758,8 +808,8 @@ class CompiledFunction:
                 obj = _getter(path)(args, kwargs, self.fn)
             except (ValueError, KeyError, IndexError, AttributeError):
                 continue
-            if isinstance(obj, (Tensor, list, tuple, dict, set, frozenset, types.MethodType, functools.partial)
-                          + _SCALARS + _GUARDED) or _is_state_object(obj):
+            if isinstance(obj, (Tensor, list, tuple, dict, set, frozenset, collections.deque, types.MethodType,
+                                functools.partial) + _SCALARS + _GUARDED) or _is_state_object(obj) or _slots_of(obj):
                 _walk(obj, path, leaves, seen, _DEPTH, lengths)
         return leaves
 
@@ -957,7 +1007,11 @@ class CompiledFunction:
                     sources.append(("const", n.value))
         # Python numbers and tensors read from outside are guarded, and so are the lengths of
         # the containers on the way and whether each .grad the body touches is None.
-        used_floats = {id(n.value) for n in inputs if n.op == "scalar"} - tracer.baked
+        # (a float the state holds may be the very object of a literal in the user's code, as
+        # CPython shares equal constants of one file: `cfg = {"scale": 1.0}` and `clamp(max=1.0)`;
+        # the program cannot tell them apart, so such a float is guarded by value)
+        used_floats = {id(n.value) for n in inputs if n.op == "scalar"} - tracer.baked \
+            - _literal_floats(self.fn, state.leaves)
         grad_read = {state.grad_owner[id(n)] for n in inputs if id(n) in state.grad_owner}
         # (every tensor that requires grad: the body may branch on `p.grad is None`, as an
         # optimiser's step does)

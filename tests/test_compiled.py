@@ -1209,3 +1209,45 @@ def test_a_float_a_custom_function_keeps_for_its_backward_is_followed():
             w1, w2 = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
             assert call(f, w1, k).item() == call(cf, w2, k).item()
             assert w1.grad.tolist() == w2.grad.tolist() == [k, k]
+
+
+def test_slotted_objects_and_deques_are_walked():
+    import collections
+
+    class Config:
+        __slots__ = ("scale", "clip")
+
+        def __init__(self):
+            self.scale, self.clip = 1.0, True
+
+    cfg = Config()
+    x = torch.ones(2)
+
+    def f():
+        y = x * cfg.scale
+        return y.clamp(max=1.0) if cfg.clip else y
+
+    _same_as_eager(f, [lambda: None, lambda: setattr(cfg, "scale", 3.0), lambda: setattr(cfg, "clip", False)])
+    recent = collections.deque(maxlen=10)
+
+    @torch.compile
+    def step(t):
+        recent.append(1)  # a side effect a replay would not have: the function runs define-by-run
+        return t * 2
+
+    with pytest.warns(CompileWarning, match="changes Python state on every call"):
+        for _ in range(5):
+            step(torch.ones(2))
+    assert len(recent) == 5
+
+
+def test_a_state_float_that_is_also_a_literal_of_the_body_is_guarded_by_value():
+    # CPython shares equal float constants of one file: the 1.0 of the dict and of clamp(max=1.0)
+    # are one object, which the program cannot tell apart
+    cfg = {"scale": 1.0}
+    x = torch.ones(2)
+
+    def f():
+        return (x * cfg["scale"]).clamp(max=1.0)
+
+    _same_as_eager(f, [lambda: None, lambda: cfg.update(scale=3.0), lambda: cfg.update(scale=0.5)])
