@@ -261,6 +261,12 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
     ``lengths``, (path, len) of the lists, tuples and dicts on the way)."""
     if isinstance(obj, Tensor):
         out.append((path, obj))
+        hooks = getattr(obj._node, "hooks", None)  # (a hook registered on a parameter: what it reads counts)
+        if hooks and depth > 0:
+            for i, h in enumerate(hooks):
+                if isinstance(h, (types.FunctionType, types.MethodType, functools.partial)):
+                    _walk(h, path + (("attr", "_node"), ("attr", "hooks"), ("item", i)), out, seen, depth - 1,
+                          lengths)
         return
     if isinstance(obj, _SCALARS) or isinstance(obj, _GUARDED):
         out.append((path, obj))
@@ -274,6 +280,10 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
     if isinstance(obj, types.MethodType):  # (`model.forward` passed along: its model's state counts)
         out.append((path + (("attr", "__func__"),), obj.__func__))
         _walk(obj.__self__, path + (("attr", "__self__"),), out, seen, depth - 1, lengths)
+        return
+    if isinstance(obj, CompiledFunction):  # (another decorated function the body calls: what it reads counts)
+        seen.add(id(obj))
+        _walk_function(obj.fn, path + (("attr", "fn"),), out, seen, depth - 1, lengths)
         return
     if isinstance(obj, functools.partial):
         seen.add(id(obj))
@@ -809,7 +819,8 @@ class CompiledFunction:
             except (ValueError, KeyError, IndexError, AttributeError):
                 continue
             if isinstance(obj, (Tensor, list, tuple, dict, set, frozenset, collections.deque, types.MethodType,
-                                functools.partial) + _SCALARS + _GUARDED) or _is_state_object(obj) or _slots_of(obj):
+                                functools.partial, CompiledFunction) + _SCALARS + _GUARDED) \
+                    or _is_state_object(obj) or _slots_of(obj):
                 _walk(obj, path, leaves, seen, _DEPTH, lengths)
         return leaves
 

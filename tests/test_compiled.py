@@ -1251,3 +1251,38 @@ def test_a_state_float_that_is_also_a_literal_of_the_body_is_guarded_by_value():
         return (x * cfg["scale"]).clamp(max=1.0)
 
     _same_as_eager(f, [lambda: None, lambda: cfg.update(scale=3.0), lambda: cfg.update(scale=0.5)])
+
+
+def test_what_hooks_and_inner_decorated_functions_read_is_guarded():
+    cfg = {"grad_scale": 1.0, "temperature": 1.0}
+
+    def make():
+        torch.manual_seed(0)
+        m = torch.nn.Linear(2, 1)
+        m.weight.register_hook(lambda g: g * cfg["grad_scale"])
+
+        def step(x):
+            m.zero_grad()
+            loss = m(x).sum()
+            loss.backward()
+            return loss
+        return m, step
+
+    (m1, eager), (m2, step) = make(), make()
+    compiled = torch.compile(step)
+    for s in (1.0, 2.0, 3.0):
+        cfg["grad_scale"] = s
+        eager(torch.ones(1, 2)), compiled(torch.ones(1, 2))
+        assert m1.weight.grad.tolist() == m2.weight.grad.tolist() == [[s, s]]
+
+    @torch.compile
+    def logits(x):
+        return x / cfg["temperature"]
+
+    @torch.compile
+    def outer(x):
+        return logits(x) * 1
+
+    for t in (1.0, 0.5, 4.0):
+        cfg["temperature"] = t
+        assert outer(torch.tensor([1.0, 2.0])).tolist() == [1.0 / t, 2.0 / t]
