@@ -680,8 +680,8 @@ def _bind_python_results(structure: Any, state: _TraceState) -> Any:
 class Entry:
     """One traced program of a compiled function, with its guards and wiring."""
 
-    __slots__ = ("program", "sources", "gather", "outputs", "result", "result_like", "guard", "guard_expect",
-                 "reason", "calls", "trace_s", "rng", "donate", "scatter")
+    __slots__ = ("program", "sources", "gather", "outputs", "result", "result_like", "result_first", "guard",
+                 "guard_expect", "reason", "calls", "trace_s", "rng", "donate", "scatter")
 
 
 class CompiledFunction:
@@ -1058,6 +1058,8 @@ class CompiledFunction:
         # (Shape templates, not the traced nodes: a traced node kept here would, through
         # the `overwritten` link to the node that replaced it, keep every later one alive.)
         entry.result_like = [_template(r._node, leaf=r._node.leaf and r._node.requires_grad) for r in flat_result]
+        first = {}
+        entry.result_first = [first.setdefault(id(r), i) for i, r in enumerate(flat_result)]
         # Tensors updated in place and .grad changed are found again by their path on each
         # call (the tensors passed this time), else by reference (made by the body).
         entry.outputs = ([(state.where(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
@@ -1122,9 +1124,11 @@ class CompiledFunction:
             t = wrap(_result_node(out[picks[0]], entry.result_like[0]))
             ir.set_owner(t._node, t)
             return t
-        tensors = []
-        for p, like in zip(picks, entry.result_like):
-            if isinstance(p, int):
+        tensors: list = []
+        for i, (p, like) in enumerate(zip(picks, entry.result_like)):
+            if entry.result_first[i] != i:  # (the body returned this tensor twice: one object, as traced)
+                tensors.append(tensors[entry.result_first[i]])
+            elif isinstance(p, int):
                 t = wrap(_result_node(out[p], like))
                 ir.set_owner(t._node, t)
                 tensors.append(t)

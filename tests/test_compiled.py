@@ -1286,3 +1286,14 @@ def test_what_hooks_and_inner_decorated_functions_read_is_guarded():
     for t in (1.0, 0.5, 4.0):
         cfg["temperature"] = t
         assert outer(torch.tensor([1.0, 2.0])).tolist() == [1.0 / t, 2.0 / t]
+
+
+def test_a_tensor_returned_twice_is_one_tensor_on_replay():
+    @torch.compile
+    def f(x):
+        y = x * 2
+        return y, y
+
+    for _ in range(3):
+        a, b = f(torch.ones(2))
+        assert a is b
