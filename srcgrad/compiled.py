@@ -173,10 +173,10 @@ def _guard(scalars: list, aliases: list, tensors: list, lengths: list = (),
         parts.append(f"{reader.read(first)} is {reader.read(other)}")
         expect.append(True)
         labels.append((other, ("is", first)))
-    for path, t in tensors:
+    for path, meta in tensors:  # meta: (shape, dtype, requires_grad) when the trace began
         e = reader.read(path)
         parts += [f"{e}._node.shape", f"{e}._node.dtype", f"{e}._node.requires_grad"]
-        expect += [t._node.shape, t._node.dtype, t._node.requires_grad]
+        expect += list(meta)
         labels += [(path, "shape"), (path, "dtype"), (path, "requires_grad")]
     for path, n in lengths:
         parts.append(f"len({reader.read(path)})")
@@ -528,9 +528,10 @@ def _arg_signature(obj: Any) -> Any:
     """The part of the cache key an argument contributes (tensors by shape, else by value)."""
     if isinstance(obj, Tensor):
         n = obj._node
+        leaf = n.leaf if n.requires_grad else None  # (`x.is_leaf`, `x.grad_fn is None` in the body)
         if obj._view is not None:  # a view: the program writes into its base as traced
-            return ("T", n.shape, n.dtype, n.device, n.requires_grad, _view_key(obj._view))
-        return ("T", n.shape, n.dtype, n.device, n.requires_grad)
+            return ("T", n.shape, n.dtype, n.device, n.requires_grad, leaf, _view_key(obj._view))
+        return ("T", n.shape, n.dtype, n.device, n.requires_grad, leaf)
     if isinstance(obj, (list, tuple)):
         return (type(obj).__name__, tuple(_arg_signature(v) for v in obj))
     if isinstance(obj, dict):
@@ -630,8 +631,12 @@ class _TraceState:
         self.float_paths: dict[int, list] = {}  # one float object may sit at several paths (lr and initial_lr)
         self.wants_grad: set[int] = set()  # id(tensor) of the tensors that require grad
         self.at_path: dict[tuple, Tensor] = {}  # path -> the tensor (or .grad) there
+        # id(tensor) -> (shape, dtype, requires_grad) when the trace began (what the program
+        # was compiled for, even if the body gives the tensor another shape through .data)
+        self.meta: dict[int, tuple] = {}
         for p, v in leaves:
             if isinstance(v, Tensor):
+                self.meta[id(v)] = (v._node.shape, v._node.dtype, v._node.requires_grad)
                 if id(v) in self.path_of:  # (a parameter seen by its module and its optimiser)
                     self.tensor_aliases.append((self.path_of[id(v)], p))
                     continue
@@ -948,9 +953,11 @@ class CompiledFunction:
                         parts.append(f"dtype {a[2].name} -> {b[2].name}")
                     if a[4] != b[4]:
                         parts.append(f"requires_grad {a[4]} -> {b[4]}")
-                    if a[5:] != b[5:]:
-                        parts.append("a view of another tensor, or of another part of it" if a[5:] and b[5:] else
-                                     "a view before, not a view now" if a[5:] else "not a view before, a view now")
+                    elif a[5] != b[5]:
+                        parts.append("a leaf before, not a leaf now" if a[5] else "not a leaf before, a leaf now")
+                    if a[6:] != b[6:]:
+                        parts.append("a view of another tensor, or of another part of it" if a[6:] and b[6:] else
+                                     "a view before, not a view now" if a[6:] else "not a view before, a view now")
                     return f"argument '{name}': " + ", ".join(parts)
                 return f"argument '{name}': {a[-1]!r} -> {b[-1]!r}"
         return "keyword arguments changed"
@@ -1039,7 +1046,7 @@ class CompiledFunction:
             [(p, v) for p, v in state.leaves
              if isinstance(v, _SCALARS + _GUARDED) and not (isinstance(v, float) and id(v) in used_floats)],
             aliases,
-            [(p, t) for p, t in state.leaves
+            [(p, state.meta[id(t)]) for p, t in state.leaves
              if isinstance(t, Tensor) and (len(p) > 1 or p[0][0] not in ("arg", "kwarg"))],
             state.lengths, grad_guards, distinct,
             [src for kind, src in sources if kind == "get"])

@@ -1297,3 +1297,23 @@ def test_a_tensor_returned_twice_is_one_tensor_on_replay():
     for _ in range(3):
         a, b = f(torch.ones(2))
         assert a is b
+
+
+def test_leafness_of_an_argument_is_part_of_the_key_and_data_growth_traces_again():
+    def f(x):
+        with torch.no_grad():
+            return x * (2.0 if x.is_leaf else 3.0)
+
+    cf = torch.compile(f)
+    w = torch.ones(2, requires_grad=True)
+    for x in (w, w * 1, w + 0, w):
+        assert cf(x).tolist() == f(x).tolist()
+    memory = torch.zeros(2)
+
+    @torch.compile
+    def push(x):
+        memory.data = torch.cat([memory.data, x])  # a captured tensor given another shape
+        return memory.sum()
+
+    for i in range(3):
+        assert push(torch.ones(1)).item() == i + 1 and memory.shape == (3 + i,)
