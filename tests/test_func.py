@@ -927,3 +927,12 @@ def test_vmap_of_a_vjp_fn_gives_gradients_that_do_not_require_grad():
 def test_tuple_subclasses_come_back_as_themselves():
     _, aux = func.grad(lambda x: ((x * x).sum(), x.shape), has_aux=True)(t(rs.randn(3)))
     assert type(aux) is srcgrad.Size and aux == (3,)
+
+
+def test_vmap_of_gather_and_integer_division_with_batched_indices():
+    # value checks (an index in range, a divisor not zero) skip what vmap's trace stands in for
+    xs = srcgrad.arange(12.0).reshape(3, 4)
+    idx = srcgrad.tensor([[1, 0], [2, 3], [0, 0]])
+    assert func.vmap(lambda x, i: x.gather(0, i))(xs, idx).tolist() == [[1.0, 0.0], [6.0, 7.0], [8.0, 8.0]]
+    a, b = srcgrad.tensor([[7, 8], [9, 10]]), srcgrad.tensor([[2, 3], [4, 5]])
+    assert func.vmap(lambda p, q: p // q)(a, b).tolist() == [[3, 2], [2, 2]]
