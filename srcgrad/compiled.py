@@ -362,23 +362,28 @@ def _slots_of(obj: Any) -> tuple:
     return tuple(n for n in names if n not in ("__weakref__", "__dict__"))
 
 
-def _walk_function(fn: types.FunctionType, path: tuple, out: list, seen: set, depth: int,
-                   lengths: list | None) -> None:
-    """Walk what a function reached as a value reads: its closure cells and the globals its code names."""
-    for i, _name in enumerate(fn.__code__.co_freevars):
+def _function_reads(fn: types.FunctionType) -> list[tuple[tuple, str, Any]]:
+    """(steps from the function, name, value) of the closure cells (empty ones left out) and the
+    globals its code names: what a function reads from outside."""
+    reads = []
+    for i, name in enumerate(fn.__code__.co_freevars):
         try:
             value = fn.__closure__[i].cell_contents
         except ValueError:  # (an empty cell)
             continue
-        _walk(value, path + (("attr", "__closure__"), ("item", i), ("attr", "cell_contents")), out, seen, depth,
-              lengths)
+        reads.append(((("attr", "__closure__"), ("item", i), ("attr", "cell_contents")), name, value))
     for name in _global_names(fn.__code__):
-        value = fn.__globals__.get(name, _MISSING)
-        if value is not _MISSING and not isinstance(value, types.ModuleType):
-            _walk(value, path + (("attr", "__globals__"), ("item", name)), out, seen, depth, lengths)
+        if name in fn.__globals__:
+            reads.append(((("attr", "__globals__"), ("item", name)), name, fn.__globals__[name]))
+    return reads
 
 
-_MISSING = object()
+def _walk_function(fn: types.FunctionType, path: tuple, out: list, seen: set, depth: int,
+                   lengths: list | None) -> None:
+    """Walk what a function reached as a value reads."""
+    for steps, _name, value in _function_reads(fn):
+        if not isinstance(value, types.ModuleType):
+            _walk(value, path + steps, out, seen, depth, lengths)
 
 
 def _captured_roots(fn: Callable) -> list[tuple]:
@@ -470,15 +475,7 @@ def _hook_roots(hook: Any) -> list[tuple[str, Any]]:
     if isinstance(hook, types.MethodType):
         return [("self", hook.__self__)] + _hook_roots(hook.__func__)
     if isinstance(hook, types.FunctionType):
-        code = hook.__code__
-        roots = []
-        for name, cell in zip(code.co_freevars, hook.__closure__ or ()):
-            try:
-                roots.append((name, cell.cell_contents))
-            except ValueError:  # an empty cell
-                continue
-        roots += [(name, hook.__globals__[name]) for name in _global_names(code) if name in hook.__globals__]
-        return roots
+        return [(name, value) for _steps, name, value in _function_reads(hook)]
     return [("self", hook)] if _is_state_object(hook) else []
 
 
