@@ -69,8 +69,8 @@ class device:  # noqa: N801 - the PyTorch name
     def __eq__(self, other: object) -> bool:
         if other is self:  # devices are interned: the usual case
             return True
-        if isinstance(other, str):
-            other = device(other)
+        # (a string is never equal: PyTorch 2.x gives False for `t.device == "cpu"`; compare
+        # `t.device.type == "cpu"` or `t.device == torch.device("cpu")`)
         return isinstance(other, device) and other.type == self.type and \
             (other.index or 0) == (self.index or 0)
 

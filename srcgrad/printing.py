@@ -471,7 +471,7 @@ def format_tensor(
     indent = len(prefix)
 
     suffixes: list[str] = []
-    if device is not None and device != "cpu":
+    if device is not None and str(device) != "cpu":
         suffixes.append(f"device='{device}'")
 
     default_complex = "complex128" if default_dtype_name == "float64" else "complex64"

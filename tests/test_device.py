@@ -10,7 +10,9 @@ import srcgrad as torch
 
 def test_device_names():
     assert str(torch.device("meta")) == "meta" and repr(torch.device("meta")) == "device(type='meta')"
-    assert torch.device("meta") == "meta" and torch.device("cpu") != torch.device("meta")
+    assert torch.device("meta") == torch.device("meta") and torch.device("cpu") != torch.device("meta")
+    # PyTorch 2.x: a device never equals a string (compare `.type`)
+    assert torch.device("cpu") != "cpu" and not (torch.device("cpu") == "cpu") and torch.device("cpu").type == "cpu"
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda, meta device type at start of device "
                                            "string: tpu"):
         torch.device("tpu")
