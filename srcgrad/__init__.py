@@ -7,7 +7,16 @@ reverse-mode source transformer, printed as readable Python and run through
 
 from __future__ import annotations
 
-import jax as _jax
+import os as _os
+
+# bfloat16 and float16 results are rounded after every op, as PyTorch's kernels round them:
+# XLA computes them in float32 and by default may skip the rounding between fused ops, so
+# `(x - 0.001).float()` of a bfloat16 `x` gave a value no bfloat16 can hold. (Read when JAX
+# creates its backend: a process that ran JAX before importing srcgrad keeps its own setting.)
+if "xla_allow_excess_precision" not in _os.environ.get("XLA_FLAGS", ""):
+    _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " --xla_allow_excess_precision=false").strip()
+
+import jax as _jax  # noqa: E402
 
 # float64 tensors must be float64 (gradient checks need it); srcgrad itself
 # keeps float32 as the default dtype, so users see PyTorch's dtypes.

@@ -410,7 +410,8 @@ def _srcgrad_digest() -> str:
 def _executable_digest(prog: Program, specs: list, donate: tuple, device: Any) -> str:
     parts = [prog.source, _srcgrad_digest(), repr([(a.shape, str(a.dtype), a.weak_type) for a in specs]), repr(donate),
              device.platform, getattr(device, "device_kind", ""), jax.__version__, jaxlib.__version__,
-             repr(jax.config.jax_enable_x64), repr(jax.config.jax_default_matmul_precision)]
+             repr(jax.config.jax_enable_x64), repr(jax.config.jax_default_matmul_precision),
+             os.environ.get("XLA_FLAGS", "")]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
 
 

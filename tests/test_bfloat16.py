@@ -396,6 +396,22 @@ def test_ops_compute_in_bfloat16(name):
             np.testing.assert_allclose(g, r, rtol=2e-2, atol=2e-2 * scale)
 
 
+@pytest.mark.parametrize("dt", [BF, sg.float16])
+def test_every_result_is_rounded_to_its_dtype(dt):
+    """A low-precision result read through ``.float()`` is a value of its dtype (XLA computes these dtypes in
+    float32 and would otherwise skip the rounding between fused ops): PyTorch rounds after each op."""
+    x = sg.tensor([3.0, 1.0], dtype=dt)
+    y = x - 0.001
+    assert y.float().tolist() == y.tolist() == ([3.0, 1.0] if dt is BF else [2.998046875, 0.9990234375])  # PyTorch's
+    p = sg.nn.Parameter(sg.tensor([1.0, -2.0], dtype=dt))
+    opt = sg.optim.SGD([p], lr=0.01)
+    p.grad = sg.tensor([0.5, -0.25], dtype=dt)
+    opt.step()
+    got = p.float().tolist()
+    assert got == p.tolist()
+    assert got == ([0.99609375, -2.0] if dt is BF else [0.9951171875, -1.9970703125])  # PyTorch's
+
+
 # ---------------------------------------------------------------------------
 # save / load
 
