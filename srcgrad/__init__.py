@@ -7,6 +7,7 @@ reverse-mode source transformer, printed as readable Python and run through
 
 from __future__ import annotations
 
+import builtins as _builtins
 import os as _os
 
 # bfloat16 and float16 results are rounded after every op, as PyTorch's kernels round them:
@@ -142,8 +143,17 @@ def numel(t: Tensor) -> int:
     return t.numel()
 
 
+_PY_NUMBERS = (_builtins.int, _builtins.float, _builtins.bool)  # (this module's `int`, `float` are dtypes)
+# The reflected operator a function with a Python number first computes (`srcgrad.add(0.1, t)` is `0.1 + t`)
+_REFLECTED = {"add": "__radd__", "sub": "__rsub__", "subtract": "__rsub__", "mul": "__rmul__",
+              "multiply": "__rmul__", "div": "__rtruediv__", "divide": "__rtruediv__", "true_divide": "__rtruediv__",
+              "pow": "__rpow__", "remainder": "__rmod__", "floor_divide": "__rfloordiv__", "bitwise_and": "__rand__",
+              "bitwise_or": "__ror__", "bitwise_xor": "__rxor__"}
+
+
 def _method(name: str) -> Callable[..., Tensor]:
     method = getattr(Tensor, name)
+    reflected = _REFLECTED.get(name)
 
     def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
         if "out" in kwargs:  # srcgrad.mul(a, b, out=c)
@@ -151,6 +161,12 @@ def _method(name: str) -> Callable[..., Tensor]:
             return _write_out(name, fn(input, *args, **kwargs), out) if out is not None else fn(input, *args, **kwargs)
         if type(input) is Tensor:  # (a subclass may override the method)
             return method(input, *args, **kwargs)
+        if reflected is not None and type(input) in _PY_NUMBERS and len(args) == 1 \
+                and isinstance(args[0], Tensor) and set(kwargs) <= {"alpha"}:
+            # (a Python number first is a weak scalar, as in `0.1 + t`: srcgrad.pow(0.1, t) of a float64 t is
+            # computed in float64, srcgrad.mul(200, t) of an int32 t stays int32)
+            other = args[0] if kwargs.get("alpha", 1) == 1 else args[0] * kwargs["alpha"]
+            return getattr(other, reflected)(input)
         if not isinstance(input, Tensor):
             input = tensor(input)
         return getattr(input, name)(*args, **kwargs)

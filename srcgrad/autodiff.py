@@ -98,6 +98,8 @@ def saved_positions(n: Node) -> tuple[int, ...]:
     if op.name in _FACTORS:  # a product keeps each factor only for the other factor's gradient
         a, b = _FACTORS[op.name]  # (in PyTorch's order: the factor the first gradient needs)
         return tuple(p for p, other in ((b, a), (a, b)) if n.inputs[other].requires_grad)
+    if op.name == "div":  # x / y: y for both gradients, x only for y's (PyTorch's DivBackward0)
+        return (1, 0) if n.inputs[1].requires_grad else (1,)
     return _SAVED_POSITIONS.get(op.saves, ())
 
 

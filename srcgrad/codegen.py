@@ -18,7 +18,7 @@ from typing import Any
 
 from . import dtypes as D
 from .ir import Node
-from .ops import OPS, _promoted, lit
+from .ops import OPMATH, OPS, _promoted, lit
 
 _TEMP = re.compile(r"^(t|c)\d+$")
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[-+*/@%]|//|\*\*)?=(?!=)")
@@ -85,9 +85,16 @@ class _Namer:
         return name
 
 
-def _cast(name: str, have: D.dtype, want: D.dtype) -> str:
+_LOW_FLOATS = (D.float16, D.bfloat16)
+
+
+def _cast(name: str, have: D.dtype, want: D.dtype, forward: bool = True) -> str:
     if have.weak or have is want:
         return name
+    if forward and have is D.bool_ and want.category == 2:
+        # (a user's mask as a float multiplies as PyTorch's does; a backward's masks keep XLA's select,
+        # which leaves the zero gradient of PyTorch's masked_fill where they hide a NaN)
+        return f"sg.from_bool({name}, {lit(want)})"
     return f"{name}.astype({lit(want)})"
 
 
@@ -114,6 +121,21 @@ def _atomic(expr: str) -> bool:
     return depth == 0 and rest[0] in "(["
 
 
+def _parenthesised(expr: str) -> bool:
+    """True for ``(...)`` whose first parenthesis closes at the end (not ``(a).astype(b)``)."""
+    if not (expr.startswith("(") and expr.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(expr):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(expr) - 1
+    return False
+
+
 def _is_call_argument(template: str, k: int) -> bool:
     slot = "{" + str(k) + "}"
     return any(a + slot + b in template for a in ("(", ", ") for b in (")", ","))
@@ -130,15 +152,21 @@ def expression(node: Node, names: list[str]) -> str:
         if any(not i.dtype.weak and i.dtype is not node.dtype for i in ins):
             expr = f"({expr}).astype({lit(node.dtype)})"
         return expr
+    forward = getattr(node, "block", None) is None
+    if op.name == "cast" and forward and ins[0].dtype is D.bool_ and node.dtype.category == 2:
+        return _cast(names[0], D.bool_, node.dtype)
     if op.cast is not None:
         if op.cast == "common":
             want = _promoted(ins)
-            names = [_cast(n, i.dtype, want) for n, i in zip(names, ins)]
+            names = [_cast(n, i.dtype, want, forward) for n, i in zip(names, ins)]
         else:
             positions = range(len(ins)) if op.cast == "out" else op.cast
             names = list(names)
             for p in positions:
-                names[p] = _cast(names[p], ins[p].dtype, node.dtype)
+                names[p] = _cast(names[p], ins[p].dtype, node.dtype, forward)
+    if node.dtype in _LOW_FLOATS and op.name in OPMATH:  # (computed in float32, rounded once)
+        names = [n if i.dtype.weak else f"{n}.astype(jnp.float32)" for n, i in zip(names, ins)]
+        return f"({expression_of(op, node, names)}).astype({lit(node.dtype)})"
     return expression_of(op, node, names)
 
 
@@ -148,7 +176,7 @@ def expression_of(op: Any, node: Node, names: list[str]) -> str:
     if callable(op.lower):
         return op.lower(names, attrs)
     # An inlined expression passed as a call argument needs no parentheses of its own.
-    names = [n[1:-1] if n.startswith("(") and _is_call_argument(op.lower, k) else n for k, n in enumerate(names)]
+    names = [n[1:-1] if _parenthesised(n) and _is_call_argument(op.lower, k) else n for k, n in enumerate(names)]
     return op.lower.format(*names, **{k: lit(v) for k, v in attrs.items()})
 
 

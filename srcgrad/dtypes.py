@@ -28,7 +28,7 @@ class dtype:  # noqa: N801 - the PyTorch name
         return f"torch.{self.name}" if not self.weak else f"<python {self.name}>"
 
     def __reduce__(self) -> str:
-        return self.name
+        return "bool_" if self.name == "bool" else self.name  # (the module-level name that pickle looks up)
 
     @property
     def is_signed(self) -> bool:

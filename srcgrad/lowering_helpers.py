@@ -15,6 +15,13 @@ def scatter_add_along(base: jnp.ndarray, index: jnp.ndarray, src: jnp.ndarray, d
     return base.at[tuple(idx)].add(src[tuple(slice(0, s) for s in index.shape)])
 
 
+def from_bool(mask: jnp.ndarray, dtype: jnp.dtype) -> jnp.ndarray:
+    """A bool array as 0 and 1 of a float ``dtype``, opaque to XLA's rewrite of ``float(mask) * x`` into a
+    select: PyTorch multiplies, so ``x * mask`` keeps the NaN and infinities of ``x`` where ``mask`` is False
+    and ``mask * -1.0`` is ``-0.`` there."""
+    return jnp.where(mask, jnp.ones((), dtype), jnp.zeros((), dtype))
+
+
 def sign(x: jnp.ndarray) -> jnp.ndarray:
     """PyTorch's sign: (x > 0) - (x < 0), so 0 for NaN and +0 for -0 (jnp.sign keeps both); a bool
     is its own sign."""

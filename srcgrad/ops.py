@@ -333,7 +333,7 @@ def addc_rule(opname: str) -> Callable:
 def where_rule(c: Any, x: Any, y: Any, **_: Any) -> tuple:
     if c.dtype.category != 0:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
-                           f"dtype {c.dtype.name.title()}")
+                           f"dtype {TORCH_TYPE_NAMES.get(c.dtype.name, c.dtype.name)}")
     shape = broadcast_shapes(broadcast_shapes(c.shape, x.shape, "where"), y.shape, "where")
     return shape, D._strong(_promoted((x, y)))  # (two Python numbers give a tensor: float32, int64)
 
@@ -470,6 +470,8 @@ def _index_expr(names: list, spec: tuple) -> str:
             parts.append("...")
         else:
             parts.append(str(s))
+    if not parts:  # (x[()]: the whole of a 0-dim tensor)
+        return "()"
     if len(parts) == 1:
         return parts[0] + ("," if parts[0] in ("None", "...") else "")
     return ", ".join(parts)
@@ -567,6 +569,14 @@ def lower_nll_backward(names: list, a: dict) -> str:
 
 RED = ("dims", "keepdim")
 
+# Ops whose float16/bfloat16 results are computed in float32 and rounded once, as PyTorch's kernels
+# compute them ("opmath"): a Python number keeps its float32 value (`x * 1.1`), sigmoid(-12) does not
+# underflow, a cumulative sum does not lose its small terms.
+OPMATH = frozenset(
+    "exp log log1p log2 log10 expm1 sqrt rsqrt sin cos tan tanh sigmoid erf reciprocal asin acos atan sinh cosh "
+    "asinh acosh atanh sinc softplus gelu add sub mul div pow atan2 xlogy hypot remainder fmod floordiv "
+    "cumsum cumprod softmax log_softmax logsumexp addcmul addcdiv lerp".split())
+
 # elementwise, one input
 for _name, _rule, _low, _grad in [
     ("neg",     no_bool("neg"), "-{0}",                 "NegBackward0"),
@@ -608,7 +618,7 @@ for _name, _rule, _low, _grad in [
     ("isfinite", to_bool,  "jnp.isfinite({0})",          "NotImplemented"),
 ]:
     defop(_name, _rule, _low, _grad, cast=None if _name in ("isnan", "isinf", "isfinite") else "out",  # (tests on the input as it is)
-          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt", "relu")
+          saves="out" if _name in ("exp", "tanh", "sigmoid", "sqrt", "rsqrt", "relu", "reciprocal")
           # (derivatives that read nothing: PyTorch saves nothing, so a second backward through them works)
           else "" if _name in ("neg", "sign", "floor", "ceil", "round", "trunc", "frac") else "x")
 
@@ -646,13 +656,13 @@ for _name, _rule, _low, _grad, _cast, _saves in [
     ("logical_and", logical("logical_and"), "jnp.logical_and({0}, {1})", "NotImplemented", None, ""),
     ("logical_or",  logical("logical_or"),  "jnp.logical_or({0}, {1})",  "NotImplemented", None, ""),
     ("logical_xor", logical("logical_xor"), "jnp.logical_xor({0}, {1})", "NotImplemented", None, ""),
-    ("bitwise_and", bitwise("bitwise_and"), "{0} & {1}", "NotImplemented", None, ""),
-    ("bitwise_or",  bitwise("bitwise_or"),  "{0} | {1}", "NotImplemented", None, ""),
-    ("bitwise_xor", bitwise("bitwise_xor"), "{0} ^ {1}", "NotImplemented", None, ""),
-    ("bitwise_left_shift",  bitwise("lshift"), "jnp.left_shift({0}, {1})",  "NotImplemented", None, ""),
-    ("bitwise_right_shift", bitwise("rshift"), "jnp.right_shift({0}, {1})", "NotImplemented", None, ""),
-    ("gcd",       bitwise("gcd"),       "jnp.gcd({0}, {1})",     "NotImplemented",   None, ""),
-    ("lcm",       bitwise("lcm"),       "jnp.lcm({0}, {1})",     "NotImplemented",   None, ""),
+    ("bitwise_and", bitwise("bitwise_and"), "{0} & {1}", "NotImplemented", "common", ""),
+    ("bitwise_or",  bitwise("bitwise_or"),  "{0} | {1}", "NotImplemented", "common", ""),
+    ("bitwise_xor", bitwise("bitwise_xor"), "{0} ^ {1}", "NotImplemented", "common", ""),
+    ("bitwise_left_shift",  bitwise("lshift"), "jnp.left_shift({0}, {1})",  "NotImplemented", "common", ""),
+    ("bitwise_right_shift", bitwise("rshift"), "jnp.right_shift({0}, {1})", "NotImplemented", "common", ""),
+    ("gcd",       bitwise("gcd"),       "jnp.gcd({0}, {1})",     "NotImplemented",   "common", ""),
+    ("lcm",       bitwise("lcm"),       "jnp.lcm({0}, {1})",     "NotImplemented",   "common", ""),
 ]:
     defop(_name, _rule, _low, _grad, cast=_cast, saves=_saves)
 

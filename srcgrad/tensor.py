@@ -8,6 +8,7 @@ pending graph as one cached XLA program.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import sys
@@ -393,6 +394,36 @@ def wrap(node: Node) -> Tensor:
     return t
 
 
+_FLOAT_WARNED = False
+
+
+def _warn_float_of_grad_tensor() -> None:
+    global _FLOAT_WARNED
+    _FLOAT_WARNED = True
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                  "Consider using tensor.detach() first.", UserWarning, stacklevel=3)
+
+
+def _pickled_value(t: Tensor) -> tuple:
+    """(bytes or None for a meta tensor, dtype, shape, device name, requires_grad) of ``t``'s values."""
+    n = t._node
+    data = None if n.device is META else np.ascontiguousarray(np.asarray(t._value())).tobytes()
+    return data, n.dtype, tuple(n.shape), str(n.device), t.requires_grad
+
+
+def _unpickle_tensor(data: bytes | None, dt: D.dtype, shape: tuple, dev: str, requires_grad: bool,
+                     state: dict | None) -> Tensor:
+    if data is None:
+        t = _meta_leaf(shape, dt, requires_grad)
+    else:
+        array = np.frombuffer(data, dtype=dt.np).reshape(shape)
+        t = from_value(jax.device_put(array, device(dev).jax), dt, requires_grad)
+    if state:
+        for k, v in state.items():
+            setattr(t, k, v)
+    return t
+
+
 def from_value(value: Any, dt: D.dtype | None = None, requires_grad: bool = False) -> Tensor:
     """A leaf tensor holding a ``jax.Array``."""
     dt = dt or D.from_numpy_dtype(value.dtype)
@@ -416,7 +447,11 @@ def _dims(dim: Any, ndim: int) -> tuple:
     if dim is None or (isinstance(dim, (list, tuple)) and not dim):
         return tuple(range(ndim))
     if isinstance(dim, (list, tuple)):
-        out = tuple(sorted({_dim(d, ndim) for d in dim}))
+        found = [_dim(d, ndim) for d in dim]
+        out = tuple(sorted(set(found)))
+        if len(out) != len(found):
+            raise RuntimeError(f"dim {next(d for d in found if found.count(d) > 1)} appears multiple times in the "
+                               "list of dims")
         return out if ndim else ()
     return (_dim(dim, ndim),) if ndim else ()
 
@@ -539,7 +574,11 @@ class Tensor:
     # _ngv: (weak reference to the base, its version) of a view taken under no_grad of a tensor that
     # requires grad (set only on those; see _nograd_view); _views: the views taken of this tensor
     # (a _ViewList), which an in-place change of it updates, or None
-    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_views", "_st", "_ngv", "__weakref__")
+    # (__dict__: attributes a user sets on a tensor, `p.no_decay = True`, as PyTorch allows)
+    # _hold: a strong reference, set only where a weak link would lose a write: the detach()/.data alias a
+    # view was taken from (`w.data[1].zero_()`), the view a detach() alias was taken of (`c[0].detach()`)
+    __slots__ = ("_node", "_grad", "_version", "_base", "_view", "_views", "_st", "_ngv", "_hold", "__weakref__",
+                 "__dict__")
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -602,9 +641,8 @@ class Tensor:
     def __float__(self) -> float:
         if math.prod(self._node.shape) != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        if self._node.requires_grad:
-            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
-                          "Consider using tensor.detach() first.", UserWarning, stacklevel=2)
+        if self._node.requires_grad and not _FLOAT_WARNED:  # (once a process: PyTorch's TORCH_WARN_ONCE)
+            _warn_float_of_grad_tensor()
         return float(self.item())
 
     def __int__(self) -> int:
@@ -643,6 +681,9 @@ class Tensor:
         if self._grad is not None:
             out._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = out
+        if self.__dict__:  # (the attributes set on it, copied as PyTorch copies them)
+            for k, v in copy.deepcopy(self.__dict__, memo).items():
+                setattr(out, k, v)
         return out
 
     def __copy__(self) -> Tensor:
@@ -655,8 +696,10 @@ class Tensor:
         return out
 
     def __reduce_ex__(self, protocol: int) -> Any:
-        raise TypeError("srcgrad tensors are not pickled; use srcgrad.save(obj, path), which never runs code "
-                        "when loading")
+        """``pickle`` (and ``multiprocessing``): values, dtype, device, ``requires_grad`` and the attributes
+        set on the tensor, as PyTorch pickles one; ``.grad`` and the graph stay behind (a non-leaf loads as
+        a leaf). Loading a pickle can run code: ``srcgrad.save``/``load`` write files that cannot."""
+        return _unpickle_tensor, (*_pickled_value(self), self.__dict__ or None)
 
     def __repr__(self) -> str:
         from .printing import format_tensor
@@ -969,6 +1012,8 @@ class Tensor:
         t._st = _layout_of(self)  # (the same storage, so the same strides)
         t._version = self._version  # (and the same version counter: later changes bump both)
         _share(t, self, own_version=False)
+        if self._view is not None:  # (a change of t reaches the base through this view, kept alive for it)
+            t._hold = self
         return t
 
     def _detached(self) -> Tensor:
@@ -989,6 +1034,8 @@ class Tensor:
                 "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
                 "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._replace_node(self._detached()._node, bump=False, share=False, views=False)
+        if self._node.requires_grad:  # (a leaf keeps its flag through _replace_node; detach_ clears it)
+            self._node.requires_grad = False
         return self
 
     @property
@@ -998,6 +1045,8 @@ class Tensor:
         t = self._detached()
         t._st = _layout_of(self)
         _share(t, self, own_version=True)
+        if self._view is not None:
+            t._hold = self
         return t
 
     @data.setter
@@ -1266,6 +1315,32 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace("div", other)
 
+    # (the other augmented assignments change the tensor in place too, as PyTorch's: `x //= 2` writes
+    # through views and aliases, and refuses a result its dtype cannot hold)
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self.floor_divide_(other)
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self.remainder_(other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
+
+    def __iand__(self, other: Any) -> Tensor:
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other: Any) -> Tensor:
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other: Any) -> Tensor:
+        return self.bitwise_right_shift_(other)
+
     # -- arithmetic ----------------------------------------------------------
 
     def __add__(self, o: Any) -> Tensor:
@@ -1437,11 +1512,14 @@ class Tensor:
         if rounding_mode == "floor":
             return record("floordiv", (self, other))
         if rounding_mode == "trunc":
-            if self.dtype.category == 1 and (not isinstance(other, Tensor) or other.dtype.category != 2):
-                from .ops import check_integer_divisor
-                check_integer_divisor(as_node(other))
-            return record("div", (self, other)).trunc().to(self.dtype) if self.dtype.category == 1 else \
-                record("div", (self, other)).trunc()
+            from .ops import _promoted
+            if _promoted((self._node, as_node(other))).category == 2:  # (in the promoted float dtype)
+                return record("div", (self, other)).trunc()
+            # integers, exactly: floor division (which refuses a zero divisor), then one step back toward
+            # zero where the signs differ and the division is not exact
+            q = record("floordiv", (self, other))
+            inexact = record("remainder", (self, other)) != 0
+            return q + (inexact & ((self < 0) != (other < 0)))
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")
 
@@ -2504,6 +2582,11 @@ class Tensor:
             return
         spec, tensors, kind, view = normalize(index, self._node.shape, tensor)
         n = self._node
+        if isinstance(value, Tensor) and value._node.shape[:1] == (1,):
+            # (PyTorch drops a value's leading size-1 dims before copying it: `out[i] = f(x)` of shape (1,))
+            vshape = value._node.shape
+            k = next((i for i, d in enumerate(vshape) if d != 1), len(vshape))
+            value = value.reshape(vshape[k:])
         if n.requires_grad and n.leaf and _grad_state.enabled:
             # PyTorch copies into a view of self where some index makes one (ints, 0-dim index
             # tensors, slices that do not cover their dim, None); else into self itself.
@@ -2853,7 +2936,8 @@ for _m in ("exp log log1p expm1 log2 log10 sqrt rsqrt abs absolute neg negative 
            "subtract multiply divide true_divide index_fill index_copy tril triu asin acos atan sinh cosh asinh "
            "acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit nan_to_num xlogy fmod "
            "scatter_add cumsum hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv logical_and logical_or "
-           "logical_xor").split():
+           "logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift "
+           "bitwise_right_shift cumprod gcd lcm arctan2 polygamma addmm").split():
     if not hasattr(Tensor, _m + "_"):
         setattr(Tensor, _m + "_", _inplace_form(_m))
 
@@ -3288,6 +3372,8 @@ def _link(out: Tensor, src: Tensor, step: tuple) -> Tensor:
     if views is None:
         views = base._views = _ViewList(base)
     out._view = (views.base, (step,) if view is None else view[1] + (step,))
+    if base._base is not None:  # (an alias shares its storage with others: the view must keep it to reach them)
+        out._hold = base
     out._version = base._version  # (one version counter for a base and its views, as PyTorch's)
     views.add(out)
     return out
@@ -4083,9 +4169,20 @@ def linalg_norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = Fal
     return vector_norm(x, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
+_WHERE_UINT8_WARNED = False
+
+
 def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     if input is None and other is None:
         return tuple(tensor(i) for i in np.nonzero(np.asarray(condition._value())))
+    if isinstance(condition, Tensor) and condition._node.dtype is D.uint8:
+        global _WHERE_UINT8_WARNED
+        if not _WHERE_UINT8_WARNED:  # (PyTorch still accepts a uint8 mask, warning once a process)
+            _WHERE_UINT8_WARNED = True
+            warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+                          "in a future version of PyTorch. Use a boolean condition instead.", UserWarning,
+                          stacklevel=3)  # (the user's line, above srcgrad.where's out= wrapper or Tensor.where)
+        condition = condition != 0
     return record("where", (condition, input, other))
 
 

@@ -412,6 +412,22 @@ def test_every_result_is_rounded_to_its_dtype(dt):
     assert got == ([0.99609375, -2.0] if dt is BF else [0.9951171875, -1.9970703125])  # PyTorch's
 
 
+def test_low_precision_ops_compute_in_float32_as_pytorch():
+    """PyTorch computes float16/bfloat16 elementwise ops and scans in float32 and rounds once: a Python number
+    keeps its float32 value, sigmoid does not underflow, a long cumulative sum keeps its small terms."""
+    f16 = sg.float16
+    assert sg.full((5000,), 0.1, dtype=BF).cumsum(0)[-1].item() == 500.0
+    assert sg.tensor([-12.0, -16.0], dtype=f16).sigmoid().tolist() == [6.139278411865234e-06, 1.1920928955078125e-07]
+    assert (sg.tensor([3.0, 7.0], dtype=f16) * 1.1).tolist() == [3.30078125, 7.69921875]
+    assert (sg.tensor([5.0, 7.0], dtype=f16) / 3).tolist() == [1.6669921875, 2.333984375]
+    assert sg.tensor([6e4, 6e4, -6e4], dtype=f16).cumsum(0).tolist() == [60000.0, float("inf"), 60000.0]
+    x = sg.tensor([0.3, -1.7], dtype=BF, requires_grad=True)
+    (x * 1.1).sigmoid().sum().backward()
+    assert x.grad.dtype is BF and x.grad.tolist() == [0.267578125, 0.126953125]  # (PyTorch 2.13)
+    src = sg.inspect.show(sg.tensor([1.0], dtype=BF) * 1.1, "source")
+    assert ".astype(jnp.float32) * " in src and ".astype(jnp.bfloat16)" in src
+
+
 # ---------------------------------------------------------------------------
 # save / load
 

@@ -1935,3 +1935,170 @@ def test_float_arange_has_pytorchs_values_bit_for_bit():
             theirs = real.arange(*case, dtype=getattr(real, dtype)).numpy()
             assert ours.tobytes() == theirs.tobytes(), (case, dtype)
     assert str(torch.arange(-1, 1, 0.2)) == str(real.arange(-1, 1, 0.2)).replace("torch", "srcgrad")
+
+
+def test_tensors_pickle_and_carry_attributes():
+    import copy
+    import pickle
+
+    t = torch.ones(2)
+    t.tag = "inputs"  # (PyTorch tensors take attributes)
+    assert copy.deepcopy(t).tag == "inputs" and pickle.loads(pickle.dumps(t)).tag == "inputs"
+    y = torch.tensor([1.0, 2.0], requires_grad=True) * 2
+    back = pickle.loads(pickle.dumps(y))  # (a non-leaf loads as a leaf that requires grad)
+    assert back.requires_grad and back.is_leaf and back.grad_fn is None and back.tolist() == [2.0, 4.0]
+    for x in (torch.arange(6).reshape(2, 3).t(), torch.tensor([1.5, -2.0], dtype=torch.bfloat16),
+              torch.tensor(True), torch.empty(0, 3, dtype=torch.float64)):
+        b = pickle.loads(pickle.dumps(x))
+        assert b.dtype == x.dtype and b.shape == x.shape and torch.equal(b, x)
+    m = pickle.loads(pickle.dumps(torch.ones(2, device="meta")))
+    assert m.is_meta and m.shape == (2,)
+    assert all(pickle.loads(pickle.dumps(d)) is d for d in (torch.bool, torch.int64, torch.float32))
+
+
+@srcgrad_only
+def test_float_of_a_tensor_that_requires_grad_warns_once_a_process():
+    import sys
+
+    import srcgrad.tensor  # noqa: F401
+    mod = sys.modules["srcgrad.tensor"]
+    mod._FLOAT_WARNED = False
+    t = torch.ones(1, requires_grad=True)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        float(t), float(t * 2)
+    assert len(record) == 1 and "Converting a tensor with requires_grad=True to a scalar" in str(record[0].message)
+    assert record[0].filename == __file__
+
+
+def test_augmented_assignments_change_the_tensor_in_place():
+    x = torch.tensor([5, 7])
+    y = x
+    x //= 2
+    assert y is x and y.tolist() == [2, 3]
+    z = torch.zeros(2, 3, dtype=torch.int64)
+    row = z[0]
+    row |= 1  # (through a view)
+    assert z.tolist() == [[1, 1, 1], [0, 0, 0]]
+    a = torch.tensor([1, 2, 3])
+    a <<= 2
+    a >>= 1
+    a ^= 3
+    a &= 6
+    a %= 4
+    assert a.tolist() == [0, 2, 0] and a.dtype == torch.int64
+    b = torch.tensor([2.0, 3.0], requires_grad=True)
+    c = b * 1
+    c **= 2
+    c.sum().backward()
+    assert b.grad.tolist() == [4.0, 6.0] and c.grad_fn.name() == "PowBackward0"
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        a %= 2.5
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        b **= 2
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+        a |= torch.tensor([[1], [2]])
+    m = torch.tensor([True, False])
+    assert m.bitwise_or_(torch.tensor([False, True])) is m and m.tolist() == [True, True]
+    assert torch.tensor([True, False]).logical_not_().tolist() == [False, True]
+    assert torch.tensor([1.0, 2.0, 3.0]).cumprod_(0).tolist() == [1.0, 2.0, 6.0]
+
+
+def test_a_bool_mask_multiplies_as_pytorch():
+    # (XLA would turn float(mask) * x into a select, dropping the NaN, the infinities and -0.)
+    x = torch.tensor([float("nan"), float("inf")])
+    m = torch.tensor([False, True])
+    assert str(x * m) == "tensor([nan, inf])" and math.isnan((x * m).sum().item())
+    assert str(torch.tensor([False, True]).float() / 0.0) == "tensor([nan, inf])"
+    assert str(torch.tensor([False, True]) * -1.0) == "tensor([-0., -1.])"
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    (w * m).sum().backward()
+    assert w.grad.tolist() == [0.0, 1.0]
+    y = torch.tensor([3.0, float("nan")], requires_grad=True)
+    torch.relu(y * 1).sum().backward()
+    assert y.grad.tolist()[0] == 1.0
+
+
+def test_in_place_changes_through_views_of_detached_aliases_reach_the_tensor():
+    # (init idioms: `emb.weight.data[pad].zero_()`, `lstm.bias.data[n:2n].fill_(1)`)
+    w = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w.data[1].zero_()
+    assert w.tolist() == [[1.0, 2.0], [0.0, 0.0]] and w.requires_grad
+    b = torch.zeros(4)
+    b.detach()[2:].fill_(1.0)
+    assert b.tolist() == [0.0, 0.0, 1.0, 1.0]
+    c = torch.ones(2, requires_grad=True)
+    c[0].detach().zero_()
+    assert c.tolist() == [0.0, 1.0]
+    x = torch.ones(3, requires_grad=True)
+    y = x * 2
+    y[:1].detach().mul_(3)
+    assert y.tolist() == [6.0, 2.0, 2.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_detach_in_place_of_a_leaf_and_setitem_shapes():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert w.detach_() is w and not w.requires_grad and (w * 2).grad_fn is None
+    w.zero_()  # (no longer a leaf that requires grad)
+    out = torch.zeros(3)
+    out[0] = torch.tensor([1.5])  # (a value's leading size-1 dims are dropped, as PyTorch's copy)
+    v = torch.zeros(2, 3)
+    v[0, 1] = torch.tensor([[[7.0]]])
+    v[1] = torch.ones(1, 3) * 2
+    assert out.tolist() == [1.5, 0.0, 0.0] and v.tolist() == [[0.0, 7.0, 0.0], [2.0, 2.0, 2.0]]
+    z = torch.zeros(2)
+    z[()] = 1.0
+    s = torch.tensor(2.0) * 1
+    s[()] += 3.0
+    assert z.tolist() == [1.0, 1.0] and s.item() == 5.0
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times in the list of dims"):
+        torch.ones(3).mean(dim=(0, -1))
+    with pytest.raises(RuntimeError, match="dim 1 appears multiple times in the list of dims"):
+        torch.ones(2, 3).sum((1, 1))
+
+
+def test_promotion_corners_found_by_a_differential_fuzz():
+    t64 = torch.tensor([3.0], dtype=torch.float64)
+    # a Python number first is a weak scalar, as in the operators
+    assert torch.pow(0.1, t64).tolist() == [0.1 ** 3.0] and torch.add(0.1, t64).tolist() == [3.1]
+    assert torch.sub(1, t64, alpha=3).tolist() == [-8.0]
+    assert torch.mul(200, torch.tensor(2, dtype=torch.int32)).dtype == torch.int32
+    assert torch.bitwise_and(200, torch.tensor([-5], dtype=torch.int8)).tolist() == [-56]
+    # trunc division: in the promoted dtype, exact for integers
+    assert torch.div(torch.tensor([7, -7]), torch.tensor([2.0, 2.0]), rounding_mode="trunc").tolist() == [3.0, -3.0]
+    assert torch.div(torch.tensor([7], dtype=torch.uint8), 2.5, rounding_mode="trunc").dtype == torch.float32
+    assert torch.div(torch.tensor([1772344373, 2 ** 31 - 1]), 7, rounding_mode="trunc").tolist() == \
+        [253192053, 306783378]
+    assert torch.div(torch.tensor([7, -7, 6, -6, 0]), torch.tensor([2, 2, -4, -4, 3]),
+                     rounding_mode="trunc").tolist() == [3, -3, -1, 1, 0]
+    assert str(torch.div(torch.tensor([6], dtype=torch.int16), -0.0, rounding_mode="trunc")) == "tensor([-inf])"
+    # shifts and bitwise ops compute in the promoted dtype
+    r = torch.tensor(-1, dtype=torch.int8) << torch.tensor([1, 2], dtype=torch.uint8)
+    assert r.dtype == torch.uint8 and r.tolist() == [254, 252] and (r + 1).tolist() == [255, 253]
+    assert torch.tensor(2.0).cumsum(0, dtype=torch.int32).item() == 2
+    if IS_SRCGRAD:  # (warned once a process, as PyTorch's)
+        import sys
+        sys.modules["srcgrad.tensor"]._WHERE_UINT8_WARNED = False
+    with pytest.warns(UserWarning, match="where received a uint8 condition tensor"):
+        w = torch.where(torch.tensor([1, 0], dtype=torch.uint8), 1.0, 2.0)
+    assert w.tolist() == [1.0, 2.0]
+
+
+def test_what_division_saves_for_its_backward():
+    # x / y saves x only where y needs a gradient (PyTorch's DivBackward0); reciprocal saves its result
+    for f, want in ((lambda h: h / 2, [0.5, 0.5]), (lambda h: h.div(torch.tensor([2.0, 4.0])), [0.5, 0.25]),
+                    (lambda h: h.reciprocal(), [-1.0, -0.25])):
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 1
+        y = f(h)
+        h.add_(1)
+        y.sum().backward()
+        assert x.grad.tolist() == want
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    y = h / h
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation has been modified"):
+        y.sum().backward()
