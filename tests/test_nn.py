@@ -63,7 +63,8 @@ def test_parameter_in_place_updates_keep_identity_and_grad_flows():
     close(p, [0.0, 0.0])
     q = copy.deepcopy(p)
     assert isinstance(q, nn.Parameter) and q is not p
-    close(q.grad, [2.0, 4.0])
+    assert q.grad is None and p.grad is not None  # (PyTorch's Parameter.__deepcopy__ leaves .grad behind)
+    close(q, [0.0, 0.0])
 
 
 # ---------------------------------------------------------------------------
@@ -1425,3 +1426,107 @@ def test_module_compile_to_empty_share_memory_and_the_old_backward_hook():
         lin.register_backward_hook(lambda mod, gi, go: calls.append(len(go)))
     lin(sg.ones(1, 2, requires_grad=True)).sum().backward()
     assert calls == [1]
+
+
+# ---------------------------------------------------------------------------
+# What code ported from PyTorch imports and relies on (audit of 2026-11-26)
+
+
+def test_pytorch_module_paths_and_base_classes():
+    from srcgrad.nn.common_types import _size_2_t
+    from srcgrad.nn.modules.activation import MultiheadAttention
+    from srcgrad.nn.modules.batchnorm import _LazyNormBase, _NormBase
+    from srcgrad.nn.modules.dropout import _DropoutNd
+    from srcgrad.nn.modules.instancenorm import InstanceNorm2d, _InstanceNorm
+    from srcgrad.nn.modules.utils import (
+        _pair,
+        _reverse_repeat_tuple,
+        _single,
+        _triple,
+        consume_prefix_in_state_dict_if_present,
+    )
+
+    assert _pair(3) == (3, 3) and _single([4]) == (4,) and _triple((1, 2, 3)) == (1, 2, 3) and _pair.__name__ == "_pair"
+    assert _reverse_repeat_tuple((1, 2), 2) == (2, 2, 1, 1) and int in _size_2_t.__args__
+    assert MultiheadAttention is nn.MultiheadAttention and InstanceNorm2d is nn.InstanceNorm2d
+    # PyTorch's hierarchy: norm layers share _NormBase (weight-decay filters test it); Dropout2d is no Dropout
+    assert all(isinstance(m, _NormBase) for m in (nn.BatchNorm1d(2), nn.InstanceNorm1d(2), nn.SyncBatchNorm(2)))
+    assert isinstance(nn.InstanceNorm1d(2), _InstanceNorm) and isinstance(nn.LazyBatchNorm1d(), _LazyNormBase)
+    assert isinstance(nn.Dropout2d(), _DropoutNd) and not isinstance(nn.Dropout2d(), nn.Dropout)
+    sd = OrderedDict([("module.w", 1), ("module.b", 2), ("other", 3)])
+    consume_prefix_in_state_dict_if_present(sd, "module.")
+    assert list(sd) == ["other", "w", "b"]
+
+
+def test_module_call_impl_and_call_super_init():
+    lin = nn.Linear(2, 1)
+    seen = []
+    lin.register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    x = sg.ones(3, 2)
+    assert lin._call_impl(x).shape == (3, 1) and lin._wrapped_call_impl(x).shape == (3, 1) and len(seen) == 2
+
+    class Mixin:
+        def __init__(self, tag):
+            self.tag = tag
+
+    class Both(nn.Module, Mixin):
+        call_super_init = True
+
+    assert Both(tag="t").tag == "t" and Both(tag="t").training
+    with pytest.raises(TypeError, match="takes 1 positional argument but 2 were given"):
+        nn.Module(3)
+
+
+def test_reprs_that_show_inplace():
+    assert [repr(m) for m in (nn.Mish(True), nn.SELU(True), nn.Mish(), nn.Hardswish(True))] == \
+        ["Mish(inplace=True)", "SELU(inplace=True)", "Mish()", "Hardswish()"]
+
+
+def test_data_parallel_and_sync_batch_norm_in_one_process():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+    x = t64(RNG.standard_normal((5, 3)))
+    model.double()
+    ref = model(x).detach().numpy()
+    dp = nn.DataParallel(model)
+    assert dp.module is model and list(dp.state_dict())[0] == "module.0.weight"
+    assert repr(dp).startswith("DataParallel(\n  (module): Sequential(")
+    if not sg.cuda.is_available():
+        assert dp.device_ids == []  # (PyTorch's CPU path: the module as it is)
+    np.testing.assert_allclose(dp(x).detach().cpu().numpy(), model(x).detach().numpy(), rtol=1e-12)
+
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    bn = converted[1]
+    assert type(bn) is nn.SyncBatchNorm and converted is model and bn.process_group is None
+    assert repr(bn) == "SyncBatchNorm(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    w = bn.weight
+    model.train()
+    out = converted(x)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-10)  # (the whole batch's statistics)
+    out.sum().backward()
+    assert bn.weight is w and w.grad is not None and int(bn.num_batches_tracked) == 4  # (4 training forwards)
+    with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
+        nn.SyncBatchNorm(4)(sg.ones(4))
+
+
+def test_buffers_and_parameters_copy_and_pickle_as_pytorch():
+    import pickle
+
+    m = nn.Module()
+    m.b = nn.Buffer(sg.ones(2), persistent=False)
+    assert type(m.b) is sg.Tensor and isinstance(m.b, nn.Buffer) and "b" not in m.state_dict()
+    m.register_buffer("c", sg.zeros(1))
+    with pytest.raises(TypeError, match=r"cannot assign 'int' as buffer 'c' \(torch.nn.Buffer, torch.Tensor or "
+                                        r"None expected\)"):
+        m.c = 3
+    lin = nn.Linear(2, 3)
+    lin(sg.ones(1, 2)).sum().backward()
+    lin.weight.no_decay = True  # (attributes on parameters and tensors, as PyTorch allows)
+    c = copy.deepcopy(lin)
+    # (PyTorch's Parameter.__deepcopy__ copies neither .grad nor the attributes; pickling keeps attributes)
+    assert c.weight.grad is None and not hasattr(c.weight, "no_decay") and lin.weight.grad is not None
+    back = pickle.loads(pickle.dumps(lin))
+    assert type(back.weight) is nn.Parameter and back.weight.requires_grad and back.weight.no_decay
+    assert back.weight.grad is None and sg.equal(back.weight, lin.weight) and sg.equal(back(sg.ones(1, 2)),
+                                                                                      lin(sg.ones(1, 2)))
+    lazy = pickle.loads(pickle.dumps(nn.UninitializedParameter()))
+    assert type(lazy) is nn.UninitializedParameter

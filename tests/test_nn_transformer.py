@@ -399,3 +399,20 @@ def test_transformer_matches_pytorch():
     to.pow(2).sum().backward()
     so.pow(2).sum().backward()
     check_grads(tt, st)
+
+
+def test_encoder_nested_tensor_attributes_and_warning_as_pytorch():
+    nn = sg.nn
+    with pytest.warns(UserWarning, match=r"enable_nested_tensor is True, but self.use_nested_tensor is False because "
+                                         r"encoder_layer.self_attn.batch_first was not True\(use batch_first for "
+                                         r"better inference performance\)") as record:
+        enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 1)
+    assert record[0].filename == __file__ and not enc.use_nested_tensor and enc.enable_nested_tensor
+    with pytest.warns(UserWarning, match="encoder_layer.norm_first was True"):
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, batch_first=True, norm_first=True), 1)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, batch_first=True), 1).use_nested_tensor
+        assert not nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 1), 1,
+                                         enable_nested_tensor=False).use_nested_tensor

@@ -274,6 +274,9 @@ def test_state_dict_format_is_pytorchs():
     assert list(sd["param_groups"][0]) == ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "foreach",
                                            "capturable", "differentiable", "fused", "decoupled_weight_decay",
                                            "params"]
+    # each parameter's entry is the optimiser's own state, as PyTorch's (editing it edits the optimiser)
+    first = model[0].weight
+    assert sd["state"][0] is opt.state[first]
 
 
 @pytest.mark.parametrize("cls,kw", [(optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.Adam, dict(lr=0.05)),

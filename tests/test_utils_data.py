@@ -567,3 +567,13 @@ def test_errors_and_split_sizes_match_torch() -> None:
             want_sizes = [len(p) for p in td.random_split(range(n), fracs)]
             assert [len(p) for p in random_split(range(n), fracs)] == want_sizes, (n, fracs)
     assert list(BatchSampler(range(10), 4, False)) == list(td.BatchSampler(range(10), 4, False))
+
+
+def test_collate_helpers_at_pytorchs_path() -> None:
+    # (ported data pipelines import them from torch.utils.data._utils.collate)
+    from srcgrad.utils.data._utils.collate import collate, default_collate_fn_map
+    from srcgrad.utils.data._utils.collate import default_collate as deep
+
+    assert deep is default_collate
+    out = collate([{"a": 1}, {"a": 2}], collate_fn_map=default_collate_fn_map)
+    assert out["a"].tolist() == [1, 2]

@@ -2,7 +2,7 @@
 
 from .. import conv as _conv  # noqa: F401 - registers the convolution primitive (until srcgrad/__init__ does)
 from .. import pooling as _pooling  # noqa: F401 - registers the pooling, padding and batch-norm primitives
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules import (  # noqa: E402 - the layers added with the lazy modules
     CELU,
     ELU,
@@ -164,6 +164,8 @@ from .modules import (  # noqa: E402 - the layers added with the lazy modules
     ZeroPad3d,
 )
 from .modules import attention as _attention
+from .modules.batchnorm import SyncBatchNorm
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 # F.multi_head_attention_forward lives beside MultiheadAttention (it needs the module's helpers)
@@ -187,4 +189,5 @@ __all__ = ["functional", "init", "utils", "Parameter", "Module", "Sequential", "
            "TransformerEncoder", "TransformerEncoderLayer", "Upsample", "UpsamplingBilinear2d",
            "UpsamplingNearest2d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "EmbeddingBag",
-           "AlphaDropout", "FeatureAlphaDropout", "Bilinear", "ChannelShuffle", "CosineEmbeddingLoss", "CosineSimilarity", "CTCLoss", "Fold", "Unfold", "GaussianNLLLoss", "HingeEmbeddingLoss", "LocalResponseNorm", "CrossMapLRN2d", "LPPool1d", "LPPool2d", "LPPool3d", "MarginRankingLoss", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss", "SoftMarginLoss", "Softmax2d", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "FractionalMaxPool2d", "FractionalMaxPool3d", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyModuleMixin", "Buffer", "UninitializedParameter", "UninitializedBuffer"]
+           "AlphaDropout", "FeatureAlphaDropout", "Bilinear", "ChannelShuffle", "CosineEmbeddingLoss", "CosineSimilarity", "CTCLoss", "Fold", "Unfold", "GaussianNLLLoss", "HingeEmbeddingLoss", "LocalResponseNorm", "CrossMapLRN2d", "LPPool1d", "LPPool2d", "LPPool3d", "MarginRankingLoss", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss", "SoftMarginLoss", "Softmax2d", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "FractionalMaxPool2d", "FractionalMaxPool3d", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyModuleMixin", "Buffer", "UninitializedParameter", "UninitializedBuffer", "SyncBatchNorm",
+           "DataParallel", "parallel"]

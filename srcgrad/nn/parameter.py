@@ -9,7 +9,7 @@ import numpy as np
 from .. import dtypes as D
 from .. import ir
 from ..printing import format_tensor
-from ..tensor import Tensor, _share, empty, zeros
+from ..tensor import Tensor, _pickled_value, _share, _unpickle_tensor, empty, zeros
 
 
 class Parameter(Tensor):
@@ -53,9 +53,7 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self.detach().clone(), self.requires_grad)
-        if self._grad is not None:
-            out._grad = self._grad.detach().clone()
+        out = type(self)(self.detach().clone(), self.requires_grad)  # (no .grad: PyTorch's leaves it behind)
         memo[id(self)] = out
         return out
 
@@ -63,7 +61,8 @@ class Parameter(Tensor):
         return Parameter(self.detach(), self.requires_grad)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("srcgrad tensors are not pickled; use srcgrad.save(obj, path) / srcgrad.load(path)")
+        """Pickled as a tensor that loads back as this class of parameter (PyTorch's ``_rebuild_parameter``)."""
+        return _unpickle_parameter, (type(self), *_pickled_value(self), self.__dict__ or None)
 
 
 _UNINITIALIZED_SHAPE = ("Can't access the shape of an uninitialized parameter or buffer. This error usually happens "
@@ -105,7 +104,7 @@ class UninitializedTensorMixin:
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("srcgrad tensors are not pickled; use srcgrad.save(obj, path) / srcgrad.load(path)")
+        return type(self), (self.requires_grad, self._node.device, self._node.dtype)
 
 
 class UninitializedParameter(UninitializedTensorMixin, Parameter):
@@ -120,6 +119,14 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
         if id(self) not in memo:
             memo[id(self)] = type(self)(self.requires_grad, self._node.device, self._node.dtype)
         return memo[id(self)]
+
+
+def _unpickle_parameter(cls: type, data: bytes | None, dt: Any, shape: tuple, dev: str, requires_grad: bool,
+                        state: dict | None) -> Parameter:
+    p = cls(_unpickle_tensor(data, dt, shape, dev, False, None), requires_grad)
+    for k, v in (state or {}).items():
+        setattr(p, k, v)
+    return p
 
 
 def _alias(cls: type, data: Tensor, requires_grad: bool) -> Any:
@@ -169,18 +176,10 @@ class Buffer(Tensor, metaclass=_BufferMeta):
     """``nn.Buffer(data, persistent=True)``: a tensor that a ``Module`` registers as a buffer when assigned
     to one of its attributes (``persistent=False``: left out of ``state_dict``)."""
 
-    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Buffer:
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
         if data is None:
             data = empty(0)
-        t = _alias(cls, data, data.requires_grad)
+        t = _alias(Tensor, data, data.requires_grad)  # (a plain Tensor, marked: PyTorch's Buffer is one too)
         t.persistent = persistent
         t._is_buffer = True
         return t
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __deepcopy__(self, memo: dict) -> Buffer:
-        if id(self) not in memo:
-            memo[id(self)] = Buffer(self.detach().clone(), persistent=self.persistent)
-        return memo[id(self)]

@@ -321,11 +321,8 @@ class Optimizer:
             packed["params"] = [index[id(p)] for p in g["params"]]
             start += len(packed["params"])
             groups.append(packed)
-        state = {}
-        for p, s in self.state.items():
-            key = index[id(p)] if isinstance(p, Tensor) else p
-            state[key] = {k: (tensor(float(v)) if k == "step" and not isinstance(v, Tensor) else v)
-                          for k, v in s.items()}
+        # (each parameter's own state dict, not a copy: editing it edits the optimiser, as in PyTorch)
+        state = {(index[id(p)] if isinstance(p, Tensor) else p): s for p, s in self.state.items()}
         result = {"state": state, "param_groups": groups}
         for post in self._optimizer_state_dict_post_hooks.values():
             changed = post(self, result)

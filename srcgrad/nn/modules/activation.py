@@ -154,7 +154,7 @@ class _Elementwise(Module):
 
 
 class _ElementwiseInplace(Module):
-    """An activation whose only setting is ``inplace`` (not shown in its repr, as PyTorch's)."""
+    """An activation whose only setting is ``inplace`` (not shown in its repr unless a class says so, as PyTorch's)."""
 
     _fn = ""
 
@@ -177,9 +177,15 @@ class Hardswish(_ElementwiseInplace):
 class Mish(_ElementwiseInplace):
     _fn = "mish"
 
+    def extra_repr(self) -> str:  # (PyTorch shows it for these two, not for Hardsigmoid/Hardswish)
+        return "inplace=True" if self.inplace else ""
+
 
 class SELU(_ElementwiseInplace):
     _fn = "selu"
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LogSigmoid(_Elementwise):
@@ -298,3 +304,6 @@ class Softmax2d(Module):
         if input.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+from .attention import MultiheadAttention  # noqa: E402, F401 - where PyTorch keeps it (nn.modules.activation)

@@ -36,7 +36,12 @@ def _fill_num_batches_tracked(m: Module, state_dict: dict, prefix: str, local_me
                 else tensor(0, dtype=D.int64)
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """What batch and instance normalisation share, as PyTorch's base class of both: code written for
+    PyTorch tests ``isinstance(m, _NormBase)`` (to keep norm layers out of weight decay, say)."""
+
+
+class _BatchNorm(_NormBase):
     _version = 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
@@ -138,3 +143,51 @@ class BatchNorm3d(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() != 5:
             raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation over input of at least 2 dimensions, per channel (dimension 1), with the statistics
+    of the whole batch. PyTorch synchronises them across the processes of a distributed run; srcgrad runs in
+    one process, so this is what PyTorch's computes without an initialised process group."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group: Any = None, device: Any = None,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+        if input.size(1) == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """``module`` with every ``BatchNorm*d`` inside replaced by a ``SyncBatchNorm`` sharing its parameters
+        and statistics (a new layer when ``module`` is itself one), as PyTorch's."""
+        out = module
+        if isinstance(module, _BatchNorm):
+            out = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,
+                                module.track_running_stats, process_group, bias=module.bias is not None)
+            if module.affine:
+                with no_grad():
+                    out.weight = module.weight
+                    out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+            if hasattr(module, "qconfig"):
+                out.qconfig = module.qconfig
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
+
+
+def __getattr__(name: str) -> Any:
+    # (PyTorch keeps the lazy norms' base here; srcgrad defines it beside the other lazy modules)
+    if name == "_LazyNormBase":
+        from .lazy import _LazyNormBase
+        return _LazyNormBase
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

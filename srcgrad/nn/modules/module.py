@@ -239,12 +239,17 @@ class Module:
 
     training: bool
     _version: int = 1
+    dump_patches: bool = False
+    # True: __init__ passes its arguments on to the next class of a multiple inheritance (PyTorch's switch)
+    call_super_init: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs:
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
+        elif kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
                             f"'{next(iter(kwargs))}'")
-        if args:
+        elif args:
             raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but {len(args) + 1} "
                             "were given")
         d = self.__dict__
@@ -261,6 +266,15 @@ class Module:
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
+        """``module(...)`` by the name PyTorch's code calls it (hooks included)."""
+        return self.__call__(*args, **kwargs)
+
+    _wrapped_call_impl = _call_impl
+
+    def _slow_forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks or _global_any):
@@ -413,7 +427,7 @@ class Module:
         elif isinstance(value, Buffer) or (d.get("_buffers") is not None and name in d["_buffers"]):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                "(torch.Tensor or None expected)")
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
             if isinstance(value, Buffer):  # nn.Buffer(...): registered, with its persistence
                 if d.get("_buffers") is None:
                     raise AttributeError("cannot assign buffer before Module.__init__() call")

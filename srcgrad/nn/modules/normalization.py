@@ -14,7 +14,7 @@ from ...tensor import Tensor, empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .batchnorm import _fill_num_batches_tracked
+from .batchnorm import _fill_num_batches_tracked, _NormBase
 from .module import Module
 
 
@@ -107,7 +107,7 @@ class RMSNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     """Normalise each channel of each sample over its positions; ``track_running_stats`` keeps the batch
     average of the instances' statistics (used in ``eval()``), as PyTorch does."""
 
