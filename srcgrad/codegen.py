@@ -91,6 +91,8 @@ _LOW_FLOATS = (D.float16, D.bfloat16)
 def _cast(name: str, have: D.dtype, want: D.dtype, forward: bool = True) -> str:
     if have.weak or have is want:
         return name
+    if have.category == 2 and want.category == 1:  # (PyTorch's conversion, not XLA's saturation)
+        return f"sg.float_to_int({name}, {lit(want)})"
     if forward and have is D.bool_ and want.category == 2:
         # (a user's mask as a float multiplies as PyTorch's does; a backward's masks keep XLA's select,
         # which leaves the zero gradient of PyTorch's masked_fill where they hide a NaN)
@@ -153,8 +155,9 @@ def expression(node: Node, names: list[str]) -> str:
             expr = f"({expr}).astype({lit(node.dtype)})"
         return expr
     forward = getattr(node, "block", None) is None
-    if op.name == "cast" and forward and ins[0].dtype is D.bool_ and node.dtype.category == 2:
-        return _cast(names[0], D.bool_, node.dtype)
+    if op.name == "cast" and (forward and ins[0].dtype is D.bool_ and node.dtype.category == 2
+                              or ins[0].dtype.category == 2 and node.dtype.category == 1):
+        return _cast(names[0], ins[0].dtype, node.dtype)
     if op.cast is not None:
         if op.cast == "common":
             want = _promoted(ins)

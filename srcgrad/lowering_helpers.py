@@ -22,6 +22,20 @@ def from_bool(mask: jnp.ndarray, dtype: jnp.dtype) -> jnp.ndarray:
     return jnp.where(mask, jnp.ones((), dtype), jnp.zeros((), dtype))
 
 
+def float_to_int(x: jnp.ndarray, dtype: jnp.dtype) -> jnp.ndarray:
+    """Floats to integers as PyTorch converts them on the CPU (XLA saturates instead): to ``uint8`` through
+    ``int64`` (c10's cast, so -3.0 gives 253), to ``int8``/``int16`` through ``int32`` with the bits wrapped,
+    and NaN or an out-of-range value to ``int32``/``int64`` gives the type's minimum (x86's conversion)."""
+    dtype = jnp.dtype(dtype)
+    if dtype == jnp.uint8:
+        return x.astype(jnp.int64).astype(jnp.uint8)
+    if dtype.itemsize < 4:
+        return float_to_int(x, jnp.int32).astype(dtype)
+    lowest = jnp.iinfo(dtype).min
+    inside = (x >= lowest) & (x < -float(lowest))
+    return jnp.where(inside, x.astype(dtype), jnp.asarray(lowest, dtype))
+
+
 def sign(x: jnp.ndarray) -> jnp.ndarray:
     """PyTorch's sign: (x > 0) - (x < 0), so 0 for NaN and +0 for -0 (jnp.sign keeps both); a bool
     is its own sign."""

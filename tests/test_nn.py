@@ -1530,3 +1530,16 @@ def test_buffers_and_parameters_copy_and_pickle_as_pytorch():
                                                                                       lin(sg.ones(1, 2)))
     lazy = pickle.loads(pickle.dumps(nn.UninitializedParameter()))
     assert type(lazy) is nn.UninitializedParameter
+
+
+def test_regular_and_full_backward_hooks_do_not_mix():
+    lin = nn.Linear(2, 1)
+    with pytest.warns(FutureWarning):
+        lin.register_backward_hook(lambda m, gi, go: None)
+    with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full backward hooks on a "
+                                           "single Module. Please use only one of them."):
+        lin.register_full_backward_hook(lambda m, gi, go: None)
+    other = nn.Linear(2, 1)
+    other.register_full_backward_hook(lambda m, gi, go: None)
+    with pytest.raises(RuntimeError, match="Cannot use both regular"), pytest.warns(FutureWarning):
+        other.register_backward_hook(lambda m, gi, go: None)

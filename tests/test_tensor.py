@@ -2102,3 +2102,13 @@ def test_what_division_saves_for_its_backward():
     h.add_(1)
     with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation has been modified"):
         y.sum().backward()
+
+
+def test_floats_convert_to_integers_as_pytorch_on_the_cpu():
+    x = torch.tensor([5.0, -3.0, 300.0, -129.7, 2.9, -2.9])
+    assert x.to(torch.uint8).tolist() == [5, 253, 44, 127, 2, 254]  # (through int64, as c10's cast)
+    assert x.to(torch.int8).tolist() == [5, -3, 44, 127, 2, -2]
+    assert x.long().tolist() == [5, -3, 300, -129, 2, -2]
+    y = torch.tensor([float("nan"), float("inf"), -float("inf"), 3e10, -3e10])
+    assert y.to(torch.int32).tolist() == [-2 ** 31] * 5  # (x86: the minimum for what does not fit)
+    assert y.long().tolist() == [-2 ** 63] * 3 + [30000001024, -30000001024]

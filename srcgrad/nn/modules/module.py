@@ -380,8 +380,15 @@ class Module:
         """``hook(module, grad_input, grad_output)`` once the gradients for the module's positional
         tensor inputs are computed (``None`` for inputs that need none); it may return new
         ``grad_input``. With no input needing a gradient it fires with the output gradients."""
+        self._one_kind_of_backward_hook(True)
         hooks = self.__dict__.setdefault("_backward_hooks", OrderedDict())
         return self._add_forward_hook(hooks, hook, prepend, False)
+
+    def _one_kind_of_backward_hook(self, full: bool) -> None:
+        if self.__dict__.get("_is_full_backward_hook", full) is not full:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = full
 
     def register_backward_hook(self, hook: Callable) -> _RemovableHandle:
         """The deprecated form: runs as ``register_full_backward_hook`` does (PyTorch's old hook saw the
@@ -390,7 +397,9 @@ class Module:
                       "deprecated and will be removed in future versions. This hook will be missing some "
                       "grad_input. Please use register_full_backward_hook to get the documented behavior.",
                       FutureWarning, stacklevel=2)
-        return self.register_full_backward_hook(hook)
+        self._one_kind_of_backward_hook(False)
+        hooks = self.__dict__.setdefault("_backward_hooks", OrderedDict())
+        return self._add_forward_hook(hooks, hook, False, False)
 
     def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> _RemovableHandle:
         """``hook(module, grad_output)`` when the gradients for the module's outputs are computed; it may
