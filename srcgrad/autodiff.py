@@ -541,6 +541,10 @@ def _backward(tensors: Sequence[T.Tensor], grad_tensors: list, retain_graph: boo
     gs = _root_grads(tensors, grad_tensors, "backward")
     wanted = [t._node for t in inputs] if inputs else None
     owners = {id(t._node): t for t in inputs} if inputs else None
+    if inputs:
+        for node, t in _earlier_leaves(roots, inputs):
+            wanted.append(node)
+            owners[id(node)] = t
     results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph, wanted=wanted,
                         accumulate=True)
     del gs  # the seed gradients are not outputs of the program
@@ -971,16 +975,39 @@ def _stamp(tpl: _Template, order: list, graph_inputs: list) -> tuple:
     return tuple(result)
 
 
+def _earlier_leaves(roots: list[Node], inputs: Sequence[T.Tensor]) -> list[tuple[Node, T.Tensor]]:
+    """(node, tensor): the leaf nodes in the graph of ``roots`` that an input leaf had before it was changed
+    in place under no_grad (``w.add_(1)`` gives ``w`` a new node; uses recorded before still count as ``w``'s,
+    as PyTorch's leaf is one AccumulateGrad)."""
+    changed = {id(t): t for t in inputs if t._version and t._node.leaf}
+    if not changed:
+        return []
+    order, _ = _toposort(roots, None)
+    found = []
+    for n in order:
+        if n.leaf and n.owner is not None:
+            t = n.owner()
+            if t is not None and id(t) in changed and t._node is not n:
+                found.append((n, t))
+    return found
+
+
 def _grad(outputs: list, inputs: list, grad_outputs: list, retain_graph: bool, create_graph: bool,
           allow_unused: Any, materialize_grads: bool) -> tuple:
     """The transformer's path of ``autograd.grad``: (program info or None, gradients)."""
     gs = _root_grads(outputs, grad_outputs, "grad")
-    results = transform([o._node for o in outputs], gs, create_graph=create_graph, retain_graph=retain_graph,
-                        wanted=[t._node for t in inputs])
+    roots = [o._node for o in outputs]
+    earlier = _earlier_leaves(roots, inputs)
+    results = transform(roots, gs, create_graph=create_graph, retain_graph=retain_graph,
+                        wanted=[t._node for t in inputs] + [n for n, _ in earlier])
     del gs  # the seed gradients are not outputs of the program
     out = []
     for k, t in enumerate(inputs):
         g = results.get(id(t._node), (None, None))[1]
+        for node, owner in earlier:  # (its uses from before an in-place change add up, as PyTorch's one leaf)
+            if owner is t and id(node) in results:
+                e = results[id(node)][1]
+                g = e if g is None else g + e
         if g is None:
             if not (allow_unused or materialize_grads):
                 raise RuntimeError(f"The differentiated Tensor at index {k} appears to not have been used in "

@@ -2112,3 +2112,21 @@ def test_floats_convert_to_integers_as_pytorch_on_the_cpu():
     y = torch.tensor([float("nan"), float("inf"), -float("inf"), 3e10, -3e10])
     assert y.to(torch.int32).tolist() == [-2 ** 31] * 5  # (x86: the minimum for what does not fit)
     assert y.long().tolist() == [-2 ** 63] * 3 + [30000001024, -30000001024]
+
+
+def test_uses_of_a_leaf_from_before_a_no_grad_change_count_for_it():
+    # (PyTorch's leaf is one AccumulateGrad: an in-place change under no_grad does not split it)
+    def setup():
+        w = torch.tensor([1.0, 2.0], requires_grad=True)
+        a = (w * 3).sum()
+        with torch.no_grad():
+            w.add_(1)
+        return w, a
+
+    w, a = setup()
+    assert [g.tolist() for g in torch.autograd.grad(a + (w * 5).sum(), [w])] == [[8.0, 8.0]]
+    w, a = setup()
+    assert torch.autograd.grad(a, [w])[0].tolist() == [3.0, 3.0]
+    w, a = setup()
+    (a + (w * 5).sum()).backward(inputs=[w])
+    assert w.grad.tolist() == [8.0, 8.0]
