@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import keyword
 import linecache
+import math
 import os
 import re
 from typing import Any
 
 from . import dtypes as D
+from .device import CPU
 from .ir import Node
 from .ops import OPMATH, OPS, _promoted, lit
 
@@ -86,6 +88,14 @@ class _Namer:
 
 
 _LOW_FLOATS = (D.float16, D.bfloat16)
+
+
+def _power_of_two(n: Node) -> bool:
+    """A literal divisor whose reciprocal is exact (the mean's `/ 4`): XLA's multiplication is exact then."""
+    if n.op != "const" or not isinstance(n.attrs[0], (int, float)) or not n.attrs[0]:
+        return False
+    v = float(n.attrs[0])
+    return math.isfinite(v) and abs(math.frexp(v)[0]) == 0.5
 
 
 def _cast(name: str, have: D.dtype, want: D.dtype, forward: bool = True) -> str:
@@ -167,6 +177,12 @@ def expression(node: Node, names: list[str]) -> str:
             names = list(names)
             for p in positions:
                 names[p] = _cast(names[p], ins[p].dtype, node.dtype, forward)
+    if op.name == "div" and node.dtype is D.float32 and ins[1].shape != node.shape and node.device is CPU \
+            and not _power_of_two(ins[1]):
+        # XLA turns x / broadcast(c) into x * (1/c), one unit in the last place off PyTorch's quotient in half
+        # the cases; the quotient of float32s computed in float64 and rounded once is the correctly rounded one
+        x, y = (n if i.dtype.weak else f"{n}.astype(jnp.float64)" for n, i in zip(names, ins))
+        return f"({x} / {y}).astype(jnp.float32)"
     if node.dtype in _LOW_FLOATS and op.name in OPMATH:  # (computed in float32, rounded once)
         names = [n if i.dtype.weak else f"{n}.astype(jnp.float32)" for n, i in zip(names, ins)]
         return f"({expression_of(op, node, names)}).astype({lit(node.dtype)})"

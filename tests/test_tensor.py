@@ -2130,3 +2130,16 @@ def test_uses_of_a_leaf_from_before_a_no_grad_change_count_for_it():
     w, a = setup()
     (a + (w * 5).sum()).backward(inputs=[w])
     assert w.grad.tolist() == [8.0, 8.0]
+
+
+def test_division_by_a_scalar_is_correctly_rounded():
+    # (XLA multiplies by the reciprocal; PyTorch's float32 quotient is the correctly rounded one)
+    x = torch.tensor([1.0, 5.0, 7.0, 11.0, 13.0])
+    assert (x / 3).tolist() == [0.3333333432674408, 1.6666666269302368, 2.3333332538604736, 3.6666667461395264,
+                                4.333333492279053]
+    assert x.div(7).tolist()[1:3] == [0.7142857313156128, 1.0]
+    y = torch.tensor([[1.0, 5.0, 7.0], [2.0, 3.0, 9.0]])
+    assert (y / y.sum(1, keepdim=True)).tolist()[0] == [0.07692307978868484, 0.38461539149284363, 0.5384615659713745]
+    z = torch.tensor([1.0, 5.0], requires_grad=True)
+    (z / 3).sum().backward()
+    assert z.grad.tolist() == [0.3333333432674408, 0.3333333432674408]
