@@ -2600,7 +2600,7 @@ class Tensor:
                                "and is being modified inplace with grad mode enabled." + _NGV_ADVICE)
         if kind == "index":
             name = "setitem" if view else "index_put"  # index_put_ on self, or a copy into a view of it
-            if name == "index_put" and isinstance(value, Tensor) and value.dim() \
+            if name == "index_put" and isinstance(value, Tensor) \
                     and value._node.dtype is not n.dtype and not _has_mask(index):
                 _same_dtype_source("index_put_", self, value)
         elif view:

@@ -1865,6 +1865,7 @@ def test_index_writes_refuse_a_source_of_another_dtype():
     i, src = torch.tensor([0]), torch.tensor([1.7])
     for bad, text in ((lambda: x.index_put_((i,), src), "Index put requires the source and destination dtypes match"),
                       (lambda: x.__setitem__(i, src), "got Long for the destination and Float for the source"),
+                      (lambda: x.__setitem__(i, src[0]), "got Long for the destination and Float for the source"),
                       (lambda: x.index_copy_(0, i, src), r"\(self\) Long and \(source\) Float"),
                       (lambda: x.index_add_(0, i, src), r"self \(Long\) and source \(Float\) must have the same"),
                       (lambda: x.put_(i, src), "put_\\(\\): self and source expected to have the same dtype")):
