@@ -2615,6 +2615,8 @@ class Tensor:
                 value = value.expand(n.shape)  # (PyTorch expands the value first: ExpandBackward0)
         if isinstance(value, Tensor) and value._node.dtype is not n.dtype:
             value = value.to(n.dtype)  # (written in self's dtype, as a copy_ casts)
+        elif type(value) is float and n.dtype.category < 2:  # (2.9 into an integer tensor writes 2)
+            value = bool(value) if n.dtype.category == 0 else int(value)
         self._inplace(name, value, *tensors, attrs=(spec, False))
 
     def index_put_(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
