@@ -827,7 +827,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             key, order, graph_inputs = plan_key
             where = _positions([t._node for t in inputs], order, graph_inputs)
             if None not in where:
-                key = (key, "grad", tuple(where))
+                key = (key, "grad", tuple(where), _earlier_positions(inputs, graph_inputs))
                 plan = compiler.CACHE.plans.get(key)
                 if plan is not None:
                     return _replay_grad(plan, order, graph_inputs, inputs, allow_unused, materialize_grads,
@@ -895,7 +895,8 @@ def _grad_from_template(outputs: list, inputs: list, grad_outputs: list, allow_u
         key, order, graph_inputs = plan_key
         where = _positions([t._node for t in inputs], order, graph_inputs)
         if None not in where:
-            key = (key, "graph", tuple(where), bool(allow_unused), materialize_grads)
+            key = (key, "graph", tuple(where), _earlier_positions(inputs, graph_inputs), bool(allow_unused),
+                   materialize_grads)
             tpl = compiler.CACHE.plans.get(key)
             if tpl is not None:
                 return _stamp(tpl, order, graph_inputs)
@@ -973,6 +974,21 @@ def _stamp(tpl: _Template, order: list, graph_inputs: list) -> tuple:
         ir.set_owner(g._node, g)
         result.append(g)
     return tuple(result)
+
+
+def _earlier_positions(inputs: Sequence[T.Tensor], graph_inputs: list[Node]) -> tuple:
+    """(input index, graph input position) of each earlier leaf of an input (see _earlier_leaves): part of a
+    replay plan's key, since such a plan adds those gradients to the input's."""
+    if not any(t._version and t._node.leaf for t in inputs):
+        return ()
+    index = {id(t): k for k, t in enumerate(inputs) if t._node.leaf}
+    found = []
+    for p, n in enumerate(graph_inputs):
+        if n.leaf and n.owner is not None:
+            t = n.owner()
+            if t is not None and id(t) in index and t._node is not n:
+                found.append((index[id(t)], p))
+    return tuple(found)
 
 
 def _earlier_leaves(roots: list[Node], inputs: Sequence[T.Tensor]) -> list[tuple[Node, T.Tensor]]:

@@ -2131,6 +2131,14 @@ def test_uses_of_a_leaf_from_before_a_no_grad_change_count_for_it():
     w, a = setup()
     (a + (w * 5).sum()).backward(inputs=[w])
     assert w.grad.tolist() == [8.0, 8.0]
+    for _ in range(3):  # (a cached replay of one case must not serve the other: the same graph shape)
+        for create_graph in (False, True):
+            w, a = setup()
+            assert torch.autograd.grad(a + (w * 5).sum(), [w], create_graph=create_graph)[0].tolist() == [8.0, 8.0]
+            v = torch.tensor([1.0, 2.0], requires_grad=True)
+            w, _ = setup()
+            assert torch.autograd.grad((v * 3).sum() + (w * 5).sum(), [w],
+                                       create_graph=create_graph)[0].tolist() == [5.0, 5.0]
 
 
 def test_division_by_a_scalar_is_correctly_rounded():
