@@ -2152,3 +2152,13 @@ def test_division_by_a_scalar_is_correctly_rounded():
     z = torch.tensor([1.0, 5.0], requires_grad=True)
     (z / 3).sum().backward()
     assert z.grad.tolist() == [0.3333333432674408, 0.3333333432674408]
+
+
+def test_copy_nodes_name_their_cpp_namespace():
+    x = torch.ones(2, requires_grad=True)
+    y = x * 1
+    y.copy_(torch.zeros(2))
+    assert type(y.grad_fn).__name__ == "CopyBackwards" and y.grad_fn.name() == "torch::autograd::CopyBackwards"
+    z = x * 1
+    z[0] = 2.0
+    assert type(z.grad_fn).__name__ == "CopySlices" and z.grad_fn.name() == "torch::autograd::CopySlices"

@@ -303,7 +303,7 @@ def output_nr(node: _IRNode, siblings: tuple = ()) -> int:
 
 _classes: dict[Any, type] = {}
 # grad_fn kinds whose name() PyTorch qualifies with their C++ namespace
-_QUALIFIED = {"CopySlices": "torch::autograd::CopySlices"}
+_QUALIFIED = {"CopySlices": "torch::autograd::CopySlices", "CopyBackwards": "torch::autograd::CopyBackwards"}
 _SHORT = {v: k for k, v in _QUALIFIED.items()}
 
 
