@@ -16,6 +16,7 @@ from itertools import chain
 from typing import Any
 
 from ...device import cuda, device
+from ...func.pytree import tree_map
 from ...tensor import Tensor
 from ..modules.module import Module
 
@@ -31,15 +32,7 @@ def _device_index(d: Any) -> int:
 
 def _to(obj: Any, dev: device) -> Any:
     """Tensors inside ``obj`` (tuples, lists, dicts) moved to ``dev``: PyTorch's scatter onto one device."""
-    if isinstance(obj, Tensor):
-        return obj.to(dev)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_to(o, dev) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_to(o, dev) for o in obj)
-    if isinstance(obj, dict):
-        return type(obj)((k, _to(v, dev)) for k, v in obj.items())
-    return obj
+    return tree_map(lambda x: x.to(dev) if isinstance(x, Tensor) else x, obj)
 
 
 class DataParallel(Module):
