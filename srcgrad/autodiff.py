@@ -83,6 +83,12 @@ def _toposort(roots: list[Node], stop: set[int] | None, boundary: set[int] | Non
     return post, useful
 
 
+CREATE_GRAPH_CYCLE = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
+    "which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you "
+    "have to use this function, make sure to reset the .grad fields of your parameters to None after use to break "
+    "the cycle and avoid the leak.")
+
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
@@ -189,12 +195,19 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
     prev = _grad_state.enabled
     _grad_state.enabled = create_graph
     outer_multi, _multi_pending = _multi_pending, []
+    twins = None  # hooks-list id -> [(leaf node, gradient)]: one tensor's leaf nodes (see _leaf_twins)
     n = None
     try:
         for n in order:
             g = grads.pop(id(n), None)
             if g is None or id(n) not in useful:
                 continue
+            if n.leaf and n.special and getattr(n, "hooks", None):
+                if twins is None:
+                    twins = _leaf_twins(order)
+                if id(n.hooks) in twins:  # (its hooks run once, on the sum, after the walk)
+                    twins[id(n.hooks)].append((n, g))
+                    continue
             # hooks on this node's grad_fn (register_prehook / register_hook), rare
             gf = getattr(n, "gradfn", None) if n.special else None
             if gf is not None and not (gf._pre or gf._post):
@@ -223,13 +236,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                     check_anomaly_nan(f"{n.attrs[0].__name__}Backward", in_grads)
                 _accumulate(n, in_grads, grads, useful)
                 continue
-            for hook in getattr(n, "hooks", None) or ():
-                if type(hook) is _AccHooks:
-                    continue  # (stands for the leaf's AccumulateGrad hooks, run below)
-                tracing.note_hook(hook)
-                r = hook(g)
-                if r is not None:
-                    g = _checked_hook_result(hook, g, r)
+            g = _run_tensor_hooks(n, g)
             gn = g._node
             if getattr(gn, "block", None) is not None and getattr(gn, "grad_of", None) is None \
                     and not getattr(n, "inner", False):
@@ -240,9 +247,7 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                     owner._grad = g if owner._grad is None else owner._grad + g
             if stop is None and n.leaf or stop is not None and id(n) in stop:
                 if accumulate and n.leaf and n.special:
-                    acc = _acc_of(n)
-                    if acc is not None and acc._pre:
-                        (g,) = _run_prehooks(acc, (g,), g)
+                    g = _run_acc_prehooks(n, g)
                 results[id(n)] = (n, g)
                 if n.leaf or not any(id(i) in useful for i in n.inputs):
                     continue  # (a wanted non-leaf: its own backward runs only if it leads to another)
@@ -282,6 +287,15 @@ def transform(roots: list[Node], root_grads: list[T.Tensor], *, create_graph: bo
                 n.freed = True
                 n.special = True
                 n.packed = None
+        for pairs in (twins or {}).values():  # one tensor's leaf nodes: one AccumulateGrad, as PyTorch's
+            if not pairs:
+                continue
+            n, g = pairs[0]
+            for _, more in pairs[1:]:
+                g = g + more
+            g = _run_tensor_hooks(n, g)
+            if stop is None or any(id(m) in stop for m, _ in pairs):
+                results[id(n)] = (n, _run_acc_prehooks(n, g) if accumulate else g)
         for group in _multi_pending:  # register_multi_grad_hook: all its gradients are in
             group.finish()
     except Exception:
@@ -331,6 +345,37 @@ class _AccHooks:
 
     def __call__(self, grad: Any) -> None:  # (never called as a tensor hook)
         return None
+
+
+def _leaf_twins(order: list[Node]) -> dict[int, list]:
+    """The hook lists shared by two or more leaf nodes of the graph: one tensor's nodes from before
+    and after a no_grad in-place change (``w.add_(1)`` gives ``w`` a new node, its hooks go along).
+    PyTorch's leaf is one AccumulateGrad: its hooks see the sum of the uses' gradients, once."""
+    seen: dict[int, int] = {}
+    for n in order:
+        hooks = getattr(n, "hooks", None) if n.leaf else None
+        if hooks:
+            seen[id(hooks)] = seen.get(id(hooks), 0) + 1
+    return {k: [] for k, count in seen.items() if count > 1}
+
+
+def _run_tensor_hooks(n: Node, g: T.Tensor) -> T.Tensor:
+    """``n``'s tensor hooks (register_hook), each able to replace the gradient."""
+    for hook in getattr(n, "hooks", None) or ():
+        if type(hook) is _AccHooks:
+            continue  # (stands for the leaf's AccumulateGrad hooks, run by backward)
+        tracing.note_hook(hook)
+        r = hook(g)
+        if r is not None:
+            g = _checked_hook_result(hook, g, r)
+    return g
+
+
+def _run_acc_prehooks(n: Node, g: T.Tensor) -> T.Tensor:
+    acc = _acc_of(n)
+    if acc is not None and acc._pre:
+        (g,) = _run_prehooks(acc, (g,), g)
+    return g
 
 
 def _acc_of(n: Node) -> Any:
@@ -526,6 +571,8 @@ def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = N
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:  # (from here, not the user's line: shown once a process, as PyTorch's)
+        warnings.warn(CREATE_GRAPH_CYCLE, UserWarning, stacklevel=1)
     if not create_graph and not inputs and tracing.ACTIVE is None:
         plan_key = _replay_plan_key(tensors, grad_tensors)
         if plan_key is not None:
@@ -591,6 +638,8 @@ def _accumulate_grad(target: T.Tensor, g: T.Tensor) -> None:
                 tracing.ACTIVE.note_grad(target)
             return
         g = old + g  # create_graph: a new, differentiable .grad, as PyTorch
+    elif _grad_state.enabled and g._node.requires_grad:
+        g = T.record("copy", (g,))  # create_graph: PyTorch's .grad is a copy (CopyBackwards)
     else:
         g = T.wrap(g._node)
     ir.set_owner(g._node, g)

@@ -518,7 +518,7 @@ def _hashable(obj: Any) -> bool:
 def _view_key(view: tuple) -> tuple:
     """Which tensor a view argument is a view of, and how (index tensors by identity)."""
     base, steps = view
-    return (id(base()), tuple([(how, op, attrs, tuple(map(id, tensors))) for how, op, attrs, tensors in steps]))
+    return (id(base()), tuple([step[:3] + (tuple(map(id, step[3])),) + step[4:] for step in steps]))
 
 
 def _arg_signature(obj: Any) -> Any:

@@ -1086,13 +1086,14 @@ class Tensor:
             _check_view_inplace(old)  # (before anything changes)
         view = self._view if through and bump else None
         if view is not None:
-            _check_view_write(self, view, hidden)  # (before anything changes)
+            _check_view_write(self, view, hidden, opname)  # (before anything changes)
+        if (bump or hidden) and old.requires_grad and not old.leaf and not new.requires_grad \
+                and (hidden or not _grad_state.enabled):
+            # PyTorch: the value changes, but autograd treats the change as not having happened;
+            # the tensor keeps its grad_fn and the gradient flows to the old value. (Not bumped:
+            # a change made through a `.data` alias, which has a version counter of its own.)
+            new = ir.new_node("nograd_update", (old, new), (), old.shape, old.dtype, old.device, True)
         if bump:
-            if old.requires_grad and not old.leaf and not new.requires_grad \
-                    and (hidden or not _grad_state.enabled):
-                # PyTorch: the value changes, but autograd treats the change as not having
-                # happened; the tensor keeps its grad_fn and the gradient flows to the old value.
-                new = ir.new_node("nograd_update", (old, new), (), old.shape, old.dtype, old.device, True)
             self._version += 1
             old.overwritten = (opname, new.loc, self._version, new)
             old.special = compiler.replaced_mark(old, new)
@@ -1248,6 +1249,8 @@ class Tensor:
 
     def fill_(self, value: Any) -> Tensor:
         # fill_(number) and fill_(0-dim tensor): PyTorch's FillBackward2 and FillBackward3
+        if isinstance(value, Tensor) and self._view is not None and any(s[0] == "broadcast" for s in self._view[1]):
+            _refuse_overlap()  # (PyTorch writes a number to an expanded tensor, not a tensor)
         return self._fill(value, "fill_tensor" if isinstance(value, Tensor) else "fill_scalar")
 
     def _fill(self, value: Any, name: str) -> Tensor:
@@ -2442,13 +2445,13 @@ class Tensor:
         name = "split" if isinstance(split_size, int) else "split_with_sizes"
         nograd = self._node.requires_grad and not _grad_state.enabled
         out, start = [], 0
-        for s in sizes:
+        for k, s in enumerate(sizes):
             spec = (("slice", None, None, None),) * d + (("slice", start, start + s, None),)
             t = record(name, (self,), (spec,))
             t._st = _taken("index", spec, self)
             if nograd:
                 _nograd_view(t, self)
-            out.append(_link(t, self, ("pieces", name, (spec,), ())))
+            out.append(_link(t, self, ("pieces", name, (spec,), (), k)))
             start += s
         return tuple(out)
 
@@ -2467,7 +2470,7 @@ class Tensor:
             t._st = _taken("index", spec, self)
             if self._node.requires_grad and not t._node.requires_grad:  # (taken under no_grad)
                 _nograd_view(t, self)
-            out.append(_link(t, self, ("pieces", "unbind", (spec,), ())))
+            out.append(_link(t, self, ("pieces", "unbind", (spec,), (), i)))
         return tuple(out)
 
     def select(self, dim: int, index: int) -> Tensor:
@@ -3327,6 +3330,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
 #
 # A step is (how, op, attrs, tensors): ``op`` with ``attrs`` (and index tensors) is what the
 # view op recorded; ``how`` says how a new view value goes back into the tensor it came from.
+# A "pieces" step (one output of split/unbind) has a fifth entry: which output it is.
 
 
 class _ViewList:
@@ -3384,8 +3388,9 @@ def _link(out: Tensor, src: Tensor, step: tuple) -> Tensor:
 def _read_view(base: Tensor, steps: tuple) -> Tensor:
     """The view ``steps`` of ``base``'s current value (recorded as new ops)."""
     out = base
-    for how, op, attrs, tensors in steps:
-        out = out._index_view(op, attrs, tensors) if how == "index" else record(op, (out,), attrs)
+    for step in steps:
+        how, op, attrs = step[:3]
+        out = out._index_view(op, attrs, step[3]) if how == "index" else record(op, (out,), attrs)
     return out
 
 
@@ -3434,15 +3439,57 @@ def _unlink_views(t: Tensor) -> None:
     t._view = None
 
 
-def _check_view_write(t: Tensor, view: tuple, hidden: bool) -> None:
+_MULTI_VIEW_OPS = frozenset(("split", "split_with_sizes", "unbind"))
+
+
+def _check_multi_output(t: Tensor, steps: tuple) -> None:
+    """PyTorch's refusal to change in place, with grad mode on, an output of split/chunk/unbind or a
+    view of one (the view's own steps say so; its nodes, where the base was gone when it was taken)."""
+    last = steps[-1]
+    if last[0] == "pieces":
+        k, op = last[4], last[1]
+    else:
+        n = t._node
+        while n.op in _VIEW_OPS and n.op not in _MULTI_VIEW_OPS:
+            n = n.inputs[0]
+        if n.op not in _MULTI_VIEW_OPS and all(step[0] != "pieces" for step in steps):
+            return
+        k, op = 0, t._node.op.removeprefix("as_strided_")
+    name = OPS[op].grad_name.replace("Backward0", "")
+    raise RuntimeError(f"Output {k} of {name} is a view and is being modified inplace. This view is the output of "
+                       "a function that returns multiple views. Such functions do not allow the output views to be "
+                       "modified inplace. You should replace the inplace operation by an out-of-place one.")
+
+
+# In-place ops that write one value everywhere: PyTorch lets them write to an expanded tensor
+# (whose elements share memory), and a base's new value is then any one of the copies.
+_UNIFORM_WRITES = frozenset(("fill_", "zero_"))
+
+
+def _check_view_write(t: Tensor, view: tuple, hidden: bool, opname: str) -> None:
     """PyTorch's refusals of an in-place change of a view, raised before anything changes."""
+    if not hidden and _grad_state.enabled and t._node.requires_grad:
+        _check_multi_output(t, view[1])
     base = view[0]()
     if base is not None and base._node.requires_grad and base._node.leaf and _grad_state.enabled and not hidden:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
-    if any(step[0] == "broadcast" for step in view[1]):  # (also once the base is gone: its layout stays)
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                           "single memory location. Please clone() the tensor before performing the operation.")
+    hows = [step[0] for step in view[1]]
+    if "broadcast" in hows and not (opname in _UNIFORM_WRITES and all(
+            how == "broadcast" for how in hows[hows.index("broadcast"):])):
+        _refuse_overlap()  # (also once the base is gone: its layout stays)
+
+
+def _refuse_overlap() -> None:
+    raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                       "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _one_copy(new: Tensor, shape: tuple) -> Tensor:
+    """The value of ``shape`` that ``new``, uniformly written through an expansion of it, gives."""
+    lead = new.dim() - len(shape)
+    index = (0,) * lead + tuple(slice(None) if s == n else slice(0, 1) for s, n in zip(shape, new.shape[lead:]))
+    return new[index]
 
 
 def _write_whole(base: Tensor, new: Tensor) -> Tensor:
@@ -3454,7 +3501,8 @@ def _inverse(perm: tuple) -> tuple:
 
 
 # How an in-place change of a view goes back into the tensor it was taken from: that
-# tensor's new value. (An expansion that repeats elements is "broadcast": refused above.)
+# tensor's new value. (An expansion that repeats elements is "broadcast": refused above
+# except for a uniform write.)
 _VIEW_WRITES = {
     "index":    lambda base, new, step: record("setitem", (base, new) + step[3], (step[2], False)),
     "pieces":   lambda base, new, step: record("setitem", (base, new), (step[2][0], False)),
@@ -3462,6 +3510,7 @@ _VIEW_WRITES = {
     "reshape":  lambda base, new, step: _write_whole(base, record("view", (new,), (base._node.shape,))),
     "permute":  lambda base, new, step: _write_whole(base, record("permute", (new,), (_inverse(step[2][0]),))),
     "diagonal": lambda base, new, step: record("diagonal_setitem", (base, new), step[2]),
+    "broadcast": lambda base, new, step: _write_whole(base, _one_copy(new, base._node.shape)),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import re
 import threading
 import warnings
 
@@ -2162,3 +2163,78 @@ def test_copy_nodes_name_their_cpp_namespace():
     z = x * 1
     z[0] = 2.0
     assert type(z.grad_fn).__name__ == "CopySlices" and z.grad_fn.name() == "torch::autograd::CopySlices"
+
+
+def test_a_leaf_changed_under_no_grad_runs_its_hooks_once_on_the_sum():
+    w = torch.ones(2, requires_grad=True)
+    seen = []
+    w.register_hook(lambda g: seen.append(g.tolist()))
+    y = w * 2
+    with torch.no_grad():
+        w.add_(1)
+    (y + w * 3).sum().backward()
+    assert seen == [[5.0, 5.0]] and w.grad.tolist() == [5.0, 5.0]
+    w.register_hook(lambda g: g * 10)  # (a replacing hook: applied to the total, once)
+    y = w * 2
+    with torch.no_grad():
+        w.mul_(1)
+    w.grad = None
+    (y + w * 3).sum().backward()
+    assert w.grad.tolist() == [50.0, 50.0]
+
+
+def test_a_change_through_data_keeps_a_non_leafs_history():
+    a = torch.ones(2, requires_grad=True)
+    b = a * 2
+    b.data.add_(1)  # (autograd does not see it: the gradient is of the old value's graph)
+    assert b.tolist() == [3.0, 3.0] and type(b.grad_fn).__name__ == "MulBackward0"
+    (b * b).sum().backward()
+    assert a.grad.tolist() == [12.0, 12.0]
+
+
+def test_fill_and_zero_write_to_an_expanded_tensor():
+    b = torch.zeros(3, 1)
+    b.expand(2, 3, 4).fill_(1.5)
+    c = torch.zeros(4)
+    c[1:3].expand(2, 2).zero_().add(0)  # (zero_ of the same storage, nothing else)
+    c[1:3].expand(2, 2).fill_(7)
+    assert b.tolist() == [[1.5], [1.5], [1.5]] and c.tolist() == [0.0, 7.0, 7.0, 0.0]
+    for change in (lambda e: e.add_(1), lambda e: e.copy_(torch.ones(2, 3)), lambda e: e.fill_(torch.tensor(4.0)),
+                   lambda e: e.mul_(2)):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            change(torch.zeros(3).expand(2, 3))
+
+
+def test_outputs_of_split_and_unbind_refuse_in_place_changes_in_grad_mode():
+    x = torch.ones(4, 2, requires_grad=True)
+    message = ("Output {} of {} is a view and is being modified inplace. This view is the output of a function "
+               "that returns multiple views.")
+    for change, k, name in [(lambda: (x * 1).unbind(0)[3].mul_(2), 3, "Unbind"),
+                            (lambda: (x * 1).split(2)[1].add_(1), 1, "Split"),
+                            (lambda: (x * 1).split([1, 3])[1].zero_(), 1, "SplitWithSizes"),
+                            (lambda: (x * 1).chunk(2)[0].mul_(2), 0, "Split"),
+                            (lambda: x.unbind(0)[0].mul_(2), 0, "Unbind"),
+                            (lambda: (x * 1).chunk(2)[1].view(4).mul_(2), 0, "View"),
+                            (lambda: (x * 1).unbind(1)[1].unsqueeze(0).mul_(2), 0, "Unsqueeze")]:
+        with pytest.raises(RuntimeError, match=re.escape(message.format(k, name))):
+            change()
+    y = x * 1
+    first, _ = y.unbind(1)
+    y.mul_(2)  # (the base may change; the piece stays an output of unbind)
+    with pytest.raises(RuntimeError, match=re.escape(message.format(0, "Unbind"))):
+        first.mul_(2)
+    with torch.no_grad():
+        (x * 1).unbind(0)[0].mul_(2)
+    torch.ones(4, 2).unbind(0)[0].mul_(2)
+    (x * 1).unbind(0)[0].detach().mul_(2)
+    (x * 1).tensor_split(2)[0].mul_(2)  # (PyTorch lets tensor_split's outputs change)
+
+
+def test_create_graph_backward_copies_the_first_grad_and_warns_of_the_cycle():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="create a reference cycle between the parameter and its gradient"):
+        (x ** 2).sum().backward(create_graph=True)
+    first = x.grad
+    assert type(first.grad_fn).__name__ == "CopyBackwards" and first.tolist() == [2.0, 4.0]
+    (x ** 3).sum().backward(create_graph=True)
+    assert x.grad is not first and x.grad.tolist() == [5.0, 16.0] and first.tolist() == [2.0, 4.0]
