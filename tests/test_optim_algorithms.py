@@ -145,6 +145,28 @@ def ref_rprop(p, g, s, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize
     return p - np.sign(g) * size
 
 
+def _lerp(a, b, w):
+    """PyTorch's lerp: exact at both ends."""
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1 - w)
+
+
+def ref_adafactor(p, g, s, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, maximize=False):
+    g = -g if maximize else g
+    t = s["step"] = s.get("step", 0) + 1
+    eps1 = np.finfo(p.dtype).eps if eps[0] is None else eps[0]
+    beta2_t = t ** beta2_decay
+    alpha = max(eps[1], np.sqrt(np.mean(p * p))) * min(lr, 1 / math.sqrt(t))
+    p = p * (1 - lr * weight_decay)
+    if g.ndim > 1:  # the factored second moment, over the last two dimensions
+        s["row"] = _lerp(s.get("row", 0.0), np.mean(g * g, axis=-1, keepdims=True), beta2_t)
+        s["col"] = _lerp(s.get("col", 0.0), np.mean(g * g, axis=-2, keepdims=True), beta2_t)
+        v = s["row"] @ s["col"] / np.maximum(s["row"].mean(axis=-2, keepdims=True), eps1)
+    else:
+        v = s["v"] = _lerp(s.get("v", 0.0), g * g, beta2_t)
+    u = g / np.sqrt(np.maximum(v, eps1 * eps1))
+    return p - alpha / max(1.0, np.sqrt(np.mean(u * u)) / d) * u
+
+
 def _steps(cls):
     """RAdam's rectification starts at rho_t > 5, on the 6th step with beta2 = 0.9: run past it."""
     return 7 if cls is optim.RAdam else STEPS
@@ -165,6 +187,9 @@ CASES = [
     (optim.ASGD, ref_asgd, dict(lr=0.05, lambd=0.1, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
     (optim.Rprop, ref_rprop, dict()),
     (optim.Rprop, ref_rprop, dict(lr=0.3, etas=(0.3, 1.5), step_sizes=(0.01, 0.5), maximize=True)),
+    (optim.Adafactor, ref_adafactor, dict()),
+    (optim.Adafactor, ref_adafactor, dict(lr=0.5, beta2_decay=-0.5, eps=(1e-5, 1e-2), d=1.5, weight_decay=0.1,
+                                          maximize=True)),
 ]
 
 
@@ -212,7 +237,7 @@ def test_radam_takes_both_branches_in_one_program_without_syncing():
 
 
 @pytest.mark.parametrize("cls,kw", [(optim.Adamax, {}), (optim.NAdam, {}), (optim.RAdam, {}), (optim.Adadelta, {}),
-                                    (optim.ASGD, {}), (optim.Rprop, {})])
+                                    (optim.ASGD, {}), (optim.Rprop, {}), (optim.Adafactor, dict(weight_decay=0.1))])
 def test_step_never_reads_a_value_back(cls, kw, monkeypatch):
     params = [nn.Parameter(sg.tensor(p.copy())) for p in P0]
     opt = cls(params, **kw)
@@ -238,11 +263,12 @@ STATE_KEYS = {
     "Adadelta": {"step", "square_avg", "acc_delta"},
     "ASGD": {"step", "eta", "mu", "ax"},
     "Rprop": {"step", "prev", "step_size"},
+    "Adafactor": {"step", "row_var", "col_var"},  # (of a matrix; a vector's is "variance")
 }
 
 ROUND_TRIP = [(optim.Adamax, dict(lr=0.05, weight_decay=0.1)), (optim.NAdam, dict(lr=0.05)),
               (optim.RAdam, dict(lr=0.05, betas=(0.9, 0.9))), (optim.Adadelta, dict(lr=0.5)),
-              (optim.ASGD, dict(lr=0.05, t0=2)), (optim.Rprop, dict(lr=0.05))]
+              (optim.ASGD, dict(lr=0.05, t0=2)), (optim.Rprop, dict(lr=0.05)), (optim.Adafactor, dict(lr=0.05))]
 
 
 def _model_and_data():
@@ -321,6 +347,12 @@ ERRORS = [
     (lambda: optim.ASGD(_p(), weight_decay=-1), ValueError, "Invalid weight_decay value: -1"),
     (lambda: optim.Rprop(_p(), etas=(1.5, 1.2)), ValueError, r"Invalid eta values: 1\.5, 1\.2"),
     (lambda: optim.Rprop(_p(), differentiable=True), NotImplementedError, "differentiable=True"),
+    (lambda: optim.Adafactor(_p(), lr=-1), ValueError, "Learning rate should be >= 0 but is: -1"),
+    (lambda: optim.Adafactor(_p(), beta2_decay=0.5), ValueError, r"beta2_decay should be <= 0 but is: 0\.5"),
+    (lambda: optim.Adafactor(_p(), eps=(-1.0, 1e-3)), ValueError, r"epsilon1 should be >= 0 but is: -1\.0"),
+    (lambda: optim.Adafactor(_p(), eps=(None, -1.0)), ValueError, r"epsilon2 should be >= 0 but is: -1\.0"),
+    (lambda: optim.Adafactor(_p(), d=0.5), ValueError, r"Clipping threshold d should be >= 1 but is: 0\.5"),
+    (lambda: optim.Adafactor(_p(), weight_decay=-1), ValueError, "weight_decay should be >= 0 but is: -1"),
     (lambda: optim.LBFGS(_p(), lr=-1), ValueError, "Invalid learning rate: -1"),
     (lambda: optim.LBFGS([{"params": _p()}, {"params": _p()}]), ValueError,
      r"LBFGS doesn't support per-parameter options \(parameter groups\)"),
@@ -368,7 +400,8 @@ COMPILED = [(optim.Adamax, dict(lr=0.05, weight_decay=0.1)),
             (optim.RAdam, dict(lr=0.05, betas=(0.9, 0.9), weight_decay=0.1)),
             (optim.Adadelta, dict(lr=0.5, weight_decay=0.1)),
             (optim.ASGD, dict(lr=0.05, t0=1, weight_decay=0.1)),
-            (optim.Rprop, dict(lr=0.05, maximize=False))]
+            (optim.Rprop, dict(lr=0.05, maximize=False)),
+            (optim.Adafactor, dict(lr=0.05, weight_decay=0.1))]
 
 
 @pytest.mark.parametrize("cls,kw", COMPILED, ids=[c.__name__ for c, _ in COMPILED])
@@ -439,6 +472,8 @@ TORCH_CASES = [
     ("ASGD", dict(lr=0.02, maximize=True)),
     ("Rprop", dict(lr=0.1)),
     ("Rprop", dict(lr=0.3, etas=(0.3, 1.5), step_sizes=(0.01, 0.5), maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.5, beta2_decay=-0.5, eps=(1e-5, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
 ]
 
 
