@@ -66,7 +66,7 @@ def _expr(path: tuple, keys: list) -> str:
     function); dict keys that are objects (an optimiser's state is keyed by tensors) go to ``keys``."""
     (kind, key), steps = path[0], path[1:]
     expr = {"arg": f"a[{key!r}]", "kwarg": f"k[{key!r}]", "cell": f"f.__closure__[{key!r}].cell_contents",
-            "global": f"f.__globals__[{key!r}]"}[kind]
+            "global": f"f.__globals__[{key!r}]", "self": "f.__self__"}[kind]
     return _steps_expr(expr, steps, keys)
 
 
@@ -226,8 +226,10 @@ def _root_name(path: tuple, fn: Callable | None) -> str:
     if kind == "hook":  # (a path into what a hook reaches: ("hook", k), ("root", name), ...)
         return path[1][1]
     if kind == "arg":
-        names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+        names = _arg_names(fn)
         return names[key] if key < len(names) else f"args[{key}]"
+    if kind == "self":
+        return "self"
     if kind == "cell":
         return fn.__code__.co_freevars[key]
     return str(key)
@@ -417,8 +419,17 @@ def _captured_roots(fn: Callable) -> list[tuple]:
                         and (value.__module__ or "").split(".")[0] not in _LIBRARIES):
                     visit(value, path, depth - 1)
 
+    if isinstance(fn, types.MethodType):  # (`compile(model.forward)`: the model's state is read too)
+        roots.append(((("self", None),), "self"))
     visit(fn, (), 3)
     return roots
+
+
+def _arg_names(fn: Callable) -> tuple:
+    """The names of ``fn``'s positional parameters as a caller passes them (a bound method's
+    ``self`` is not passed)."""
+    code = fn.__code__
+    return code.co_varnames[1 if isinstance(fn, types.MethodType) else 0:code.co_argcount]
 
 
 def _global_names(code: types.CodeType) -> list[str]:
@@ -672,7 +683,7 @@ def _bind_python_results(structure: Any, state: _TraceState) -> Any:
             if state.float_paths:
                 return None
         return structure
-    if kind is dict:
+    if type(kind) is _Dict:
         items = [(k, _bind_python_results(v, state)) for k, v in body]
         return None if any(v is None for _, v in items) else (kind, tuple(items))
     items = [_bind_python_results(v, state) for v in body]
@@ -703,7 +714,7 @@ class CompiledFunction:
         self.last_key: Any = None
         self.guard_miss: str | None = None  # what the last failed guard found changed, in words
         self.last_entry: Entry | None = None
-        self.arg_names = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
+        self.arg_names = list(_arg_names(fn))
         self.warned = False
         self.state_changes = 0  # traces in a row that changed Python state
         self.eager_keys: set = set()  # signatures whose result requires grad: run define-by-run
@@ -966,8 +977,8 @@ class CompiledFunction:
         if any(not isinstance(r, Tensor) for r in flat_result):
             bad = next(r for r in flat_result if not isinstance(r, Tensor))
             raise TypeError(f"srcgrad.compile: {self.__name__} returned a {type(bad).__name__}; a compiled "
-                            "function may return tensors, numbers and strings computed without tensor values, "
-                            "and lists/tuples/dicts of them")
+                            "function may return tensors, and Python numbers, strings, dtypes, devices, slices and types "
+                            "computed without tensor values, in lists, tuples and dicts")
         if not tracer.grads and any(r._node.requires_grad and not r._node.leaf for r in flat_result):
             # A result to differentiate later (`grad(compile(f))`, a compiled model's output):
             # a replay returns values without a graph, so calls like this one record.
@@ -1065,8 +1076,12 @@ class CompiledFunction:
         first = {}
         entry.result_first = [first.setdefault(id(r), i) for i, r in enumerate(flat_result)]
         # Tensors updated in place and .grad changed are found again by their path on each
-        # call (the tensors passed this time), else by reference (made by the body).
-        entry.outputs = ([(state.where(t), pos.get(id(t._node)), _template(t._node)) for t in updated],
+        # call (the tensors passed this time), else by reference (made by the body: state it
+        # keeps, such as an optimiser's moments). One the body made and returns is a result
+        # like any other: a replay returns a new tensor, and the first call's stays as it was.
+        returned = {id(r) for r in flat_result}
+        kept = [t for t in updated if id(t) in state.path_of or id(t) not in returned]
+        entry.outputs = ([(state.where(t), pos.get(id(t._node)), _template(t._node)) for t in kept],
                          [(state.where(t), None if t._grad is None else pos.get(id(t._grad._node)),
                            _template(t._grad._node) if t._grad is not None else None) for t in grads])
         entry.rng = tuple(g for s, c, g in tracer.rng)  # each replay draws from the same generators
@@ -1267,18 +1282,46 @@ def _path_name(path: tuple, fn: Callable) -> str:
     return name if name.isidentifier() else "a_" + name
 
 
+class _Dict:
+    """The kind of a returned dict in a result's structure: ``make`` rebuilds it from (key, value) pairs."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable) -> None:
+        self.make = make
+
+
+def _rebuilder(obj: Any) -> Callable[[list], Any]:
+    """How a replay rebuilds a returned container of ``obj``'s type from a list of its items (of
+    (key, value) pairs for a dict): a namedtuple from its fields, a defaultdict with its factory,
+    ``torch.Size``, list subclasses and ``OrderedDict`` from the list."""
+    kind = type(obj)
+    if isinstance(obj, tuple) and hasattr(kind, "_fields"):
+        return lambda items: kind(*items)
+    if isinstance(obj, collections.defaultdict):
+        factory = obj.default_factory
+        return lambda items: collections.defaultdict(factory, items)
+    return kind
+
+
 def _flatten(obj: Any, out: list) -> Any:
     if isinstance(obj, Tensor):
         out.append(obj)
         return "T"
     if isinstance(obj, (list, tuple)):
-        return (type(obj), tuple(_flatten(v, out) for v in obj))
+        return (_rebuilder(obj), tuple(_flatten(v, out) for v in obj))
     if isinstance(obj, dict):
-        return (dict, tuple((k, _flatten(v, out)) for k, v in obj.items()))
-    if obj is None or isinstance(obj, (int, float, bool, str)):
+        return (_Dict(_rebuilder(obj)), tuple((k, _flatten(v, out)) for k, v in obj.items()))
+    if obj is None or isinstance(obj, _PY_RESULTS):
         return ("py", obj)
     out.append(obj)
     return "T"
+
+
+# Python values a compiled function may return as they are (a replay returns the traced one):
+# none is computed from a tensor's values (that reads them, and the function runs define-by-run).
+_PY_RESULTS = (int, float, bool, str, bytes, complex, slice, range, type, D.dtype, Device,
+               type(Ellipsis))
 
 
 def _unflatten(structure: Any, it: Any, read: Callable | None = None) -> Any:
@@ -1289,10 +1332,9 @@ def _unflatten(structure: Any, it: Any, read: Callable | None = None) -> Any:
         return body
     if kind == "pyget":
         return read(body) if read is not None else body
-    if kind is dict:
-        return {k: _unflatten(s, it, read) for k, s in body}
-    items = [_unflatten(s, it, read) for s in body]
-    return kind(items) if kind is list else tuple(items) if kind is tuple else kind(*items)
+    if type(kind) is _Dict:
+        return kind.make([(k, _unflatten(s, it, read)) for k, s in body])
+    return kind([_unflatten(s, it, read) for s in body])
 
 
 def compile(fn: Callable | None = None, *, cache_size: int = 32, recompile_warning: int = 8,  # noqa: A001
@@ -1303,12 +1345,18 @@ def compile(fn: Callable | None = None, *, cache_size: int = 32, recompile_warni
     ``srcgrad.compile(fn)``; ``torch.compile``'s options (``mode=``,
     ``fullgraph=`` ...) are accepted and ignored.
     """
-    def wrap(f: Callable) -> CompiledFunction:
+    def wrap(f: Callable) -> Any:
         if not callable(f):
             raise TypeError(f"srcgrad.compile expects a function, a method or a module to compile, not a "
                             f"{type(f).__name__}")
         if not hasattr(f, "__code__"):  # torch.compile(model): compile its calls
-            f = _calls_of(f)
+            compiled = CompiledFunction(_calls_of(f), cache_size=cache_size, recompile_warning=recompile_warning,
+                                        static_argnums=static_argnums)
+            from .nn.modules.module import Module
+            if isinstance(f, Module):  # (a Module still, as PyTorch's OptimizedModule)
+                from .compiled_module import OptimizedModule
+                return OptimizedModule(f, compiled)
+            return compiled
         return CompiledFunction(f, cache_size=cache_size, recompile_warning=recompile_warning,
                                 static_argnums=static_argnums)
 
@@ -1326,7 +1374,7 @@ def _calls_of(obj: Any) -> Callable:
 
 def show(fn: Any) -> str:
     """The generated source of a compiled or transformed function (Tangent's ``verbose=1``)."""
-    if isinstance(fn, CompiledFunction):
+    if isinstance(fn, CompiledFunction) or type(fn).__name__ == "OptimizedModule":
         return fn.source
     inner = getattr(fn, "srcgrad_source", None)
     if inner is not None:

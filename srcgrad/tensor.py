@@ -1121,7 +1121,7 @@ class Tensor:
             base._replace_node(written._node, opname=opname, hidden=hidden, origin=self)
         elif views and self._views is not None:
             _refresh_views(self, bump, opname, origin)
-        if tracing.ACTIVE is not None:
+        if tracing.ACTIVE is not None and through:  # (a view read again from its base follows the base)
             tracing.ACTIVE.note_inplace(self)
 
     def _inplace(self, name: str, *args: Any, attrs: tuple = ()) -> Tensor:

@@ -38,7 +38,7 @@ def _watched(op: str) -> Callable:
     plain = getattr(float, op)
 
     def method(self: WatchedFloat, *other: Any) -> Any:
-        if other and not isinstance(other[0], (int, float)):
+        if other and not isinstance(other[0], (int, float)) and op != "__format__":  # (a format spec is text)
             return plain(self, *other)  # (a tensor operand: its reflected op records it)
         if self.used is not None:
             self.used.add(self.where)
@@ -69,5 +69,6 @@ class WatchedFloat(float):
 for _op in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
             "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__divmod__",
             "__rdivmod__", "__neg__", "__pos__", "__abs__", "__float__", "__int__", "__round__", "__trunc__",
-            "__floor__", "__ceil__", "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__bool__"):
+            "__floor__", "__ceil__", "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__bool__",
+            "__format__", "__str__", "__repr__", "hex", "as_integer_ratio", "is_integer"):
     setattr(WatchedFloat, _op, _watched(_op))

@@ -709,7 +709,7 @@ def test_compiling_a_module_compiles_its_calls():
     with torch.no_grad():
         for _ in range(2):
             np.testing.assert_allclose(cm(x).numpy(), m(x).numpy(), rtol=1e-6)
-    assert cm.compiles == 1
+    assert cm.cache_info()["compiles"] == 1
 
 
 # -- second review round: the path-based wiring --
@@ -1317,3 +1317,103 @@ def test_leafness_of_an_argument_is_part_of_the_key_and_data_growth_traces_again
 
     for i in range(3):
         assert push(torch.ones(1)).item() == i + 1 and memory.shape == (3 + i,)
+
+
+# -- found by a differential audit against the undecorated function --
+
+
+def test_a_tensor_the_body_makes_changes_in_place_and_returns_is_new_each_call():
+    @torch.compile
+    def half_square(x):
+        loss = (x ** 2).sum()
+        loss *= 0.5
+        out = torch.zeros(3)
+        out[0] = x.sum()
+        return loss, [out]
+
+    results = [half_square(torch.ones(3) * i) for i in range(4)]
+    assert [r[0].item() for r in results] == [0.0, 1.5, 6.0, 13.5]  # (the first was overwritten by each replay)
+    assert [r[1][0].tolist() for r in results] == [[3.0 * i, 0.0, 0.0] for i in range(4)]
+
+
+def test_results_keep_their_container_types_and_python_values():
+    import collections
+    pair = collections.namedtuple("pair", "a b")
+
+    class Items(list):
+        pass
+
+    @torch.compile
+    def f(x):
+        y = x * 2
+        return (x.shape, x.size(), Items([y]), collections.OrderedDict(a=y), collections.defaultdict(int, b=y),
+                pair(y, 1), x.dtype, x.device, slice(1, 2), complex(1, 2), float)
+
+    for i in range(3):
+        shape, size, items, ordered, default, p, dtype, dev, sl, c, kind = f(torch.ones(2) * i)
+        assert type(shape) is torch.Size and shape == (2,) and size == (2,)
+        assert type(items) is Items and items[0].tolist() == [2.0 * i] * 2
+        assert type(ordered) is collections.OrderedDict and type(default) is collections.defaultdict
+        assert default["missing"] == 0 and type(p) is pair and p.b == 1
+        assert (dtype, dev, sl, c, kind) == (torch.float32, torch.device("cpu"), slice(1, 2), 1 + 2j, float)
+
+
+def test_compiling_a_module_gives_a_module():
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+    cm = torch.compile(m)
+    assert isinstance(cm, torch.nn.Module) and type(cm).__name__ == "OptimizedModule" and cm._orig_mod is m
+    assert list(cm.state_dict()) == ["_orig_mod.0.weight", "_orig_mod.0.bias", "_orig_mod.2.weight",
+                                     "_orig_mod.2.bias"]
+    assert [id(p) for p in cm.parameters()] == [id(p) for p in m.parameters()]
+    assert repr(cm).startswith("OptimizedModule(\n  (_orig_mod): Sequential(")
+    cm.eval()
+    assert not m.training and not m[0].training
+    x = torch.ones(4, 2)
+    with torch.no_grad():
+        for _ in range(3):
+            np.testing.assert_allclose(cm(x).numpy(), m(x).numpy(), rtol=1e-6)
+    assert cm.cache_info()["compiles"] == 1 and cm.cache_info()["hits"] == 2 and "def " in torch.show(cm)
+
+
+def test_a_compiled_bound_method_follows_its_objects_state():
+    m = torch.nn.Linear(3, 1, bias=False)
+    forward = torch.compile(m.forward)
+    assert forward.arg_names == ["input"]
+    with torch.no_grad():
+        forward(torch.ones(1, 3))
+        m.weight = torch.nn.Parameter(torch.zeros(1, 3))
+        assert forward(torch.ones(1, 3)).tolist() == [[0.0]]
+
+
+def test_a_replayed_update_of_a_parameter_with_live_views():
+    for variant in ("view", "no_grad view", "transpose"):
+        w = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        if variant == "no_grad view":
+            with torch.no_grad():
+                v = w[0]
+        else:
+            v = w[0] if variant == "view" else w.T
+        opt = torch.optim.SGD([w], lr=0.1)
+
+        @torch.compile
+        def step(x):
+            opt.zero_grad()
+            (x @ w).sum().backward()
+            opt.step()
+
+        for _ in range(3):
+            step(torch.ones(1, 2))
+        expected = [[0.7, 1.7], [2.7, 3.7]]
+        np.testing.assert_allclose(w.detach().numpy(), expected, rtol=1e-6)
+        np.testing.assert_allclose(v.detach().numpy(), expected[0] if variant != "transpose" else
+                                   np.array(expected).T, rtol=1e-6)
+
+
+def test_a_float_argument_formatted_in_the_body_is_keyed_by_value():
+    @torch.compile
+    def f(x, lr):
+        return x * float(f"{lr:.1f}"), x * float(format(lr, ".2f")), x * float(repr(lr))
+
+    f(torch.ones(1), 0.3)
+    assert [t.item() for t in f(torch.ones(1), 0.7)] == pytest.approx([0.7, 0.7, 0.7])
