@@ -83,6 +83,10 @@ def _toposort(roots: list[Node], stop: set[int] | None, boundary: set[int] | Non
     return post, useful
 
 
+# How many srcgrad.func transforms (grad, vjp, jacrev, ...) are running the user's function now:
+# a backward() there would write .grad of the transform's own inputs, so it is refused, as PyTorch's.
+inside_func_transforms = 0
+
 CREATE_GRAPH_CYCLE = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
     "which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you "
@@ -561,6 +565,10 @@ def backward(tensors: Sequence[T.Tensor], grad_tensors: Sequence[Any] | None = N
     """``torch.autograd.backward``: accumulate gradients into the leaves' ``.grad``."""
     if isinstance(tensors, T.Tensor):
         tensors = [tensors]
+    if inside_func_transforms:
+        raise RuntimeError("backward() called inside a functorch transform. This is not supported, please use "
+                           "functorch.grad or functorch.vjp instead or call backward() outside of functorch "
+                           "transforms.")
     if tracing.ACTIVE is not None:
         tracing.ACTIVE.note_backward()  # (vmap refuses it here, before any .grad changes)
     grad_tensors = _given_grads(tensors, grad_tensors) if grad_tensors is not None else [None] * len(tensors)

@@ -936,3 +936,17 @@ def test_vmap_of_gather_and_integer_division_with_batched_indices():
     assert func.vmap(lambda x, i: x.gather(0, i))(xs, idx).tolist() == [[1.0, 0.0], [6.0, 7.0], [8.0, 8.0]]
     a, b = srcgrad.tensor([[7, 8], [9, 10]]), srcgrad.tensor([[2, 3], [4, 5]])
     assert func.vmap(lambda p, q: p // q)(a, b).tolist() == [[3, 2], [2, 2]]
+
+
+def test_backward_inside_a_transform_is_refused_as_pytorch():
+    def f(x):
+        y = (x * x).sum()
+        y.backward()
+        return y
+
+    for transform in (func.grad, func.jacrev, lambda f: (lambda x: func.vjp(f, x))):
+        with pytest.raises(RuntimeError, match=r"backward\(\) called inside a functorch transform"):
+            transform(f)(srcgrad.ones(2))
+    x = srcgrad.ones(2, requires_grad=True)
+    f(x)  # (outside a transform it is an ordinary backward)
+    assert x.grad.tolist() == [2.0, 2.0]

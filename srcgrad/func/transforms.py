@@ -30,7 +30,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import ir
+from .. import autodiff, ir
 from ..autodiff import grad as _autograd_grad
 from ..grad_mode import _state as _grad_state
 from ..grad_mode import enable_grad
@@ -170,9 +170,19 @@ def _call_at_level(func: Callable, args: tuple, kwargs: dict, nums: tuple, has_a
     call_args = list(args)
     for i, tree in zip(nums, level.trees):
         call_args[i] = tree
-    with _keeping_history() if forward else contextlib.nullcontext():
+    with _keeping_history() if forward else contextlib.nullcontext(), _running_user_function():
         out, aux = _split_aux(func(*call_args, **kwargs), has_aux, api)
     return level, out, aux
+
+
+@contextlib.contextmanager
+def _running_user_function() -> Iterator[None]:
+    """While a transform runs the user's function: a ``backward()`` there is refused."""
+    autodiff.inside_func_transforms += 1
+    try:
+        yield
+    finally:
+        autodiff.inside_func_transforms -= 1
 
 
 def _tensor_leaves(out: Any, api: str) -> tuple[list, Any]:
@@ -382,7 +392,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     returns one gradient per primal, as a tuple. Outputs must be floating point."""
     with enable_grad():
         level = _Level(list(primals))
-        out, aux = _split_aux(func(*level.trees), has_aux, "vjp(f, *primals)")
+        with _running_user_function():
+            out, aux = _split_aux(func(*level.trees), has_aux, "vjp(f, *primals)")
     outs, out_def = _tensor_leaves(out, "vjp(f, *primals)")
     _floating_outputs(outs)
 
