@@ -1012,6 +1012,18 @@ def test_interpolate_matches_torch():
                 np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_interpolate_copies_a_dimension_whose_size_does_not_change():
+    # (PyTorch's CPU kernels: scale_factor=1.2 of a size-3 dim keeps size 3 and copies it, in the linear
+    # modes and in 2-d nearest; 1-d and 3-d nearest and bicubic sample at 1/1.2 as the scale says)
+    x1, x2, x3 = (sg.arange(float(3 ** k)).reshape((1, 1) + (3,) * k) for k in (1, 2, 3))
+    for mode, x in [("linear", x1), ("bilinear", x2), ("trilinear", x3), ("nearest", x2)]:
+        assert F.interpolate(x, scale_factor=1.2, mode=mode).tolist() == x.tolist(), mode
+    y = F.interpolate(x2, scale_factor=(1.2, 2.0), mode="bilinear")
+    assert y[0, 0, :, 0].tolist() == [0.0, 3.0, 6.0]
+    assert F.interpolate(x1, scale_factor=1.2, mode="nearest").tolist() == [[[0.0, 0.0, 1.0]]]
+    assert F.interpolate(x2, scale_factor=1.2, mode="bicubic")[0, 0, 0, 1].item() == pytest.approx(0.5104166)
+
+
 def test_interpolate_bicubic():
     const = sg.nn.functional.interpolate(sg.full((1, 1, 3, 4), 2.5), size=(7, 5), mode="bicubic")
     np.testing.assert_allclose(const.numpy(), 2.5, rtol=1e-6)  # (the four weights sum to 1)

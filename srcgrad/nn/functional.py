@@ -1439,9 +1439,12 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             return adaptive_avg_pool2d(input, out)
         raise NotImplementedError("srcgrad's interpolate(mode='area') supports 3D and 4D input")
     x = input
+    # PyTorch's CPU kernels copy a dimension whose size does not change, whatever scale_factor says
+    # (scale_factor=1.2 of a size-3 dim: size 3, copied), in the linear modes and 2-d nearest
+    copies = mode in ("linear", "bilinear", "trilinear") or (mode == "nearest" and nsp == 2)
     for k in range(nsp):
         dim = 2 + k
-        if out[k] == spatial[k] and scales[k] in (None, 1.0):
+        if out[k] == spatial[k] and (copies or scales[k] in (None, 1.0)):
             continue
         src = _source_index(out[k], spatial[k], scales[k], bool(align_corners), mode)
         if mode.startswith("nearest"):
