@@ -227,10 +227,11 @@ def _linalg_module() -> Any:
     from .tensor import linalg_norm, matrix_norm, vector_norm
     mod = types.ModuleType(__name__ + ".linalg", "torch.linalg: norms, inverses, determinants, solvers, "
                                                  "factorisations (each with srcgrad's own derivative)")
-    mod.vector_norm, mod.matrix_norm, mod.norm = vector_norm, matrix_norm, linalg_norm
+    mod.vector_norm, mod.matrix_norm, mod.norm = (_with_out(f"linalg_{f.__name__}", f)
+                                                  for f in (vector_norm, matrix_norm, linalg_norm))
     for name in ("inv det slogdet solve solve_triangular cholesky qr eigh eigvalsh svd svdvals pinv lstsq "
                  "matrix_exp matrix_power matrix_rank cond lu lu_factor lu_factor_ex lu_solve").split():
-        setattr(mod, name, getattr(sys.modules[__name__ + ".tensor"], "linalg_" + name))
+        setattr(mod, name, _with_out(f"linalg_{name}", getattr(sys.modules[__name__ + ".tensor"], "linalg_" + name)))
     sys.modules[mod.__name__] = mod
     return mod
 
@@ -317,6 +318,13 @@ from .amp.autocast_mode import (  # noqa: E402
 )
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .composite import *  # noqa: E402, F401, F403
+from .composite import __all__ as _composite_names  # noqa: E402
+
+for _name in _composite_names:  # (PyTorch's out= keyword, on each of them)
+    globals()[_name] = _with_out(_name, globals()[_name])
+for _name in ("cross", "multi_dot", "vecdot", "matmul", "diagonal"):
+    if _name != "diagonal":  # (a view: PyTorch's linalg.diagonal takes no out=)
+        setattr(linalg, _name, _with_out(f"linalg_{_name}", getattr(linalg, _name)))
 from .data_dependent import (  # noqa: E402, F401
     argwhere,
     bincount,

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as D
+from . import ir
 from .ops import TORCH_TYPE_NAMES, expand_rule, fmt_shape
 from .ops import broadcast_shapes as _broadcast_pair
 from .tensor import (
@@ -423,8 +424,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
         raise RuntimeError("meshgrid expects a non-empty TensorList")
     _need_tensor("meshgrid", *ts)
     if indexing is None:
-        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
-                      UserWarning, stacklevel=2)
+        ir.warn_at_user("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.")
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
@@ -746,9 +746,9 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """``torch.cross``: as ``linalg.cross``, but ``dim=None`` (deprecated) takes the first dim of size 3."""
     _cross_args(input, other)
     if dim is None:
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
+        ir.warn_at_user("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
                       "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to "
-                      "agree with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+                      "agree with that of linalg.cross in a future release.")
         shape = _broadcast_pair(tuple(input.shape), tuple(other.shape), "cross")
         sizes = [i for i, s in enumerate(shape) if s == 3]
         if not sizes:
@@ -972,9 +972,9 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
 
 def chain_matmul(*matrices: Tensor) -> Tensor:
     """The product of 2-d matrices (deprecated in PyTorch for ``linalg.multi_dot``)."""
-    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+    ir.warn_at_user("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
                   "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
-                  "multiple parameters.", UserWarning, stacklevel=2)
+                  "multiple parameters.")
     ms = _tensors_arg(matrices)
     _need_tensor("chain_matmul", *ms)
     for m in ms:
@@ -1098,8 +1098,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         avg = x.mean(1, keepdim=True)
         norm: Any = num_obs - correction
         if norm <= 0:
-            warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
-                          "of observations.", UserWarning, stacklevel=2)
+            ir.warn_at_user("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+                          "of observations.")
             norm = 0
         xm = x - avg
         c = matmul(xm, xm.t())
@@ -1700,7 +1700,7 @@ def _last_two_transposed(t: Tensor, name: str, error_name: str) -> Tensor:
 def _H(self: Tensor) -> Tensor:  # noqa: N802
     """``t.H``: the conjugate transpose of a matrix (its transpose: no complex dtypes)."""
     if self.dim() == 0:
-        warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=2)
+        ir.warn_at_user("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().")
         return self
     if self.dim() != 2:
         more = " For batches of matrices, consider using tensor.mH" if self.dim() > 2 else ""
@@ -1732,7 +1732,7 @@ def _torch_range(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, devi
     """``torch.range`` (deprecated, with PyTorch's warning): ``start, start + step, ...`` up to and
     including ``end``, in the default float dtype unless told (values ``start + i * step``
     computed in double precision, then cast, as PyTorch's kernel)."""
-    warnings.warn(_RANGE_WARNING, UserWarning, stacklevel=2)
+    ir.warn_at_user(_RANGE_WARNING)
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if dt.category == 0:
         raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")

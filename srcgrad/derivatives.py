@@ -453,7 +453,7 @@ defvjp("atan2",       lambda g, out, x, y: atan2_grads(g, x, y))
 defvjp("fmod",        lambda g, out, x, y: (g, -g * (x / y).trunc() if y.requires_grad else None))
 defvjp("fmax",        lambda g, out, x, y: fmax_grads(g, x, y, +1))
 defvjp("fmin",        lambda g, out, x, y: fmax_grads(g, x, y, -1))
-defvjp("xlogy",       lambda g, out, x, y: (g * T.where((x == 0) & ~y.isnan(), 0.0, y.log()),  # (xlogy(x != 0, y))
+defvjp("xlogy",       lambda g, out, x, y: (T.where((x == 0) & (y <= 0), 0.0, g.xlogy(y)),  # (PyTorch 2.13's mask)
                                             g * x / y if y.requires_grad else None))
 defvjp("logaddexp",   lambda g, out, x, y: (g / (1 + (y - x).exp()), g / (1 + (x - y).exp())))
 defvjp("dist",        dist_grads)
@@ -562,8 +562,9 @@ def _not_implemented(what: str) -> None:
 
 
 def xlog1py_grads(g: Any, out: Any, x: Any, y: Any) -> tuple:
-    # PyTorch 2.13's: log1p(y) for x, also where x == 0 (srcgrad's xlogy keeps the older 0 there); x / (y + 1) for y
-    return g * y.log1p() if x.requires_grad else None, g * x / (y + 1) if y.requires_grad else None
+    # PyTorch 2.13's: xlog1py(g, y) for x, 0 where x == 0 and y <= -1 (as xlogy's); x / (y + 1) for y
+    gx = T.where((x == 0) & (y <= -1), 0.0, _special("special_xlog1py", g, y)) if x.requires_grad else None
+    return gx, g * x / (y + 1) if y.requires_grad else None
 
 
 def zeta_grads(g: Any, out: Any, x: Any, q: Any) -> tuple:

@@ -15,6 +15,7 @@ import itertools
 import os
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,15 @@ class Node:
 # ids of srcgrad's own code objects met while walking out to the user's frame. They
 # live as long as their modules, so an id here never comes to mean another object.
 _internal_code: set[int] = set()
+
+
+def warn_at_user(message: str, category: type = UserWarning) -> None:
+    """``warnings.warn`` pointed at the user's line: the first frame outside srcgrad (however many
+    of srcgrad's own wrappers, such as the ``out=`` one, stand between)."""
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PKG_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def gc_paused(fn: Callable) -> Callable:

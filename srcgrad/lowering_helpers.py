@@ -314,7 +314,9 @@ def polygamma(n: int, x: jnp.ndarray) -> jnp.ndarray:
     import jax.scipy.special as jss
     if n == 0:
         return digamma(x)
-    return jss.polygamma(n, x).astype(x.dtype)
+    # at the poles (0, -1, -2, ...) PyTorch's (-1)^(n+1) n! zeta(n + 1, x) is +-inf; JAX's is NaN for even n
+    pole = (x <= 0) & (x == jnp.floor(x))
+    return jnp.where(pole, jnp.asarray(jnp.inf if n % 2 else -jnp.inf, x.dtype), jss.polygamma(n, x).astype(x.dtype))
 
 
 def erfinv(x: jnp.ndarray) -> jnp.ndarray:
@@ -555,7 +557,7 @@ def matrix_rank(a: jnp.ndarray, atol: float | None, rtol: float | None, hermitia
     """``torch.linalg.matrix_rank``: the number of singular values above ``max(atol, rtol * s_max)``;
     ``rtol`` is ``max(m, n) * eps`` where neither is given, as PyTorch's."""
     m, n = a.shape[-2:]
-    s = jnp.abs(jnp.linalg.eigvalsh(a)) if hermitian else jnp.linalg.svd(a, compute_uv=False)
+    s = jnp.abs(eigh(a, False, 0)) if hermitian else jnp.linalg.svd(a, compute_uv=False)  # (the lower triangle)
     if rtol is None:
         rtol = 0.0 if atol is not None and atol > 0 else max(m, n) * float(jnp.finfo(a.dtype).eps)
     smax = jnp.max(s, axis=-1, keepdims=True) if s.shape[-1] else jnp.zeros(s.shape[:-1] + (1,), s.dtype)
@@ -731,14 +733,13 @@ def igammac(a: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
 
 
 def mvlgamma(x: jnp.ndarray, p: int) -> jnp.ndarray:
-    """``torch.mvlgamma(x, p)``: ``sum_j lgamma(x - j / 2) + p (p - 1) / 4 log(pi)`` as PyTorch sums it;
-    NaN where ``x <= (p - 1) / 2`` (PyTorch raises there)."""
-    import jax.scipy.special as jss
+    """``torch.mvlgamma(x, p)``: ``sum_j lgamma(x - j / 2) + p (p - 1) / 4 log(pi)`` as PyTorch sums it
+    (also where ``x <= (p - 1) / 2``, outside the function's domain: ``lgamma`` is ``log |Gamma|``)."""
     dt = x.dtype
     xf = x.astype(jnp.float32) if dt in (jnp.float16, jnp.bfloat16) else x
     args = jnp.arange(-p / 2 + 0.5, 0.5, 0.5, dtype=xf.dtype)
-    out = jss.gammaln(xf[..., None] + args).sum(-1) + _const(p * (p - 1) * 0.28618247146235004, xf)
-    return jnp.where(xf > (p - 1) / 2, out, _const(jnp.nan, xf)).astype(dt)
+    out = lgamma(xf[..., None] + args).sum(-1) + _const(p * (p - 1) * 0.28618247146235004, xf)
+    return out.astype(dt)
 
 
 # Bessel functions and the Airy function: PyTorch's kernels (ATen/native/Math.h, derived from the Cephes

@@ -2845,10 +2845,14 @@ class Tensor:
 
     def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
         """``torch.svd``: (U, S, V) with V (not Vh); ``some=False`` gives full U and V."""
-        u, s, vh = linalg_svd(self, full_matrices=not some)
-        if not compute_uv:
+        if not compute_uv:  # (PyTorch's zero U and V are square, whatever `some` says)
+            s = linalg_svdvals(self)
+            m, n = self.shape[-2:]
             with _NoGrad():
-                u, vh = zeros_like(u), zeros_like(vh)
+                u = zeros(self.shape[:-2] + (m, m), dtype=self.dtype, device=self.device)
+                v = zeros(self.shape[:-2] + (n, n), dtype=self.dtype, device=self.device)
+            return return_types.svd(u, s, v)
+        u, s, vh = linalg_svd(self, full_matrices=not some)
         return return_types.svd(u, s, vh.mT)
 
     def pinverse(self, rcond: float = 1e-15) -> Tensor:
@@ -4134,9 +4138,35 @@ def matmul(a: Any, b: Any) -> Tensor:
     return record(name, (a, b), (prec,))
 
 
-def einsum(equation: str, *operands: Any) -> Tensor:
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_sublists(args: tuple) -> tuple[str, tuple]:
+    """PyTorch's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as an equation and its operands
+    (subscripts 0-25 are a-z, 26-51 A-Z; ``...`` is Ellipsis)."""
+    def letters(sub: Any) -> str:
+        out = ""
+        for s in sub:
+            if s is Ellipsis:
+                out += "..."
+            elif isinstance(s, int) and 0 <= s < 52:
+                out += _EINSUM_LETTERS[s]
+            else:
+                raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+        return out
+
+    operands, subs = args[0:len(args) - len(args) % 2:2], args[1::2]
+    equation = ",".join(letters(s) for s in subs[:len(operands)])
+    if len(args) % 2:
+        equation += "->" + letters(args[-1])
+    return equation, operands
+
+
+def einsum(equation: Any, *operands: Any) -> Tensor:
     """``torch.einsum``: ellipses and an implicit output are written out before recording
     (one op, whose gradient is an einsum per operand)."""
+    if not isinstance(equation, str):  # (the sublist form)
+        equation, operands = _einsum_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
@@ -4147,7 +4177,12 @@ def einsum(equation: str, *operands: Any) -> Tensor:
                          if len(operands) > len(subs) else
                          "einsum(): fewer operands were provided than specified in the equation")
     used = set("".join(subs) + res) - {"."}
-    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    for c in res.replace("...", ""):
+        if c not in ins:
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
+        if res.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+    free = [c for c in _EINSUM_LETTERS if c not in used]
     ell = 0
     for sub, x in zip(subs, operands):
         if "..." in sub:
@@ -4213,6 +4248,9 @@ def matrix_norm(x: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: boo
 
 def linalg_norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """``torch.linalg.norm``: vector norms, and the Frobenius norm of matrices."""
+    if ord is not None and dim is None and x.dim() not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                           f"Got {x.dim()}D.")
     if isinstance(ord, str) or (ord is not None and (dim is None and x.dim() == 2 or
                                                    isinstance(dim, (tuple, list)) and len(dim) == 2)):
         return matrix_norm(x, ord if ord is not None else "fro", dim if dim is not None else (-2, -1), keepdim,
@@ -4569,8 +4607,22 @@ def linalg_matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
     return result
 
 
-def linalg_matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:  # noqa: N803
-    """The number of singular values above ``max(atol, rtol * largest)`` (int64, no gradient)."""
+def linalg_matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: Any = None,  # noqa: N803
+                       rtol: Any = None) -> Tensor:
+    """The number of singular values above ``max(atol, rtol * largest)`` (int64, no gradient); ``tol``
+    (PyTorch's older form) is ``atol`` with ``rtol=0``. A tensor ``atol``/``rtol`` holds one per matrix."""
+    if tol is not None:
+        atol, rtol = tol, 0.0 if rtol is None else rtol
+    if isinstance(atol, Tensor) and atol.numel() != 1 or isinstance(rtol, Tensor) and rtol.numel() != 1:
+        with _NoGrad():
+            s = linalg_eigvalsh(A).abs() if hermitian else linalg_svdvals(A)
+            if rtol is None:
+                from .type_info import finfo
+                rtol = 0.0 if atol is not None else max(A.shape[-2:]) * finfo(s.dtype).eps
+            largest = s.amax(-1, keepdim=True) if s.shape[-1] else zeros(s.shape[:-1] + (1,), dtype=s.dtype)
+            bound = [(t if isinstance(t, Tensor) else tensor(float(t or 0.0), dtype=s.dtype)) for t in (atol, rtol)]
+            bound = [t.unsqueeze(-1) if t.dim() else t for t in bound]
+            return (s > bound[0].maximum(bound[1] * largest)).sum(-1)
     return record("matrix_rank", (A,), (None if atol is None else float(atol), None if rtol is None else float(rtol),
                                         bool(hermitian)))
 

@@ -807,9 +807,24 @@ def test_nothing_shadowed() -> None:
     assert sg.Tensor.broadcast_to is sg.Tensor.expand
     assert sg.Tensor.transpose_ is sg.Tensor.swapdims_
     assert sg.xlogy.__wrapped__ is tensor.xlogy and sg.short is sg.int16  # (wrapped for out=)
-    assert sg.linalg.norm is tensor.linalg_norm
-    for name in composite.__all__:
-        assert getattr(sg, name) is getattr(composite, name)
+    assert sg.linalg.norm.__wrapped__ is tensor.linalg_norm
+    for name in composite.__all__:  # (each wrapped for out=)
+        assert getattr(sg, name).__wrapped__ is getattr(composite, name)
+
+
+def test_linalg_and_composite_functions_take_out():
+    a = sg.tensor([[2.0, 1.0], [1.0, 3.0]])
+    out = sg.empty(0)
+    assert sg.linalg.inv(a, out=out) is out and out.flatten().tolist() == pytest.approx([0.6, -0.2, -0.2, 0.4])
+    q, r = sg.empty(0), sg.empty(0)
+    result = sg.linalg.qr(a, out=(q, r))
+    assert result.Q is q and result.R is r and (q @ r).flatten().tolist() == pytest.approx([2.0, 1.0, 1.0, 3.0])
+    k = sg.empty(4, 4)
+    assert sg.kron(a, a, out=k) is k and k[3, 3].item() == 9.0
+    c = sg.empty(3)
+    assert sg.linalg.cross(sg.tensor([1.0, 0, 0]), sg.tensor([0, 1.0, 0]), out=c) is c and c.tolist() == [0, 0, 1]
+    n = sg.empty(())
+    assert sg.linalg.vector_norm(a, out=n) is n and n.item() == pytest.approx(15 ** 0.5)
 
 
 # ---------------------------------------------------------------------------
@@ -950,7 +965,7 @@ def test_range_warning_text_and_builtin() -> None:
         "with Python's range builtin. Instead, use torch.arange, which produces values in [start, end).")
     assert rec[0].filename == __file__  # (pointing at the caller)
     assert out.requires_grad and out.tolist() == [0.0, 1.0, 2.0]
-    assert sg.range.__name__ == "range" and composite.range is sg.range
+    assert sg.range.__name__ == "range" and composite.range is sg.range.__wrapped__
     assert "range" not in vars(composite) and list(range(2)) == [0, 1]  # (the builtin stays the module's)
 
 

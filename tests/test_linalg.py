@@ -485,3 +485,49 @@ def test_lu_pinv_qr_as_torch():
             got, want = sg.linalg.qr(_t(q), mode=mode)[k], torch.linalg.qr(torch.tensor(q), mode=mode)[k]
             assert got.shape == tuple(want.shape)
             np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
+
+
+# -- found by a differential audit against PyTorch 2.13 --
+
+
+def test_norm_with_an_ord_and_no_dim_needs_a_vector_or_a_matrix():
+    x = sg.arange(24.0).reshape(2, 3, 4)
+    for ord in (2, "fro"):
+        with pytest.raises(RuntimeError, match="If dim is not specified but ord is, the input must be 1D or 2D. "
+                                               "Got 3D."):
+            sg.linalg.norm(x, ord)
+    assert sg.linalg.norm(x).item() == pytest.approx(65.7571, rel=1e-5)
+    assert sg.linalg.norm(x, dim=(1, 2)).tolist() == pytest.approx([22.4944, 61.7900], rel=1e-5)
+
+
+def test_svd_without_uv_gives_square_zero_factors():
+    for shape in [(4, 2), (2, 4), (5, 4, 2)]:
+        x = sg.randn(*shape, requires_grad=True)
+        for some in (True, False):
+            u, s, v = sg.svd(x, some=some, compute_uv=False)
+            m, n = shape[-2:]
+            assert u.shape == shape[:-2] + (m, m) and v.shape == shape[:-2] + (n, n) and not u.any() and not v.any()
+        s.sum().backward()
+        assert x.grad.shape == shape
+
+
+def test_einsum_sublist_form_and_output_subscript_errors():
+    a, b = sg.randn(2, 3), sg.randn(4, 3)
+    np.testing.assert_allclose(sg.einsum(a, [0, 1], b, [2, 1], [0, 2]).numpy(), (a @ b.T).numpy(), rtol=1e-6)
+    assert sg.einsum(a, [Ellipsis, 1], [Ellipsis]).shape == (2,) and sg.einsum(a, [0, 1]).shape == (2, 3)
+    with pytest.raises(ValueError, match=r"subscript in subscript list is not within the valid range \[0, 52\)"):
+        sg.einsum(a, [0, 60])
+    with pytest.raises(RuntimeError, match="output subscript k does not appear in the equation for any input"):
+        sg.einsum("ij->k", a)
+    with pytest.raises(RuntimeError, match="output subscript i appears more than once in the output"):
+        sg.einsum("ij->ii", a)
+
+
+def test_matrix_rank_takes_per_matrix_tolerances_and_the_older_tol():
+    a = sg.tensor(np.random.default_rng(0).standard_normal((3, 4, 4)).astype(np.float32))
+    a[0, :, :2] = 0
+    # (PyTorch 2.13's results on this input; hermitian reads the lower triangle only)
+    assert sg.linalg.matrix_rank(a, atol=sg.tensor([0.5, 1.0, 100.0])).tolist() == [1, 2, 0]
+    assert sg.linalg.matrix_rank(a, tol=0.5).tolist() == [1, 3, 3]
+    assert sg.linalg.matrix_rank(a, 0.5, True).tolist() == [2, 4, 4]
+    assert sg.linalg.matrix_rank(a, atol=sg.tensor([0.5, 1.0, 100.0]), hermitian=True).tolist() == [2, 3, 0]

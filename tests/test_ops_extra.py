@@ -47,8 +47,10 @@ def test_conventions_at_ties_and_kinks():
     assert np.isnan(_grad(lambda x: x.logit(), [1.5])[0][0])
     np.testing.assert_array_equal(_grad(sg.nan_to_num, [1.0, NAN, INF])[0], [1, 0, 0])
     np.testing.assert_array_equal(_grad(sg.nansum, [1.0, NAN])[0], [1, 0])
-    # xlogy: no gradient for x where x == 0; atan2 is 0 at the origin
-    np.testing.assert_array_equal(_grad(sg.xlogy, [0.0, 1.0], [2.0, 1.0])[0], [0, 0])
+    # xlogy (PyTorch 2.13): log(y) for x, also at x == 0, but 0 where x == 0 and y <= 0; xlog1py the same at y <= -1
+    np.testing.assert_allclose(_grad(sg.xlogy, [0.0, 1.0, 0.0, 0.0], [2.0, 1.0, 0.0, -1.0])[0],
+                               [math.log(2.0), 0, 0, 0])
+    np.testing.assert_allclose(_grad(sg.special.xlog1py, [0.0, 0.0, 0.0], [1.0, -1.0, -3.0])[0], [math.log(2.0), 0, 0])
     # cummax: at a tie the later index wins, and the gradient follows the indices
     r = sg.tensor([1.0, 3.0, 3.0, 2.0]).cummax(0)
     assert r.indices.tolist() == [0, 1, 2, 2]
