@@ -223,7 +223,38 @@ _KL_CASES = [
     ("LogNormal", (A([0.0, 1.0]), A([1.0, 2.0])), ("LogNormal", (A([0.5, -1.0]), A([2.0, 0.5])))),
     ("MultivariateNormal", (A([0.0, 1.0]), A([[2.0, 0.3], [0.3, 1.0]])),
      ("MultivariateNormal", (A([1.0, -1.0]), A([[1.0, -0.2], [-0.2, 0.5]])))),
+    ("Cauchy", (A([0.0, 1.0]), A([1.0, 2.0])), ("Cauchy", (A([0.5, -1.0]), A([2.0, 0.5])))),
 ]
+# pairs of different families (the support mismatches give inf, as PyTorch's)
+_NORMAL, _GUMBEL = ("Normal", (A([0.5, -1.0]), A([2.0, 0.5]))), ("Gumbel", (A([0.5, -1.0]), A([2.0, 0.5])))
+_BETA, _GAMMA = ("Beta", (A([2.0, 1.0]), A([1.5, 0.5]))), ("Gamma", (A([2.0, 1.0]), A([1.5, 0.5])))
+_EXPONENTIAL, _UNIFORM = ("Exponential", (A([1.5, 0.2]),)), ("Uniform", (A([0.1, 0.2]), A([0.6, 0.9])))
+_CROSS_KL_CASES = [
+    ("Bernoulli", (A([0.2, 0.9]),), ("Poisson", (A([2.0, 1.0]),))),
+    ("Beta", (A([0.5, 3.0]), A([1.0, 2.0])), _EXPONENTIAL), ("Beta", (A([0.5, 3.0]), A([1.0, 2.0])), _GAMMA),
+    ("Beta", (A([0.5, 3.0]), A([1.0, 2.0])), _NORMAL), ("Beta", (A([0.5, 3.0]), A([1.0, 2.0])), _UNIFORM),
+    ("Exponential", (A([0.5, 2.0]),), _GAMMA), ("Exponential", (A([0.5, 2.0]),), _GUMBEL),
+    ("Exponential", (A([0.5, 2.0]),), _NORMAL), ("Exponential", (A([0.5, 2.0]),), _BETA),
+    ("Gamma", (A([0.5, 3.0]), A([1.0, 2.0])), _EXPONENTIAL), ("Gamma", (A([0.5, 3.0]), A([1.0, 2.0])), _GUMBEL),
+    ("Gamma", (A([0.5, 3.0]), A([1.0, 2.0])), _NORMAL), ("Gamma", (A([0.5, 3.0]), A([1.0, 2.0])), _UNIFORM),
+    ("Gumbel", (A([0.0, 1.0]), A([1.0, 2.0])), _NORMAL), ("Gumbel", (A([0.0, 1.0]), A([1.0, 2.0])), _GAMMA),
+    ("Laplace", (A([0.0, 1.0]), A([1.0, 2.0])), _NORMAL), ("Laplace", (A([0.0, 1.0]), A([1.0, 2.0])), _UNIFORM),
+    ("Normal", (A([0.0, 1.0]), A([1.0, 2.0])), _GUMBEL),
+    ("Normal", (A([0.0, 1.0]), A([1.0, 2.0])), ("Laplace", (A([0.5, -1.0]), A([2.0, 0.5])))),
+    ("Normal", (A([0.0, 1.0]), A([1.0, 2.0])), _EXPONENTIAL),
+    ("Poisson", (A([0.5, 3.0]),), ("Binomial", (5, A([0.5, 0.3])))),
+    ("Uniform", (A([0.1, 0.3]), A([0.5, 0.9])), _BETA), ("Uniform", (A([0.1, 0.3]), A([0.5, 0.9])), _EXPONENTIAL),
+    ("Uniform", (A([0.1, 0.3]), A([0.5, 0.9])), _GAMMA), ("Uniform", (A([-0.1, 0.3]), A([0.5, 0.9])), _GAMMA),
+    ("Uniform", (A([0.1, 0.3]), A([0.5, 0.9])), _GUMBEL), ("Uniform", (A([0.1, 0.3]), A([0.5, 0.9])), _NORMAL),
+]
+
+
+@pytest.mark.parametrize("case", _CROSS_KL_CASES, ids=[f"{c[0]}-{c[2][0]}" for c in _CROSS_KL_CASES])
+def test_kl_of_different_families_against_torch(case):
+    name, args, (qname, qargs) = case
+    ps, pt, torch = _pair(name, *args)
+    qs, qt, _ = _pair(qname, *qargs)
+    np.testing.assert_allclose(_np(D.kl_divergence(ps, qs)), D_kl_torch(pt, qt), rtol=1e-6, atol=1e-10)
 
 
 @pytest.mark.parametrize("case", _KL_CASES, ids=[c[0] for c in _KL_CASES])
@@ -259,8 +290,8 @@ def test_kl_closed_form_and_registry():
     kl = D.kl_divergence(D.Normal(_t([1.0]), _t([2.0])), D.Normal(_t([0.0]), _t([1.0])))
     assert float(kl) == pytest.approx(math.log(1 / 2) + (4 + 1) / 2 - 0.5)
     with pytest.raises(NotImplementedError, match="No KL\\(p \\|\\| q\\) is implemented for p type Normal and q "
-                                                  "type Exponential"):
-        D.kl_divergence(D.Normal(0.0, 1.0), D.Exponential(1.0))
+                                                  "type Poisson"):
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Poisson(1.0))
 
     class MyNormal(D.Normal):
         pass
