@@ -566,3 +566,31 @@ def test_same_padding_with_an_even_kernel_warns_once_as_pytorch(monkeypatch):
     assert len(w) == 1 and str(w[0].message).startswith(
         "Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy of the input "
         "be created")
+
+
+def test_global_registration_hooks_see_and_may_replace_what_modules_register():
+    from srcgrad.nn.modules import module as M
+    seen = []
+    handles = [
+        M.register_module_parameter_registration_hook(lambda m, n, p: seen.append(("param", type(m).__name__, n))),
+        M.register_module_buffer_registration_hook(lambda m, n, b: seen.append(("buffer", type(m).__name__, n))),
+        M.register_module_module_registration_hook(lambda m, n, c: seen.append(("module", type(m).__name__, n)))]
+    try:
+        net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+        net.extra = nn.ReLU()
+        net[1].running_mean = sg.zeros(3)
+        net.register_buffer("none", None)
+        handles.append(M.register_module_parameter_registration_hook(lambda m, n, p: nn.Parameter(p.detach() * 2)))
+        net.v = nn.Parameter(sg.ones(2))
+    finally:
+        for h in handles:
+            h.remove()
+    net.z = nn.Parameter(sg.ones(1))  # (removed: nothing more is seen)
+    assert net.v.tolist() == [2.0, 2.0]
+    # (PyTorch 2.13's calls, in its order)
+    assert seen == [("param", "Linear", "weight"), ("param", "Linear", "bias"), ("param", "BatchNorm1d", "weight"),
+                    ("param", "BatchNorm1d", "bias"), ("buffer", "BatchNorm1d", "running_mean"),
+                    ("buffer", "BatchNorm1d", "running_var"), ("buffer", "BatchNorm1d", "num_batches_tracked"),
+                    ("module", "Sequential", "0"), ("module", "Sequential", "1"), ("module", "Sequential", "extra"),
+                    ("buffer", "BatchNorm1d", "running_mean"), ("buffer", "Sequential", "none"),
+                    ("param", "Sequential", "v")]

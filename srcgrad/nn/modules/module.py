@@ -118,6 +118,44 @@ def register_module_full_backward_hook(hook: Callable[..., Any]) -> _RemovableHa
     return handle
 
 
+# Registration hooks of every module (torch.nn.modules.module.register_module_*_registration_hook):
+# hook(module, name, value) when a module registers a parameter, a buffer or a child; it may return
+# what to register instead.
+_global_parameter_registration_hooks: OrderedDict = OrderedDict()
+_global_buffer_registration_hooks: OrderedDict = OrderedDict()
+_global_module_registration_hooks: OrderedDict = OrderedDict()
+
+
+def register_module_parameter_registration_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(module, name, param)`` whenever a module registers a parameter; it may return a new one."""
+    handle = _RemovableHandle(_global_parameter_registration_hooks)
+    _global_parameter_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_buffer_registration_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(module, name, buffer)`` whenever a module registers a buffer; it may return a new one."""
+    handle = _RemovableHandle(_global_buffer_registration_hooks)
+    _global_buffer_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_module_registration_hook(hook: Callable[..., Any]) -> _RemovableHandle:
+    """``hook(module, name, submodule)`` whenever a module registers a child; it may return a new one."""
+    handle = _RemovableHandle(_global_module_registration_hooks)
+    _global_module_registration_hooks[handle.id] = hook
+    return handle
+
+
+def _registered(hooks: OrderedDict, module: Any, name: str, value: Any) -> Any:
+    """``value`` after the registration hooks, each able to replace it."""
+    for hook in tuple(hooks.values()):
+        output = hook(module, name, value)
+        if output is not None:
+            value = output
+    return value
+
+
 class BackwardHookFunction(Function):
     """Identity on a module's tensor inputs (``side`` "inputs") or outputs ("outputs"), whose backward
     runs the module's backward hooks, as PyTorch's function of that name with its ``BackwardHook``: on
@@ -427,11 +465,15 @@ class Module:
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._remove_from(name, d, params, d["_buffers"], d["_non_persistent_buffers_set"])
+            if _global_module_registration_hooks:
+                value = _registered(_global_module_registration_hooks, self, name, value)
             modules[name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
+            if _global_module_registration_hooks:
+                value = _registered(_global_module_registration_hooks, self, name, value)
             d["_modules"][name] = value
         elif isinstance(value, Buffer) or (d.get("_buffers") is not None and name in d["_buffers"]):
             if value is not None and not isinstance(value, Tensor):
@@ -443,6 +485,8 @@ class Module:
                 self._remove_from(name, d, params, d["_modules"])
                 self.register_buffer(name, value, value.persistent)
             else:
+                if _global_buffer_registration_hooks:
+                    value = _registered(_global_buffer_registration_hooks, self, name, value)
                 d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -499,6 +543,8 @@ class Module:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
                              "created explicitly. To express '{name}' as a function of another Tensor, compute "
                              "the value in the forward() method.")
+        if param is not None and _global_parameter_registration_hooks:
+            param = _registered(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -511,6 +557,8 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
+        if _global_buffer_registration_hooks:
+            tensor = _registered(_global_buffer_registration_hooks, self, name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -524,6 +572,8 @@ class Module:
         self._check_name(name, "module")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
+        if _global_module_registration_hooks:
+            module = _registered(_global_module_registration_hooks, self, name, module)
         self._modules[name] = module
 
     register_module = add_module
