@@ -297,6 +297,7 @@ def clear_cache() -> None:
 
 
 from . import amp, backends, inspect, special  # noqa: E402
+from . import top_level as _top_level  # noqa: E402
 from .amp.autocast_mode import (  # noqa: E402
     autocast,
     autocast_decrement_nesting,
@@ -367,4 +368,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+for _name in _top_level.__all__:  # (torch.conv2d, torch.hann_window, torch.acos_ ...: where srcgrad has none)
+    if _name not in globals() and _name not in _LAZY:
+        globals()[_name] = getattr(_top_level, _name)
+
 __all__ = [n for n in dir() if not n.startswith("_")] + sorted(_LAZY)
+
