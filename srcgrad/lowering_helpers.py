@@ -549,7 +549,10 @@ def lu_solve(lu: jnp.ndarray, pivots: jnp.ndarray, b: jnp.ndarray, left: bool, a
 
 
 def matrix_exp(a: jnp.ndarray) -> jnp.ndarray:
+    """``torch.linalg.matrix_exp``; float16/bfloat16 computed in float32 (JAX's ``expm`` has no such kernel)."""
     import jax.scipy.linalg as jsl
+    if a.dtype in (jnp.float16, jnp.bfloat16):
+        return jsl.expm(a.astype(jnp.float32)).astype(a.dtype)
     return jsl.expm(a)
 
 

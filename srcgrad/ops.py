@@ -1099,12 +1099,39 @@ def diagonal_scatter_rule(x: Any, src: Any, offset: int, dim1: int, dim2: int) -
     return x.shape, x.dtype
 
 
+# PyTorch's refusals of float16/bfloat16 matrices (LAPACK has no such kernels; neither has XLA's CPU
+# linear algebra, which would fail only when the program is compiled): what each op raises
+_LOW_PRECISION = {
+    "linalg.inv": (RuntimeError, "linalg.inv: Low precision dtypes not supported. Got {}"),
+    "linalg.slogdet": (RuntimeError, "linalg.slogdet: Low precision dtypes not supported. Got {}"),
+    "linalg.det": (NotImplementedError, "\"lu_cpu\" not implemented for '{}'"),
+    "linalg.solve": (NotImplementedError, "\"lu_cpu\" not implemented for '{}'"),
+    "torch.lu_factor": (NotImplementedError, "\"lu_cpu\" not implemented for '{}'"),
+    "torch.linalg.lu_solve": (NotImplementedError, "\"lu_cpu\" not implemented for '{}'"),
+    "linalg.cholesky": (NotImplementedError, "\"cholesky_cpu\" not implemented for '{}'"),
+    "linalg.eigh": (NotImplementedError, "\"linalg_eigh_cpu\" not implemented for '{}'"),
+    "linalg.svd": (NotImplementedError, "\"linalg_svd_cpu\" not implemented for '{}'"),
+    "linalg.qr": (NotImplementedError, "\"geqrf_cpu\" not implemented for '{}'"),
+    "linalg.solve_triangular": (NotImplementedError, "\"triangular_solve_cpu\" not implemented for '{}'"),
+    "linalg.lstsq": (RuntimeError, "This function doesn't handle types other than float and double"),
+    "linalg.matrix_rank": (RuntimeError, "This function doesn't handle types other than float and double"),
+}
+
+
+def _low_precision(opname: str, x: Any) -> None:
+    refusal = _LOW_PRECISION.get(opname)
+    if refusal is not None and x.dtype in (D.float16, D.bfloat16):
+        raise refusal[0](refusal[1].format(_tname(x.dtype)))
+
+
 def _matrices(opname: str, x: Any, square: bool = True, what: str = "A") -> tuple:
-    """PyTorch's linalg checks: at least 2 dims, floating point, square where ``square``."""
+    """PyTorch's linalg checks: at least 2 dims, floating point (not float16/bfloat16 where LAPACK has
+    no kernel), square where ``square``."""
     if len(x.shape) < 2:
         raise RuntimeError(f"{opname}: The input tensor {what} must have at least 2 dimensions.")
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"{opname}: Expected a floating point or complex tensor as input. Got {_tname(x.dtype)}")
+    _low_precision(opname, x)
     m, n = x.shape[-2:]
     if square and m != n:
         raise RuntimeError(f"{opname}: {what} must be batches of square matrices, but they are {m} by {n} matrices")
@@ -1157,6 +1184,7 @@ def _lu_input(opname: str, x: Any) -> tuple:
                            f"{fmt_shape(x.shape)} instead")
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_tname(x.dtype)}'")
+    _low_precision(opname, x)
     return x.shape[-2:]
 
 

@@ -1574,6 +1574,13 @@ class Tensor:
         return matmul(self, other)
 
     def mv(self, other: Any) -> Tensor:
+        """A matrix times a vector (PyTorch's addmv checks, with its messages)."""
+        if self.dim() != 2 or not isinstance(other, Tensor) or other.dim() != 1:
+            dims = (1, self.dim(), other.dim() if isinstance(other, Tensor) else 0)
+            raise RuntimeError(f"vector + matrix @ vector expected, got {dims[0]}, {dims[1]}, {dims[2]}")
+        if self.shape[1] != other.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({self.shape[0]}), mat ({self.shape[0]}x{self.shape[1]}), "
+                               f"vec ({other.shape[0]})")
         return matmul(self, other)
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
@@ -2111,6 +2118,8 @@ class Tensor:
     def trace(self) -> Tensor:
         if self.dim() != 2:
             raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(self.dim()))
+        if self._node.dtype is D.bool_:
+            raise NotImplementedError('"trace" not implemented for \'Bool\'')
         return record("trace", (self,))
 
     def cummax(self, dim: int) -> Any:
@@ -2140,18 +2149,12 @@ class Tensor:
         if not x.dtype.is_floating_point:
             raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
                                f"Got {_TORCH_NAMES().get(x.dtype.name, x.dtype.name)}")
+        if p == "nuc":  # (of the matrices over dim, the last two by default)
+            return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
         dims = _dims(dim, x.dim())
         if p in ("fro", 2, 2.0):
             return record("norm", (x,), (dims, bool(keepdim)))
-        if p in (1, 1.0):
-            return x.abs().sum(dims, keepdim)
-        if p == math.inf:
-            return x.abs().amax(dims, keepdim)
-        if p == -math.inf:
-            return x.abs().amin(dims, keepdim)
-        if p == 0:
-            return (x != 0).to(x.dtype).sum(dims, keepdim)
-        return (x.abs() ** p).sum(dims, keepdim) ** (1.0 / p)
+        return vector_norm(x, p, dim, keepdim)  # (PyTorch's torch.norm is linalg.vector_norm for a number p)
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
@@ -2833,6 +2836,8 @@ class Tensor:
 
     def logdet(self) -> Tensor:
         # PyTorch's composite: NaN where the determinant is negative (WhereBackward0)
+        if self.dtype in (D.float16, D.bfloat16):
+            raise RuntimeError(f"logdet: Low precision dtypes not supported. Got {_TORCH_NAMES()[self.dtype.name]}")
         sign, logabs = linalg_slogdet(self)
         return where(sign < 0, math.nan, logabs)
 
@@ -4204,6 +4209,11 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
         letters = "".join(full)
         out = ell_letters + "".join(sorted(c for c in set(letters) - set(ell_letters) if letters.count(c) == 1))
     equation = ",".join(full) + "->" + out
+    for x in operands[1:]:
+        if x.dtype is not operands[0].dtype:  # (PyTorch's einsum does not promote)
+            from .ops import TORCH_TYPE_NAMES as NAMES
+            raise RuntimeError(f"expected scalar type {NAMES[operands[0].dtype.name]} but found "
+                               f"{NAMES[x.dtype.name]}")
     name = "einsum"
     if len(operands) == 1 and len(set(full[0])) == len(full[0]):
         name = "einsum_permute" if sorted(out) == sorted(full[0]) else "einsum_sum"
@@ -4233,17 +4243,43 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     dims = _dims(dim, x.dim())
     if float(ord) == 2:
         return record("norm", (x,), (dims, bool(keepdim)))
+    if math.isinf(ord) and x.numel() == 0:  # (max and min have no identity)
+        name = "inf" if ord > 0 else "-inf"
+        if dim is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the "
+                               "operation does not have an identity")
+        for d in dims:
+            if x.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on the dimension {d}because "
+                                   "this dimension is empty and the operation does not have an identity")
     return record("vector_norm", (x,), (float(ord), dims, bool(keepdim)))
 
 
 def matrix_norm(x: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *,
                 dtype: Any = None) -> Tensor:
-    """``torch.linalg.matrix_norm`` (``"fro"`` only: the 2-norm over the two matrix dims)."""
-    if ord != "fro":
-        raise NotImplementedError(f"srcgrad: linalg.matrix_norm supports ord='fro' only, got {ord!r}")
+    """``torch.linalg.matrix_norm``: over the two ``dim``: ``"fro"``, ``"nuc"`` (the sum of the singular
+    values), 2 and -2 (the largest and smallest), 1 and -1 (the largest and smallest column sum of
+    absolute values), inf and -inf (of row sums)."""
     if x.dim() < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
-    return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+    if ord not in ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord == "fro":
+        return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+    if dtype is not None:
+        x = x.to(dtype)
+    d0, d1 = (d % x.dim() for d in dim)
+    m = x.movedim((d0, d1), (-2, -1))
+    if ord in ("nuc", 2, -2):
+        s = linalg_svdvals(m)
+        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+    else:  # (1: column sums, inf: row sums)
+        sums = m.abs().sum(-2 if ord in (1, -1) else -1)
+        out = sums.amax(-1) if ord > 0 else sums.amin(-1)
+    if keepdim:
+        for d in sorted((d0, d1)):
+            out = out.unsqueeze(d)
+    return out
 
 
 def linalg_norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:

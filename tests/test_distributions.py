@@ -709,3 +709,9 @@ def test_training_define_by_run_and_compiled_agree():
             warnings.simplefilter("error")
             runs.append([float(step(policy, opt, obs).detach()) for _ in range(3)])
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5)
+
+
+def test_power_transforms_of_equal_exponents_are_equal():
+    T = D.transforms
+    assert T.PowerTransform(2.5) == T.PowerTransform(2.5) and T.PowerTransform(2.5) != T.PowerTransform(2.0)
+    assert T.PowerTransform(srcgrad.tensor(2.5)) == T.PowerTransform(2.5) and T.PowerTransform(2.0) != T.ExpTransform()

@@ -925,8 +925,13 @@ def test_vmap_of_a_vjp_fn_gives_gradients_that_do_not_require_grad():
 
 
 def test_tuple_subclasses_come_back_as_themselves():
-    _, aux = func.grad(lambda x: ((x * x).sum(), x.shape), has_aux=True)(t(rs.randn(3)))
-    assert type(aux) is srcgrad.Size and aux == (3,)
+    import collections
+    pair = collections.namedtuple("pair", "a b")
+    _, aux = func.grad(lambda x: ((x * x).sum(), pair(x * 2, x)), has_aux=True)(t(rs.randn(3)))
+    assert type(aux) is pair and aux.a.shape == (3,)
+    # (aux holds tensors only, as in PyTorch: x.shape is refused)
+    with pytest.raises(RuntimeError, match="Expected tensors, got unsupported type <class 'int'>"):
+        func.grad(lambda x: ((x * x).sum(), x.shape), has_aux=True)(t(rs.randn(3)))
 
 
 def test_vmap_of_gather_and_integer_division_with_batched_indices():
@@ -950,3 +955,8 @@ def test_backward_inside_a_transform_is_refused_as_pytorch():
     x = srcgrad.ones(2, requires_grad=True)
     f(x)  # (outside a transform it is an ordinary backward)
     assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_vmap_out_dims_out_of_range_is_an_index_error():
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)"):
+        func.vmap(lambda a: a, out_dims=3)(srcgrad.ones(2, 2))

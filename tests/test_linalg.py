@@ -5,6 +5,9 @@ factorisations. No torch needed (tests/test_ops_extra.py compares with PyTorch w
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 
@@ -531,3 +534,50 @@ def test_matrix_rank_takes_per_matrix_tolerances_and_the_older_tol():
     assert sg.linalg.matrix_rank(a, tol=0.5).tolist() == [1, 3, 3]
     assert sg.linalg.matrix_rank(a, 0.5, True).tolist() == [2, 4, 4]
     assert sg.linalg.matrix_rank(a, atol=sg.tensor([0.5, 1.0, 100.0]), hermitian=True).tolist() == [2, 3, 0]
+
+
+def test_matrix_norms_of_every_order_and_norm_routes_numbers_to_vector_norm():
+    a = sg.tensor([[0.0, 2.0, -2.0, 1.0], [3.0, -3.0, 0.5, 0.0]], dtype=sg.float64)
+    s = np.linalg.svd(a.numpy(), compute_uv=False)
+    expected = {"fro": np.linalg.norm(a.numpy()), "nuc": s.sum(), 2: s.max(), -2: s.min(), 1: 5.0, -1: 1.0,
+                math.inf: 6.5, -math.inf: 5.0}
+    for ord, want in expected.items():
+        assert sg.linalg.matrix_norm(a, ord).item() == pytest.approx(want), ord
+        assert sg.linalg.norm(a, ord).item() == pytest.approx(want), ord
+    x = sg.randn(2, 3, 4)
+    assert sg.linalg.matrix_norm(x, "nuc", dim=(0, 2), keepdim=True).shape == (1, 3, 1)
+    with pytest.raises(RuntimeError, match="linalg.matrix_norm: Order 3 not supported."):
+        sg.linalg.matrix_norm(x, 3)
+    assert sg.norm(sg.ones(3, 3), p="nuc").item() == pytest.approx(3.0)
+    w = sg.tensor([0.0, 2.0, -3.0], requires_grad=True)
+    for p, grad in [(0, [0.0, 0.0, 0.0]), (1, [0.0, 1.0, -1.0]), (math.inf, [0.0, 0.0, -1.0])]:
+        y = w.norm(p)
+        assert type(y.grad_fn).__name__ == "LinalgVectorNormBackward0"  # (as PyTorch's torch.norm)
+        (g,) = sg.autograd.grad(y, w, materialize_grads=True)  # (p=0 sends none back, as PyTorch's)
+        assert g.tolist() == grad, p
+
+
+def test_linalg_refusals_raised_at_the_call():
+    with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
+        sg.linalg.vector_norm(sg.zeros(0, 3), math.inf)
+    with pytest.raises(RuntimeError, match="cannot compute the -inf norm on the dimension 0because"):
+        sg.linalg.vector_norm(sg.zeros(0, 3), -math.inf, dim=0)
+    assert sg.linalg.vector_norm(sg.zeros(0, 3), math.inf, dim=1).shape == (0,)
+    with pytest.raises(NotImplementedError, match="\"trace\" not implemented for 'Bool'"):
+        sg.trace(sg.ones(2, 2, dtype=sg.bool))
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
+        sg.einsum("i,i->", sg.ones(2), sg.ones(2, dtype=sg.float64))
+    with pytest.raises(RuntimeError, match=r"size mismatch, got input \(2\), mat \(2x3\), vec \(2\)"):
+        sg.mv(sg.ones(2, 3), sg.ones(2))
+    half = sg.eye(3, dtype=sg.float16) * 2
+    for call, error, message in [
+            (lambda: sg.linalg.inv(half), RuntimeError, "linalg.inv: Low precision dtypes not supported. Got Half"),
+            (lambda: sg.linalg.cholesky(half), NotImplementedError, "\"cholesky_cpu\" not implemented for 'Half'"),
+            (lambda: sg.linalg.svdvals(half), NotImplementedError, "\"linalg_svd_cpu\" not implemented for 'Half'"),
+            (lambda: sg.linalg.solve(half, half), NotImplementedError, "\"lu_cpu\" not implemented for 'Half'"),
+            (lambda: half.logdet(), RuntimeError, "logdet: Low precision dtypes not supported. Got Half"),
+            (lambda: sg.linalg.eigh(half.bfloat16()), NotImplementedError,
+             "\"linalg_eigh_cpu\" not implemented for 'BFloat16'")]:
+        with pytest.raises(error, match=re.escape(message)):
+            call()
+    np.testing.assert_allclose(sg.linalg.matrix_exp(half).float().numpy(), np.eye(3) * math.exp(2), rtol=1e-2)

@@ -501,8 +501,7 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
                              "you mean to set out_dims= to None for output?")
         nd = o.dim() + 1
         if not -nd <= d < nd:
-            raise ValueError(f"vmap({fname}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
-                             f"in range of [{-nd}, {nd - 1}], but got {d})")
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {d})")
         out_axes.append(d % nd)
     if not leaves:
         raise ValueError(f"vmap({fname}, ...): `{fname}` must return at least one Tensor")

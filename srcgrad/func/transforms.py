@@ -147,7 +147,20 @@ def _split_aux(out: Any, has_aux: bool, api: str) -> tuple[Any, Any]:
         return out, None
     if not (isinstance(out, tuple) and len(out) == 2):
         raise RuntimeError(f"{api}: output of function f should be a tuple: (output, aux) if has_aux is True")
+    _check_aux(out[1])
     return out
+
+
+def _check_aux(aux: Any) -> None:
+    """PyTorch's refusal of anything but tensors in ``aux`` (tuples, lists and dicts of them)."""
+    if isinstance(aux, (tuple, list)):
+        for a in aux:
+            _check_aux(a)
+    elif isinstance(aux, dict):
+        for a in aux.values():
+            _check_aux(a)
+    elif not isinstance(aux, Tensor):
+        raise RuntimeError(f"Expected tensors, got unsupported type {type(aux)}")
 
 
 @contextlib.contextmanager
