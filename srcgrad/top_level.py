@@ -13,12 +13,13 @@ names this module exports that srcgrad does not already have.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from . import dtypes as D
 from . import ir
 from .nn import functional as F
-from .tensor import Tensor, arange, ones, tensor
+from .tensor import Tensor, arange, cat, ones, tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -155,8 +156,10 @@ _C_TYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int
                  "uint8": "unsigned char"}
 
 
-def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: Any) -> tuple[int, Any] | Tensor:
-    """The length to compute and the dtype; or the whole window where it is trivial (length 0 or 1)."""
+def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: Any, requires_grad: bool,
+            formula: Callable[[Tensor, int], Tensor]) -> Tensor:
+    """A window of ``window_length``: ``formula(arange(n), n)`` with n one more where ``periodic`` (the
+    last value then dropped); [] and [1] for lengths 0 and 1; a new leaf."""
     if window_length < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
     dt = D.get_default_dtype() if dtype is None else dtype
@@ -166,75 +169,62 @@ def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: A
                            "layout=Strided (default), requires_grad=false (default), pinned_memory=false, "
                            "memory_format=(nullopt))")
     if window_length <= 1:
-        return ones(window_length, dtype=dt, device=device)
-    return window_length + 1 if periodic else window_length, dt
-
-
-def _trimmed(window: Tensor, periodic: bool) -> Tensor:
-    return window[:-1] if periodic else window
+        return ones(window_length, dtype=dt, device=device).requires_grad_(requires_grad)
+    n = window_length + 1 if periodic else window_length
+    w = formula(arange(n, dtype=dt, device=device), n)
+    return (w[:-1] if periodic else w).detach().requires_grad_(requires_grad)
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
                    dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
                    requires_grad: bool = False) -> Tensor:
-    """``alpha - beta cos(2 pi n / (N - 1))``; ``periodic``: of length N + 1, the last dropped."""
-    got = _window("hamming_window", window_length, periodic, dtype, device)
-    if isinstance(got, Tensor):
-        return got.requires_grad_(requires_grad)
-    n, dt = got
-    w = (arange(n, dtype=dt, device=device) * (2 * math.pi / (n - 1))).cos() * -beta + alpha
-    return _trimmed(w, periodic).detach().requires_grad_(requires_grad)
+    """``alpha - beta cos(2 pi i / (n - 1))``."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda i, n: (i * (2 * math.pi / (n - 1))).cos() * -beta + alpha)
 
 
 def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                 device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
-    """``0.5 - 0.5 cos(2 pi n / (N - 1))`` (PyTorch's hamming window with alpha = beta = 0.5)."""
-    got = _window("hann_window", window_length, periodic, dtype, device)
-    if isinstance(got, Tensor):
-        return got.requires_grad_(requires_grad)
-    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, device=device,
-                          requires_grad=requires_grad)
+    """``0.5 - 0.5 cos(2 pi i / (n - 1))`` (PyTorch's hamming window with alpha = beta = 0.5)."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda i, n: (i * (2 * math.pi / (n - 1))).cos() * -0.5 + 0.5)
+
+
+def _blackman(i: Tensor, n: int) -> Tensor:
+    w = i * (math.pi / (n - 1))
+    return (w * 4).cos() * 0.08 - (w * 2).cos() * 0.5 + 0.42
 
 
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                     device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
-    """``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
-    got = _window("blackman_window", window_length, periodic, dtype, device)
-    if isinstance(got, Tensor):
-        return got.requires_grad_(requires_grad)
-    n, dt = got
-    w = arange(n, dtype=dt, device=device) * (math.pi / (n - 1))
-    w = (w * 4).cos() * 0.08 - (w * 2).cos() * 0.5 + 0.42
-    return _trimmed(w, periodic).detach().requires_grad_(requires_grad)
+    """``0.42 - 0.5 cos(2 pi i / (n - 1)) + 0.08 cos(4 pi i / (n - 1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad, _blackman)
+
+
+def _bartlett(i: Tensor, n: int) -> Tensor:
+    w = i * (2.0 / (n - 1))
+    half = ((n - 1) >> 1) + 1
+    return cat([w[:half], 2 - w[half:]])
 
 
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                     device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
-    """The triangle ``1 - |2 n / (N - 1) - 1|``."""
-    got = _window("bartlett_window", window_length, periodic, dtype, device)
-    if isinstance(got, Tensor):
-        return got.requires_grad_(requires_grad)
-    n, dt = got
-    w = arange(n, dtype=dt, device=device) * (2.0 / (n - 1))
-    half = ((n - 1) >> 1) + 1
-    from .tensor import cat
-    w = cat([w[:half], 2 - w[half:]])
-    return _trimmed(w, periodic).detach().requires_grad_(requires_grad)
+    """The triangle ``1 - |2 i / (n - 1) - 1|``."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad, _bartlett)
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
                   layout: Any = None, device: Any = None, pin_memory: bool = False,
                   requires_grad: bool = False) -> Tensor:
-    """``I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta)``, ``a = (N - 1) / 2``."""
-    got = _window("kaiser_window", window_length, periodic, dtype, device)
-    if isinstance(got, Tensor):
-        return got.requires_grad_(requires_grad)
-    n, dt = got
+    """``I0(beta sqrt(1 - ((i - a) / a)^2)) / I0(beta)``, ``a = (n - 1) / 2``."""
     from .special import i0
-    alpha = (n - 1) / 2.0
-    ratio = (arange(n, dtype=dt, device=device) - alpha) / alpha
-    w = i0((1 - ratio * ratio).clamp(min=0).sqrt() * beta) / i0(tensor(beta, dtype=dt, device=device))
-    return _trimmed(w, periodic).detach().requires_grad_(requires_grad)
+
+    def formula(i: Tensor, n: int) -> Tensor:
+        a = (n - 1) / 2.0
+        ratio = (i - a) / a
+        return i0((1 - ratio * ratio).clamp(min=0).sqrt() * beta) / i0(tensor(beta, dtype=i.dtype, device=i.device))
+
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, formula)
 
 
 # -- real tensors under PyTorch's complex-number API ------------------------------------------

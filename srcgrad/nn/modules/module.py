@@ -126,25 +126,25 @@ _global_buffer_registration_hooks: OrderedDict = OrderedDict()
 _global_module_registration_hooks: OrderedDict = OrderedDict()
 
 
+def _add_hook(hooks: OrderedDict, hook: Callable[..., Any]) -> _RemovableHandle:
+    handle = _RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
 def register_module_parameter_registration_hook(hook: Callable[..., Any]) -> _RemovableHandle:
     """``hook(module, name, param)`` whenever a module registers a parameter; it may return a new one."""
-    handle = _RemovableHandle(_global_parameter_registration_hooks)
-    _global_parameter_registration_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_parameter_registration_hooks, hook)
 
 
 def register_module_buffer_registration_hook(hook: Callable[..., Any]) -> _RemovableHandle:
     """``hook(module, name, buffer)`` whenever a module registers a buffer; it may return a new one."""
-    handle = _RemovableHandle(_global_buffer_registration_hooks)
-    _global_buffer_registration_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_buffer_registration_hooks, hook)
 
 
 def register_module_module_registration_hook(hook: Callable[..., Any]) -> _RemovableHandle:
     """``hook(module, name, submodule)`` whenever a module registers a child; it may return a new one."""
-    handle = _RemovableHandle(_global_module_registration_hooks)
-    _global_module_registration_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_module_registration_hooks, hook)
 
 
 def _registered(hooks: OrderedDict, module: Any, name: str, value: Any) -> Any:
