@@ -311,6 +311,8 @@ def _walk(obj: Any, path: tuple, out: list, seen: set, depth: int, lengths: list
     elif _is_state_object(obj):
         seen.add(id(obj))
         out.append((path + (("attr", "__class__"),), type(obj)))  # (a submodule swapped for another class)
+        if lengths is not None:  # (an attribute added since: it may shadow a class attribute the body reads)
+            lengths.append((path + (("attr", "__dict__"),), len(vars(obj))))
         for k, v in vars(obj).items():
             _walk(v, path + (("attr", k),), out, seen, depth - 1, lengths)
     elif _slots_of(obj):

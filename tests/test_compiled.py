@@ -1417,3 +1417,19 @@ def test_a_float_argument_formatted_in_the_body_is_keyed_by_value():
 
     f(torch.ones(1), 0.3)
     assert [t.item() for t in f(torch.ones(1), 0.7)] == pytest.approx([0.7, 0.7, 0.7])
+
+
+def test_an_instance_attribute_that_shadows_a_class_attribute_is_seen():
+    class Head(torch.nn.Module):
+        scale = 2.0
+
+        def forward(self, x):
+            return x * self.scale
+
+    head = Head()
+    f = torch.compile(lambda x: head(x))
+    with torch.no_grad():
+        assert [f(torch.ones(1)).item() for _ in range(2)] == [2.0, 2.0]
+        head.scale = 5.0
+        assert [f(torch.ones(1)).item() for _ in range(2)] == [5.0, 5.0]
+    assert f.cache_info()["compiles"] == 2
