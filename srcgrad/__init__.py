@@ -8,6 +8,7 @@ reverse-mode source transformer, printed as readable Python and run through
 from __future__ import annotations
 
 import builtins as _builtins
+import math as _math
 import os as _os
 
 # bfloat16 and float16 results are rounded after every op, as PyTorch's kernels round them:
@@ -354,6 +355,7 @@ from .threads import get_num_interop_threads, get_num_threads, set_num_interop_t
 # time is one of the benchmarks): srcgrad.func (torch.func, and torch.vmap), distributions,
 # jit, testing and profiler.
 _LAZY = {"functional": "functional", "func": "func", "vmap": "func", "distributions": "distributions", "jit": "jit",
+         "_dynamo": "_dynamo",
          "testing": "testing", "profiler": "profiler"}
 
 
@@ -368,9 +370,12 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# PyTorch's constants (torch.pi, torch.inf, ...) and torch.newaxis
+pi, e, inf, nan, newaxis = _math.pi, _math.e, _math.inf, _math.nan, None
+
 for _name in _top_level.__all__:  # (torch.conv2d, torch.hann_window, torch.acos_ ...: where srcgrad has none)
     if _name not in globals() and _name not in _LAZY:
         globals()[_name] = getattr(_top_level, _name)
 
-__all__ = [n for n in dir() if not n.startswith("_")] + sorted(_LAZY)
+__all__ = [n for n in dir() if not n.startswith("_")] + sorted(n for n in _LAZY if not n.startswith("_"))
 

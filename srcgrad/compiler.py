@@ -20,6 +20,7 @@ import sys
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -516,3 +517,29 @@ def realize(targets: list[Node]) -> tuple | None:
         if (not n.requires_grad or n.leaf) and not ir.keep_history:
             n.inputs = ()  # history that autograd will never need
     return prog, inputs, outputs
+
+
+# ---------------------------------------------------------------------------
+# torch.compiler's public functions (this module is srcgrad's compiler; PyTorch's name for its API)
+
+
+def reset() -> None:
+    """``torch.compiler.reset()``: forget every compiled program (the next realisation compiles again)."""
+    CACHE.clear()
+
+
+def disable(fn: Callable | None = None, recursive: bool = True, *, reason: str | None = None) -> Callable:
+    """``torch.compiler.disable``: PyTorch runs ``fn`` eagerly inside a compiled function; srcgrad
+    records it into the trace like the rest of the body, which gives the same results, so ``fn`` is
+    returned as it is (used as ``@disable`` or ``@disable(reason=...)`` too)."""
+    if fn is None:
+        return lambda f: f
+    return fn
+
+
+def is_compiling() -> bool:
+    """Whether a ``@srcgrad.compile`` trace (or a vmap) is recording right now."""
+    return tracing.ACTIVE is not None
+
+
+is_dynamo_compiling = is_compiling

@@ -1832,7 +1832,7 @@ def frexp(input: Tensor) -> Any:
     return _FREXP(mantissa, exponent)
 
 
-_FREXP = _return_type("frexp")
+_FREXP = _return_type("frexp", ("mantissa", "exponent"))
 
 
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:

@@ -24,7 +24,7 @@ def set_default_device(dev: Any) -> None:
         d = device(dev)
     if d.type == "cuda":
         d.jax  # noqa: B018 - (checked now, unlike PyTorch, which raises at the next factory call)
-    sys.modules["srcgrad.tensor"]._default_device = d
+    sys.modules["srcgrad.tensor"]._default_device = d.placed
 
 
 def get_default_device() -> device:

@@ -339,8 +339,13 @@ def einsum_grads(g: Any, out: Any, *xs: Any, eq: str) -> tuple:
 
 
 def median_grad(g: Any, out: Any, x: Any, k: int) -> tuple:
-    # median() of all elements: the gradient is shared evenly among ties, as PyTorch's
-    return (extreme_grad(g, out, x, tuple(range(x.dim())), False),)
+    # median() of all elements: the gradient is shared evenly among ties, as PyTorch's; a NaN median
+    # (some element is NaN) shares it among the NaNs
+    shared = extreme_grad(g, out, x, tuple(range(x.dim())), False)
+    if not x.dtype.is_floating_point:
+        return (shared,)
+    nan = x.isnan().to(g.dtype)
+    return (T.where(out.isnan(), g * nan / nan.sum(), shared),)
 
 
 def trace_grad(g: Any, x: Any) -> Any:

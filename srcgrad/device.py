@@ -45,11 +45,17 @@ class device:  # noqa: N801 - the PyTorch name
             jdev = jax.devices("cpu")[0]
         self = object.__new__(cls)
         self.type = kind
-        self.index = i if kind == "cuda" and idx else None
+        self.index = i if idx else None  # (`device("cpu", 0)` keeps its index, as PyTorch's)
         self._jax = jdev
         cls._interned[key] = self
         cls._interned[str(self)] = self
         return self
+
+    @property
+    def placed(self) -> device:
+        """The device a tensor placed here reports: PyTorch's CPU tensors are on ``cpu``, whatever
+        index was asked for (``device("cpu", 0)`` itself keeps its index)."""
+        return device("cpu") if self.type == "cpu" else self
 
     @property
     def jax(self) -> Any:
@@ -147,6 +153,63 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
         manual_seed(seed)
 
     manual_seed_all = manual_seed
+
+    # The memory statistics training scripts print: JAX keeps them per device (0 where there is no GPU,
+    # as CPU-only PyTorch's are)
+    @staticmethod
+    def memory_allocated(device: Any = None) -> int:
+        return _gpu_memory("bytes_in_use", device)
+
+    @staticmethod
+    def max_memory_allocated(device: Any = None) -> int:
+        return _gpu_memory("peak_bytes_in_use", device)
+
+    @staticmethod
+    def memory_reserved(device: Any = None) -> int:
+        return _gpu_memory("bytes_reserved", device)
+
+    max_memory_reserved = memory_reserved
+
+    @staticmethod
+    def empty_cache() -> None:
+        """Nothing to do: XLA's allocator keeps its pool (PyTorch's is a no-op without a GPU too)."""
+
+    @staticmethod
+    def reset_peak_memory_stats(device: Any = None) -> None:
+        """JAX cannot reset its peak; kept so that scripts that call it run."""
+
+    @staticmethod
+    def current_device() -> int:
+        _need_gpu()
+        return 0
+
+    @staticmethod
+    def set_device(device: Any) -> None:
+        _need_gpu()
+
+    @staticmethod
+    def get_device_name(device: Any = None) -> str:
+        _need_gpu()
+        return _gpus()[0 if device is None else int(getattr(device, "index", device) or 0)].device_kind
+
+    @staticmethod
+    def get_device_properties(device: Any = None) -> Any:
+        _need_gpu()
+        return _gpus()[0 if device is None else int(getattr(device, "index", device) or 0)]
+
+
+def _need_gpu() -> None:
+    if not _gpus():
+        raise NoCudaError("Torch not compiled with CUDA enabled")
+
+
+def _gpu_memory(key: str, device: Any) -> int:
+    gpus = _gpus()
+    if not gpus:
+        return 0
+    index = 0 if device is None else int(getattr(device, "index", device) or 0)
+    stats = gpus[index].memory_stats() or {}
+    return int(stats.get(key, 0))
 
 
 class cpu:  # noqa: N801 - mirrors the torch.cpu namespace

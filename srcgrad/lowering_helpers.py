@@ -548,6 +548,12 @@ def lu_solve(lu: jnp.ndarray, pivots: jnp.ndarray, b: jnp.ndarray, left: bool, a
     return jnp.take_along_axis(y, jnp.argsort(perm, axis=-1)[..., :, None], axis=-2)
 
 
+def median_all(x: jnp.ndarray, k: int) -> jnp.ndarray:
+    """``torch.median()`` of all elements: the ``k``-th smallest, NaN where any element is (as PyTorch's)."""
+    v = jnp.sort(jnp.ravel(x))[k]
+    return jnp.where(jnp.isnan(x).any(), jnp.nan, v).astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else v
+
+
 def matrix_exp(a: jnp.ndarray) -> jnp.ndarray:
     """``torch.linalg.matrix_exp``; float16/bfloat16 computed in float32 (JAX's ``expm`` has no such kernel)."""
     import jax.scipy.linalg as jsl

@@ -11,7 +11,9 @@ PyTorch's numbers: the bits come from JAX's threefry generator).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from . import tracing
@@ -138,3 +140,19 @@ def fork_state() -> tuple[int, int]:
 
 def restore_state(state: tuple[int, int]) -> None:
     default_generator._seed, default_generator._counter = state
+
+
+@contextlib.contextmanager
+def fork_rng(devices: Any = None, enabled: bool = True, _caller: str = "fork_rng", _devices_kw: str = "devices",
+             device_type: Any = None) -> Iterator[None]:
+    """``torch.random.fork_rng``: random ops inside the block draw from the default generator as usual,
+    and its state is restored when the block exits (the device arguments are accepted: one generator
+    serves every device here)."""
+    if not enabled:
+        yield
+        return
+    state = fork_state()
+    try:
+        yield
+    finally:
+        restore_state(state)

@@ -632,6 +632,13 @@ class Tensor:
     def tolist(self) -> Any:
         return np.asarray(self._value()).tolist()
 
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any element equals it (not Python's row by row iteration)."""
+        if not isinstance(element, (Tensor, int, float, bool, np.number)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element)}.")
+        return bool((self == element).any())
+
     def __bool__(self) -> bool:
         if math.prod(self._node.shape) != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
@@ -1946,6 +1953,7 @@ class Tensor:
         return record("clamp_max_tensor" if isinstance(max, Tensor) else "clamp_max", (self, max), (False, True))
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        softmax_input_check("softmax", self, dim, dtype)
         x = self if dtype is None else self.to(dtype)
         x = x if x.dtype.is_floating_point else x.float()
         if x.dim() == 0:  # (along the one "dim" of a 0-dim tensor, as PyTorch)
@@ -1953,6 +1961,7 @@ class Tensor:
         return record("softmax", (x,), (_dim(dim, x.dim()),))
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        softmax_input_check("log_softmax", self, dim, dtype)
         x = self if dtype is None else self.to(dtype)
         x = x if x.dtype.is_floating_point else x.float()
         if x.dim() == 0:
@@ -2076,6 +2085,15 @@ class Tensor:
             return record("median", (self,), ((self.numel() - 1) // 2,))
         d = _dim(dim, self.dim())
         size = self.shape[d] if self.dim() else 1
+        if self.dtype.is_floating_point and self.dim() and size:
+            # PyTorch's median of a slice holding a NaN is that slice's first NaN: in the stable sort,
+            # which puts NaNs last, the first one comes right after the numbers
+            with _NoGrad():
+                numbers = (~self.isnan()).sum(d, keepdim=True)
+                k = where(numbers < size, numbers, (size - 1) // 2)
+                idx = record("argsort", (self,), (d, False, True)).gather(d, k)
+            values = record("median_dim", (self, idx), (d, bool(keepdim)))
+            return return_types.median(values, idx if keepdim else idx.squeeze(d))
         return self._selected("median_dim", (size - 1) // 2, d, keepdim)
 
     def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
@@ -2889,7 +2907,7 @@ class Tensor:
         if dt is not None and D.as_dtype(dt) is not self.dtype:
             out = record("to_copy", (out,), (D.as_dtype(dt),))
         if dev is not None and device(dev) != self.device:
-            out = _move(out, device(dev))
+            out = _move(out, device(dev).placed)
         return out
 
     def float(self) -> Tensor:
@@ -2991,6 +3009,16 @@ _INPLACE_NAMES = {"setitem": "copy_", "index_put": "index_put_", "index_add": "i
 def _inplace_name(op: str) -> str:
     """PyTorch's name of the in-place form of ``op`` (``sub`` -> ``sub_``), as its errors say."""
     return _INPLACE_NAMES.get(op) or OPS[op].grad_name.replace("Backward0", "").lower() + "_"
+
+
+def softmax_input_check(name: str, x: Tensor, dim: int, dtype: Any) -> None:
+    """PyTorch's kernels refuse integer and bool input unless a floating ``dtype`` is given."""
+    d = x._node.dtype
+    if dtype is None and d.category != 2:
+        nd = x.dim()
+        last = nd == 0 or dim in (nd - 1, -1)
+        raise NotImplementedError(f'"{name}_{"lastdim_" if last else ""}kernel_impl" not implemented for '
+                                  f"'{_TORCH_NAMES()[d.name]}'")
 
 
 def _numpy_dtype_check(dt: D.dtype) -> None:
@@ -3866,7 +3894,7 @@ def _device_arg(dev: Any) -> device:
     d = device(dev)
     if d.type == "cuda":
         d.jax  # noqa: B018 - (no GPU: PyTorch's error here, at the user's line, not when computed)
-    return d
+    return d.placed
 
 
 def _creation(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: D.dtype, dev: Any,

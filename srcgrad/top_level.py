@@ -300,6 +300,18 @@ def nuclear_norm(input: Tensor, dim: Any = (-2, -1), keepdim: bool = False) -> T
     return out
 
 
+def set_default_tensor_type(t: Any) -> None:
+    """The deprecated ``torch.set_default_tensor_type(torch.DoubleTensor)`` (or its name): the default
+    dtype, with PyTorch's warning."""
+    from .type_info import legacy_type_dtype
+    ir.warn_at_user("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                    "torch.set_default_dtype() and torch.set_default_device() as alternatives.")
+    dt = legacy_type_dtype(t)
+    if dt is None or dt.category != 2:
+        raise TypeError("only floating-point types are supported as the default type")
+    D.set_default_dtype(dt)
+
+
 _WARN_ALWAYS = [False]
 
 
@@ -382,7 +394,7 @@ __all__ = sorted(
      "triplet_margin_loss", "poisson_nll_loss", "binary_cross_entropy_with_logits", "ctc_loss", "constant_pad_nd",
      "hamming_window", "hann_window", "blackman_window", "bartlett_window", "kaiser_window", "is_conj", "is_neg",
      "conj", "resolve_conj", "resolve_neg", "conj_physical", "real", "imag", "fill", "get_device", "is_inference",
-     "frobenius_norm", "nuclear_norm", "set_warn_always", "is_warn_always_enabled", "is_storage", "typename",
+     "frobenius_norm", "nuclear_norm", "set_default_tensor_type", "set_warn_always", "is_warn_always_enabled", "is_storage", "typename",
      "alias_copy", "slice_copy"} | set(_COPIES) | set(_INPLACE))
 
 

@@ -2238,3 +2238,55 @@ def test_create_graph_backward_copies_the_first_grad_and_warns_of_the_cycle():
     assert type(first.grad_fn).__name__ == "CopyBackwards" and first.tolist() == [2.0, 4.0]
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad is not first and x.grad.tolist() == [5.0, 16.0] and first.tolist() == [2.0, 4.0]
+
+
+def test_median_of_a_slice_holding_a_nan_is_nan_as_pytorch():
+    nan = float("nan")
+    rows = torch.tensor([[2.0, nan, 1.0, 4.0], [nan, 1.0, nan, 3.0], [1.0, 2.0, 3.0, 4.0]])
+    values, indices = rows.median(1)
+    assert str(values.tolist()) == "[nan, nan, 2.0]" and indices.tolist() == [1, 0, 1]
+    assert math.isnan(torch.tensor([1.0, nan, 3.0]).median().item()) and torch.tensor([1, 5, 3]).median().item() == 3
+    x = torch.tensor([1.0, nan, 3.0, nan], requires_grad=True)
+    x.median().backward()
+    assert x.grad.tolist() == [0.0, 0.5, 0.0, 0.5]  # (shared among the NaNs)
+    y = torch.tensor([[2.0, nan, 1.0, 4.0]], requires_grad=True)
+    y.median(1).values.sum().backward()
+    assert y.grad.tolist() == [[0.0, 1.0, 0.0, 0.0]]
+
+
+def test_small_tutorial_apis_as_pytorch():
+    assert 3 in torch.tensor([[1, 2], [3, 4]]) and torch.tensor(3) in torch.tensor([1, 3])
+    assert 2.5 not in torch.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="Tensor.__contains__ only supports Tensor or scalar, but you passed in"):
+        "a" in torch.tensor([1, 2])  # noqa: B015
+    parts = torch.frexp(torch.tensor([8.0]))
+    assert parts.mantissa.tolist() == [0.5] and parts.exponent.tolist() == [4]
+    assert repr(torch.device("cpu", 0)) == "device(type='cpu', index=0)" and torch.device("cpu:0").index == 0
+    assert torch.ones(2, device="cpu:0").device == torch.device("cpu") and str(torch.ones(1).to("cpu:0").device) == "cpu"
+    assert (torch.pi, torch.e, torch.inf, torch.newaxis) == (math.pi, math.e, math.inf, None) and math.isnan(torch.nan)
+    if not torch.cuda.is_available():
+        assert torch.cuda.memory_allocated() == torch.cuda.max_memory_allocated() == 0
+        torch.cuda.empty_cache()
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            torch.cuda.current_device()
+    for f, name in ((torch.softmax, "softmax"), (torch.log_softmax, "log_softmax")):
+        with pytest.raises(NotImplementedError, match=f'"{name}_kernel_impl" not implemented for \'Long\''):
+            f(torch.ones(2, 3, dtype=torch.long), 0)
+    assert torch.tensor([1, 2]).softmax(0, dtype=torch.float32).dtype == torch.float32
+    torch.compiler.reset()
+    torch._dynamo.reset()
+    assert torch.compiler.disable(abs)(-2) == 2 and not torch.compiler.is_compiling()
+    torch.manual_seed(0)
+    with torch.random.fork_rng():
+        inside = torch.rand(2)
+    assert torch.rand(2).tolist() == inside.tolist()  # (the state was restored)
+    with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+        torch.set_default_tensor_type(torch.DoubleTensor)
+    try:
+        assert torch.ones(1).dtype == torch.float64
+        with pytest.raises(TypeError, match="only floating-point types are supported as the default type"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.set_default_tensor_type(torch.LongTensor)
+    finally:
+        torch.set_default_dtype(torch.float32)

@@ -202,20 +202,10 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax_input(name: str, input: Tensor, dim: int, dtype: Any) -> None:
-    """PyTorch's kernels refuse integer and bool input unless a floating ``dtype`` is given."""
-    d = input.dtype
-    if dtype is None and not d.is_floating_point:
-        nd = input.dim()
-        last = nd == 0 or dim in (nd - 1, -1)
-        raise NotImplementedError(f'"{name}_{"lastdim_" if last else ""}kernel_impl" not implemented for '
-                                  f"'{_type_name(d)}'")
-
-
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _softmax_dim("softmax", input.dim(), _stacklevel)
-    _softmax_input("softmax", input, dim, dtype)
+    T.softmax_input_check("softmax", input, dim, dtype)
     if input.dim() == 0:  # a 0-d tensor is one element along dim 0 or -1, as in PyTorch
         _check_scalar_dim(dim)
         return input.reshape(1).softmax(0, dtype).reshape(())
@@ -225,7 +215,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
-    _softmax_input("log_softmax", input, dim, dtype)
+    T.softmax_input_check("log_softmax", input, dim, dtype)
     if input.dim() == 0:
         _check_scalar_dim(dim)
         return input.reshape(1).log_softmax(0, dtype).reshape(())
