@@ -183,10 +183,34 @@ def expression(node: Node, names: list[str]) -> str:
         # the cases; the quotient of float32s computed in float64 and rounded once is the correctly rounded one
         x, y = (n if i.dtype.weak else f"{n}.astype(jnp.float64)" for n, i in zip(names, ins))
         return f"({x} / {y}).astype(jnp.float32)"
+    if node.dtype in _LOW_FLOATS and op.name in ("linear", "addmm"):
+        return _low_float_affine(op.name, node, names)
     if node.dtype in _LOW_FLOATS and op.name in OPMATH:  # (computed in float32, rounded once)
         names = [n if i.dtype.weak else f"{n}.astype(jnp.float32)" for n, i in zip(names, ins)]
         return f"({expression_of(op, node, names)}).astype({lit(node.dtype)})"
     return expression_of(op, node, names)
+
+
+def _low_float_affine(name: str, node: Node, names: list[str]) -> str:
+    """A float16/bfloat16 ``linear`` or ``addmm`` as PyTorch's CPU kernels compute it: the product
+    accumulated in float32 (``preferred_element_type``: still the low-precision matmul units on a GPU),
+    the bias added in float32, the sum rounded once."""
+    attrs = dict(zip(OPS[name].attr_names, node.attrs))
+    p = attrs["precision"]
+    precision = f", precision={p!r}" if p != "default" else ""
+    f32 = "jnp.float32"
+    if name == "linear":
+        prod = f"jnp.matmul({names[0]}, {names[1]}.T, preferred_element_type={f32}{precision})"
+        out = f"{prod} + {names[2]}.astype({f32})" if attrs["bias"] else prod
+    else:  # addmm(input, m1, m2)
+        prod = f"jnp.matmul({names[1]}, {names[2]}, preferred_element_type={f32}{precision})"
+        prod = prod if attrs["alpha"] == 1 else f"{attrs['alpha']!r} * {prod}"
+        if attrs["beta"] == 0:  # (PyTorch ignores the input, NaNs included)
+            out = f"jnp.broadcast_to({prod}, jnp.broadcast_shapes(jnp.shape({names[0]}), jnp.shape({prod})))"
+        else:
+            term = f"{names[0]}.astype({f32})" if attrs["beta"] == 1 else f"{attrs['beta']!r} * {names[0]}.astype({f32})"
+            out = f"{term} + {prod}"
+    return f"({out}).astype({lit(node.dtype)})"
 
 
 def expression_of(op: Any, node: Node, names: list[str]) -> str:

@@ -551,3 +551,17 @@ def test_a_bfloat16_module_and_its_parameters_print_as_pytorch():
     text = repr(m.weight)
     assert text.startswith("Parameter containing:\ntensor([[") and text.endswith(
         "dtype=torch.bfloat16, requires_grad=True)")
+
+
+def test_low_precision_linear_adds_its_bias_before_rounding_once():
+    # (PyTorch's CPU addmm: the product accumulated in float32, the bias added in float32, one rounding;
+    # rounding the product to bfloat16 first gave 0.6250 here)
+    lin = sg.nn.Linear(4, 1)
+    sg.nn.init.constant_(lin.weight, 0.1)
+    sg.nn.init.constant_(lin.bias, 0.1)
+    x = sg.full((1, 4), 1.3046875)
+    with sg.autocast("cpu", dtype=sg.bfloat16):
+        assert lin(x).item() == 0.62109375
+    assert lin.bfloat16()(x.bfloat16()).item() == 0.62109375
+    b, m1, m2 = sg.full((1, 1), 0.1).bfloat16(), x.bfloat16(), sg.full((4, 1), 0.1).bfloat16()
+    assert sg.addmm(b, m1, m2).item() == 0.62109375
