@@ -192,3 +192,12 @@ def test_a_dual_tensor_prints_its_tangent_as_pytorch_does():
         assert repr(srcgrad.ones(2)) == "tensor([1., 1.])"
         assert repr(fwad.unpack_dual(d).primal) == "tensor([1., 2.])"
     assert repr(d) == "tensor([1., 2.])"
+
+
+def test_a_tangent_used_again_inside_its_level_has_no_tangent_of_its_own():
+    with fwad.dual_level():
+        d = fwad.make_dual(srcgrad.tensor([1.0, 2.0]), srcgrad.ones(2))
+        y = d ** 2
+        t = fwad.unpack_dual(y).tangent
+        assert repr(t) == "tensor([2., 4.])" and fwad.unpack_dual(t * 3).tangent is None
+        assert fwad.unpack_dual(y + t).tangent.tolist() == [2.0, 4.0]  # (PyTorch's: t adds no tangent)

@@ -145,7 +145,10 @@ def _tangent(lvl: _Level, root: Any) -> Any:
             stack.append((n, True))
             stack.extend((i, False) for i in ins if id(i) not in lvl.known and id(i) not in lvl.given)
             continue
-        lvl.known[id(n)] = (n, _node_tangent(lvl, n))
+        tangent = _node_tangent(lvl, n)
+        lvl.known[id(n)] = (n, tangent)
+        if tangent is not None:  # (a tangent is a plain tensor at its level: used again, it has none itself)
+            lvl.known.setdefault(id(tangent._node), (tangent._node, None))
     hit = lvl.given.get(id(root)) or lvl.known.get(id(root))
     return hit[1]
 
