@@ -79,14 +79,15 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     its backward raises: unique has no derivative)."""
     a = _host(input)
     if dim is None:
-        values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+        # (each NaN is distinct, as in PyTorch: NumPy would merge them)
+        values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, equal_nan=False)
         inverse = inverse.reshape(a.shape)
     else:
         d = dim + a.ndim if dim < 0 else dim
         if not 0 <= d < max(a.ndim, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of [{-a.ndim}, {a.ndim - 1}], "
                              f"but got {dim})")
-        values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
+        values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d, equal_nan=False)
         inverse = inverse.reshape(-1)
     return _unique_results(values, inverse, counts, input, return_inverse, return_counts)
 

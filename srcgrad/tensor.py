@@ -2298,6 +2298,28 @@ class Tensor:
             _nograd_view(out, self)
         return _link(out, self, ("reshape", "view", (shape,), ()))
 
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> Tensor:
+        """This tensor given the shape ``sizes``, in place: its first elements kept, zeros after them
+        where it grows (PyTorch's new elements are uninitialised memory)."""
+        shape = _shape_arg(sizes)
+        if self._node.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+        n = math.prod(shape)
+        with _NoGrad():
+            flat = self.reshape(-1)
+            if n > flat.numel():
+                flat = cat([flat, zeros(n - flat.numel(), dtype=self.dtype, device=self.device)])
+            new = flat[:n].reshape(shape).clone()
+        if tuple(shape) == tuple(self.shape):
+            return self
+        self.data = new
+        return self
+
+    def resize_as_(self, other: Tensor, memory_format: Any = None) -> Tensor:
+        return self.resize_(other.shape)
+
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
 

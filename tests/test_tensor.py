@@ -2290,3 +2290,19 @@ def test_small_tutorial_apis_as_pytorch():
             torch.set_default_tensor_type(torch.LongTensor)
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+def test_unique_keeps_every_nan_and_resize_in_place():
+    nan = float("nan")
+    values, inverse, counts = torch.unique(torch.tensor([nan, 1.0, nan, 1.0, 2.0]), return_inverse=True,
+                                           return_counts=True)
+    assert str(values.tolist()) == "[1.0, 2.0, nan, nan]" and inverse.tolist() == [2, 0, 3, 0, 1]
+    assert counts.tolist() == [2, 1, 1, 1]
+    x = torch.arange(6.0)
+    view = x[:2]
+    assert x.resize_(3, 2) is x and x.shape == (3, 2) and x.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    assert view.tolist() == [0.0, 1.0]
+    assert x.resize_(4).tolist() == [0.0, 1.0, 2.0, 3.0] and x.resize_as_(torch.zeros(2, 2)).shape == (2, 2)
+    assert torch.arange(2.0).resize_(4)[:2].tolist() == [0.0, 1.0]  # (what follows is uninitialised in PyTorch)
+    with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+        torch.ones(2, requires_grad=True).resize_(3)
