@@ -1024,6 +1024,34 @@ def test_interpolate_copies_a_dimension_whose_size_does_not_change():
     assert F.interpolate(x2, scale_factor=1.2, mode="bicubic")[0, 0, 0, 1].item() == pytest.approx(0.5104166)
 
 
+_AA_SUMS = (1.4644432092815667, 0.8927301908618863)
+
+
+def test_interpolate_antialias():
+    x = sg.tensor(np.random.default_rng(0).standard_normal((1, 2, 9, 7)))
+    for mode in ("bilinear", "bicubic"):  # (the filters' weights sum to one: a constant stays that constant)
+        np.testing.assert_allclose(F.interpolate(sg.full((1, 1, 9, 7), 2.5), size=(4, 3), mode=mode,
+                                                 antialias=True).numpy(), 2.5, rtol=1e-6)  # (float32)
+    # (PyTorch 2.13's values on this input)
+    np.testing.assert_allclose(F.interpolate(x, size=(4, 3), mode="bilinear", antialias=True).sum().item(),
+                               _AA_SUMS[0], rtol=1e-9)
+    np.testing.assert_allclose(F.interpolate(x, scale_factor=0.37, mode="bicubic", antialias=True).sum().item(),
+                               _AA_SUMS[1], rtol=1e-9)
+    with pytest.raises(ValueError, match="Anti-alias option is restricted to bilinear, bicubic, and lanczos modes"):
+        F.interpolate(sg.ones(1, 1, 4), size=2, mode="linear", antialias=True)
+    torch = pytest.importorskip("torch")
+    for mode in ("bilinear", "bicubic"):
+        for kw in [dict(size=(4, 3)), dict(scale_factor=0.37), dict(size=(12, 10)), dict(size=(4, 10)),
+                   dict(size=(5, 3), align_corners=True), dict(scale_factor=(0.5, 1.0))]:
+            tx, sx = torch.tensor(x.numpy(), requires_grad=True), x.detach().requires_grad_(True)
+            to = torch.nn.functional.interpolate(tx, mode=mode, antialias=True, **kw)
+            so = F.interpolate(sx, mode=mode, antialias=True, **kw)
+            np.testing.assert_allclose(so.detach().numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
+            to.pow(2).sum().backward()
+            so.pow(2).sum().backward()
+            np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_interpolate_bicubic():
     const = sg.nn.functional.interpolate(sg.full((1, 1, 3, 4), 2.5), size=(7, 5), mode="bicubic")
     np.testing.assert_allclose(const.numpy(), 2.5, rtol=1e-6)  # (the four weights sum to 1)

@@ -1366,6 +1366,41 @@ def _source_index(out_size: int, in_size: int, scale: float | None, align_corner
     return np.maximum((i + 0.5) * ratio - 0.5, 0.0)
 
 
+def _antialias_weights(in_size: int, out_size: int, scale: float | None, align_corners: bool,
+                       mode: str) -> np.ndarray:
+    """The (out, in) matrix of PyTorch's antialiased resampling along one dim: each output averages
+    the inputs under a filter (triangle for bilinear, Keys' cubic with a = -0.5 for bicubic) that is
+    widened by the downscaling factor, normalised to sum to one."""
+    if align_corners:
+        ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    else:
+        ratio = 1.0 / scale if scale is not None and scale > 0 else in_size / out_size
+    if mode == "bilinear":
+        size = 2
+
+        def kernel(x: np.ndarray) -> np.ndarray:
+            return np.maximum(0.0, 1.0 - np.abs(x))
+    else:
+        size, a = 4, -0.5
+
+        def kernel(x: np.ndarray) -> np.ndarray:
+            x = np.abs(x)
+            near = ((a + 2) * x - (a + 3)) * x * x + 1
+            far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+            return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+    support = size * 0.5 * ratio if ratio >= 1.0 else size * 0.5
+    inv = 1.0 / ratio if ratio >= 1.0 else 1.0
+    w = np.zeros((out_size, in_size))
+    for i in range(out_size):
+        center = ratio * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), in_size)
+        taps = kernel((np.arange(lo, hi) - center + 0.5) * inv)
+        total = taps.sum()
+        w[i, lo:hi] = taps / total if total != 0 else taps
+    return w
+
+
 def _cubic_weights(t: np.ndarray) -> list:
     """The four taps' weights of PyTorch's cubic convolution (A = -0.75) at offset ``t`` in [0, 1)."""
     a = -0.75
@@ -1394,8 +1429,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("srcgrad's interpolate does not support antialias=True")
+    if antialias and (mode not in ("bilinear", "bicubic") or input.dim() != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D tensor "
+                         "as input")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined" if size is not None
                          else "either size or scale_factor should be defined")
@@ -1428,6 +1464,14 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         if nsp == 2:
             return adaptive_avg_pool2d(input, out)
         raise NotImplementedError("srcgrad's interpolate(mode='area') supports 3D and 4D input")
+    if antialias:
+        x = input
+        for k in range(nsp):
+            if out[k] != spatial[k]:
+                w = _antialias_weights(spatial[k], out[k], scales[k], bool(align_corners), mode)
+                weights = T.tensor(w, dtype=x.dtype, device=x.device)
+                x = (x.movedim(2 + k, -1) @ weights.T).movedim(-1, 2 + k)
+        return x
     x = input
     # PyTorch's CPU kernels copy a dimension whose size does not change, whatever scale_factor says
     # (scale_factor=1.2 of a size-3 dim: size 3, copied), in the linear modes and 2-d nearest
