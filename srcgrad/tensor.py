@@ -617,6 +617,13 @@ class Tensor:
         a = np.asarray(value)
         return a.astype(dtype) if dtype is not None else _note_numpy(self, value, a)
 
+    def __array_wrap__(self, array: np.ndarray, context: Any = None, return_scalar: bool = False) -> Tensor:
+        """A NumPy ufunc of a tensor (``np.exp(t)``) gives a tensor, as PyTorch's (bool results as uint8,
+        as PyTorch's too)."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return from_numpy(np.asarray(array))
+
     def jax(self) -> jax.Array:
         """The value as a ``jax.Array`` (zero-copy)."""
         return self._value()

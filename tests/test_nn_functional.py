@@ -1094,3 +1094,15 @@ def test_cosine_similarity_can_be_differentiated_twice():
         results.append((g.detach().numpy(), gg.numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
+
+
+def test_sdpa_kernel_accepts_pytorchs_backends():
+    A = sg.nn.attention
+    q = sg.ones(1, 2, 3, 4)
+    with A.sdpa_kernel([A.SDPBackend.MATH, A.SDPBackend.FLASH_ATTENTION]):
+        assert F.scaled_dot_product_attention(q, q, q).shape == (1, 2, 3, 4)
+    assert repr(A.SDPBackend.MATH) == "<SDPBackend.MATH: 0>" and str(A.SDPBackend.MATH) == "SDPBackend.MATH"
+    with pytest.raises(AssertionError, match="Backend must be an instance of SDPBackend or a list of SDPBackend "
+                                             "instances, got str"):
+        with A.sdpa_kernel("math"):
+            pass

@@ -2306,3 +2306,12 @@ def test_unique_keeps_every_nan_and_resize_in_place():
     assert torch.arange(2.0).resize_(4)[:2].tolist() == [0.0, 1.0]  # (what follows is uninitialised in PyTorch)
     with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
         torch.ones(2, requires_grad=True).resize_(3)
+
+
+def test_numpy_ufuncs_of_tensors_give_tensors():
+    t = torch.tensor([1.0, 2.0])
+    out = np.exp(t)
+    assert isinstance(out, torch.Tensor) and out.tolist() == pytest.approx([math.e, math.e ** 2])
+    assert isinstance(np.add(t, 1), torch.Tensor) and np.sqrt(t).dtype == torch.float32
+    assert np.greater(t, 1).dtype == torch.uint8  # (as PyTorch's __array_wrap__)
+    assert isinstance(np.asarray(t), np.ndarray)

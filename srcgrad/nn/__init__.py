@@ -2,7 +2,7 @@
 
 from .. import conv as _conv  # noqa: F401 - registers the convolution primitive (until srcgrad/__init__ does)
 from .. import pooling as _pooling  # noqa: F401 - registers the pooling, padding and batch-norm primitives
-from . import functional, init, parallel, utils
+from . import attention, functional, init, parallel, utils
 from .modules import (  # noqa: E402 - the layers added with the lazy modules
     CELU,
     ELU,
