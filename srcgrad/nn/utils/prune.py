@@ -190,8 +190,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Zeroes ``amount`` (a count, or a fraction in [0, 1]) entries chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Zeroes the ``amount`` (a count, or a fraction in [0, 1]) entries that ``_doomed`` picks."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -203,29 +203,29 @@ class RandomUnstructured(BasePruningMethod):
         k = _how_many(self.amount, t.numel())
         mask = default_mask.clone()
         if k:
-            mask.view(-1)[rand_like(t).view(-1).topk(k).indices] = 0
+            mask.view(-1)[self._doomed(t.view(-1), k)] = 0
         return mask
+
+    def _doomed(self, flat: Tensor, k: int) -> Tensor:
+        raise NotImplementedError
+
+
+class RandomUnstructured(_Unstructured):
+    """Zeroes ``amount`` entries chosen at random."""
+
+    def _doomed(self, flat: Tensor, k: int) -> Tensor:
+        return rand_like(flat).topk(k).indices
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: float) -> BasePruningMethod:  # type: ignore[override]
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Zeroes the ``amount`` entries of smallest magnitude."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount: float) -> None:
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = _how_many(self.amount, t.numel())
-        mask = default_mask.clone()
-        if k:
-            mask.view(-1)[t.abs().view(-1).topk(k, largest=False).indices] = 0
-        return mask
+    def _doomed(self, flat: Tensor, k: int) -> Tensor:
+        return flat.abs().topk(k, largest=False).indices
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: float,  # type: ignore[override]
