@@ -217,8 +217,8 @@ class DataLoader(Generic[_T_co]):
             raise ValueError(f"{attr} attribute should not be set after {self.__class__.__name__} is initialized")
         super().__setattr__(attr, val)
 
-    def __iter__(self) -> _DataLoaderIter:
-        return _DataLoaderIter(self)
+    def __iter__(self) -> _SingleProcessDataLoaderIter:
+        return _SingleProcessDataLoaderIter(self)
 
     @property
     def _auto_collation(self) -> bool:
@@ -240,8 +240,8 @@ class DataLoader(Generic[_T_co]):
         """PyTorch warns about too many worker processes; srcgrad starts none."""
 
 
-class _DataLoaderIter:
-    """One pass over a ``DataLoader`` (PyTorch's ``_SingleProcessDataLoaderIter``)."""
+class _SingleProcessDataLoaderIter:
+    """One pass over a ``DataLoader``, named as PyTorch names it without worker processes (srcgrad starts none)."""
 
     def __init__(self, loader: DataLoader) -> None:
         if loader.num_workers == 0 and loader.timeout != 0:
@@ -267,7 +267,7 @@ class _DataLoaderIter:
         fetcher = _MapDatasetFetcher if self._dataset_kind == _DatasetKind.Map else _IterableDatasetFetcher
         self._dataset_fetcher = fetcher(self._dataset, self._auto_collation, self._collate_fn, self._drop_last)
 
-    def __iter__(self) -> _DataLoaderIter:
+    def __iter__(self) -> _SingleProcessDataLoaderIter:
         return self
 
     def __next__(self) -> Any:
