@@ -960,3 +960,11 @@ def test_backward_inside_a_transform_is_refused_as_pytorch():
 def test_vmap_out_dims_out_of_range_is_an_index_error():
     with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)"):
         func.vmap(lambda a: a, out_dims=3)(srcgrad.ones(2, 2))
+
+
+def test_jacfwd_refuses_random_ops_by_default():
+    x = srcgrad.ones(3)
+    for transform in (func.jacfwd, func.hessian):
+        with pytest.raises(RuntimeError, match="vmap: called random operation while in randomness error mode"):
+            transform(lambda x: (x * srcgrad.rand(3)).sum())(x)
+    assert func.jacfwd(lambda x: x * srcgrad.rand(3), randomness="same")(x).shape == (3, 3)

@@ -35,6 +35,7 @@ from ..autodiff import grad as _autograd_grad
 from ..grad_mode import _state as _grad_state
 from ..grad_mode import enable_grad
 from ..ops import OPS
+from ..random import fork_state
 from ..tensor import Tensor, eye, zeros_like
 from . import pytree
 from .batching import Vmap, vmap
@@ -584,9 +585,15 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *, r
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args))
+        drawn = fork_state()
         with enable_grad():
             level, out, aux = _call_at_level(func, args, kwargs, nums, has_aux, "jacfwd(f, argnums)(*args)",
                                              forward=True)
+        if randomness == "error" and fork_state() != drawn:  # (func runs once, outside the vmap of its columns)
+            raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
+                               "'same' or 'different' randomness flags on vmap or perform the randomness operation "
+                               "out of vmap")
+        with enable_grad():
             outs, out_def = _tensor_leaves(out, "jacfwd(f, argnums)(*args)")
             _check_forward_mode(level, outs, _api)
             leaves = level.leaves
