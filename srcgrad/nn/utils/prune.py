@@ -47,12 +47,7 @@ class BasePruningMethod(ABC):
         already pruning it."""
         method = _combined_method(cls, module, name, *args, **kwargs)
         orig = getattr(module, name)
-        if importance_scores is not None:
-            if importance_scores.shape != orig.shape:
-                raise AssertionError(f"importance_scores should have the same shape as parameter {name} of "
-                                     f"{module}, got {importance_scores.shape} vs {orig.shape}")
-        else:
-            importance_scores = orig
+        importance_scores = _scores(importance_scores, orig, f"parameter {name} of {module}")
         if not isinstance(method, PruningContainer):  # (the first pruning: the parameter moves to <name>_orig)
             module.register_parameter(name + "_orig", orig)
             del module._parameters[name]
@@ -75,12 +70,7 @@ class BasePruningMethod(ABC):
     def prune(self, t: Tensor, default_mask: Tensor | None = None,
               importance_scores: Tensor | None = None) -> Tensor:
         """``t`` times this method's mask (no module involved)."""
-        if importance_scores is not None:
-            if importance_scores.shape != t.shape:
-                raise AssertionError(f"importance_scores should have the same shape as tensor t, got "
-                                     f"{importance_scores.shape} vs {t.shape}")
-        else:
-            importance_scores = t
+        importance_scores = _scores(importance_scores, t, "tensor t")
         default_mask = default_mask if default_mask is not None else ones_like(t)
         return t * self.compute_mask(importance_scores, default_mask=default_mask)
 
@@ -380,6 +370,16 @@ def is_pruned(module: Any) -> bool:
 
 
 # -- PyTorch's checks -------------------------------------------------------------------
+
+
+def _scores(importance_scores: Tensor | None, t: Tensor, what: str) -> Tensor:
+    """What a mask is computed from: ``importance_scores`` where given (of ``t``'s shape), else ``t``."""
+    if importance_scores is None:
+        return t
+    if importance_scores.shape != t.shape:
+        raise AssertionError(f"importance_scores should have the same shape as {what}, got "
+                             f"{importance_scores.shape} vs {t.shape}")
+    return importance_scores
 
 
 def _check_amount(amount: Any) -> None:
