@@ -21,7 +21,7 @@ from typing import Any
 
 from . import (
     compiler,
-    derivatives,  # noqa: F401 - fills in OpDef.vjp
+    derivatives,  # (also fills in OpDef.vjp)
     ir,
     tracing,
 )
@@ -957,9 +957,10 @@ def _grad_from_template(outputs: list, inputs: list, grad_outputs: list, allow_u
             tpl = compiler.CACHE.plans.get(key)
             if tpl is not None:
                 return _stamp(tpl, order, graph_inputs)
-            start = ir._next_id()
+            start, numbers_read = ir._next_id(), derivatives.numbers_read[0]
             out = _grad(outputs, inputs, grad_outputs, True, True, allow_unused, materialize_grads)[1]
-            tpl = _make_template(out, start, order, graph_inputs)
+            fixed = derivatives.numbers_read[0] == numbers_read  # (no rule wrote a number's value in)
+            tpl = _make_template(out, start, order, graph_inputs) if fixed else None
             if tpl is not None:
                 compiler.CACHE.add_plan(key, tpl)
             return tuple(out)

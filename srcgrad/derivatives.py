@@ -17,6 +17,7 @@ from typing import Any
 
 from . import dtypes as D
 from . import tensor as T
+from .grad_mode import is_grad_enabled
 from .ops import ALIASES, OPS
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -50,10 +51,29 @@ def mask(cond: Any, like: Any) -> Any:
     return cond.to(like.dtype)
 
 
+# how many times a rule has read the value of a user's number (a program input, not part of the
+# graph's shape): the gradient graph made then holds that value, so autodiff keeps no template of it
+numbers_read = [0]
+
+
+def read_number(n: Any) -> Any:
+    numbers_read[0] += 1
+    return n.value
+
+
 def pow_base_grad(g: Any, x: Any, y: Any) -> Any:
-    if y._node.op == "const":  # a literal exponent: write the familiar formula
-        p = y._node.attrs[0]
-        return g * 0 if p == 0 else g if p == 1 else g * 2 * x if p == 2 else g * p * x ** (p - 1)
+    n = y._node
+    create_graph = is_grad_enabled()  # (grad mode is on in the transformer only for create_graph)
+    if n.op == "const" or (n.op == "scalar" and create_graph):
+        # a number exponent. With create_graph, PyTorch's formula as it is, its exponent decided
+        # here as PyTorch decides it on the host: x ** 0 stays in the graph and each higher
+        # derivative requires grad as long as PyTorch's does (x ** 3: three orders, then zeros)
+        p = n.attrs[0] if n.op == "const" else read_number(n)
+        if p == 0:
+            return zeros_for(x)
+        if create_graph:
+            return g * (p * x ** (p - 1))
+        return g if p == 1 else g * 2 * x if p == 2 else g * p * x ** (p - 1)  # (the familiar formula)
     return T.where(y == 0, 0.0, g * y * x ** (y - 1))
 
 

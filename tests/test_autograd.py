@@ -348,6 +348,29 @@ def test_higher_order_x_cubed():
     close(d3, 6.0)
 
 
+
+@pytest.mark.parametrize("exponent, orders", [(3, [12.0, 12.0, 6.0, 0.0]), (3.0, [12.0, 12.0, 6.0, 0.0]),
+                                              (2, [4.0, 2.0, 0.0]), (1, [1.0, 0.0]), (1.0, [1.0, 0.0])])
+def test_higher_derivatives_of_a_power_require_grad_as_long_as_pytorchs(exponent, orders):
+    # PyTorch's pow backward keeps x ** 0 in the graph: the k-th derivative of x ** 3 requires
+    # grad for k <= 3 and the 4th is a plain zero; a loop of derivatives stops there, not before
+    x = leaf(2.0, torch.float64)
+    y, got = x ** exponent, []
+    while y.requires_grad:
+        (y,) = torch.autograd.grad(y, x, create_graph=True)
+        got.append((y.item(), y.requires_grad))
+    assert got == [(v, k < len(orders) - 1) for k, v in enumerate(orders)]
+
+
+def test_higher_derivatives_of_float_powers_follow_each_exponent():
+    # with create_graph the exponent's value is read as PyTorch reads it, so no gradient graph
+    # made for one exponent may be stamped out again for another
+    for p, second in ((3.0, 12.0), (0.5, -0.25 * 2.0 ** -1.5), (3.0, 12.0), (1.0, 0.0)):
+        x = leaf(2.0, torch.float64)
+        (d1,) = torch.autograd.grad(x ** p, x, create_graph=True)
+        (d2,) = torch.autograd.grad(d1, x, allow_unused=True, materialize_grads=True)
+        close(d2, second)
+
 def test_create_graph_backward_then_grad_of_grad():
     x = leaf([1.0, 2.0], torch.float64)
     y = (x.sin() * x).sum()
