@@ -201,3 +201,15 @@ def test_a_tangent_used_again_inside_its_level_has_no_tangent_of_its_own():
         t = fwad.unpack_dual(y).tangent
         assert repr(t) == "tensor([2., 4.])" and fwad.unpack_dual(t * 3).tangent is None
         assert fwad.unpack_dual(y + t).tangent.tolist() == [2.0, 4.0]  # (PyTorch's: t adds no tangent)
+
+
+def test_a_wider_tangent_widens_the_tangents_it_reaches():
+    # PyTorch's formulas mix primal and tangent (sin: t * cos(x)), so a float64 tangent of a
+    # float32 primal gives float64 tangents, computed in float64
+    x = t(X)
+    with fwad.dual_level():
+        d = fwad.make_dual(x, srcgrad.tensor(V.astype(np.float64)))
+        y = fwad.unpack_dual(d.sin() * 2 + d).tangent
+    assert y.dtype == srcgrad.float64
+    np.testing.assert_allclose(y.numpy(), V.astype(np.float64) * (2 * np.cos(X.astype(np.float64)) + 1),
+                               rtol=1e-6)

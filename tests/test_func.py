@@ -968,3 +968,15 @@ def test_jacfwd_refuses_random_ops_by_default():
         with pytest.raises(RuntimeError, match="vmap: called random operation while in randomness error mode"):
             transform(lambda x: (x * srcgrad.rand(3)).sum())(x)
     assert func.jacfwd(lambda x: x * srcgrad.rand(3), randomness="same")(x).shape == (3, 3)
+
+
+def test_jvp_tangent_dtypes_as_pytorchs():
+    x = t([1.0, 2.0])
+    wide = t([1.0, 3.0], dtype=np.float64)
+    out, tangent = func.jvp(lambda a, b: a * b + a.exp(), (x, x), (wide, x))
+    assert out.dtype == srcgrad.float32 and tangent.dtype == srcgrad.float64
+    close(tangent, np.array([1.0, 3.0]) * (np.array([1.0, 2.0]) + np.exp([1.0, 2.0])) + np.array([1.0, 4.0]))
+    (_, _), (t_sum, t_arg) = func.jvp(lambda a: (a.sum(), a.argmax()), (x,), (wide,))
+    assert t_sum.dtype == srcgrad.float64 and t_arg.dtype == srcgrad.int64
+    with pytest.raises(ValueError, match="Expected tangent to be floating point or complex, but got: torch.int64"):
+        func.jvp(srcgrad.sin, (x,), (srcgrad.tensor([1, 1]),))

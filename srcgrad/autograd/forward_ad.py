@@ -167,6 +167,7 @@ def _of(lvl: _Level, n: Any) -> Any:
 
 
 def _node_tangent(lvl: _Level, n: Any) -> Any:
+    from ..dtypes import promote
     from ..ops import OPS
     from ..tensor import ones, wrap, zeros
     if n.op == "fn_out":
@@ -180,8 +181,14 @@ def _node_tangent(lvl: _Level, n: Any) -> Any:
     if op.vjp is None:
         raise NotImplementedError(f"srcgrad has no derivative rule for op '{n.op}' (recorded at "
                                   f"{n.loc[0]}:{n.loc[1]}), so no forward-mode derivative either")
+    # a tangent of a wider dtype than its primal keeps it (a float64 tangent of a float32 primal
+    # gives float64 tangents, as PyTorch's formulas, which mix the two, do)
+    dtype = n.dtype
+    for t in tangents:
+        if t is not None and t.dtype is not dtype and t.dtype.is_floating_point:
+            dtype = promote(dtype, t.dtype)
     with enable_grad():
-        u = zeros(n.shape, dtype=n.dtype, device=n.device).requires_grad_(True)
+        u = zeros(n.shape, dtype=dtype, device=n.device).requires_grad_(True)
         attrs = dict(zip(op.attr_names, n.attrs))
         in_grads = op.vjp(u, wrap(n), *[wrap(i) for i in n.inputs], **attrs)
         terms = [(g * t.to(g.dtype)).sum() for g, t in zip(in_grads, tangents)
@@ -192,7 +199,7 @@ def _node_tangent(lvl: _Level, n: Any) -> Any:
         for term in terms[1:]:
             total = total + term
         if not total.requires_grad:  # (the rule ignores u: the op's output does not move)
-            return zeros(n.shape, dtype=n.dtype, device=n.device)
+            return zeros(n.shape, dtype=dtype, device=n.device)
         # The transformer, fenced at this op: the rule's graph reads u, the op's output and
         # inputs and constants, so the walk stays local (linear in the graph, not quadratic).
         from ..autodiff import transform
@@ -200,7 +207,7 @@ def _node_tangent(lvl: _Level, n: Any) -> Any:
                           retain_graph=True, wanted=[u._node], boundary=[n, *n.inputs])
     g = found.get(id(u._node), (None, None))[1]
     if g is None:
-        return zeros(n.shape, dtype=n.dtype, device=n.device)
+        return zeros(n.shape, dtype=dtype, device=n.device)
     tangent = wrap(g._node)
     ir.set_owner(g._node, tangent)
     return tangent

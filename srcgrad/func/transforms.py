@@ -32,6 +32,7 @@ from typing import Any
 
 from .. import autodiff, ir
 from ..autodiff import grad as _autograd_grad
+from ..dtypes import promote
 from ..grad_mode import _state as _grad_state
 from ..grad_mode import enable_grad
 from ..ops import OPS
@@ -339,10 +340,14 @@ class _Linearized:
     """``J t`` for any tangents ``t`` of ``level``'s leaves, by the double-vjp identity: the
     first pass (``J^T u`` for a dummy ``u``) is recorded once, each call runs the second."""
 
-    def __init__(self, level: _Level, outs: list) -> None:
+    def __init__(self, level: _Level, outs: list, tangent_dtype: Any = None) -> None:
         self.level, self.outs = level, outs
         self.diff = [k for k, o in enumerate(outs) if _differentiable(o)]
-        self.dummies = [zeros_like(outs[k]).requires_grad_(True) for k in self.diff]
+        # (tangents of a wider dtype than the primals widen the outputs' tangents, as PyTorch's
+        # formulas, which mix the two, do: u of that dtype makes both passes compute in it)
+        self.dummies = [zeros_like(outs[k], dtype=outs[k].dtype if tangent_dtype is None
+                                   else promote(outs[k].dtype, tangent_dtype)).requires_grad_(True)
+                        for k in self.diff]
         self.g: Any = [None] * len(level.leaves)
         if self.diff:
             self.g = _autograd_grad([outs[k] for k in self.diff], level.leaves, self.dummies, retain_graph=True,
@@ -449,6 +454,8 @@ def _check_primals_and_tangents(primals: Any, tangents: Any) -> list:
     for p, t in zip(p_flat, t_flat):
         if not p.dtype.is_floating_point:
             raise ValueError(f"Expected primal to be floating point or complex, but got: {p.dtype}")
+        if not t.dtype.is_floating_point:
+            raise ValueError(f"Expected tangent to be floating point or complex, but got: {t.dtype}")
         if tuple(t.shape) != tuple(p.shape):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same shapes "
                                f"(got primal {tuple(p.shape)} and tangent {tuple(t.shape)})")
@@ -465,7 +472,11 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
                                          "jvp(f, primals, tangents)", forward=True)
         outs, out_def = _tensor_leaves(out, "jvp(f, primals, tangents)")
         _check_forward_mode(level, outs, "jvp")
-        jv = _Linearized(level, outs)(t_flat)
+        widest = None
+        for p, t in zip(_flatten(primals)[0], t_flat):
+            if t.dtype is not p.dtype:
+                widest = t.dtype if widest is None else promote(widest, t.dtype)
+        jv = _Linearized(level, outs, widest)(t_flat)
     jv = jv if level.watched else [t.detach() for t in jv]
     return ((level.result(out), _unflatten(out_def, jv), level.result(aux)) if has_aux
             else (level.result(out), _unflatten(out_def, jv)))
