@@ -1900,6 +1900,7 @@ class Tensor:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
         attrs = (int(offset), d1, d2)
         out = record("diagonal", (self,), attrs)
+        out._st = _taken("diagonal", attrs, self)
         if self._node.requires_grad and not out._node.requires_grad:  # (taken under no_grad)
             _nograd_view(out, self)
         return _link(out, self, ("diagonal", "diagonal", attrs, ()))
@@ -3187,6 +3188,8 @@ _VIEW_STRIDES = {
     "reshape": _reshape_strides,
     "unsqueeze": _unsqueeze_strides,
     "squeeze": lambda shape, st, dims: tuple(s for i, s in enumerate(st) if i not in dims),
+    "diagonal": lambda shape, st, attrs: (tuple(s for i, s in enumerate(st) if i not in attrs[1:])
+                                          + (st[attrs[1]] + st[attrs[2]],)),
 }
 
 
@@ -3587,10 +3590,11 @@ class _Storage:
     ``.data`` alias, whose in-place changes PyTorch's version checks do not see. A
     tensor's ``_base`` is its storage, or None (the common case: nothing to update)."""
 
-    __slots__ = ("members",)
+    __slots__ = ("members", "address")
 
     def __init__(self) -> None:
         self.members: list = []
+        self.address: int | None = None  # (made up when a data_ptr is first asked for: see storage.py)
 
 
 def _share(t: Tensor, src: Tensor, own_version: bool) -> None:
