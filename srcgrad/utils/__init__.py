@@ -1,14 +1,14 @@
 """``torch.utils`` counterparts: ``srcgrad.utils.checkpoint``, ``srcgrad.utils.data``,
-``srcgrad.utils.hooks`` and ``srcgrad.utils.benchmark`` (loaded on first use)."""
+``srcgrad.utils.hooks``, ``srcgrad.utils.dlpack`` and ``srcgrad.utils.benchmark`` (loaded on first use)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from . import checkpoint, data, hooks
+from . import checkpoint, data, dlpack, hooks
 
-__all__ = ["benchmark", "checkpoint", "data", "hooks"]
+__all__ = ["benchmark", "checkpoint", "data", "dlpack", "hooks"]
 
 
 def __getattr__(name: str) -> Any:
