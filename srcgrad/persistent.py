@@ -91,7 +91,13 @@ def load_executable(digest: str, device: Any = None) -> Any:
         return None
     try:
         with open(path, "rb") as f:
-            payload, in_tree, out_tree = pickle.load(f)  # noqa: S301 - our own cache files
+            entry = pickle.load(f)  # noqa: S301 - our own cache files
+        payload, in_tree, out_tree = entry[:3]
+        if (len(entry) < 4 or entry[3]) and (device is None or device.platform == "cpu"):
+            # JAX sets up its LAPACK kernels when it lowers a program that calls them; an executable
+            # loaded without lowering would call them unset (a crash), so set them up first
+            from jax._src.lax import linalg
+            linalg.initialize_lapack()
         from jax.experimental import serialize_executable
         if device is None:
             return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
@@ -108,7 +114,9 @@ def store_executable(digest: str, compiled: Any) -> None:
         return
     try:
         from jax.experimental import serialize_executable
-        _write_atomically(path, pickle.dumps(serialize_executable.serialize(compiled)))
+        # (and whether it calls LAPACK, whose kernels a later process must set up before loading it)
+        entry = (*serialize_executable.serialize(compiled), "lapack" in compiled.as_text())
+        _write_atomically(path, pickle.dumps(entry))
     except Exception:  # noqa: BLE001 - a backend that cannot serialise simply is not cached
         pass
 

@@ -262,6 +262,25 @@ def test_disk_cache_is_shared_across_processes_and_survives_damage(tmp_path):
         assert fh.read().startswith("def ")
 
 
+LAPACK = """
+import numpy as np
+import srcgrad as torch
+k = torch.tensor(np.array([[2.18, -0.1], [-0.1, 2.04]]))
+print(torch.linalg.cholesky(k).tolist(), torch.linalg.eigvalsh(k).tolist())
+"""
+
+
+def test_a_warm_process_runs_stored_programs_that_call_lapack(tmp_path):
+    # (JAX sets up its LAPACK kernels only when it lowers a program that calls them: a program
+    # loaded from the disk cache without lowering crashed the process)
+    cold = _run(LAPACK, tmp_path)
+    assert cold.returncode == 0, cold.stderr
+    for _ in range(2):
+        warm = _run(LAPACK, tmp_path)
+        assert warm.returncode == 0, warm.stderr
+        assert warm.stdout == cold.stdout
+
+
 LOADS = """
 import srcgrad as torch
 from srcgrad import persistent
