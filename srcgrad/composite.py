@@ -832,6 +832,13 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     return input.dot(other)
 
 
+def _named(op: str, out: Tensor, args: tuple) -> Tensor:
+    """``out``, a composite's result, under PyTorch's grad_fn name for the whole op (an identity
+    node, ``_NAMED``), with the op's arguments as its edges."""
+    from .pooling import as_function
+    return as_function(record(op, (out,)), args)
+
+
 def _beta_alpha(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
     """``beta * input + alpha * prod``; ``input`` must expand to ``prod``'s shape. With
     ``beta == 0`` the input's values are ignored (NaN and inf included), as PyTorch."""
@@ -864,7 +871,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     if mat.shape[1] != vec.shape[0] or (input.dim() == 1 and input.shape[0] not in (1, mat.shape[0])):
         raise RuntimeError(f"size mismatch, got input ({'x'.join(map(str, input.shape))}), mat "
                            f"({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
-    return _beta_alpha(input, matmul(mat, vec), beta, alpha)
+    return _named("addmv", _beta_alpha(input, matmul(mat, vec), beta, alpha), (input, mat, vec))
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
@@ -873,7 +880,7 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
     for name, v in (("vec1", vec1), ("vec2", vec2)):
         if v.dim() != 1:
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
-    return _beta_alpha(input, vec1.reshape(-1, 1) * vec2, beta, alpha)
+    return _named("addr", _beta_alpha(input, vec1.reshape(-1, 1) * vec2, beta, alpha), (input, vec1, vec2))
 
 
 def _check_batches(batch1: Tensor, batch2: Tensor) -> None:
@@ -891,7 +898,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     if tuple(batch2.shape[:2]) != (b, k):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
                            f"[{batch2.shape[0]}, {batch2.shape[1]}].")
-    return _beta_alpha(input, matmul(batch1, batch2), beta, alpha)
+    return _named("baddbmm", _beta_alpha(input, matmul(batch1, batch2), beta, alpha), (input, batch1, batch2))
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
@@ -904,7 +911,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
     if batch1.shape[2] != batch2.shape[1]:
         raise RuntimeError(f"Incompatible matrix sizes for bmm ({batch1.shape[1]}x{batch1.shape[2]} and "
                            f"{batch2.shape[1]}x{batch2.shape[2]})")
-    return _beta_alpha(input, matmul(batch1, batch2).sum(0), beta, alpha)
+    return _named("addbmm", _beta_alpha(input, matmul(batch1, batch2).sum(0), beta, alpha), (input, batch1, batch2))
 
 
 def _chain_order(dims: list) -> Any:

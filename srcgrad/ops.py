@@ -1553,6 +1553,21 @@ ALIASES = {
     "fill_diagonal": ("where", "CopySlices"),  # fill_diagonal_ writes through a diagonal view in PyTorch
     "diagonal_setitem": ("diagonal_scatter", "CopySlices"),  # an in-place change of x.diagonal()
     "cholesky_legacy": ("cholesky", "CholeskyBackward0"),  # torch.cholesky (deprecated)
+    # identities over a composite's result, shown as PyTorch's one function of its arguments
+    # (composite._named, pooling.as_function): nothing more is computed
+    **{op: ("identity", name) for op, name in (
+        ("addmv", "AddmvBackward0"), ("addr", "AddrBackward0"), ("baddbmm", "BaddbmmBackward0"),
+        ("addbmm", "AddbmmBackward0"), ("prelu", "PreluKernelBackward0"), ("group_norm", "NativeGroupNormBackward0"),
+        ("im2col", "Im2ColBackward0"), ("col2im", "Col2ImBackward0"),
+        ("upsample_nearest1d", "UpsampleNearest1DBackward0"), ("upsample_nearest2d", "UpsampleNearest2DBackward0"),
+        ("upsample_nearest3d", "UpsampleNearest3DBackward0"),
+        ("upsample_nearest_exact1d", "UpsampleNearestExact1DBackward0"),
+        ("upsample_nearest_exact2d", "UpsampleNearestExact2DBackward0"),
+        ("upsample_nearest_exact3d", "UpsampleNearestExact3DBackward0"),
+        ("upsample_linear1d", "UpsampleLinear1DBackward0"), ("upsample_bilinear2d", "UpsampleBilinear2DBackward0"),
+        ("upsample_trilinear3d", "UpsampleTrilinear3DBackward0"), ("upsample_bicubic2d", "UpsampleBicubic2DBackward0"),
+        ("upsample_bilinear2d_aa", "UpsampleBilinear2DAaBackward0"),
+        ("upsample_bicubic2d_aa", "UpsampleBicubic2DAaBackward0"))},
 }
 # A view read again after its base changed in place: PyTorch regenerates it as AsStridedBackward0.
 ALIASES.update({f"as_strided_{base}": (base, "AsStridedBackward0")

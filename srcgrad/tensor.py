@@ -1580,7 +1580,9 @@ class Tensor:
         if tuple(other.shape[:2]) != (b, k):
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
                                f"{list(other.shape[:2])}.")
-        return matmul(self, other)
+        if not isinstance(other, Tensor):
+            return matmul(self, other)
+        return record("bmm", (self, other), (_precision(),))
 
     def dot(self, other: Any) -> Tensor:
         if self.dim() != 1 or other.dim() != 1:
@@ -4198,10 +4200,14 @@ def matmul(a: Any, b: Any) -> Tensor:
     a = a if isinstance(a, Tensor) else tensor(a)
     b = b if isinstance(b, Tensor) else tensor(b)
     ra, rb = len(a._node.shape), len(b._node.shape)
-    name = "matmul" if ra == rb == 2 else "dot" if ra == rb == 1 else "mv" if (ra, rb) == (2, 1) \
-        else "bmm" if ra == rb == 3 else "matmul_nd"
-    prec = "highest" if _matmul_precision[0] == "highest" else "default"
-    return record(name, (a, b), (prec,))
+    # (PyTorch's matmul folds batches into a bmm and views the result: UnsafeViewBackward0,
+    # 3-d @ 3-d included; torch.bmm itself is BmmBackward0)
+    name = "matmul" if ra == rb == 2 else "dot" if ra == rb == 1 else "mv" if (ra, rb) == (2, 1) else "matmul_nd"
+    return record(name, (a, b), (_precision(),))
+
+
+def _precision() -> str:
+    return "highest" if _matmul_precision[0] == "highest" else "default"
 
 
 _EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

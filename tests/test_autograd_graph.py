@@ -396,3 +396,41 @@ def test_allow_mutation_on_saved_tensors():
     b.sin_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+def _shown(t):
+    g = t.grad_fn
+    return g.name(), [None if f is None else type(f).__name__ for f, _ in g.next_functions]
+
+
+def test_composites_show_pytorchs_grad_fn_and_edges():
+    # (each an identity over srcgrad's composite, named as PyTorch's kernel, whose edges are the
+    # op's arguments; checked against PyTorch 2.13)
+    F = torch.nn.functional
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 4, 4, requires_grad=True)
+    acc = "AccumulateGrad"
+    assert _shown(F.interpolate(x, scale_factor=2)) == ("UpsampleNearest2DBackward0", [acc])
+    assert _shown(F.interpolate(x, size=(4, 4), mode="bilinear")) == ("UpsampleBilinear2DBackward0", [acc])
+    assert _shown(F.interpolate(x, scale_factor=2, mode="nearest-exact"))[0] == "UpsampleNearestExact2DBackward0"
+    assert _shown(F.interpolate(x, scale_factor=2, mode="bicubic"))[0] == "UpsampleBicubic2DBackward0"
+    assert _shown(F.interpolate(x, size=(2, 2), mode="bilinear", antialias=True))[0] == "UpsampleBilinear2DAaBackward0"
+    assert _shown(F.interpolate(x[:, :, 0], scale_factor=2, mode="linear")) == ("UpsampleLinear1DBackward0",
+                                                                               ["SelectBackward0"])
+    assert _shown(F.unfold(x, 2)) == ("Im2ColBackward0", [acc])
+    assert _shown(F.fold(F.unfold(x, 2), 4, 2)) == ("Col2ImBackward0", ["Im2ColBackward0"])
+    assert _shown(torch.nn.GroupNorm(2, 2)(x)) == ("NativeGroupNormBackward0", [acc, acc, acc])
+    assert _shown(F.group_norm(x, 1)) == ("NativeGroupNormBackward0", [acc, None, None])
+    assert _shown(torch.nn.PReLU()(x)) == ("PreluKernelBackward0", [acc, "ViewBackward0"])
+    a, b = torch.randn(2, 3, 4, requires_grad=True), torch.randn(2, 4, 5)
+    assert _shown(torch.baddbmm(torch.randn(2, 3, 5, requires_grad=True), a, b)) == ("BaddbmmBackward0",
+                                                                                    [acc, acc, None])
+    assert _shown(torch.addbmm(torch.randn(3, 5), a, b)) == ("AddbmmBackward0", [None, acc, None])
+    assert _shown(torch.addmv(torch.randn(3), a[0], torch.randn(4))) == ("AddmvBackward0", [None, "SelectBackward0",
+                                                                                           None])
+    assert _shown(torch.addr(torch.randn(4, 4), a[0, 0], torch.randn(4)))[0] == "AddrBackward0"
+    assert _shown(torch.bmm(a, b))[0] == "BmmBackward0" and _shown(a @ b)[0] == "UnsafeViewBackward0"
+    # a new tensor even where nothing is resized (an in-place change of it leaves the input)
+    y = F.interpolate(x.detach(), scale_factor=1.0)
+    y.add_(1)
+    assert not bool((y == x.detach()).any())

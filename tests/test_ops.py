@@ -944,6 +944,13 @@ NOT_IN_TABLE = {
     "diagonal_setitem": "an in-place change of a diagonal view (CopySlices, an alias of diagonal_scatter), "
                         "tests/test_parity_views.py::test_gradients_through_shared_storage",
     "add_scalar_mul": "alias kept for grad_fn names",
+    **{op: "an identity over a composite's result under PyTorch's grad_fn name (ops.ALIASES), "
+           "tests/test_autograd_graph.py::test_composites_show_pytorchs_grad_fn_and_edges"
+       for op in ("addmv", "addr", "baddbmm", "addbmm", "prelu", "group_norm", "im2col", "col2im",
+                  "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "upsample_nearest_exact1d",
+                  "upsample_nearest_exact2d", "upsample_nearest_exact3d", "upsample_linear1d",
+                  "upsample_bilinear2d", "upsample_trilinear3d", "upsample_bicubic2d", "upsample_bilinear2d_aa",
+                  "upsample_bicubic2d_aa")},
     "cumextreme": "the running max/min behind cummax/cummin's indices (no gradient), the cummax cases",
     **{op: "an optimiser's fused update (srcgrad/optim/_fused.py), tests/test_optim.py against PyTorch"
        for op in ("_ema", "_ema_sq", "_add_sq", "_sgd_buf", "_sgd_param", "_adam_param", "_adagrad_param",

@@ -180,9 +180,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         if weight.numel() != channels:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                                f"{weight.numel()} and channel size = {channels}.")
-        if input.dim() >= 2:
-            weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))
-    return T.where(input > 0, input, weight * input)
+    if input.dim() >= 2:  # (as PyTorch's prelu, whose grad_fn's edge is then this view)
+        weight = weight.reshape((1, weight.numel()) + (1,) * (input.dim() - 2))
+    return _as_function(record("prelu", (T.where(input > 0, input, weight * input),)), (input, weight))
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -803,7 +803,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         out = out * weight.reshape(affine)
     if bias is not None:
         out = out + bias.reshape(affine)
-    return out
+    return _as_function(record("group_norm", (out,)), (input, weight, bias))
 
 
 def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
@@ -1471,7 +1471,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 w = _antialias_weights(spatial[k], out[k], scales[k], bool(align_corners), mode)
                 weights = T.tensor(w, dtype=x.dtype, device=x.device)
                 x = (x.movedim(2 + k, -1) @ weights.T).movedim(-1, 2 + k)
-        return x
+        return _as_function(record(f"upsample_{mode}2d_aa", (x,)), (input,))
     x = input
     # PyTorch's CPU kernels copy a dimension whose size does not change, whatever scale_factor says
     # (scale_factor=1.2 of a size-3 dim: size 3, copied), in the linear modes and 2-d nearest
@@ -1500,7 +1500,10 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         a = x.index_select(dim, T.tensor(lo, device=x.device))
         b = x.index_select(dim, T.tensor(hi, device=x.device))
         x = a + (b - a) * w
-    return x
+    # (a new tensor under PyTorch's name for its kernel, upsample_bilinear2d &c., even where no
+    # size changed)
+    kernel = {"nearest": "nearest", "nearest-exact": "nearest_exact"}.get(mode, mode)
+    return _as_function(record(f"upsample_{kernel}{nsp}d", (x,)), (input,))
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -2432,7 +2435,7 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     idx = _block_index(padded, k, d, s, blocks)
     cols = x.reshape(n, c, -1).index_select(2, T.tensor(idx, device=x.device))
     out = cols.reshape(n, c * k[0] * k[1], blocks[0] * blocks[1])
-    return out.squeeze(0) if unbatched else out
+    return _as_function(record("im2col", (out.squeeze(0) if unbatched else out,)), (input,))
 
 
 def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
@@ -2466,7 +2469,7 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     out = flat.index_add(2, T.tensor(idx, device=x.device), x.reshape(n, c, -1)).reshape(n, c, *padded)
     if p != (0, 0):
         out = out[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
-    return out.squeeze(0) if unbatched else out
+    return _as_function(record("col2im", (out.squeeze(0) if unbatched else out,)), (input,))
 
 
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
