@@ -321,8 +321,12 @@ from .amp.autocast_mode import (  # noqa: E402
 from .compiled import CompiledFunction, compile, show  # noqa: E402, A001
 from .composite import *  # noqa: E402, F401, F403
 from .composite import __all__ as _composite_names  # noqa: E402
+from .control_flow import cond, while_loop  # noqa: E402, F401
+from .linalg_extras import register as _register_linalg_extras  # noqa: E402
 from .storage import as_strided  # noqa: E402, F401
 from .utils.dlpack import from_dlpack  # noqa: E402, F401
+
+_register_linalg_extras()
 
 for _name in _composite_names:  # (PyTorch's out= keyword, on each of them)
     globals()[_name] = _with_out(_name, globals()[_name])

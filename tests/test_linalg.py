@@ -251,7 +251,8 @@ def test_searchsorted_bucketize_histc():
 def test_gradcheck_and_gradgradcheck(name, fn, make):
     a = _t(make(), True)
     assert gradcheck(fn, (a,))
-    assert gradgradcheck(fn, (a,))
+    if name != "svd_lowrank":  # (its second derivative is the SVD's, checked above; costly here)
+        assert gradgradcheck(fn, (a,))
 
 
 # -- LU, pinv's tolerances, qr's modes -----------------------------------------------------------
@@ -433,7 +434,8 @@ def test_qr_complete_and_r_modes():
 def test_lu_and_pinv_gradcheck_and_gradgradcheck(name, fn, make):
     a = _t(make(), True)
     assert gradcheck(fn, (a,))
-    assert gradgradcheck(fn, (a,))
+    if name != "svd_lowrank":  # (its second derivative is the SVD's, checked above; costly here)
+        assert gradgradcheck(fn, (a,))
 
 
 @pytest.mark.parametrize("left", [True, False])
@@ -581,3 +583,453 @@ def test_linalg_refusals_raised_at_the_call():
         with pytest.raises(error, match=re.escape(message)):
             call()
     np.testing.assert_allclose(sg.linalg.matrix_exp(half).float().numpy(), np.eye(3) * math.exp(2), rtol=1e-2)
+
+
+# -- srcgrad/linalg_extras.py: the *_ex forms, vander, tensorinv/tensorsolve, householder_product,
+# cholesky_solve/cholesky_inverse, triangular_solve, torch.lu/lu_solve, svd_lowrank/pca_lowrank --
+
+XRNG = np.random.default_rng(23)
+
+
+def _spd_batch(n, fail_at, rng=XRNG):
+    """SPD matrices of order n, each but the first spoilt so that its leading minor of order
+    ``fail_at[i]`` (1-based) is the first that is not positive definite."""
+    mats = []
+    for k in (0, *fail_at):
+        g = rng.standard_normal((n, n))
+        a = g @ g.T / n + np.eye(n)
+        if k:
+            lo = np.linalg.cholesky(a[:k - 1, :k - 1]) if k > 1 else np.zeros((0, 0))
+            w = np.linalg.solve(lo, a[:k - 1, k - 1]) if k > 1 else np.zeros(0)
+            a[k - 1, k - 1] = w @ w - 0.5  # (the pivot at k becomes -0.5)
+        mats.append(a)
+    return np.stack(mats)
+
+
+def _potrf_info(a):
+    """NumPy oracle: the order of the first leading minor that is not positive definite (0: none)."""
+    sym = np.tril(a) + np.tril(a, -1).T
+    for k in range(1, a.shape[-1] + 1):
+        try:
+            np.linalg.cholesky(sym[:k, :k])
+        except np.linalg.LinAlgError:
+            return k
+    return 0
+
+
+def test_cholesky_ex_info_is_lapacks_first_failing_leading_minor():
+    a = _spd_batch(70, [1, 5, 32, 33, 40, 64, 65, 70])  # (across the 32-wide blocks the info is counted in)
+    want = [_potrf_info(m) for m in a]
+    assert want == [0, 1, 5, 32, 33, 40, 64, 65, 70]
+    for dt in (sg.float64, sg.float32):
+        for upper in (False, True):
+            x = sg.tensor(a.transpose(0, 2, 1) if upper else a, dtype=dt)
+            # garbage in the triangle not read must not matter
+            x = x + (sg.ones(70, 70, dtype=dt).tril(-1) * 1e3 if upper else sg.ones(70, 70, dtype=dt).triu(1) * 1e3)
+            r = sg.linalg.cholesky_ex(x, upper=upper)
+            assert type(r).__name__ == "linalg_cholesky_ex" and r._fields == ("L", "info")
+            assert r.info.dtype is sg.int32 and r.info.shape == (9,)
+            assert r.info.tolist() == want
+            ok = r.L[0].numpy()
+            np.testing.assert_allclose(ok.T if upper else ok, np.linalg.cholesky(a[0]),
+                                       rtol=1e-4 if dt is sg.float32 else 1e-10, atol=1e-5)
+    assert sg.linalg.cholesky_ex(sg.ones(0, 3, 3)).info.shape == (0,)
+    assert sg.linalg.cholesky_ex(sg.ones(2, 0, 0)).info.tolist() == [0, 0]
+    assert sg.linalg.cholesky_ex(_t(SPD[0])).info.shape == ()
+    assert issubclass(sg.linalg.LinAlgError, RuntimeError)
+    with pytest.raises(sg.linalg.LinAlgError, match=re.escape(
+            "linalg.cholesky_ex: (Batch element 2): The factorization could not be completed because the input is not "
+            "positive-definite (the leading minor of order 5 is not positive-definite).")):
+        sg.linalg.cholesky_ex(_t(a[[0, 0, 2]]), check_errors=True)
+    with pytest.raises(RuntimeError, match=r"^linalg.cholesky_ex: The factorization could not be completed .* order 1 "):
+        sg.linalg.cholesky_ex(_t(-np.eye(2)), check_errors=True)
+    assert sg.linalg.cholesky_ex(_t(SPD), check_errors=True).info.tolist() == [0, 0]
+
+
+def test_inv_ex_and_solve_ex_info_is_getrfs():
+    sing = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # U's diagonal: a zero at 3
+    a = np.stack([M[0], sing, np.zeros((3, 3))])
+    r = sg.linalg.inv_ex(_t(a))
+    assert type(r).__name__ == "linalg_inv_ex" and r._fields == ("inverse", "info")
+    assert r.info.dtype is sg.int32 and r.info.tolist() == [0, 3, 1]
+    np.testing.assert_allclose(r.inverse[0].numpy(), np.linalg.inv(M[0]), rtol=1e-10)
+    b = XRNG.standard_normal((2, 1, 3, 2))
+    s = sg.linalg.solve_ex(_t(a), _t(b))
+    assert type(s).__name__ == "linalg_solve_ex" and s._fields == ("result", "info")
+    assert s.result.shape == (2, 3, 3, 2) and s.info.shape == (3,) and s.info.tolist() == [0, 3, 1]
+    np.testing.assert_allclose(s.result[:, 0].numpy(), np.linalg.solve(M[0], b[:, 0]), rtol=1e-10)
+    v = sg.linalg.solve_ex(_t(M), _t(M[0, 0]))  # a vector right-hand side
+    np.testing.assert_allclose(v.result.numpy(), np.linalg.solve(M, M[0, 0][None, :, None])[..., 0], rtol=1e-10)
+    assert v.info.shape == (2,)
+    right = sg.linalg.solve_ex(_t(M[0]), _t(b[0, 0].T), left=False).result
+    np.testing.assert_allclose(right.numpy(), b[0, 0].T @ np.linalg.inv(M[0]), rtol=1e-10)
+    with pytest.raises(sg.linalg.LinAlgError, match=re.escape(
+            "linalg.inv_ex: (Batch element 1): The diagonal element 3 is zero, the inversion could not be completed "
+            "because the input matrix is singular.")):
+        sg.linalg.inv_ex(_t(a), check_errors=True)
+    with pytest.raises(sg.linalg.LinAlgError, match=re.escape(
+            "torch.linalg.solve_ex: The solver failed because the input matrix is singular.")):
+        sg.linalg.solve_ex(_t(sing), _t(b[0, 0]), check_errors=True)
+    with pytest.raises(RuntimeError, match="linalg.inv: A must be batches of square matrices"):
+        sg.linalg.inv_ex(sg.ones(3, 4))
+    out = (sg.empty(0, dtype=sg.float64), sg.empty(0, dtype=sg.int32))
+    got = sg.linalg.inv_ex(_t(a), out=out)
+    assert got.inverse is out[0] and out[1].tolist() == [0, 3, 1]
+
+
+def test_vander_tensorinv_tensorsolve_values_and_errors():
+    x = XRNG.standard_normal((2, 4))
+    v = sg.linalg.vander(_t(x), N=5)
+    assert v.shape == (2, 4, 5)
+    np.testing.assert_allclose(v.numpy(), np.stack([np.vander(r, 5, increasing=True) for r in x]), rtol=1e-12)
+    i = sg.linalg.vander(sg.tensor([1, 2, 3], dtype=sg.int32))
+    assert i.dtype is sg.int64 and i.tolist() == np.vander([1, 2, 3], increasing=True).tolist()
+    assert sg.linalg.vander(sg.tensor([1, 2], dtype=sg.uint8)).dtype is sg.int64
+    assert sg.linalg.vander(sg.ones(3)).dtype is sg.float32
+    for bad, msg in [(lambda: sg.linalg.vander(sg.ones(3, dtype=sg.bool)), "but got Bool"),
+                     (lambda: sg.linalg.vander(sg.ones(3, dtype=sg.float16)), "but got Half"),
+                     (lambda: sg.linalg.vander(sg.ones(3), N=1), "N must be greater than 1."),
+                     (lambda: sg.linalg.vander(sg.tensor(2.0)), "N must be greater than 1.")]:
+        with pytest.raises(RuntimeError, match=msg):
+            bad()
+    with pytest.raises(TypeError, match="takes 1 positional argument but 2 were given"):
+        sg.linalg.vander(sg.ones(3), 3)
+
+    a = XRNG.standard_normal((4, 6, 8, 3))
+    np.testing.assert_allclose(sg.linalg.tensorinv(_t(a), ind=2).numpy(), np.linalg.tensorinv(a, ind=2), rtol=1e-9)
+    a1 = XRNG.standard_normal((24, 2, 3, 4))
+    np.testing.assert_allclose(sg.linalg.tensorinv(_t(a1), 1).numpy(), np.linalg.tensorinv(a1, 1), rtol=1e-9)
+    for bad, err, msg in [
+            (lambda: sg.linalg.tensorinv(sg.ones(4, 4), ind=0), RuntimeError,
+             "Expected a strictly positive integer for 'ind', but got 0"),
+            (lambda: sg.linalg.tensorinv(sg.ones(4, 4), ind=3), RuntimeError, "ArrayRef: invalid slice, N = 3; size = 2"),
+            (lambda: sg.linalg.tensorinv(sg.ones(4, 2, 8), ind=1), RuntimeError,
+             r"prod\(self.shape\[ind:\]\) == prod\(self.shape\[:ind\]\), but got 16 != 4"),
+            (lambda: sg.linalg.tensorinv(sg.ones(4, 2, 2), 1.5), TypeError,
+             "linalg_tensorinv\\(\\): argument 'ind' \\(position 2\\) must be int, not float")]:
+        with pytest.raises(err, match=msg):
+            bad()
+    a = XRNG.standard_normal((2, 3, 6))
+    b = XRNG.standard_normal((2, 3))
+    np.testing.assert_allclose(sg.linalg.tensorsolve(_t(a), _t(b)).numpy(), np.linalg.tensorsolve(a, b), rtol=1e-9)
+    a = XRNG.standard_normal((6, 4, 2, 3))  # dims moved to the end: (4, 3, 6, 2)
+    b = XRNG.standard_normal((4, 3))
+    np.testing.assert_allclose(sg.linalg.tensorsolve(_t(a), _t(b), dims=(0, 2)).numpy(),
+                               np.linalg.tensorsolve(np.moveaxis(a, (0, 2), (2, 3)), b), rtol=1e-9)
+    with pytest.raises(RuntimeError, match=r"prod\(self.shape\[other.ndim:\]\) == prod\(self.shape\[:other.ndim\]\), "
+                                           r"but got 18 != 6"):
+        sg.linalg.tensorsolve(sg.ones(2, 3, 6), sg.ones(6))
+    with pytest.raises(RuntimeError, match="linalg.solve: Expected A and B to have the same dtype"):
+        sg.linalg.tensorsolve(sg.ones(2, 3, 6), sg.ones(2, 3, dtype=sg.float64))
+
+
+def test_householder_product_rebuilds_qrs_q():
+    a = XRNG.standard_normal((3, 6, 4))
+    for k in (4, 2, 0):
+        hs, taus, qs = [], [], []
+        for m in a:
+            h, tau = np.linalg.qr(m, mode="raw")  # LAPACK geqrf's reflectors (h transposed)
+            hs.append(h.T)
+            taus.append(tau[:k])
+            if k == 4:
+                qs.append(np.linalg.qr(m)[0])
+        got = sg.linalg.householder_product(_t(np.stack(hs)), _t(np.stack(taus)))
+        assert got.shape == (3, 6, 4)
+        if k == 4:
+            np.testing.assert_allclose(got.numpy(), np.stack(qs), atol=1e-12)
+        if k == 0:
+            np.testing.assert_array_equal(got.numpy(), np.broadcast_to(np.eye(6, 4), (3, 6, 4)))
+    np.testing.assert_allclose(sg.orgqr(_t(hs[0]), _t(taus[0])).numpy(), np.eye(6, 4))
+    name = "torch.linalg.householder_product: "
+    for bad, err, msg in [
+            ((sg.ones(3), sg.ones(1)), RuntimeError, "input must have at least 2 dimensions."),
+            ((sg.ones(2, 3), sg.ones(1)), RuntimeError, r"input.shape\[-2\] must be greater than or equal to "
+                                                        r"input.shape\[-1\]"),
+            ((sg.ones(4, 3), sg.ones(4)), RuntimeError, r"input.shape\[-1\] must be greater than or equal to "
+                                                        r"tau.shape\[-1\]"),
+            ((sg.ones(4, 3), sg.ones(2, 2)), RuntimeError, "Expected tau to have one dimension less than input, but got "
+                                                           "tau.ndim equal to 2 and input.ndim is equal to 2"),
+            ((sg.ones(2, 4, 3), sg.ones(3, 2)), RuntimeError, r"Expected batch dimensions of tau to be equal to "
+                                                              r"input.shape\[:-2\], but got \[3\]"),
+            ((sg.ones(4, 3), sg.ones(2, dtype=sg.float64)), RuntimeError, "tau dtype Double does not match input "
+                                                                          "dtype Float"),
+            ((sg.ones(4, 3, dtype=sg.int64), sg.ones(2, dtype=sg.int64)), NotImplementedError,
+             "\"orgqr_cpu\" not implemented for 'Long'")]:
+        with pytest.raises(err, match=(re.escape(name) if err is RuntimeError else "") + msg):
+            sg.linalg.householder_product(*bad)
+
+
+def test_cholesky_solve_inverse_and_triangular_solve_values_and_errors():
+    low = np.linalg.cholesky(SPD)  # (2, 3, 3)
+    b = XRNG.standard_normal((4, 1, 3, 2))  # broadcast against the factors' batch
+    want = np.linalg.solve(SPD, b)
+    for upper in (False, True):
+        f = low.transpose(0, 2, 1) if upper else low
+        junk = np.triu(np.ones((3, 3)), 1) if not upper else np.tril(np.ones((3, 3)), -1)  # (never read)
+        x = sg.cholesky_solve(_t(b), _t(f + 7 * junk), upper)
+        assert x.shape == (4, 2, 3, 2)
+        np.testing.assert_allclose(x.numpy(), want, rtol=1e-10)
+        np.testing.assert_allclose(_t(b).cholesky_solve(_t(f), upper=upper).numpy(), want, rtol=1e-10)
+        inv = sg.cholesky_inverse(_t(f + 7 * junk), upper=upper)
+        np.testing.assert_allclose(inv.numpy(), np.linalg.inv(SPD), rtol=1e-10)
+        assert np.array_equal(inv.numpy(), inv.numpy().transpose(0, 2, 1))  # exactly symmetric, as potri's
+        np.testing.assert_allclose(_t(f).cholesky_inverse(upper).numpy(), np.linalg.inv(SPD), rtol=1e-10)
+    with pytest.warns(UserWarning, match="torch.triangular_solve is deprecated"):
+        sg.linalg_extras._WARNED.discard("triangular_solve")
+        r = sg.triangular_solve(_t(b), _t(low), upper=False)
+    assert type(r).__name__ == "triangular_solve" and r._fields == ("solution", "cloned_coefficient")
+    np.testing.assert_allclose(r.solution.numpy(), np.linalg.solve(low, b), rtol=1e-10)
+    assert r.cloned_coefficient.shape == (4, 2, 3, 3)
+    np.testing.assert_array_equal(r.cloned_coefficient.numpy(), np.broadcast_to(low, (4, 2, 3, 3)))
+    for upper, transpose, unit in [(True, False, False), (False, True, False), (True, True, True)]:
+        a = SPD + 5 * np.ones((3, 3))
+        tri = np.triu(a) if upper else np.tril(a)
+        if unit:
+            tri = tri * (1 - np.eye(3)) + np.eye(3)
+        coef = tri.transpose(0, 2, 1) if transpose else tri
+        got = _t(b).triangular_solve(_t(a), upper, transpose, unit).solution
+        np.testing.assert_allclose(got.numpy(), np.linalg.solve(coef, b), rtol=1e-10)
+    for bad, err, msg in [
+            (lambda: sg.cholesky_solve(sg.ones(3), sg.eye(3)), RuntimeError,
+             "b should have at least 2 dimensions, but has 1 dimensions instead"),
+            (lambda: sg.cholesky_solve(sg.ones(3, 2), sg.ones(3)), RuntimeError,
+             "u should have at least 2 dimensions, but has 1 dimensions instead"),
+            (lambda: sg.cholesky_solve(sg.ones(4, 2), sg.eye(3)), RuntimeError,
+             "Incompatible matrix sizes for cholesky_solve: each A matrix is 3 by 3 but each b matrix is 4 by 2"),
+            (lambda: sg.cholesky_solve(sg.ones(3, 2, dtype=sg.float64), sg.eye(3)), RuntimeError,
+             "Expected b and A to have the same dtype, but found b of type Double and A of type Float instead."),
+            (lambda: sg.cholesky_solve(sg.ones(3, 2), sg.ones(3, 4)), RuntimeError,
+             "A must be batches of square matrices, but they are 3 by 4 matrices"),
+            (lambda: sg.cholesky_solve(sg.ones(2, 3, 2), sg.ones(4, 3, 3)), RuntimeError,
+             r"The size of tensor a \(2\) must match the size of tensor b \(4\) at non-singleton dimension 0"),
+            (lambda: sg.cholesky_solve(sg.ones(3, 2, dtype=sg.int64), sg.ones(3, 3, dtype=sg.int64)),
+             NotImplementedError, "\"cholesky_solve_cpu\" not implemented for 'Long'"),
+            (lambda: sg.cholesky_inverse(sg.ones(3)), RuntimeError,
+             "cholesky_inverse: The input tensor A must have at least 2 dimensions."),
+            (lambda: sg.cholesky_inverse(sg.ones(3, 4)), RuntimeError,
+             "cholesky_inverse: A must be batches of square matrices, but they are 3 by 4 matrices"),
+            (lambda: sg.cholesky_inverse(sg.ones(3, 3, dtype=sg.float16)), NotImplementedError,
+             "\"cholesky_inverse_out_cpu\" not implemented for 'Half'"),
+            (lambda: sg.triangular_solve(sg.ones(3), sg.eye(3)), RuntimeError,
+             "torch.triangular_solve: Expected b to have at least 2 dimensions, but it has 1 dimensions instead"),
+            (lambda: sg.triangular_solve(sg.ones(3, 2), sg.ones(3)), RuntimeError,
+             "torch.triangular_solve: Expected A to have at least 2 dimensions, but it has 1 dimensions instead"),
+            (lambda: sg.triangular_solve(sg.ones(4, 2), sg.eye(3)), RuntimeError,
+             "Incompatible matrix sizes for triangular_solve: each A matrix is 3 by 3 but each b matrix is 4 by 2"),
+            (lambda: sg.triangular_solve(sg.ones(3, 2, dtype=sg.int64), sg.ones(3, 3, dtype=sg.int64)),
+             NotImplementedError, "\"triangular_solve_cpu\" not implemented for 'Long'")]:
+        with pytest.raises(err, match="^" + msg):
+            bad()
+
+
+def test_deprecated_lu_and_lu_solve():
+    sg.linalg_extras._WARNED.discard("lu")
+    with pytest.warns(UserWarning, match=re.escape("torch.lu is deprecated in favor of torch.linalg.lu_factor")):
+        r = sg.lu(_t(SQ), get_infos=True)
+    assert type(r).__name__ == "_lu_with_info" and r._fields == ("LU", "pivots", "info")
+    want = sg.linalg.lu_factor_ex(_t(SQ))
+    for got, w in zip(r, want):
+        np.testing.assert_array_equal(got.numpy(), w.numpy())
+    two = sg.lu(_t(SQ))
+    assert type(two) is tuple and len(two) == 2
+    m = _t(SQ).lu(get_infos=True)
+    assert type(m) is tuple and len(m) == 3 and type(_t(SQ).lu()) is tuple
+    assert sg.lu(_t(np.zeros((3, 3))), get_infos=True).info.item() == 1  # (not an error, as PyTorch)
+    with pytest.raises(RuntimeError, match="linalg.lu_factor: LU without pivoting is not implemented on the CPU"):
+        sg.lu(_t(SQ), pivot=False)
+    b = XRNG.standard_normal((2, 4, 3))
+    sg.linalg_extras._WARNED.discard("lu_solve")
+    with pytest.warns(UserWarning, match=re.escape("torch.lu_solve is deprecated in favor of torch.linalg.lu_solve")):
+        x = sg.lu_solve(_t(b), r.LU, r.pivots)
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(SQ, b), rtol=1e-10)
+    np.testing.assert_allclose(_t(b).lu_solve(r.LU, r.pivots).numpy(), np.linalg.solve(SQ, b), rtol=1e-10)
+    with pytest.raises(RuntimeError, match="linalg.lu_solve: The input tensor B must have at least 2 dimensions."):
+        sg.lu_solve(sg.ones(4, dtype=sg.float64), r.LU, r.pivots)
+
+
+def test_svd_lowrank_and_pca_lowrank_are_exact_at_full_rank():
+    rng = np.random.default_rng(5)
+    for shape, rank, q in [((2, 30, 12), 3, 5), ((12, 30), 4, 6)]:  # (a wide matrix is transposed inside)
+        a = rng.standard_normal(shape[:-1] + (rank,)) @ rng.standard_normal(shape[:-2] + (rank, shape[-1]))
+        sg.manual_seed(0)
+        u, s, v = sg.svd_lowrank(_t(a), q=q)
+        k = min(q, *shape[-2:])
+        assert (u.shape, s.shape, v.shape) == (shape[:-1] + (k,), shape[:-2] + (k,), shape[:-2] + (shape[-1], k))
+        np.testing.assert_allclose((u * s.unsqueeze(-2) @ v.mT).numpy(), a, atol=1e-10)
+        np.testing.assert_allclose(s.numpy()[..., :rank], np.linalg.svd(a, compute_uv=False)[..., :rank], rtol=1e-10)
+        np.testing.assert_allclose((u.mT @ u).numpy(), np.broadcast_to(np.eye(k), u.shape[:-2] + (k, k)), atol=1e-12)
+    # M: the SVD of A - M, M broadcast
+    a = rng.standard_normal((20, 2)) @ rng.standard_normal((2, 7))
+    mean = rng.standard_normal((1, 7))
+    u, s, v = sg.svd_lowrank(_t(a + mean), q=4, M=_t(mean))
+    np.testing.assert_allclose((u * s @ v.mT).numpy(), a, atol=1e-10)
+    # pca_lowrank centres the columns
+    data = rng.standard_normal((40, 3)) @ rng.standard_normal((3, 6)) + rng.standard_normal(6) * 5
+    u, s, v = sg.pca_lowrank(_t(data), q=3)
+    centred = data - data.mean(0)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(centred, compute_uv=False)[:3], rtol=1e-10)
+    np.testing.assert_allclose((u * s @ v.mT).numpy(), centred, atol=1e-10)
+    assert sg.pca_lowrank(_t(data))[1].shape == (6,)  # q = min(6, m, n)
+    u, s, v = sg.pca_lowrank(_t(data), q=4, center=False)  # (uncentred: rank 4)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(data, compute_uv=False)[:4], rtol=1e-8)
+    with pytest.raises(ValueError, match=re.escape("q(=7) must be non-negative integer and not greater than "
+                                                   "min(m, n)=6")):
+        sg.pca_lowrank(_t(data), q=7)
+    with pytest.raises(ValueError, match=re.escape("niter(=-1) must be non-negative integer")):
+        sg.pca_lowrank(_t(data), niter=-1)
+
+
+def _lowrank_fixed(a):
+    sg.manual_seed(1)  # (the same random basis each evaluation)
+    u, s, v = sg.svd_lowrank(a, q=2)  # (a rank-2 approximation, a smooth function of a)
+    return u * s.unsqueeze(-2) @ v.mT + s.sum()
+
+
+def _tril_solve(fn, upper=False):
+    """``fn`` of a triangular factor made triangular inside (PyTorch's gradcheck_wrapper_triangular_input)."""
+    return lambda f, *rest: fn(f.triu() if upper else f.tril(), *rest)
+
+
+EXTRA_GRAD_CASES = [
+    ("cholesky_ex", lambda a: sg.linalg.cholesky_ex(a @ a.mT + sg.eye(3, dtype=a.dtype)).L, lambda: M),
+    ("cholesky_ex_upper", lambda a: sg.linalg.cholesky_ex(a @ a.mT + sg.eye(3, dtype=a.dtype), upper=True).L,
+     lambda: M[0]),
+    ("inv_ex", lambda a: sg.linalg.inv_ex(a).inverse, lambda: M),
+    ("solve_ex", lambda a: sg.linalg.solve_ex(a, a[..., :2].exp()).result, lambda: M),
+    ("solve_ex_right", lambda a: sg.linalg.solve_ex(a, a[..., :2, :] * 2, left=False).result, lambda: M[0]),
+    ("vander", lambda a: sg.linalg.vander(a, N=4), lambda: XRNG.standard_normal((2, 3))),
+    ("tensorinv", lambda a: sg.linalg.tensorinv(a.reshape(2, 3, 6), ind=2), lambda: XRNG.standard_normal((6, 6))
+     + 3 * np.eye(6)),
+    ("tensorsolve", lambda a: sg.linalg.tensorsolve(a.reshape(2, 3, 3, 2), a[0, :6].reshape(2, 3) ** 2, dims=(1,)),
+     lambda: XRNG.standard_normal((6, 6)) + 3 * np.eye(6)),
+    ("householder_product", lambda a: sg.linalg.householder_product(a, a[..., 0, :2].sigmoid()),
+     lambda: XRNG.standard_normal((2, 4, 3))),
+    ("cholesky_solve", _tril_solve(lambda f: sg.cholesky_solve(f[..., :2] ** 2, f + 3 * sg.eye(3, dtype=f.dtype))),
+     lambda: M),
+    ("cholesky_solve_upper", _tril_solve(lambda f: sg.cholesky_solve(f.mT[..., :2], f + 3 * sg.eye(3, dtype=f.dtype),
+                                                                     upper=True), upper=True), lambda: M[0]),
+    ("cholesky_inverse", _tril_solve(lambda f: sg.cholesky_inverse(f + 3 * sg.eye(3, dtype=f.dtype))), lambda: M),
+    ("triangular_solve", lambda a: sg.triangular_solve(a[..., :2] + 1, a, upper=False, transpose=True).solution
+     + sg.triangular_solve(a[..., :1], a).cloned_coefficient.sum(), lambda: M),
+    ("lu_solve", lambda a: sg.lu_solve(a[..., :2] * 3, *sg.lu(a)), lambda: SQ[0]),
+    ("svd_lowrank", _lowrank_fixed, lambda: XRNG.standard_normal((5, 3))),
+]
+
+
+@pytest.mark.parametrize("name,fn,make", EXTRA_GRAD_CASES, ids=[c[0] for c in EXTRA_GRAD_CASES])
+def test_linalg_extras_gradcheck_and_gradgradcheck(name, fn, make):
+    a = _t(make(), True)
+    assert gradcheck(fn, (a,))
+    if name != "svd_lowrank":  # (its second derivative is the SVD's, checked above; costly here)
+        assert gradgradcheck(fn, (a,))
+
+
+def test_linalg_extras_replay_under_compile():
+    def body(a, b):
+        shift = sg.tensor([1.0, -100.0], dtype=a.dtype)[:, None, None]  # (the second not positive definite)
+        ex = sg.linalg.cholesky_ex(a @ a.mT + sg.eye(3, dtype=a.dtype) * shift)
+        return (sg.cholesky_solve(b, ex.L[:1]) + sg.linalg.householder_product(a, a[..., 0, :2])[..., :2]
+                + sg.linalg.solve_ex(a, b).result + sg.linalg.vander(a[..., 0], N=2)), ex.info
+
+    f = sg.compile(body)
+    for _ in range(3):
+        a, b = _t(XRNG.standard_normal((2, 3, 3)) + 3 * np.eye(3)), _t(XRNG.standard_normal((2, 3, 2)))
+        got, info = f(a, b)
+        want, want_info = body(a, b)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+        assert info.tolist() == want_info.tolist() == [0, _potrf_info(a.numpy()[1] @ a.numpy()[1].T - 100 * np.eye(3))]
+    assert f.cache_info()["compiles"] == 1 and f.cache_info()["hits"] == 2
+
+
+def test_linalg_extras_as_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(31)
+    spd = lambda m, a: a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype)  # noqa: E731
+    cases = [
+        ("cholesky_ex", lambda m, a: m.linalg.cholesky_ex(spd(m, a)).L, (2, 4, 4)),
+        ("cholesky_ex_upper", lambda m, a: m.linalg.cholesky_ex(spd(m, a), upper=True).L, (4, 4)),
+        ("inv_ex", lambda m, a: m.linalg.inv_ex(a).inverse, (2, 3, 3)),
+        ("solve_ex", lambda m, a: m.linalg.solve_ex(a, a[0, :, :2].exp()).result, (2, 3, 3)),
+        ("solve_ex_vec", lambda m, a: m.linalg.solve_ex(a, a[..., 0] ** 2).result, (2, 3, 3)),
+        ("vander", lambda m, a: m.linalg.vander(a, N=4), (2, 3)),
+        ("vander_default", lambda m, a: m.linalg.vander(a[0]), (2, 3)),
+        ("tensorinv", lambda m, a: m.linalg.tensorinv(a.reshape(6, 2, 3), ind=1), (6, 6)),
+        ("tensorsolve", lambda m, a: m.linalg.tensorsolve(a.reshape(2, 3, 6), a[0, :6].reshape(2, 3)), (6, 6)),
+        ("householder_product", lambda m, a: m.linalg.householder_product(a, a[..., 1, :2].tanh()), (2, 5, 3)),
+        ("orgqr", lambda m, a: m.orgqr(a, a[1, :3]), (4, 3)),
+        ("householder_product_zero_tau", lambda m, a: m.linalg.householder_product(  # (tau[1] is 0, its gradient not)
+            a, a[1, :3] - (a[1, :3] * m.tensor([0.0, 1.0, 0.0], dtype=a.dtype)).detach()), (6, 4)),
+        ("cholesky_solve", lambda m, a: m.cholesky_solve(a[0, :, :2], m.linalg.cholesky(spd(m, a))), (2, 3, 3)),
+        ("cholesky_solve_upper", lambda m, a: a[..., :1].cholesky_solve(m.linalg.cholesky(spd(m, a), upper=True),
+                                                                        upper=True), (3, 3)),
+        ("cholesky_solve_tri_leaf", lambda m, a: m.cholesky_solve(a[:, :2], a.tril() + 3 * m.eye(3, dtype=a.dtype)),
+         (3, 3)),
+        ("cholesky_inverse", lambda m, a: m.cholesky_inverse(m.linalg.cholesky(spd(m, a))), (2, 3, 3)),
+        ("cholesky_inverse_upper", lambda m, a: m.linalg.cholesky(spd(m, a), upper=True).cholesky_inverse(True),
+         (3, 3)),
+        ("triangular_solve", lambda m, a: m.triangular_solve(a[0, :, :2], a + 3 * m.eye(3, dtype=a.dtype)).solution,
+         (2, 3, 3)),
+        ("triangular_solve_t", lambda m, a: a[..., :1].triangular_solve(a + 3 * m.eye(3, dtype=a.dtype), False, True,
+                                                                        True)[0], (3, 3)),
+        ("triangular_solve_coef", lambda m, a: m.triangular_solve(a[0, :, :2], a).cloned_coefficient, (2, 3, 3)),
+        ("lu", lambda m, a: m.lu(a)[0], (2, 4, 4)),
+        ("lu_solve", lambda m, a: m.lu_solve(a[..., :2].exp(), *m.lu(a)), (2, 4, 4)),
+    ]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for name, fn, shape in cases:
+            a = rng.standard_normal(shape)
+            x, t = _t(a, True), torch.tensor(a, requires_grad=True)
+            out, want = fn(sg, x), fn(torch, t)
+            assert out.shape == tuple(want.shape) and out.dtype is getattr(sg, str(want.dtype)[6:]), name
+            np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=name)
+            w = rng.standard_normal(tuple(want.shape))
+            (out * _t(w)).sum().backward()
+            (want * torch.tensor(w)).sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=name)
+    # info tensors and the check_errors messages
+    bad = _spd_batch(40, [3, 34], rng)
+    for upper in (False, True):
+        got = sg.linalg.cholesky_ex(_t(bad), upper=upper)
+        want = torch.linalg.cholesky_ex(torch.tensor(bad), upper=upper)
+        np.testing.assert_array_equal(got.info.numpy(), want.info.numpy())
+        assert got.info.dtype is sg.int32 and want.info.dtype == torch.int32
+        np.testing.assert_allclose(got.L[0].numpy(), want.L[0].numpy(), rtol=1e-10)
+    sing = np.stack([np.eye(3), [[1.0, 2, 3], [2, 4, 6], [1, 0, 1]], np.zeros((3, 3))])
+    for fn in (lambda m, a: m.linalg.inv_ex(a), lambda m, a: m.linalg.solve_ex(a, m.ones(2, 1, 3, 1, dtype=a.dtype))):
+        got, want = fn(sg, _t(sing)), fn(torch, torch.tensor(sing))
+        np.testing.assert_array_equal(got.info.numpy(), want.info.numpy())
+        assert type(got).__name__ == type(want).__name__ and all(hasattr(want, f) for f in got._fields)
+    for call in [lambda m, a: m.linalg.cholesky_ex(a, check_errors=True),
+                 lambda m, a: m.linalg.cholesky_ex(a[1], upper=True, check_errors=True),
+                 lambda m, a: m.linalg.inv_ex(a[:, :3, :3] * 0, check_errors=True),
+                 lambda m, a: m.linalg.solve_ex(a[:, :3, :3] * 0, a[:, :3, :1], check_errors=True)]:
+        with pytest.raises(torch.linalg.LinAlgError) as want:
+            call(torch, torch.tensor(bad))
+        with pytest.raises(sg.linalg.LinAlgError) as got:
+            call(sg, _t(bad))
+        assert str(got.value) == str(want.value)
+    assert issubclass(sg.linalg.LinAlgError, RuntimeError) and issubclass(torch.linalg.LinAlgError, RuntimeError)
+    # errors
+    for call in [lambda m: m.linalg.vander(m.ones(3, dtype=m.bool)), lambda m: m.linalg.tensorinv(m.ones(4, 2, 8), 1),
+                 lambda m: m.linalg.tensorsolve(m.ones(2, 3, 6), m.ones(2, 3, 6, 1)),
+                 lambda m: m.linalg.householder_product(m.ones(2, 4, 3), m.ones(1, 2)),
+                 lambda m: m.cholesky_solve(m.ones(2, 3, 2), m.ones(4, 3, 3)),
+                 lambda m: m.cholesky_solve(m.ones(3, 2), m.ones(3, 3, dtype=m.float16)),
+                 lambda m: m.cholesky_inverse(m.ones(3, 3, dtype=m.int64)),
+                 lambda m: m.triangular_solve(m.ones(3, 2), m.ones(3, 4)),
+                 lambda m: m.lu_solve(m.ones(4, 2), *m.linalg.lu_factor(m.eye(3)))]:
+        with pytest.raises(Exception) as want:
+            call(torch)
+        with pytest.raises(type(want.value)) as got:
+            call(sg)
+        assert str(got.value) == str(want.value)
+    # shapes of svd_lowrank / pca_lowrank
+    for shape, q in [((3, 9, 5), 4), ((5, 9), 8), ((6, 6), None)]:
+        a = rng.standard_normal(shape)
+        got = [t.shape for t in sg.svd_lowrank(_t(a), q=q)]
+        want = [tuple(t.shape) for t in torch.svd_lowrank(torch.tensor(a), q=q)]
+        assert got == want
+        assert [t.shape for t in sg.pca_lowrank(_t(a))] == [tuple(t.shape) for t in torch.pca_lowrank(torch.tensor(a))]
