@@ -8,13 +8,14 @@ from typing import Any
 from ..nn.functional import binary_cross_entropy_with_logits
 from ..tensor import Size, Tensor, arange, rand, where
 from . import constraints
+from .exp_family import ExponentialFamily
 from .families import _BinaryProbs
 from .utils import as_size, broadcast_all, expand_probs_or_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(_BinaryProbs):
+class Bernoulli(_BinaryProbs, ExponentialFamily):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -73,6 +74,15 @@ class Bernoulli(_BinaryProbs):
 
     def entropy(self) -> Tensor:
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.probs.log() - (-self.probs).log1p(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return x.exp().log1p()
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = arange(2, dtype=self._param.dtype, device=self._param.device)

@@ -7,14 +7,14 @@ from typing import Any
 from ..nn.functional import one_hot
 from ..tensor import Tensor, where
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .samplers import standard_gamma
 from .utils import as_size, finfo
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution on the simplex. ``rsample`` normalises independent Gamma draws;
     its gradient is the Gamma draws' implicit-reparameterisation gradient carried through the
     normalisation (PyTorch differentiates the Dirichlet draw directly, with its own approximation:
@@ -69,6 +69,13 @@ class Dirichlet(Distribution):
     def variance(self) -> Tensor:
         con0 = self.concentration.sum(-1, True)
         return self.concentration * (con0 - self.concentration) / (con0.pow(2) * (con0 + 1))
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
 
     def entropy(self) -> Tensor:
         k = self.concentration.shape[-1]

@@ -6,14 +6,14 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .samplers import standard_gamma
 from .utils import batch_shape_of, broadcast_all, expand_params, finfo
 
 __all__ = ["Gamma", "Chi2"]
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """The gamma distribution with shape ``concentration`` and inverse scale ``rate``.
 
     ``rsample`` draws by Marsaglia-Tsang rejection (a fixed number of proposals) and is
@@ -65,6 +65,15 @@ class Gamma(Distribution):
     def entropy(self) -> Tensor:
         return (self.concentration - self.rate.log() + self.concentration.lgamma()
                 + (1.0 - self.concentration) * self.concentration.digamma())
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
 
 
 class Chi2(Gamma):

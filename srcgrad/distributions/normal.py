@@ -6,13 +6,14 @@ import math
 from typing import Any
 
 from ..tensor import Tensor
+from .exp_family import ExponentialFamily
 from .families import _LocScale
 from .utils import standard_normal
 
 __all__ = ["Normal"]
 
 
-class Normal(_LocScale):
+class Normal(_LocScale, ExponentialFamily):
     """The normal distribution N(loc, scale^2); ``rsample`` is ``loc + scale * eps``."""
 
     @property
@@ -44,3 +45,12 @@ class Normal(_LocScale):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()

@@ -14,7 +14,7 @@ from ..tensor import Size, Tensor, tensor
 from ..tensor import randn as _randn
 
 __all__ = ["broadcast_all", "expand_params", "expand_probs_or_logits", "logits_to_probs", "clamp_probs",
-           "probs_to_logits", "lazy_property", "euler_constant", "finfo"]
+           "probs_to_logits", "lazy_property", "euler_constant", "finfo", "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 euler_constant = 0.5772156649015329  # Euler-Mascheroni constant
 
@@ -148,3 +148,36 @@ def uniform_open(shape: Sequence[int], like: Tensor) -> Tensor:
     from ..tensor import rand
     u = rand(*shape, dtype=like.dtype, device=like.device)
     return u.clamp(min=finfo(like.dtype).tiny)
+
+
+def _tril_positions(n: int, diag: int) -> list[int]:
+    """Flat (row-major) positions in an n x n matrix of the entries with ``col < row + diag + 1``."""
+    return [i * n + j for i in range(n) for j in range(n) if j < i + diag + 1]
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The lower-triangular entries (below diagonal ``diag``) of a (batch of) D x D matrix, in row order."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    index = tensor(_tril_positions(n, diag), device=mat.device)
+    return mat.reshape(tuple(mat.shape[:-2]) + (n * n,)).index_select(-1, index)
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The inverse of ``tril_matrix_to_vec``: a (batch of) lower-triangular matrix, zeros elsewhere.
+    Built with a gather from the vector padded by one zero, so it is differentiable."""
+    from ..tensor import cat, zeros
+    m = vec.shape[-1]
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    eps = finfo(vec.dtype).eps
+    if round(n) - n > eps:
+        raise ValueError(f"The size of last dimension is {m} which cannot be expressed as "
+                         "the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    where_in_vec = [m] * (n * n)
+    for k, pos in enumerate(_tril_positions(n, diag)):
+        where_in_vec[pos] = k
+    padded = cat([vec, zeros(tuple(vec.shape[:-1]) + (1,), dtype=vec.dtype, device=vec.device)], -1)
+    index = tensor(where_in_vec, device=vec.device)
+    return padded.index_select(-1, index).reshape(tuple(vec.shape[:-1]) + (n, n))
