@@ -193,7 +193,7 @@ for _name in (
     "flip fliplr flipud roll movedim moveaxis tile diagonal diag outer ger "
     "index_copy index_fill tril triu exp_ sigmoid_ tanh_ sqrt_ abs_ neg_ sin_ cos_ clamp_ clamp_min_ clamp_max_ "
     "clip_ reciprocal_ rsqrt_ square_ floor_ ceil_ round_ trunc_ sign_ log_ log1p_ expm1_ erf_ nan_to_num_ "
-    "scatter scatter_reduce index_put masked_scatter diagonal_scatter select_scatter slice_scatter "
+    "scatter scatter_reduce index_reduce index_put masked_scatter diagonal_scatter select_scatter slice_scatter "
     "inverse det slogdet logdet cholesky qr svd pinverse matrix_exp matrix_power histc"
 ).split():
     if hasattr(Tensor, _name):

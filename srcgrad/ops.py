@@ -1545,6 +1545,7 @@ ALIASES = {
     "copysign_scalar": ("copysign", "CopysignBackward1"),
     "diag_diagonal": ("diagonal", "DiagonalBackward0_copy"),  # torch.diag of a matrix (PyTorch's name)
     "scatter_value": ("scatter", "ScatterBackward1"),  # scatter(dim, index, value): a number
+    "index_reduce": ("scatter_reduce", "IndexReduceBackward0"),  # (its index spread over the source)
     # scatter(..., reduce="add"/"multiply"): PyTorch has no derivative for it (NotImplemented)
     "scatter_legacy_reduce": ("scatter", "NotImplemented"),
     "select_scatter": ("index_put", "SelectScatterBackward0"),

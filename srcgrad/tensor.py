@@ -2794,6 +2794,51 @@ class Tensor:
         args, attrs = self._scatter_reduce_args(dim, index, src, reduce, include_self)
         return self._inplace("scatter_reduce", *args, attrs=attrs)
 
+    def _index_reduce_args(self, dim: int, index: Tensor, source: Tensor, reduce: str, include_self: bool,
+                           name: str) -> tuple:
+        """``index_reduce`` as the ``scatter_reduce`` it is: ``index`` (a vector) spread over ``source``."""
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+                               f"{reduce}.")
+        _warn_beta_once("index_reduce() is in beta and the API may change at any time.")
+        if index.dtype not in (D.int32, D.int64):
+            raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index but got: "
+                               f"{TORCH_TYPE_NAMES.get(index.dtype.name, index.dtype.name)}")
+        if index.dim() > 1:
+            raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index.dim()} with type: "
+                             f"{TORCH_TYPE_NAMES.get(index.dtype.name, index.dtype.name)} and size: "
+                             f"{list(index.shape)}")
+        d = _dim(dim, self.dim())
+        n = source.shape[d] if source.dim() else 1
+        if index.numel() != n:
+            raise RuntimeError(f"{name}(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+                               f"({n}), for dim: {d}")
+        if self.dim() != source.dim() or any(a != b for k, (a, b) in enumerate(zip(self.shape, source.shape))
+                                             if k != d) or not self.dim():
+            raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
+                               f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
+        if self.dtype is not source.dtype:
+            raise RuntimeError(f"{name}(): self ({TORCH_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}) and source "
+                               f"({TORCH_TYPE_NAMES.get(source.dtype.name, source.dtype.name)}) must have the same "
+                               f"scalar type")
+        a = ir.host_value(index._node)
+        if a is not None and a.size and (a.min() < 0 or a.max() >= self.shape[d]):
+            raise IndexError("index out of range in self")
+        spread = index.long().reshape(tuple(-1 if k == d else 1 for k in range(source.dim()))).expand(source.shape)
+        return (spread, source), (d, reduce, bool(include_self))
+
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+        """The rows of ``self`` that ``index`` names (along ``dim``) reduced with the ``source`` rows sent
+        to them (and themselves where ``include_self``): ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``."""
+        args, attrs = self._index_reduce_args(dim, index, source, reduce, include_self, "index_reduce_")
+        return record("index_reduce", (self,) + args, attrs)
+
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                      include_self: bool = True) -> Tensor:
+        args, attrs = self._index_reduce_args(dim, index, source, reduce, include_self, "index_reduce_")
+        return self._inplace("index_reduce", *args, attrs=attrs)
+
     def index_put(self, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
         """The out-of-place ``index_put_``: ``self`` with ``values`` written (or added) at ``indices``."""
         spec, tensors, _, _ = normalize(tuple(indices), self._node.shape, tensor)
@@ -3655,6 +3700,16 @@ def _integer_pow(out: Tensor, base: Any, exponent: Tensor) -> Tensor:
         base = base if isinstance(base, Tensor) else full((), base, dtype=out.dtype)
         at_negative = where(base == 1, 1, where(base == -1, 1 - 2 * (exponent % 2), 0)).to(out.dtype)
         return where(exponent < 0, at_negative, out)
+
+
+_BETA_WARNED: set = set()
+
+
+def _warn_beta_once(message: str) -> None:
+    """A beta API's warning, once a process (PyTorch's TORCH_WARN_ONCE), at the user's line."""
+    if message not in _BETA_WARNED:
+        _BETA_WARNED.add(message)
+        ir.warn_at_user(message)
 
 
 def _check_known_indices(index: Any, size: int, dim: int) -> None:

@@ -528,6 +528,12 @@ CASES = [
     Case("scatter_reduce", lambda x, s: (x * 1).scatter_reduce_(0, sg.tensor([[1, 0, 1, 1]]), s, "mean"),
          lambda xp, x, s: _scatter_ref(xp, x.T, s.T, "mean", True, np.array([[1], [0], [1], [1]])).T,
          [[(3, 4), (1, 4)]], name="scatter_reduce_"),
+    # index_reduce: scatter_reduce with its index vector spread over the source
+    *[Case("index_reduce", (lambda r, inc: lambda x, s: x.index_reduce(1, sg.tensor(IR_IDX), s, r,
+                                                                       include_self=inc))(r, inc),
+           (lambda r, inc: lambda xp, x, s: _scatter_ref(xp, x, s, r, inc, np.tile(IR_IDX, (3, 1))))(r, inc),
+           [[(3, 4), (3, 3)]], name=f"index_reduce_{r}_{inc}")
+      for r in ("prod", "mean", "amax", "amin") for inc in (True, False)],
     Case("index_put",  lambda x, v: sg.index_put(x, (sg.tensor([2, 0]),), v, accumulate=True),
          lambda xp, x, v: _index_put_acc_ref(xp, x, v), [[(3, 4), (4,)]], name="index_put_fn"),
     Case("masked_scatter", lambda x, s: x.masked_scatter(sg.tensor(MS_MASK), s), lambda xp, x, s: _masked_scatter_ref(xp, x, s),
@@ -648,6 +654,7 @@ CASES = [
 
 SC_IDX = np.array([[0, 3], [1, 2], [2, 0]])     # distinct per row: scatter's writes do not collide
 SC_DUP = np.array([[0, 0], [2, 0], [1, 1]])     # repeated: reductions combine
+IR_IDX = [1, 3, 1]                               # index_reduce's index vector (along dim 1)
 MS_MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
 
 
@@ -1096,7 +1103,8 @@ SMOOTH = {"logsumexp", "exp", "log", "sin", "cos", "tanh", "sigmoid", "mul", "di
 
 
 # cases (by name) of ops that are linear elsewhere, where the gradient depends on the inputs
-SMOOTH_CASES = {"scatter_reduce_prod_True", "scatter_reduce_prod_False"}
+SMOOTH_CASES = {"scatter_reduce_prod_True", "scatter_reduce_prod_False", "index_reduce_prod_True",
+                "index_reduce_prod_False"}
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in _params()

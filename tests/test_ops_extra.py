@@ -327,3 +327,41 @@ def test_new_empty_and_in_place_cumsum():
     y = sg.tensor([[1.0, 2.0, 3.0]])
     assert y.cumsum_(1) is y and y._version == 1
     np.testing.assert_array_equal(y.numpy(), [[1, 3, 6]])
+
+
+def _index_reduce_program(lib):
+    """index_reduce's values, gradients (ties between self and source share theirs), names, the in-place
+    form and the errors, printed the same way for either library."""
+    out = []
+    x = lib.ones(5, 3, dtype=lib.float64)
+    t = lib.tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]], dtype=lib.float64, requires_grad=True)
+    idx = lib.tensor([0, 4, 2, 0])
+    for red in ("prod", "mean", "amax", "amin"):
+        for inc in (True, False):
+            y = x.index_reduce(0, idx, t, red, include_self=inc)
+            (g,) = lib.autograd.grad((y * lib.arange(15.0, dtype=lib.float64).reshape(5, 3)).sum(), t)
+            out.append((red, inc, y.tolist(), g.tolist(), y.grad_fn.name()))
+    z = lib.ones(5, 3)
+    z.index_reduce_(1, lib.tensor([2, 0]), lib.full((5, 2), 3.0), "amax")
+    out.append(z.tolist())
+    out.append(lib.index_reduce(z, 0, lib.tensor([1]), lib.full((1, 3), 0.5), "mean", include_self=False).tolist())
+    s = lib.ones(4, 3)
+    for bad in (lambda: z.index_reduce(0, idx, s, "sum"), lambda: z.index_reduce(0, idx.float(), s, "prod"),
+                lambda: z.index_reduce(0, idx[None], s, "prod"), lambda: z.index_reduce(0, idx[:3], s, "prod"),
+                lambda: z.index_reduce(0, lib.tensor([0, 5, 1, 1]), s, "prod"),
+                lambda: z.index_reduce(0, lib.tensor([0, -1, 1, 1]), s, "prod"),
+                lambda: z.index_reduce(0, idx, lib.ones(4, 2), "prod"),
+                lambda: z.index_reduce(0, idx, s.double(), "prod")):
+        try:
+            bad()
+        except (RuntimeError, IndexError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_index_reduce_against_pytorch():
+    torch = pytest.importorskip("torch")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _index_reduce_program(sg) == _index_reduce_program(torch)
