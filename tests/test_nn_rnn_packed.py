@@ -468,3 +468,21 @@ def test_compiled_packed_training_step_matches_define_by_run():
     np.testing.assert_allclose(losses_c, losses_e, rtol=1e-5)
     assert losses_e[2] < losses_e[0]  # it trains
     assert compiled.dynamic_at is None  # it stayed compiled: the lengths are a host value it is keyed on
+
+
+def test_pad_and_pack_show_pytorchs_grad_fns():
+    rnn = R
+    a, b = sg.arange(3.0, requires_grad=True), sg.arange(2.0, requires_grad=True)
+    p = rnn.pad_sequence([a, b], padding_value=-1.0, padding_side="left")
+    assert p.tolist() == [[0.0, -1.0], [1.0, 0.0], [2.0, 1.0]]
+    assert p.grad_fn.name() == "torch::autograd::CopySlices"  # (each sequence copied into its slice)
+    assert [type(f).__name__ for f, _ in p.grad_fn.next_functions] == ["CopySlices", "AccumulateGrad"]
+    p.sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0] and b.grad.tolist() == [1.0, 1.0]
+    # the first sequence's dtype, as PyTorch's copy into new_full
+    assert rnn.pad_sequence([sg.ones(2, dtype=sg.int64), sg.ones(1)], padding_value=0.5).tolist() \
+        == [[1, 1], [1, 0]]
+    x = sg.arange(24.0, requires_grad=True).reshape(3, 2, 4)
+    data = rnn.pack_padded_sequence(x, [3, 2]).data
+    assert data.grad_fn.name() == "PackPaddedSequenceBackward0"
+    assert [type(f).__name__ for f, _ in data.grad_fn.next_functions] == ["ViewBackward0"]

@@ -25,7 +25,8 @@ import numpy as np
 
 from ... import dtypes as D
 from ... import tracing
-from ...tensor import Tensor, _tensor, cat, full, stack
+from ...pooling import as_function as _as_function
+from ...tensor import Tensor, _tensor, cat, full, record
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "unpad_sequence", "pack_sequence", "unpack_sequence"]
@@ -301,7 +302,7 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | Sequence[int], batch_f
     # one gather from the input flattened over its first two dims (a new tensor, as PyTorch's)
     rows = src * steps + t if batch_first else t * batch + src
     flat = input.reshape(batch * steps, *input.shape[2:])
-    data = _take(flat, 0, rows)
+    data = _as_function(record("pack_padded_sequence", (_take(flat, 0, rows),)), (input,))
     sorted_indices = _host_tensor(order, input.device) if order is not None else None
     return PackedSequence(data, _host_tensor(batch_sizes, "cpu"), sorted_indices, None)
 
@@ -360,17 +361,21 @@ def pad_sequence(sequences: Iterable[Tensor] | Tensor, batch_first: bool = False
         raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     trailing = tuple(seqs[0].shape[1:])
     max_len = max(s.shape[0] for s in seqs)
-    padded = []
     for s in seqs:
         if tuple(s.shape[1:]) != trailing:
             raise RuntimeError(f"The size of tensor a ({trailing[0] if trailing else 0}) must match the size of "
                                f"tensor b ({s.shape[1] if s.dim() > 1 else 0}) at non-singleton dimension 1")
-        n = max_len - s.shape[0]
-        if n:
-            fill = full((n, *trailing), padding_value, dtype=s.dtype, device=s.device)
-            s = cat([s, fill] if padding_side == "right" else [fill, s], 0)
-        padded.append(s)
-    return stack(padded, 0 if batch_first else 1)
+    # as PyTorch's: a tensor of padding_value, each sequence copied into its slice (CopySlices)
+    shape = (len(seqs), max_len, *trailing) if batch_first else (max_len, len(seqs), *trailing)
+    out = full(shape, padding_value, dtype=seqs[0].dtype, device=seqs[0].device)
+    for i, s in enumerate(seqs):
+        n = s.shape[0]
+        steps = slice(0, n) if padding_side == "right" else slice(max_len - n, max_len)
+        if batch_first:
+            out[i, steps] = s
+        else:
+            out[steps, i] = s
+    return out
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | Sequence[int],
