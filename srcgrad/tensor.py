@@ -2109,18 +2109,38 @@ class Tensor:
     def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
         """``(values, indices)``: the most frequent value along ``dim`` (the smallest among equally
         frequent ones) and the index of its last occurrence, as PyTorch; the gradient goes to that
-        index. Counts every pair of elements of a slice: memory quadratic in the slice's length."""
+        index. Counts every pair of elements of a slice: memory quadratic in the slice's length.
+
+        With NaNs, PyTorch's CPU kernel sorts each slice with ``<`` (which NaN breaks) and takes the
+        first longest run of equal values; srcgrad follows the main effect: a NaN is a run of its
+        own that splits the slice into parts sorted apart (``[3, nan, 3]``: two runs of one 3, the
+        answer 3 at index 0), but not every move of the C++ sort (a value smaller than the first
+        jumps past NaNs). For slices longer than 16, which of the mode's positions PyTorch's
+        ``indices`` names depends on its unstable sort; srcgrad's is the last."""
         x = self if self.dim() else self.reshape(1)
         d = _dim(dim, x.dim())
         xs = x.movedim(d, -1)
         n = xs.shape[-1]
         with _NoGrad():
-            counts = (xs.unsqueeze(-1) == xs.unsqueeze(-2)).sum(-1)
-            frequent = counts == counts.amax(-1, keepdim=True)
-            big = math.inf if xs.dtype.is_floating_point else True if xs.dtype.category == 0 else \
-                int(np.iinfo(xs.dtype.np).max)
-            value = where(frequent, xs, big).amin(-1, keepdim=True)
-            index = where(xs == value, arange(n, device=xs.device), -1).amax(-1, keepdim=True)
+            positions = arange(n, device=xs.device)
+            if xs.dtype.is_floating_point:
+                nan = xs.isnan()
+                segment = nan.long().cumsum(-1)  # (a NaN opens the segment after it)
+                same = (xs.unsqueeze(-1) == xs.unsqueeze(-2)) & (segment.unsqueeze(-1) == segment.unsqueeze(-2))
+                counts = where(nan, 1, same.sum(-1))
+                frequent = counts == counts.amax(-1, keepdim=True)
+                # the first run in sorted order: the lowest segment, its NaN (sorted before the
+                # segment's values) if it is among them, else the segment's smallest value
+                first = frequent & (segment == where(frequent, segment, n + 1).amin(-1, keepdim=True))
+                nan_first = (first & nan).any(-1, keepdim=True)
+                smallest = where(first & ~nan, xs, math.inf).amin(-1, keepdim=True)
+                run = first & where(nan_first, nan, xs == smallest)
+            else:
+                counts = (xs.unsqueeze(-1) == xs.unsqueeze(-2)).sum(-1)
+                frequent = counts == counts.amax(-1, keepdim=True)
+                big = True if xs.dtype.category == 0 else int(np.iinfo(xs.dtype.np).max)
+                run = xs == where(frequent, xs, big).amin(-1, keepdim=True)
+            index = where(run, positions, -1).amax(-1, keepdim=True)
         values = xs.gather(-1, index)
         if keepdim and self.dim():
             values, index = values.movedim(-1, d), index.movedim(-1, d)
@@ -2128,6 +2148,9 @@ class Tensor:
             values, index = values.squeeze(-1), index.squeeze(-1)
         if not self.dim():
             values, index = values.reshape(()), index.reshape(())
+        if values.requires_grad:  # (PyTorch's ModeBackward0, a function of self)
+            from .pooling import as_function
+            values = as_function(record("mode_values", (values,)), (self,))
         return return_types.mode(values, index)
 
     def nansum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:

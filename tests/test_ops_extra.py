@@ -365,3 +365,17 @@ def test_index_reduce_against_pytorch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert _index_reduce_program(sg) == _index_reduce_program(torch)
+
+
+@pytest.mark.parametrize("values, mode, index", [
+    ([1.0, NAN, NAN, 2.0], 1.0, 0), ([NAN], NAN, 0), ([3.0, NAN, 3.0, NAN], 3.0, 0),  # (3s in two runs)
+    ([NAN, NAN, 5.0, 5.0], 5.0, 3), ([1.0, 1.0, NAN, 2.0, 2.0, 2.0], 2.0, 5), ([NAN, 2.0], NAN, 0),
+    ([0.5, 0.5, 0.25], 0.5, 1)])
+def test_mode_with_nans_as_pytorchs_sort_leaves_them(values, mode, index):
+    # (each checked against PyTorch 2.13: a NaN is a run of its own and splits the slice)
+    x = sg.tensor(values, requires_grad=True)
+    m = x.mode()
+    assert (math.isnan(m.values.item()) and math.isnan(mode)) or m.values.item() == mode
+    assert m.indices.item() == index and m.values.grad_fn.name() == "ModeBackward0"
+    m.values.backward()
+    assert x.grad.tolist() == [1.0 if k == index else 0.0 for k in range(len(values))]
