@@ -189,7 +189,7 @@ for _name in (
     "asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh frac sinc logit "
     "mode nan_to_num nansum nanmean fmod fmax fmin logaddexp dist topk kthvalue median trace cummax cummin "
     "bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift gcd lcm "
-    "logical_and logical_or logical_xor signbit hypot copysign deg2rad rad2deg sgn lgamma digamma erfinv "
+    "logical_and logical_or logical_xor signbit hypot nextafter copysign deg2rad rad2deg sgn lgamma digamma erfinv "
     "flip fliplr flipud roll movedim moveaxis tile diagonal diag outer ger "
     "index_copy index_fill tril triu exp_ sigmoid_ tanh_ sqrt_ abs_ neg_ sin_ cos_ clamp_ clamp_min_ clamp_max_ "
     "clip_ reciprocal_ rsqrt_ square_ floor_ ceil_ round_ trunc_ sign_ log_ log1p_ expm1_ erf_ nan_to_num_ "

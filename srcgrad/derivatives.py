@@ -550,6 +550,7 @@ defvjp("lgamma",      lambda g, out, x: (g * x.digamma(),))
 defvjp("digamma",     lambda g, out, x: (g * x.polygamma(1),))
 defvjp("polygamma",   lambda g, out, x, n: (g * x.polygamma(n + 1),))
 defvjp("erfinv",      lambda g, out, x: (g * (0.5 * math.sqrt(math.pi)) * (out * out).exp(),))
+defvjp("nextafter",   lambda g, out, x, y: (g, zeros_for(y)))  # (PyTorch 2.13's: the identity in self)
 defvjp("hypot",       lambda g, out, x, y: (g * x / out, g * y / out))  # (PyTorch's: NaN at the origin)
 # PyTorch's copysign_tensor_self_backward: result / self, 0 where self == 0; nothing for the sign's source
 defvjp("copysign",    lambda g, out, x, y: (g * T.where(x == 0, 0.0, out / T.where(x == 0, 1.0, x)),

@@ -1040,6 +1040,16 @@ for _name, _rule, _low, _grad in [
 defop("polygamma", lambda x, n: (x.shape, _float_of(x.dtype)), "sg.polygamma({n}, {0})", "PolygammaBackward0",
       ("n",), cast="out")
 defop("hypot", binary_float("hypot"), "jnp.hypot({0}, {1})", "HypotBackward0", cast="out", saves="xy")
+
+
+def nextafter_rule(x: Any, y: Any) -> tuple:
+    d = _promoted((x, y))
+    if d.category != 2:  # (PyTorch's kernel takes floating dtypes only)
+        raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{TORCH_TYPE_NAMES.get(d.name, d.name)}'")
+    return broadcast_shapes(x.shape, y.shape, "nextafter"), d
+
+
+defop("nextafter", nextafter_rule, "jnp.nextafter({0}, {1})", "NextafterBackward0", cast="out", saves="")
 defop("copysign", binary_float("copysign"), "jnp.copysign({0}, {1})", "CopysignBackward0", cast="out", saves="x")
 defop("flip", flip_rule, "jnp.flip({0}, axis={dims})", "FlipBackward0", ("dims",), saves="")
 defop("roll", roll_rule, lower_roll, "RollBackward0", ("shifts", "dims"), saves="")

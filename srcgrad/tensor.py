@@ -1790,6 +1790,17 @@ class Tensor:
     def hypot(self, other: Any) -> Tensor:
         return record("hypot", (self, other))
 
+    def nextafter(self, other: Tensor) -> Tensor:
+        """The next floating-point value after ``self`` towards ``other``, elementwise."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"nextafter(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+        return record("nextafter", (self, other))
+
+    def nextafter_(self, other: Tensor) -> Tensor:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"nextafter_(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return self._inplace("nextafter", other)
+
     def copysign(self, other: Any) -> Tensor:
         return record("copysign_scalar" if isinstance(other, _Number) else "copysign", (self, other))
 

@@ -445,6 +445,8 @@ CASES = [
     Case("addmm",      lambda c, a, b: sg.addmm(c, a, b, beta=0.5, alpha=2.0),
          lambda xp, c, a, b: 0.5 * c + 2.0 * (a @ b), [[(3, 5), (3, 4), (4, 5)], [(5,), (3, 4), (4, 5)]]),
     Case("hypot",      lambda x, y: sg.hypot(x, y),  lambda xp, x, y: xp.hypot(x, y), BIN_SHAPES[:3], domain="pos"),
+    Case("nextafter",  lambda x, y: x.nextafter(y),  lambda xp, x, y: xp.nextafter(x, y), BIN_SHAPES[:2], grad=False),
+    # (its derivative, PyTorch's identity in self, is no derivative of the step function: tests/test_ops_extra.py)
     Case("copysign",   lambda x, y: x.copysign(y),   lambda xp, x, y: xp.copysign(x, y), BIN_SHAPES[:2],
          domain="away0"),
     Case("copysign_scalar", lambda x: sg.copysign(x, -1.0), lambda xp, x: xp.copysign(x, -1.0), domain="away0"),

@@ -379,3 +379,29 @@ def test_mode_with_nans_as_pytorchs_sort_leaves_them(values, mode, index):
     assert m.indices.item() == index and m.values.grad_fn.name() == "ModeBackward0"
     m.values.backward()
     assert x.grad.tolist() == [1.0 if k == index else 0.0 for k in range(len(values))]
+
+
+def test_nextafter_against_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def program(lib):
+        out = []
+        a, b = lib.tensor([1.0, 0.0, -1.0]), lib.tensor([2.0, 1.0, -1.0])
+        out.append(lib.nextafter(a, b).tolist())
+        out.append((lib.nextafter(a, b.double()).dtype == lib.float64, a.nextafter(b).dtype == lib.float32))
+        x = lib.tensor([1.0])
+        x.nextafter_(lib.tensor([0.0]))
+        out.append(x.item())
+        w = lib.tensor([1.0, 3.0], requires_grad=True)
+        o = lib.tensor([2.0, 1.0], requires_grad=True)
+        y = w.nextafter(o)
+        (y * lib.tensor([2.0, 5.0])).sum().backward()
+        out.append((y.grad_fn.name(), w.grad.tolist(), o.grad.tolist()))
+        for bad in (lambda: lib.nextafter(lib.tensor([1]), lib.tensor([2])), lambda: lib.nextafter(a, 2.0)):
+            try:
+                bad()
+            except (RuntimeError, TypeError, NotImplementedError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+
+    assert program(sg) == program(torch)
