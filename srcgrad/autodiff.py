@@ -780,6 +780,7 @@ def _replay_or_record(plan_key: tuple, tensors: Sequence[T.Tensor], grad_tensors
         for pos in plan.freeable:
             order[pos].freed = True
             order[pos].special = True
+    ir.recent.clear()
 
 
 def _run_plan(plan: _Plan, order: list, inputs: list) -> Any:

@@ -840,6 +840,12 @@ class CompiledFunction:
         return leaves
 
     def _trace(self, key: Any, args: tuple, kwargs: dict) -> Any:
+        try:
+            return self._traced(key, args, kwargs)
+        finally:
+            ir.recent.clear()  # (the trace's nodes: its own program computed what it needed)
+
+    def _traced(self, key: Any, args: tuple, kwargs: dict) -> Any:
         # Float arguments are watched while traced: Python arithmetic on one (`1 - decay`) would be
         # baked into the program, so such an argument is keyed by value from then on.
         used: set = set()

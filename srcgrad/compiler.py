@@ -197,11 +197,37 @@ def collect(targets: list[Node], keep_live: bool = True) -> tuple[list[Node], li
                 order.append(n)
     want = set(targets)
     if keep_live:
+        feeding = _feeding_pending(pos) if ir.recent else None
+        if feeding:
+            want.update(feeding)
         outputs = [n for n in order if n in want or live_tensor(n) is not None]
     else:
         outputs = [n for n in order if n in want]
     key = (tuple(entries), tuple([pos[o] for o in outputs]))
     return order, inputs, outputs, key
+
+
+def _feeding_pending(pos: dict) -> set:
+    """The nodes this program computes that tensors left pending outside it read (through
+    pending nodes of their own, a few steps at most): kept as outputs, so that computing those
+    tensors later starts from the values instead of computing this program's part again. (An
+    RNN's hidden state carried to the next batch is such a tensor: dropping the values it
+    reads made every program compute all the earlier batches again, each one larger.)"""
+    feeding: set = set()
+    for c in ir.recent:
+        if c.value is not None or c in pos or live_tensor(c) is None:
+            continue
+        stack, seen = [c], 1
+        while stack and seen < 64:
+            n = stack.pop()
+            for i in n.inputs:
+                if i in pos:
+                    if i.value is None:  # (computed by this program, not one of its inputs)
+                        feeding.add(i)
+                elif i.value is None:
+                    stack.append(i)
+                    seen += 1
+    return feeding
 
 
 def _why(key: Any, order: list[Node], inputs: list[Node]) -> tuple[str, Any]:
@@ -516,6 +542,7 @@ def realize(targets: list[Node]) -> tuple | None:
         n.program = prog.ref  # which program computed it (the inspection tool shows it)
         if (not n.requires_grad or n.leaf) and not ir.keep_history:
             n.inputs = ()  # history that autograd will never need
+    ir.recent.clear()
     return prog, inputs, outputs
 
 

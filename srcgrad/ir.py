@@ -160,7 +160,18 @@ def new_node(op: str, inputs: tuple, attrs: tuple, shape: tuple, dtype: Any, dev
     n.sig = (op, attrs, shape, dtype)
     if _block is not None:
         n.block = _block
+    else:
+        recent.append(n)
+        if len(recent) > _RECENT_LIMIT:  # (never realized for long: forget the oldest half)
+            del recent[:_RECENT_LIMIT // 2]
     return n
+
+
+# The nodes recorded since the last program ran (the transformer's own aside): compiler.collect
+# reads them to find pending tensors outside the program that read its values (see there); each
+# realisation clears the list.
+recent: list = []
+_RECENT_LIMIT = 8192
 
 
 # -- watching node creation --------------------------------------------------------------

@@ -533,3 +533,33 @@ def test_a_freed_program_leaves_the_source_of_its_successor_in_linecache(monkeyp
     del old
     gc.collect()
     assert new.filename in linecache.cache
+
+
+def test_a_state_carried_to_the_next_step_does_not_pull_earlier_steps_into_each_program():
+    # An RNN's hidden state (h = h_n.detach(), the language model's repackage_hidden) is pending
+    # when the step's output is read; the values it reads are kept by that program, so the next
+    # step starts from them: one program, the same size every step (it grew by a step each time)
+    torch.manual_seed(0)
+    rnn = torch.nn.GRU(8, 8)
+    x, h = torch.randn(5, 4, 8), torch.zeros(1, 4, 8)
+    sizes, misses = [], []
+    for _ in range(5):
+        out, h = rnn(x, h)
+        h = h.detach()
+        out.sum().item()
+        sizes.append(torch.cache_info()["entries"][-1]["ops"])
+        misses.append(torch.cache_info()["misses"])
+    assert sizes[2:] == [sizes[1]] * 3 and misses[2:] == [misses[1]] * 3
+    # the same under training, through backward (the plan's program keeps them too)
+    w = torch.randn(8, 8, requires_grad=True)
+    state = torch.zeros(4, 8)
+    for _ in range(4):
+        a = torch.tanh(x[0] + state @ w)
+        state = a.detach()
+        a.sum().backward()
+    before = torch.cache_info()["misses"]
+    for _ in range(3):
+        a = torch.tanh(x[0] + state @ w)
+        state = a.detach()
+        a.sum().backward()
+    assert torch.cache_info()["misses"] == before
