@@ -1327,3 +1327,246 @@ def test_new_distributions_compile_and_agree():
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-9)
     for a, b in zip(results[0][1:], results[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# Wishart and LKJCholesky
+
+
+def _lmvgamma(a, p):
+    return p * (p - 1) / 4 * math.log(math.pi) + sum(math.lgamma(a - j / 2) for j in range(p))
+
+
+def _wishart_log_prob_np(df, cov, x):
+    p = cov.shape[-1]
+    return (-df / 2 * (p * math.log(2) + np.linalg.slogdet(cov)[1]) - _lmvgamma(df / 2, p)
+            + (df - p - 1) / 2 * np.linalg.slogdet(x)[1] - np.trace(np.linalg.solve(cov, x)) / 2)
+
+
+_COV2 = A([[2.0, 0.5], [0.5, 1.0]])
+_COV3 = A([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 0.8]])
+_X3 = A([[3.0, 0.4, 0.2], [0.4, 2.0, -0.3], [0.2, -0.3, 1.5]])
+_CORR3 = A([[1.0, 0.3, -0.2], [0.3, 1.0, 0.4], [-0.2, 0.4, 1.0]])
+
+
+def test_wishart_lkj_closed_form():
+    # Wishart: the density, mean and variance written with NumPy and math, for each parameterisation
+    x = A([[1.5, -0.3], [-0.3, 0.7]])
+    for kw in ({"covariance_matrix": _t(_COV2)}, {"precision_matrix": _t(np.linalg.inv(_COV2))},
+               {"scale_tril": _t(np.linalg.cholesky(_COV2))}):
+        d = D.Wishart(_t(3.5), **kw)
+        assert float(d.log_prob(_t(x))) == pytest.approx(_wishart_log_prob_np(3.5, _COV2, x), rel=1e-10)
+        np.testing.assert_allclose(_np(d.mean), 3.5 * _COV2, rtol=1e-12)
+        np.testing.assert_allclose(_np(d.variance), 3.5 * (_COV2 ** 2 + np.outer(np.diag(_COV2), np.diag(_COV2))),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(_np(d.covariance_matrix), _COV2, rtol=1e-12)
+        np.testing.assert_allclose(_np(d.precision_matrix), np.linalg.inv(_COV2), rtol=1e-12)
+    # a batch of df (one mode undefined: NaN where df <= p + 1), broadcast against one scale
+    d = D.Wishart(_t([6.0, 2.5]), covariance_matrix=_t(_COV2))
+    np.testing.assert_allclose(_np(d.log_prob(_t(x))), [_wishart_log_prob_np(v, _COV2, x) for v in (6.0, 2.5)],
+                               rtol=1e-10)
+    mode = _np(d.mode)
+    np.testing.assert_allclose(mode[0], 3.0 * _COV2, rtol=1e-12)
+    assert np.isnan(mode[1]).all()
+    # the closed-form entropy is the exponential family's Bregman entropy, and KL(p, p) = 0
+    d = D.Wishart(_t([4.0, 3.5]), covariance_matrix=_t([_COV3, np.eye(3)]))
+    np.testing.assert_allclose(_np(d.entropy()), _np(D.ExponentialFamily.entropy(d)), rtol=1e-10)
+    np.testing.assert_allclose(_np(D.kl_divergence(d, d)), 0.0, atol=1e-10)
+    # p = 1: Wishart(df, [[s2]]) is Gamma(df / 2, rate 1 / (2 s2))
+    w1, g = D.Wishart(_t(3.0), covariance_matrix=_t([[2.0]])), D.Gamma(_t(1.5), _t(0.25))
+    assert float(w1.log_prob(_t([[1.3]]))) == pytest.approx(
+        1.5 * math.log(0.25) + 0.5 * math.log(1.3) - 0.25 * 1.3 - math.lgamma(1.5), rel=1e-10)
+    assert float(w1.entropy()) == pytest.approx(float(g.entropy()), rel=1e-10)
+    w2, g2 = D.Wishart(_t(5.0), covariance_matrix=_t([[0.7]])), D.Gamma(_t(2.5), _t(1 / 1.4))
+    assert float(D.kl_divergence(w1, w2).detach()) == pytest.approx(float(D.kl_divergence(g, g2)), rel=1e-9)
+    # LKJCholesky, dim 2: L = [[1, 0], [r, sqrt(1 - r^2)]] with (r + 1) / 2 ~ Beta(eta, eta)
+    for eta, r in ((0.7, 0.4), (2.5, -0.8)):
+        L = _t([[1.0, 0.0], [r, math.sqrt(1 - r * r)]])
+        expected = (eta - 1) * math.log(1 - r * r) - (2 * eta - 1) * math.log(2) - _lbeta(eta, eta)
+        assert float(D.LKJCholesky(2, _t(eta)).log_prob(L)) == pytest.approx(expected, rel=1e-10)
+    # dim 3, eta = 1: uniform on correlation matrices (volume pi^2 / 2) times the Jacobian L_22 of L -> L L^T
+    L = np.linalg.cholesky(_CORR3)
+    expected = math.log(2 / math.pi ** 2) + math.log(L[1, 1])
+    assert float(D.LKJCholesky(3, _t(1.0)).log_prob(_t(L))) == pytest.approx(expected, rel=1e-10)
+
+
+def _chol_stack(*corrs):
+    return np.stack([np.linalg.cholesky(c) for c in corrs])
+
+
+_WISHART_LKJ_TORCH_CASES = [
+    # name, args, kwargs, value, properties compared
+    ("Wishart", (A([6.0, 3.5]),), {"covariance_matrix": _COV3}, _X3,
+     "mean variance mode covariance_matrix precision_matrix scale_tril"),
+    # PyTorch's mean, variance and mode fail for a number df and a batch of scales (srcgrad's broadcast)
+    ("Wishart", (3.5,), {"precision_matrix": A([_COV2, np.linalg.inv(_COV2)])}, A([[1.5, -0.3], [-0.3, 0.7]]),
+     "covariance_matrix precision_matrix scale_tril"),
+    ("Wishart", (A(4.5),), {"scale_tril": np.linalg.cholesky(_COV3)}, A([_X3, np.eye(3)]),
+     "mean variance covariance_matrix precision_matrix"),
+    ("LKJCholesky", (3, A([0.5, 1.0, 2.5])), {}, _chol_stack(_CORR3, np.eye(3), _CORR3 * 0.5 + np.eye(3) * 0.5), ""),
+    ("LKJCholesky", (4, 1.5), {}, np.linalg.cholesky(A([[1.0, 0.2, 0.1, 0.0], [0.2, 1.0, 0.3, -0.1],
+                                                       [0.1, 0.3, 1.0, 0.2], [0.0, -0.1, 0.2, 1.0]])), ""),
+    ("LKJCholesky", (2,), {}, A([[1.0, 0.0], [0.6, 0.8]]), ""),
+]
+
+
+@pytest.mark.parametrize("case", _WISHART_LKJ_TORCH_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(_WISHART_LKJ_TORCH_CASES)])
+def test_wishart_lkj_against_torch(case):
+    torch = pytest.importorskip("torch")
+    import torch.distributions as TD
+    name, args, kwargs, value, props = case
+    s = getattr(D, name)(*[_src_or_torch("s", a) for a in args], **{k: _src_or_torch("s", v) for k, v in kwargs.items()})
+    t = getattr(TD, name)(*[_src_or_torch("t", a) for a in args], **{k: _src_or_torch("t", v) for k, v in kwargs.items()})
+    assert repr(s) == repr(t) and repr(s.support) == repr(t.support) and s.has_rsample == t.has_rsample
+    assert tuple(s.batch_shape) == tuple(t.batch_shape) and tuple(s.event_shape) == tuple(t.event_shape)
+    assert {k: repr(c) for k, c in s.arg_constraints.items()} == {k: repr(c) for k, c in t.arg_constraints.items()}
+    tol = dict(rtol=1e-9, atol=1e-12) if str(t.batch_shape) != "torch.Size([])" or name == "Wishart" else \
+        dict(rtol=2e-6, atol=1e-6)  # a float concentration is float32 in both
+    np.testing.assert_allclose(_np(s.log_prob(srcgrad.tensor(value))), t.log_prob(torch.tensor(value)).numpy(), **tol)
+    if name == "Wishart":
+        np.testing.assert_allclose(_np(s.entropy()), t.entropy().numpy(), **tol)
+    for m in props.split():
+        np.testing.assert_allclose(_np(getattr(s, m)), getattr(t, m).numpy(), **tol, err_msg=f"{name}.{m}")
+    e, et = s.expand((2,) + tuple(s.batch_shape)), t.expand((2,) + tuple(t.batch_shape))
+    assert type(e) is type(s) and tuple(e.batch_shape) == tuple(et.batch_shape) and repr(e) == repr(et)
+    assert e._validate_args == s._validate_args
+    np.testing.assert_allclose(_np(e.log_prob(srcgrad.tensor(value))), et.log_prob(torch.tensor(value)).numpy(), **tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's Wishart warns "Singular sample detected." on every draw
+        xt = et.sample((3,))
+    # srcgrad's draws are checked in test_wishart_lkj_sample_moments (each sampler costs seconds to compile)
+    assert tuple(e._extended_shape((3,))) == tuple(xt.shape)
+    assert tuple(e.log_prob(srcgrad.tensor(xt.numpy())).shape) == tuple(et.log_prob(xt).shape)
+
+
+def test_wishart_lkj_messages_against_torch():
+    torch = pytest.importorskip("torch")
+    import torch.distributions as TD
+
+    def msg(fn):
+        with pytest.raises((ValueError, AssertionError, NotImplementedError)) as e:
+            fn()
+        return f"{type(e.value).__name__}: {e.value}"
+
+    bad = [[1.0, 2.0], [2.0, 1.0]]
+    for lib, mod in ((srcgrad, D), (torch, TD)):
+        got = [
+            msg(lambda: mod.Wishart(lib.tensor([4.0, 0.5]), covariance_matrix=lib.eye(2))),
+            msg(lambda: mod.Wishart(1.0, covariance_matrix=lib.eye(2))),
+            msg(lambda: mod.Wishart(3.0, covariance_matrix=lib.ones(2))),
+            msg(lambda: mod.Wishart(3.0)),
+            msg(lambda: mod.Wishart(3.0, covariance_matrix=lib.eye(2), scale_tril=lib.eye(2))),
+            msg(lambda: mod.Wishart(3.0, covariance_matrix=lib.tensor(bad))),
+            msg(lambda: mod.Wishart(3.0, precision_matrix=lib.tensor(bad))),
+            msg(lambda: mod.Wishart(3.0, scale_tril=lib.tensor([[1.0, 2.0], [0.0, 1.0]]))),
+            msg(lambda: mod.Wishart(3.0, covariance_matrix=lib.eye(2)).log_prob(lib.tensor(bad))),
+            msg(lambda: mod.Wishart(3.0, covariance_matrix=lib.eye(2)).log_prob(lib.eye(3))),
+            msg(lambda: mod.LKJCholesky(1, 1.0)),
+            # (the message prints the Beta parameters, which differ: see LKJCholesky.__init__)
+            msg(lambda: mod.LKJCholesky(3, lib.tensor([-1.0, 1.0]))).split(", but found")[0],
+            msg(lambda: mod.LKJCholesky(2, 1.0).log_prob(lib.eye(2) * 2)),
+            msg(lambda: mod.LKJCholesky(2, 1.0).log_prob(lib.eye(3))),
+            msg(lambda: mod.LKJCholesky(2, 1.0).rsample()),
+            msg(lambda: mod.LKJCholesky(2, 1.0).mean),
+            msg(lambda: mod.kl_divergence(mod.LKJCholesky(2, 1.0), mod.LKJCholesky(2, 2.0))),
+        ]
+        with pytest.warns(UserWarning, match="Low df values detected") as rec:
+            w = mod.Wishart(lib.tensor([1.5, 3.0]), scale_tril=lib.eye(2))
+        got += [str(r.message) for r in rec] + [repr(w), repr(mod.Wishart(2.0, covariance_matrix=lib.eye(2)))]
+        if lib is srcgrad:
+            ours = got
+    assert ours == got
+    assert D.Wishart.has_rsample and not D.LKJCholesky.has_rsample
+
+
+def test_wishart_lkj_sample_moments():
+    n = 2000
+    # Wishart (expanded, so expand's draws are checked too): E[X] = df V, Var[X_ij] = df (V_ij^2 + V_ii V_jj)
+    # for each df of the batch, and d E[X] / d df = V (the Chi2 draws' implicit gradient)
+    srcgrad.manual_seed(0)
+    df = srcgrad.tensor([4.0, 7.0], dtype=srcgrad.float64, requires_grad=True)
+    w = D.Wishart(df, covariance_matrix=_t(_COV2)).expand((1, 2))
+    xs = w.rsample((n,))
+    assert tuple(xs.shape) == (n, 1, 2, 2, 2) and all_true_np(w.support.check(xs))
+    xs.sum((-1, -2)).mean(0).sum().backward()
+    x = _np(xs)[:, 0]
+    for k, nu in enumerate((4.0, 7.0)):
+        var = nu * (_COV2 ** 2 + np.outer(np.diag(_COV2), np.diag(_COV2)))
+        assert (np.abs(x[:, k].mean(0) - nu * _COV2) < 5 * np.sqrt(var / n)).all()
+        np.testing.assert_allclose(x[:, k].var(0), var, rtol=0.2)
+    np.testing.assert_allclose(_np(df.grad), _COV2.sum(), rtol=0.1)
+    # LKJCholesky: L L^T is a correlation matrix whose off-diagonal entries r all have (r + 1) / 2 ~
+    # Beta(b, b), b = eta - 1 + dim / 2: mean 0, variance 1 / (2 eta + dim - 1) (PyTorch's draws have
+    # larger variances below the second row, see LKJCholesky.__init__)
+    lk = D.LKJCholesky(3, _t([2.0, 0.5])).expand((1, 2))
+    srcgrad.manual_seed(1)
+    ls = lk.sample((n,))
+    assert tuple(ls.shape) == (n, 1, 2, 3, 3) and all_true_np(lk.support.check(ls)) and not ls.requires_grad
+    corr = _np(ls @ ls.mT)[:, 0]
+    r = corr[..., [1, 2, 2], [0, 0, 1]]
+    for k, eta in enumerate((2.0, 0.5)):
+        var = 1 / (2 * eta + 2)
+        assert (np.abs(r[:, k].mean(0)) < 5 * math.sqrt(var / n)).all()
+        np.testing.assert_allclose(r[:, k].var(0), var, rtol=0.12)
+
+
+_WISHART_LKJ_GRADCHECK = [
+    ("Wishart-scale_tril", lambda df, a: D.Wishart(df, scale_tril=a.tril()).log_prob(_t(_X3)),
+     (3.5, np.linalg.cholesky(_COV3))),
+    ("Wishart-covariance", lambda df, a: D.Wishart(df, covariance_matrix=a @ a.mT + _t(np.eye(2))).log_prob(
+        _t([[1.5, -0.3], [-0.3, 0.7]])), ([2.5, 4.0], [[1.0, 0.3], [-0.2, 0.5]])),
+    ("Wishart-precision-value", lambda a, v: D.Wishart(_t(4.0), precision_matrix=a @ a.mT + _t(np.eye(2))).log_prob(
+        v @ v.mT + _t(np.eye(2))), ([[1.0, 0.3], [-0.2, 0.5]], [[0.4, 0.1], [0.3, -0.6]])),
+    ("Wishart-entropy", lambda df, a: D.Wishart(df, scale_tril=a.tril()).entropy(), ([3.5, 5.0], np.linalg.cholesky(_COV3))),
+    ("Wishart-kl", lambda df, a: D.kl_divergence(D.Wishart(df, scale_tril=a.tril()), D.Wishart(
+        _t(4.0), covariance_matrix=_t(_COV3))), ([3.5, 5.0], np.linalg.cholesky(_COV3))),
+    ("LKJCholesky", lambda c: D.LKJCholesky(3, c).log_prob(_t(_chol_stack(_CORR3, np.eye(3)))), ([0.5, 2.0],)),
+]
+
+
+@pytest.mark.parametrize("case", _WISHART_LKJ_GRADCHECK, ids=[c[0] for c in _WISHART_LKJ_GRADCHECK])
+def test_wishart_lkj_log_prob_gradcheck(case):
+    from srcgrad.autograd import gradcheck
+    _, fn, args = case
+    assert gradcheck(fn, tuple(_p(a) for a in args))
+
+
+def test_wishart_rsample_gradcheck():
+    # the Bartlett draw with the seed fixed is L A A^T L^T: differentiable in L (df's gradient is the
+    # implicit Gamma one, checked through the mean in test_wishart_lkj_sample_moments); one draw, no
+    # corrections (they only select among draws), so the program compiles faster
+    from srcgrad.autograd import gradcheck
+
+    def f(a):
+        srcgrad.manual_seed(5)
+        return D.Wishart(_t([3.0, 6.0]), scale_tril=a.tril()).rsample((2,), max_try_correction=0)
+
+    assert gradcheck(f, (_p(np.linalg.cholesky(_COV2)),))
+
+
+def test_wishart_lkj_compile_and_agree():
+    # the draws replay under @srcgrad.compile (and manual_seed reproduces them); without validation the
+    # define-by-run step is one program too, which the compiled step then reuses
+    def step(a, conc, value):
+        w = D.Wishart(_t(4.0), scale_tril=a.tril(), validate_args=False)
+        q = D.Wishart(_t(5.0), covariance_matrix=_t(_COV2), validate_args=False)
+        loss = q.log_prob(w.rsample((3,))).mean() + w.entropy() + D.kl_divergence(w, q)
+        lk = D.LKJCholesky(3, conc, validate_args=False)
+        loss = loss + lk.log_prob(value).sum() + lk.log_prob(lk.sample((2,))).sum()
+        loss.backward()
+        return loss.detach()
+
+    value = transforms.CorrCholeskyTransform()(_t([[0.3, -0.5, 1.0], [0.1, 0.2, -0.4]]))
+    results = []
+    for compiled in (False, True):
+        params = [_p([[1.5, 0.0], [0.3, 0.8]]), _p(1.7)]
+        fn = srcgrad.compile(step) if compiled else step
+        srcgrad.manual_seed(3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback to define-by-run
+            loss = fn(*params, value)
+        results.append([float(loss)] + [_np(p.grad) for p in params])
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-9)
+    for a, b in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-8)

@@ -516,13 +516,19 @@ def _kl_expfamily_expfamily(p: ExponentialFamily, q: ExponentialFamily) -> Tenso
         raise NotImplementedError("The cross KL-divergence between different exponential families cannot \
                             be computed using Bregman divergences")
     with enable_grad():
-        p_nparams = [np_.detach().requires_grad_() for np_ in p._natural_params]
+        # PyTorch detaches all of p's natural parameters, so its KL has no gradient in p's parameters;
+        # here those that require grad stay in the graph (the Bregman divergence is differentiable in both)
+        p_nparams = [np_ if np_.requires_grad else np_.detach().requires_grad_() for np_ in p._natural_params]
         q_nparams = q._natural_params
         lg_normal = p._log_normalizer(*p_nparams)
         gradients = grad(lg_normal.sum(), p_nparams, create_graph=True)
     result = q._log_normalizer(*q_nparams) - lg_normal
+    batch_dims = len(broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape)))
     for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
-        result = result - sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+        # each natural parameter's own event dimensions: PyTorch sums len(event_shape) of them for all,
+        # which for Wishart's batched df (no event dimensions) sums over the batch
+        term = (qnp - pnp) * g
+        result = result - sum_rightmost(term, term.dim() - batch_dims)
     return result
 
 
