@@ -1571,6 +1571,7 @@ ALIASES = {
         ("addbmm", "AddbmmBackward0"), ("prelu", "PreluKernelBackward0"), ("group_norm", "NativeGroupNormBackward0"),
         ("im2col", "Im2ColBackward0"), ("col2im", "Col2ImBackward0"),
         ("pack_padded_sequence", "PackPaddedSequenceBackward0"), ("mode_values", "ModeBackward0"),
+        ("glu", "GluBackward0"),
         ("upsample_nearest1d", "UpsampleNearest1DBackward0"), ("upsample_nearest2d", "UpsampleNearest2DBackward0"),
         ("upsample_nearest3d", "UpsampleNearest3DBackward0"),
         ("upsample_nearest_exact1d", "UpsampleNearestExact1DBackward0"),

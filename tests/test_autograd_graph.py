@@ -430,6 +430,8 @@ def test_composites_show_pytorchs_grad_fn_and_edges():
                                                                                            None])
     assert _shown(torch.addr(torch.randn(4, 4), a[0, 0], torch.randn(4)))[0] == "AddrBackward0"
     assert _shown(torch.bmm(a, b))[0] == "BmmBackward0" and _shown(a @ b)[0] == "UnsafeViewBackward0"
+    assert _shown(F.glu(a)) == ("GluBackward0", [acc])
+    assert type(torch.nn.Linear(2, 2).register_forward_hook(lambda *_: None)).__name__ == "RemovableHandle"
     # a new tensor even where nothing is resized (an in-place change of it leaves the input)
     y = F.interpolate(x.detach(), scale_factor=1.0)
     y.add_(1)

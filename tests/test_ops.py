@@ -956,7 +956,7 @@ NOT_IN_TABLE = {
     **{op: "an identity over a composite's result under PyTorch's grad_fn name (ops.ALIASES), "
            "tests/test_autograd_graph.py::test_composites_show_pytorchs_grad_fn_and_edges"
        for op in ("addmv", "addr", "baddbmm", "addbmm", "prelu", "group_norm", "im2col", "col2im",
-                  "pack_padded_sequence", "mode_values",
+                  "pack_padded_sequence", "mode_values", "glu",
                   "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "upsample_nearest_exact1d",
                   "upsample_nearest_exact2d", "upsample_nearest_exact3d", "upsample_linear1d",
                   "upsample_bilinear2d", "upsample_trilinear3d", "upsample_bicubic2d", "upsample_bilinear2d_aa",

@@ -132,7 +132,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError(f"Halving dimension must be even, but dimension {dim if dim >= 0 else input.dim() + dim} "
                            f"is size {size}")
     a, b = input.chunk(2, dim)
-    return a * b.sigmoid()
+    return _as_function(record("glu", (a * b.sigmoid(),)), (input,))  # (PyTorch's GluBackward0)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:

@@ -66,6 +66,11 @@ class _RemovableHandle:
         self.remove()
 
 
+# (named as PyTorch's torch.utils.hooks.RemovableHandle, which type(handle).__name__ shows)
+_RemovableHandle.__name__ = _RemovableHandle.__qualname__ = "RemovableHandle"
+_RemovableHandle.__module__ = "srcgrad.utils.hooks"
+
+
 # Hooks applying to every module call (``register_module_forward_hook`` and friends), run before each
 # module's own, as PyTorch's globals in ``torch.nn.modules.module``.
 _global_forward_pre_hooks: OrderedDict = OrderedDict()
