@@ -980,3 +980,9 @@ def test_jvp_tangent_dtypes_as_pytorchs():
     assert t_sum.dtype == srcgrad.float64 and t_arg.dtype == srcgrad.int64
     with pytest.raises(ValueError, match="Expected tangent to be floating point or complex, but got: torch.int64"):
         func.jvp(srcgrad.sin, (x,), (srcgrad.tensor([1, 1]),))
+
+
+def test_vmap_batch_size_mismatch_message_as_pytorchs():
+    with pytest.raises(ValueError, match=r"^vmap: Expected all tensors to have the same size in the mapped dimension, "
+                                         r"got sizes \[2, 3\] for the mapped dimension$"):
+        func.vmap(lambda a, b: a + b)(srcgrad.ones(2), srcgrad.ones(3))

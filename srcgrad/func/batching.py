@@ -472,8 +472,8 @@ def _vmap_call(func: Callable, args: tuple, kwargs: dict, in_dims: Any, out_dims
                          "dimension (every in_dim is None or no input is a Tensor); at least one input must be "
                          "batched.")
     if len(set(batch_sizes)) != 1:
-        raise ValueError(f"vmap({fname}, in_dims={in_dims!r}, ...)(<inputs>): Expected all tensors to have the "
-                         f"same size in the mapped dimension, got sizes {batch_sizes} for the mapped dimension")
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
+                         f"{batch_sizes} for the mapped dimension")  # (PyTorch's words, without the prefix)
     batch = batch_sizes[0]
 
     # 1. trace the per-example function on the placeholders
